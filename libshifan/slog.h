@@ -1,0 +1,24 @@
+/* slog.h - one line per event, for people.
+ *
+ * Format: "2018-07-15T09:00:00+08:00 county-node 530102 INFO message".
+ * The node name and code are set once by the program. Lines go to stderr
+ * (a daemon's stderr is its log; deploy/ redirects it). Thread-safe enough
+ * for one line per call: each line is one write(2). */
+#ifndef SHIFAN_SLOG_H
+#define SHIFAN_SLOG_H
+
+typedef enum { SLOG_DEBUG, SLOG_INFO, SLOG_WARN, SLOG_ERROR } slog_level_t;
+
+/* Names the process in every line: program name and its unit code. */
+void slog_set_identity(const char *program, const char *code);
+/* Lines below this level are dropped (default SLOG_INFO; SHIFAN_DEBUG=1 -> DEBUG). */
+void slog_set_level(slog_level_t level);
+
+void slog(slog_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define slog_debug(...) slog(SLOG_DEBUG, __VA_ARGS__)
+#define slog_info(...) slog(SLOG_INFO, __VA_ARGS__)
+#define slog_warn(...) slog(SLOG_WARN, __VA_ARGS__)
+#define slog_error(...) slog(SLOG_ERROR, __VA_ARGS__)
+
+#endif
