@@ -1,0 +1,91 @@
+/* report.h - one unit's values for one year, in memory.
+ *
+ * A report is what a county submits (self-assessment) or what a prefecture
+ * or the province records (inspection): per-criterion values of three kinds.
+ * This module parses reports from JSON and CSV (docs/formats.md), validates
+ * them against a programme, and converts to and from the wire form
+ * (Shifan__Report in proto/shifan.proto).
+ *
+ * Ownership: report_new/report_parse_* return an object the caller destroys
+ * with report_destroy(); strings inside are owned by the report. */
+#ifndef SHIFAN_REPORT_H
+#define SHIFAN_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "programme.h"
+
+#define REPORT_ID_MAX 64
+#define REPORT_MAX_BYTES (64 * 1024) /* largest accepted input file / payload */
+
+typedef struct {
+    char criterion[CRITERION_ID_MAX];
+    criterion_kind_t kind;
+    bool flag;      /* CRITERION_BOOL */
+    uint64_t count; /* CRITERION_COUNT */
+    uint64_t num;   /* CRITERION_RATIO */
+    uint64_t den;
+    char *comment;  /* optional, UTF-8, owned */
+} report_value_t;
+
+typedef struct {
+    char report_id[REPORT_ID_MAX];   /* e.g. "530102-2018-v2-3fa9c1d2"; empty before submit */
+    char unit[PROGRAMME_CODE_MAX];
+    int year;
+    char standard_id[PROGRAMME_ID_MAX];
+    uint32_t version;                /* 1, 2, ... per unit-year at its origin */
+    int64_t submitted_at;            /* unix seconds */
+    char origin[PROGRAMME_CODE_MAX]; /* node that created it */
+    report_value_t *values;          /* sorted by criterion id, no duplicates */
+    size_t value_count;
+} report_t;
+
+report_t *report_new(void);
+void report_destroy(report_t **self_p);
+
+/* Parses JSON ({"unit":..,"year":..,"values":{..},"comments":{..}}) or CSV
+ * (the layout in docs/formats.md). Structural errors only (syntax, kinds of
+ * JSON values, negative numbers, num > den, den = 0 with num > 0). `source`
+ * names the input in messages. On failure returns NULL and writes
+ * "SOURCE: line 4: criterion 2.1: numerator 12 exceeds denominator 10" or
+ * "SOURCE: $.values[\"2.1\"].num: ..." into err. default_unit is used when
+ * the input names no unit (may be NULL). */
+report_t *report_parse_json(const char *text, size_t len, const char *source,
+                            const char *default_unit, char *err, size_t errsize);
+report_t *report_parse_csv(const char *text, size_t len, const char *source,
+                           const char *default_unit, char *err, size_t errsize);
+/* Picks JSON or CSV by content (first non-blank byte '{' means JSON). */
+report_t *report_parse(const char *text, size_t len, const char *source, const char *default_unit,
+                       char *err, size_t errsize);
+
+/* Checks a parsed report against a programme: unknown criterion, wrong kind
+ * for the criterion, year outside the programme, unit not in the hierarchy or
+ * not a unit of evaluation. Returns 0, or SF_EINVAL with the message in err.
+ * Missing criteria are allowed (they fail); report_missing lists them. */
+int report_validate(const report_t *self, const programme_t *programme, const char *source,
+                    char *err, size_t errsize);
+/* Writes the ids of the programme's criteria absent from the report,
+ * comma-separated, into buf; returns how many are missing. */
+size_t report_missing(const report_t *self, const programme_t *programme, char *buf,
+                      size_t size);
+
+const report_value_t *report_find(const report_t *self, const char *criterion);
+
+/* Wire form (Shifan__Report of proto/shifan.proto).
+ * report_to_proto builds a message that borrows the report's strings: keep
+ * the report alive while it is used, free it with report_proto_free().
+ * report_from_proto copies a received message and checks it (codes are
+ * digits, strings UTF-8 and bounded, kinds consistent, num <= den); on failure
+ * NULL and a message in err. */
+struct Shifan__Report;
+struct Shifan__Report *report_to_proto(const report_t *self);
+void report_proto_free(struct Shifan__Report *msg);
+report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t errsize);
+
+/* JSON form of a report (as accepted by report_parse_json, plus report_id,
+ * version, submitted_at, origin). Returns a malloc'd string. */
+char *report_to_json(const report_t *self);
+
+#endif
