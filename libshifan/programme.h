@@ -29,11 +29,11 @@ typedef enum {
 
 typedef struct {
     char code[PROGRAMME_CODE_MAX];
-    char *name;          /* Chinese name, UTF-8 */
+    char *name; /* Chinese name, UTF-8 */
     unit_level_t level;
-    int parent;          /* index into programme_t.units, -1 for the root */
-    int prefecture;      /* index of the prefecture-level ancestor (self for a prefecture), -1 above */
-    bool evaluated;      /* a unit of evaluation (a county, or a site) */
+    int parent;     /* index into programme_t.units, -1 for the root */
+    int prefecture; /* index of the prefecture-level ancestor (self for a prefecture), -1 above */
+    bool evaluated; /* a unit of evaluation (a county, or a site) */
 } programme_unit_t;
 
 typedef enum { CRITERION_BOOL, CRITERION_COUNT, CRITERION_RATIO } criterion_kind_t;
@@ -44,7 +44,7 @@ typedef struct {
     char item[CRITERION_ID_MAX]; /* "1.2" */
     criterion_kind_t kind;
     criterion_op_t op;
-    double threshold;            /* bool: 1; count: minimum; ratio: percent */
+    double threshold; /* bool: 1; count: minimum; ratio: percent */
     char *title_zh;
     char *title_en;
 } programme_criterion_t;
@@ -52,13 +52,13 @@ typedef struct {
 typedef struct {
     char id[CRITERION_ID_MAX]; /* "1.2" */
     char section[CRITERION_ID_MAX];
-    int first_criterion;       /* criteria of an item are contiguous */
+    int first_criterion; /* criteria of an item are contiguous */
     int criterion_count;
 } programme_item_t;
 
 typedef struct {
     int year;
-    int prefecture;            /* index into units */
+    int prefecture; /* index into units */
     int quota;
 } programme_quota_t;
 
@@ -86,7 +86,7 @@ void programme_destroy(programme_t **self_p);
 /* The programme's JSON text (canonical, as stored and published). */
 const char *programme_json(const programme_t *self);
 
-const char *programme_id(const programme_t *self);   /* e.g. "yunnan-2017" */
+const char *programme_id(const programme_t *self); /* e.g. "yunnan-2017" */
 const char *programme_title(const programme_t *self);
 const char *programme_standard_id(const programme_t *self);
 uint64_t programme_revision(const programme_t *self);

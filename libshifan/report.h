@@ -27,11 +27,11 @@ typedef struct {
     uint64_t count; /* CRITERION_COUNT */
     uint64_t num;   /* CRITERION_RATIO */
     uint64_t den;
-    char *comment;  /* optional, UTF-8, owned */
+    char *comment; /* optional, UTF-8, owned */
 } report_value_t;
 
 typedef struct {
-    char report_id[REPORT_ID_MAX];   /* e.g. "530102-2018-v2-3fa9c1d2"; empty before submit */
+    char report_id[REPORT_ID_MAX]; /* e.g. "530102-2018-v2-3fa9c1d2"; empty before submit */
     char unit[PROGRAMME_CODE_MAX];
     int year;
     char standard_id[PROGRAMME_ID_MAX];
@@ -68,8 +68,7 @@ int report_validate(const report_t *self, const programme_t *programme, const ch
                     char *err, size_t errsize);
 /* Writes the ids of the programme's criteria absent from the report,
  * comma-separated, into buf; returns how many are missing. */
-size_t report_missing(const report_t *self, const programme_t *programme, char *buf,
-                      size_t size);
+size_t report_missing(const report_t *self, const programme_t *programme, char *buf, size_t size);
 
 const report_value_t *report_find(const report_t *self, const char *criterion);
 

@@ -35,8 +35,9 @@ void slog(slog_level_t level, const char *fmt, ...)
         return;
     char line[2048], when[STIME_BUFSZ];
     /* Log lines carry the wall clock, or SHIFAN_NOW when a test sets it. */
-    int n = snprintf(line, sizeof line, "%s %s %s %s ", stime_format(stime_now(), when, sizeof when),
-                     slog_program, slog_code, names[level]);
+    int n =
+        snprintf(line, sizeof line, "%s %s %s %s ", stime_format(stime_now(), when, sizeof when),
+                 slog_program, slog_code, names[level]);
     va_list ap;
     va_start(ap, fmt);
     if (n > 0 && (size_t)n < sizeof line)

@@ -55,8 +55,8 @@ int stime_parse(const char *text, int64_t *out)
 {
     const char *p = text;
     int y, mo, d, h = 0, mi = 0, s = 0;
-    if (!text || read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) ||
-        *p++ != '-' || read_digits(&p, 2, &d))
+    if (!text || read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) || *p++ != '-' ||
+        read_digits(&p, 2, &d))
         return SF_EINVAL;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, (unsigned)mo))
         return SF_EINVAL;

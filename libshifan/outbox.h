@@ -1,0 +1,69 @@
+/* outbox.h - durable, ordered streams of messages on top of the store.
+ *
+ * A stream is one direction of one link: a county's "up" stream, a hub's
+ * "up" stream and one "down" stream per child. Each message appended gets the
+ * next sequence number (1, 2, ...); it stays until the peer acknowledges a
+ * sequence number >= its own, then it is deleted. Every stream has an epoch,
+ * a random 64-bit number fixed when the stream is first used, so a peer can
+ * tell a re-initialised sender (whose numbers start again at 1) from a
+ * resend.
+ *
+ * The receiving side keeps, per peer stream, the epoch and the highest
+ * sequence number applied: outbox_inbound_*. Both halves are plain functions
+ * on a caller's write transaction, so that "store the report, queue its
+ * forward, remember it was applied" is one atomic, durable commit.
+ *
+ * Keys: DB_OUTBOX  stream name NUL-padded to 16 bytes | seq be64
+ *       DB_STREAMS "out:" name -> epoch be64 | next_seq be64 | acked be64
+ *                  "in:" name  -> epoch be64 | applied be64 */
+#ifndef SHIFAN_OUTBOX_H
+#define SHIFAN_OUTBOX_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "store.h"
+
+#define OUTBOX_STREAM_MAX 16 /* stream names: "up" or "down:<code>" fits, codes <= 9 */
+
+typedef struct {
+    uint64_t epoch;
+    uint64_t next_seq; /* sequence number the next append gets */
+    uint64_t acked;    /* every seq <= acked is acknowledged and deleted */
+} outbox_state_t;
+
+/* Reads a stream's state; a stream never used reads as epoch 0, next_seq 1,
+ * acked 0. */
+int outbox_state(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state);
+
+/* Appends a message; on success *seq (may be NULL) is its sequence number.
+ * Creates the stream (with a fresh random epoch) on first use. */
+int outbox_append(MDB_txn *txn, store_t *store, const char *stream, const void *data, size_t len,
+                  uint64_t *seq);
+
+/* Records that the peer applied every seq <= applied of epoch `epoch`, and
+ * deletes those messages. An ack for another epoch, or for more than was
+ * ever appended, is refused with SF_EPROTO; an old ack is a no-op. */
+int outbox_ack(MDB_txn *txn, store_t *store, const char *stream, uint64_t epoch, uint64_t applied);
+
+typedef int (*outbox_item_fn)(uint64_t seq, const void *data, size_t len, void *arg);
+
+/* Calls fn for messages with seq >= from, ascending, until fn returns
+ * non-zero (1 = stop, negative = error returned), or max_items/max_bytes
+ * (of data already passed) is reached. The data pointer is valid only inside
+ * fn (L8). Returns 0 or an error. */
+int outbox_scan(MDB_txn *txn, store_t *store, const char *stream, uint64_t from, size_t max_items,
+                size_t max_bytes, outbox_item_fn fn, void *arg);
+
+/* Receiving side. State of a peer's stream as applied here: epoch 0 and
+ * applied 0 when nothing was ever applied. */
+typedef struct {
+    uint64_t epoch;
+    uint64_t applied;
+} outbox_inbound_t;
+
+int outbox_inbound_get(MDB_txn *txn, store_t *store, const char *stream, outbox_inbound_t *in);
+int outbox_inbound_put(MDB_txn *txn, store_t *store, const char *stream,
+                       const outbox_inbound_t *in);
+
+#endif
