@@ -60,6 +60,17 @@ static uint64_t outbox_new_epoch(void)
     return epoch;
 }
 
+int outbox_open_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state)
+{
+    if (strlen(stream) >= OUTBOX_STREAM_MAX)
+        return SF_EINVAL;
+    int rc = outbox_state(txn, store, stream, state);
+    if (rc || state->epoch != 0)
+        return rc;
+    state->epoch = outbox_new_epoch();
+    return outbox_put_state(txn, store, stream, state);
+}
+
 int outbox_append(MDB_txn *txn, store_t *store, const char *stream, const void *data, size_t len,
                   uint64_t *seq)
 {

@@ -36,6 +36,10 @@ typedef struct {
  * acked 0. */
 int outbox_state(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state);
 
+/* Gives a stream its epoch now if it has none, so a peer can learn it in
+ * the handshake before the first message exists. */
+int outbox_open_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state);
+
 /* Appends a message; on success *seq (may be NULL) is its sequence number.
  * Creates the stream (with a fresh random epoch) on first use. */
 int outbox_append(MDB_txn *txn, store_t *store, const char *stream, const void *data, size_t len,

@@ -1,0 +1,98 @@
+#include "codec.h"
+#include "error.h"
+
+#include <stdlib.h>
+#include <zmq.h>
+
+Shifan__Envelope *codec_unpack(const uint8_t *data, size_t len, int *err)
+{
+    if (len == 0) {
+        *err = SF_EPROTO;
+        return NULL;
+    }
+    if (len > CODEC_MAX_FRAME) {
+        *err = SF_ETOOBIG;
+        return NULL;
+    }
+    Shifan__Envelope *envelope = shifan__envelope__unpack(NULL, len, data);
+    if (!envelope) {
+        *err = SF_EPROTO;
+        return NULL;
+    }
+    if (envelope->version != CODEC_WIRE_VERSION ||
+        envelope->body_case == SHIFAN__ENVELOPE__BODY__NOT_SET) {
+        *err = SF_EPROTO;
+        goto refuse;
+    }
+    if (envelope->body_case == SHIFAN__ENVELOPE__BODY_BATCH) {
+        const Shifan__Batch *batch = envelope->batch;
+        if (batch->n_items > CODEC_MAX_ITEMS) {
+            *err = SF_ETOOBIG;
+            goto refuse;
+        }
+        for (size_t i = 0; i < batch->n_items; i++) {
+            if (batch->items[i]->payload.len > CODEC_MAX_PAYLOAD) {
+                *err = SF_ETOOBIG;
+                goto refuse;
+            }
+            /* Items must ascend without gaps: the receiver relies on it. */
+            if (i > 0 && batch->items[i]->seq != batch->items[i - 1]->seq + 1) {
+                *err = SF_EPROTO;
+                goto refuse;
+            }
+        }
+    }
+    *err = 0;
+    return envelope;
+refuse:
+    shifan__envelope__free_unpacked(envelope, NULL);
+    return NULL;
+}
+
+void codec_free(Shifan__Envelope *envelope)
+{
+    if (envelope)
+        shifan__envelope__free_unpacked(envelope, NULL);
+}
+
+int codec_pack_msg(const Shifan__Envelope *envelope, void *zmq_msg)
+{
+    size_t len = shifan__envelope__get_packed_size(envelope);
+    if (len > CODEC_MAX_FRAME)
+        return SF_ETOOBIG;
+    if (zmq_msg_init_size(zmq_msg, len))
+        return SF_ENOMEM;
+    shifan__envelope__pack(envelope, zmq_msg_data(zmq_msg));
+    return 0;
+}
+
+Shifan__Payload *codec_payload_unpack(const uint8_t *data, size_t len)
+{
+    if (len == 0 || len > CODEC_MAX_PAYLOAD)
+        return NULL;
+    Shifan__Payload *payload = shifan__payload__unpack(NULL, len, data);
+    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET) {
+        shifan__payload__free_unpacked(payload, NULL);
+        return NULL;
+    }
+    return payload;
+}
+
+void codec_payload_free(Shifan__Payload *payload)
+{
+    if (payload)
+        shifan__payload__free_unpacked(payload, NULL);
+}
+
+int codec_payload_pack(const Shifan__Payload *payload, uint8_t **data, size_t *len)
+{
+    if (!protobuf_c_message_check(&payload->base))
+        return SF_EINVAL;
+    *len = shifan__payload__get_packed_size(payload);
+    if (*len > CODEC_MAX_PAYLOAD)
+        return SF_ETOOBIG;
+    if (!(*data = malloc(*len ? *len : 1)))
+        return SF_ENOMEM;
+    shifan__payload__pack(payload, *data);
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* codec.h - frames on a link: one Envelope (proto/shifan.proto) per frame.
+ *
+ * Decoding treats every frame as hostile: empty frames (which protobuf-c
+ * would turn into an all-default message, trap P4), frames over
+ * CODEC_MAX_FRAME, another wire version, an envelope with no body, and
+ * batches with too many items are refused with SF_EPROTO or SF_ETOOBIG.
+ * No schema type is recursive (P2). Payloads inside items stay opaque bytes
+ * here; codec_payload_* decode them. */
+#ifndef SHIFAN_CODEC_H
+#define SHIFAN_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shifan.pb-c.h"
+
+#define CODEC_WIRE_VERSION 1
+#define CODEC_MAX_PAYLOAD (512 * 1024)        /* one item's payload */
+#define CODEC_MAX_FRAME (1024 * 1024 + 65536) /* one frame, before CURVE */
+#define CODEC_MAX_ITEMS 1024                  /* items in one batch */
+
+/* Unpacks a frame. Returns the envelope (free with codec_free) or NULL with
+ * *err set. */
+Shifan__Envelope *codec_unpack(const uint8_t *data, size_t len, int *err);
+void codec_free(Shifan__Envelope *envelope);
+
+/* Packs an envelope into a zmq_msg_t the caller owns (initialised here). */
+int codec_pack_msg(const Shifan__Envelope *envelope, void *zmq_msg);
+
+/* Unpacks a Payload; NULL on malformed input. Free with codec_payload_free. */
+Shifan__Payload *codec_payload_unpack(const uint8_t *data, size_t len);
+void codec_payload_free(Shifan__Payload *payload);
+/* Packs a payload into a malloc'd buffer. */
+int codec_payload_pack(const Shifan__Payload *payload, uint8_t **data, size_t *len);
+
+#endif

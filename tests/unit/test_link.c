@@ -1,0 +1,350 @@
+/* The link protocol on real sockets: CURVE on loopback, our ZAP handler, two
+ * real LMDB stores. Both ends run in this process, driven by a small poll
+ * loop, so each test can restart either end at a chosen moment. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "error.h"
+#include "keys.h"
+#include "link.h"
+#include "outbox.h"
+#include "stime.h"
+#include "store.h"
+#include "zap.h"
+
+#define CHILD_CODE "530102"
+
+typedef struct {
+    char dir[64];
+    void *ctx;
+    store_t *parent_store, *child_store;
+    keys_pair_t parent_keys, child_keys;
+    zap_t *zap;
+    link_server_t *server;
+    link_client_t *client;
+    char endpoint[128];
+    /* what each side applied, counted per payload text */
+    int parent_applied, child_applied, parent_duplicates;
+    int refuse_every; /* parent refuses payloads whose number % this == 0 */
+} fixture_t;
+
+/* The parent records each payload under its own text in DB_REPORTS, so a
+ * second application of the same item would be seen. */
+static int parent_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *payload,
+                        size_t len, char *why, size_t whysize)
+{
+    fixture_t *f = arg;
+    assert_string_equal(peer, CHILD_CODE);
+    MDB_val k = {strcspn((const char *)payload, " "), (void *)payload}, v = {1, "x"};
+    (void)len;
+    int rc = mdb_put(txn, store_dbi(f->parent_store, DB_REPORTS), &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        f->parent_duplicates++;
+        return 0;
+    }
+    if (rc)
+        return store_error(rc);
+    if (f->refuse_every && atoi((const char *)payload + 5) % f->refuse_every == 0) {
+        snprintf(why, whysize, "refused for the test");
+        return LINK_REFUSED;
+    }
+    return 0;
+}
+
+static int child_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *payload,
+                       size_t len, char *why, size_t whysize)
+{
+    fixture_t *f = arg;
+    (void)why;
+    (void)whysize;
+    assert_string_equal(peer, "");
+    MDB_val k = {strcspn((const char *)payload, " "), (void *)payload}, v = {1, "x"};
+    (void)len;
+    int rc = mdb_put(txn, store_dbi(f->child_store, DB_RETURNS), &k, &v, MDB_NOOVERWRITE);
+    if (rc && rc != MDB_KEYEXIST)
+        return store_error(rc);
+    return 0;
+}
+
+static void start_server(fixture_t *f)
+{
+    link_hooks_t hooks = {f, parent_apply, NULL};
+    link_server_config_t config = {"530100", f->endpoint[0] ? f->endpoint : "tcp://127.0.0.1:*",
+                                   f->parent_keys.secret_z85};
+    int err;
+    f->server = link_server_new(f->ctx, f->parent_store, &config, &hooks, &err);
+    assert_non_null(f->server);
+    snprintf(f->endpoint, sizeof f->endpoint, "%s", link_server_endpoint(f->server));
+}
+
+static void start_client(fixture_t *f, const keys_pair_t *keys)
+{
+    link_hooks_t hooks = {f, child_apply, NULL};
+    link_client_config_t config = {CHILD_CODE, f->endpoint, f->parent_keys.public_z85,
+                                   keys->public_z85, keys->secret_z85};
+    int err;
+    f->client = link_client_new(f->ctx, f->child_store, &config, &hooks, &err);
+    assert_non_null(f->client);
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/shifan-link-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    char path[128];
+    int err;
+    snprintf(path, sizeof path, "%s/parent", f->dir);
+    mkdir(path, 0700);
+    f->parent_store = store_open(path, 0, &err);
+    snprintf(path, sizeof path, "%s/child", f->dir);
+    mkdir(path, 0700);
+    f->child_store = store_open(path, 0, &err);
+    assert_non_null(f->parent_store);
+    assert_non_null(f->child_store);
+    assert_int_equal(zmq_curve_keypair(f->parent_keys.public_z85, f->parent_keys.secret_z85), 0);
+    assert_int_equal(zmq_curve_keypair(f->child_keys.public_z85, f->child_keys.secret_z85), 0);
+    f->ctx = zmq_ctx_new();
+    f->zap = zap_new(f->ctx, &err);
+    assert_non_null(f->zap);
+    zap_entry_t entry;
+    keys_decode(f->child_keys.public_z85, entry.key);
+    snprintf(entry.code, sizeof entry.code, CHILD_CODE);
+    zap_set_entries(f->zap, &entry, 1);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    link_client_destroy(&f->client);
+    link_server_destroy(&f->server);
+    zap_destroy(&f->zap);
+    zmq_ctx_term(f->ctx);
+    store_destroy(&f->parent_store);
+    store_destroy(&f->child_store);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Drives both ends for up to ms, or until done(f) is true. */
+static void pump(fixture_t *f, int ms, bool (*done)(fixture_t *))
+{
+    int64_t end = stime_mono_ms() + ms;
+    while (stime_mono_ms() < end) {
+        zmq_pollitem_t items[4];
+        int n = 0;
+        items[n++] = (zmq_pollitem_t){zap_socket(f->zap), 0, ZMQ_POLLIN, 0};
+        if (f->server)
+            items[n++] = (zmq_pollitem_t){link_server_socket(f->server), 0, ZMQ_POLLIN, 0};
+        if (f->client) {
+            items[n++] = (zmq_pollitem_t){link_client_socket(f->client), 0, ZMQ_POLLIN, 0};
+            items[n++] = (zmq_pollitem_t){link_client_monitor(f->client), 0, ZMQ_POLLIN, 0};
+        }
+        zmq_poll(items, n, 20);
+        zap_handle(f->zap);
+        if (f->server) {
+            link_server_on_readable(f->server);
+            link_server_tick(f->server);
+        }
+        if (f->client) {
+            link_client_on_monitor(f->client);
+            link_client_on_readable(f->client);
+            link_client_tick(f->client);
+        }
+        if (done && done(f))
+            return;
+    }
+}
+
+struct append_arg {
+    store_t *store;
+    const char *stream;
+    int first, count;
+};
+
+static int append_fn(MDB_txn *txn, void *arg)
+{
+    struct append_arg *a = arg;
+    for (int i = a->first; i < a->first + a->count; i++) {
+        char payload[1024];
+        memset(payload, 'r', sizeof payload);
+        int len = snprintf(payload, sizeof payload, "item-%d", i);
+        payload[len] = ' ';
+        int rc = outbox_append(txn, a->store, a->stream, payload, sizeof payload, NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void child_queue(fixture_t *f, int first, int count)
+{
+    struct append_arg arg = {f->child_store, "up", first, count};
+    assert_int_equal(store_write(f->child_store, append_fn, &arg), 0);
+}
+
+static int total_expected;
+
+static bool parent_has_all(fixture_t *f)
+{
+    return store_count(f->parent_store, DB_REPORTS) == (size_t)total_expected &&
+           store_count(f->child_store, DB_OUTBOX) == 0;
+}
+
+static void items_arrive_once_and_outbox_empties(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    start_client(f, &f->child_keys);
+    child_queue(f, 0, 5000);
+    total_expected = 5000;
+    pump(f, 20000, parent_has_all);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 5000);
+    assert_int_equal(store_count(f->child_store, DB_OUTBOX), 0);
+    assert_int_equal(f->parent_duplicates, 0);
+    assert_int_equal(link_client_state(f->client), LINK_UP);
+}
+
+static void restarts_of_either_end_lose_and_duplicate_nothing(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    start_client(f, &f->child_keys);
+    total_expected = 0;
+    for (int round = 0; round < 6; round++) {
+        child_queue(f, round * 1000, 1000);
+        total_expected += 1000;
+        pump(f, 30 + round * 15, NULL); /* part-way through */
+        if (round % 2 == 0) {
+            link_server_destroy(&f->server); /* the parent goes away mid-window */
+            pump(f, 50, NULL);
+            start_server(f);
+        } else {
+            link_client_destroy(&f->client); /* the child restarts */
+            start_client(f, &f->child_keys);
+        }
+    }
+    pump(f, 30000, parent_has_all);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), (size_t)total_expected);
+    assert_int_equal(store_count(f->child_store, DB_OUTBOX), 0);
+    /* Resends happen, but none is applied twice: the link drops them by seq. */
+    assert_int_equal(f->parent_duplicates, 0);
+}
+
+static bool child_has_down(fixture_t *f)
+{
+    return store_count(f->child_store, DB_RETURNS) == 300;
+}
+
+static void parent_sends_down_on_the_same_link(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    start_client(f, &f->child_keys);
+    char stream[OUTBOX_STREAM_MAX];
+    link_down_stream(stream, sizeof stream, CHILD_CODE);
+    struct append_arg arg = {f->parent_store, stream, 0, 300};
+    assert_int_equal(store_write(f->parent_store, append_fn, &arg), 0);
+    pump(f, 10000, child_has_down);
+    assert_int_equal(store_count(f->child_store, DB_RETURNS), 300);
+    pump(f, 300, NULL); /* let the child's ack land */
+    assert_int_equal(store_count(f->parent_store, DB_OUTBOX), 0);
+}
+
+static bool client_refused(fixture_t *f)
+{
+    return link_client_state(f->client) == LINK_REFUSED_KEY;
+}
+
+static void unregistered_key_is_refused(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    keys_pair_t stranger;
+    assert_int_equal(zmq_curve_keypair(stranger.public_z85, stranger.secret_z85), 0);
+    start_client(f, &stranger);
+    child_queue(f, 0, 10);
+    pump(f, 5000, client_refused);
+    assert_int_equal(link_client_state(f->client), LINK_REFUSED_KEY);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 0);
+    assert_true(zap_refused(f->zap) >= 1);
+    assert_int_equal(store_count(f->child_store, DB_OUTBOX), 10); /* kept for later */
+}
+
+static void refused_items_are_consumed_not_resent(void **state)
+{
+    fixture_t *f = *state;
+    f->refuse_every = 10;
+    start_server(f);
+    start_client(f, &f->child_keys);
+    child_queue(f, 1, 100);
+    total_expected = 100;
+    pump(f, 10000, parent_has_all);
+    assert_int_equal(store_count(f->child_store, DB_OUTBOX), 0);
+    assert_int_equal(link_server_refused_items(f->server), 10);
+}
+
+static void garbage_frames_are_dropped_and_counted(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    /* A registered key that speaks garbage: the server must survive it. */
+    void *raw = zmq_socket(f->ctx, ZMQ_DEALER);
+    uint8_t server_key[32], pub[32], sec[32];
+    keys_decode(f->parent_keys.public_z85, server_key);
+    keys_decode(f->child_keys.public_z85, pub);
+    keys_decode(f->child_keys.secret_z85, sec);
+    zmq_setsockopt(raw, ZMQ_CURVE_SERVERKEY, server_key, 32);
+    zmq_setsockopt(raw, ZMQ_CURVE_PUBLICKEY, pub, 32);
+    zmq_setsockopt(raw, ZMQ_CURVE_SECRETKEY, sec, 32);
+    int linger = 0;
+    zmq_setsockopt(raw, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_connect(raw, f->endpoint), 0);
+    srand(7);
+    for (int i = 0; i < 200; i++) {
+        uint8_t junk[300];
+        size_t len = (size_t)(rand() % (int)sizeof junk);
+        for (size_t j = 0; j < len; j++)
+            junk[j] = (uint8_t)rand();
+        zmq_send(raw, junk, len, 0);
+        pump(f, 2, NULL);
+    }
+    zmq_send(raw, "", 0, 0); /* empty frame */
+    pump(f, 300, NULL);
+    zmq_close(raw);
+    assert_true(link_server_dropped_frames(f->server) >= 150);
+    /* ... and a proper child still gets through afterwards. */
+    start_client(f, &f->child_keys);
+    child_queue(f, 0, 50);
+    total_expected = 50;
+    pump(f, 10000, parent_has_all);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 50);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(items_arrive_once_and_outbox_empties, setup, teardown),
+        cmocka_unit_test_setup_teardown(restarts_of_either_end_lose_and_duplicate_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(parent_sends_down_on_the_same_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(unregistered_key_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_items_are_consumed_not_resent, setup, teardown),
+        cmocka_unit_test_setup_teardown(garbage_frames_are_dropped_and_counted, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
