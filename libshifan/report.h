@@ -7,7 +7,16 @@
  * (Shifan__Report in proto/shifan.proto).
  *
  * Ownership: report_new/report_parse_* return an object the caller destroys
- * with report_destroy(); strings inside are owned by the report. */
+ * with report_destroy(); strings inside are owned by the report.
+ *
+ * Which function to call: report_load() for anything a person wrote (a
+ * submitted or inspection file): it parses and checks against the programme
+ * in one go, so every error names the CSV line or JSON path, and CSV cells
+ * "1"/"0" are read as the criterion's kind. report_parse_* alone read without
+ * a programme: there "1"/"0" are counts.
+ *
+ * Order: values are sorted by programme_criterion_compare() (section, item,
+ * letter: "1.2c" < "1.10" < "2.1"), which is the standard's own order. */
 #ifndef SHIFAN_REPORT_H
 #define SHIFAN_REPORT_H
 
@@ -19,6 +28,10 @@
 
 #define REPORT_ID_MAX 64
 #define REPORT_MAX_BYTES (64 * 1024) /* largest accepted input file / payload */
+#define REPORT_VALUES_MAX 1024       /* values in one report */
+#define REPORT_COMMENT_MAX 4096      /* bytes of one comment */
+/* Counts, numerators and denominators are at most INT64_MAX, so that JSON
+ * (jansson's long long) can carry every value a report holds. */
 
 typedef struct {
     char criterion[CRITERION_ID_MAX];
@@ -27,11 +40,11 @@ typedef struct {
     uint64_t count; /* CRITERION_COUNT */
     uint64_t num;   /* CRITERION_RATIO */
     uint64_t den;
-    char *comment;  /* optional, UTF-8, owned */
+    char *comment; /* optional, UTF-8, owned */
 } report_value_t;
 
 typedef struct {
-    char report_id[REPORT_ID_MAX];   /* e.g. "530102-2018-v2-3fa9c1d2"; empty before submit */
+    char report_id[REPORT_ID_MAX]; /* e.g. "530102-2018-v2-3fa9c1d2"; empty before submit */
     char unit[PROGRAMME_CODE_MAX];
     int year;
     char standard_id[PROGRAMME_ID_MAX];
@@ -59,6 +72,11 @@ report_t *report_parse_csv(const char *text, size_t len, const char *source,
 /* Picks JSON or CSV by content (first non-blank byte '{' means JSON). */
 report_t *report_parse(const char *text, size_t len, const char *source, const char *default_unit,
                        char *err, size_t errsize);
+/* report_parse + report_validate against `programme`, with errors located in
+ * the input ("SOURCE: line 7: criterion 9.9: unknown criterion"). Input is
+ * UTF-8 (a BOM is dropped) or else GB18030/GBK, converted. */
+report_t *report_load(const char *text, size_t len, const char *source, const char *default_unit,
+                      const programme_t *programme, char *err, size_t errsize);
 
 /* Checks a parsed report against a programme: unknown criterion, wrong kind
  * for the criterion, year outside the programme, unit not in the hierarchy or
@@ -68,10 +86,17 @@ int report_validate(const report_t *self, const programme_t *programme, const ch
                     char *err, size_t errsize);
 /* Writes the ids of the programme's criteria absent from the report,
  * comma-separated, into buf; returns how many are missing. */
-size_t report_missing(const report_t *self, const programme_t *programme, char *buf,
-                      size_t size);
+size_t report_missing(const report_t *self, const programme_t *programme, char *buf, size_t size);
 
 const report_value_t *report_find(const report_t *self, const char *criterion);
+
+/* Adds a copy of `value` (its comment copied too) in criterion order.
+ * SF_EEXIST when the report has that criterion, SF_EINVAL when the value is
+ * not well formed (bad id, num > den, ...), SF_ETOOBIG past
+ * REPORT_VALUES_MAX, SF_ENOMEM. */
+int report_put(report_t *self, const report_value_t *value);
+/* A deep copy, or NULL on allocation failure. */
+report_t *report_dup(const report_t *self);
 
 /* Wire form (Shifan__Report of proto/shifan.proto).
  * report_to_proto builds a message that borrows the report's strings: keep
