@@ -74,7 +74,9 @@ struct engine_input {
     size_t evaluated_count;
     int *groups; /* group unit indices sorted by code */
     size_t group_count;
-    int *group_slot; /* per unit: position in groups, -1 */
+    int *group_slot;      /* per unit: position in groups, -1 */
+    size_t *members;      /* positions in evaluated[], grouped by group slot, by code */
+    size_t *member_start; /* per group slot: first of its members; [group_count] = end */
     int root;
     bucket_t *buckets; /* unit_count * year_count */
     stored_t **reports;
@@ -101,6 +103,7 @@ struct engine_result {
     size_t scope_prefecture_count;
     bool has_province;
     engine_province_result_t province;
+    char **reasons; /* per unit: its own copy of the return reason */
 };
 
 static int grow(void **array, size_t *cap, size_t need, size_t size)
@@ -176,21 +179,16 @@ static void dense_from_value(dense_value_t *out, const report_value_t *in, crite
     out->b = in->den;
 }
 
+/* The criterion id of `out` is set once when the result is made: this runs
+ * for every criterion of every unit of every year. */
 static void value_from_dense(report_value_t *out, const dense_value_t *in,
                              const programme_criterion_t *criterion)
 {
-    memset(out, 0, sizeof *out);
-    snprintf(out->criterion, sizeof out->criterion, "%s", criterion->id);
     out->kind = criterion->kind;
-    if (!in->present)
-        return;
-    out->flag = in->flag;
-    if (criterion->kind == CRITERION_COUNT)
-        out->count = in->a;
-    else if (criterion->kind == CRITERION_RATIO) {
-        out->num = in->a;
-        out->den = in->b;
-    }
+    out->flag = in->present && in->flag;
+    out->count = in->present && criterion->kind == CRITERION_COUNT ? in->a : 0;
+    out->num = in->present && criterion->kind == CRITERION_RATIO ? in->a : 0;
+    out->den = in->present && criterion->kind == CRITERION_RATIO ? in->b : 0;
 }
 
 bool engine_criterion_passes(const programme_criterion_t *criterion, const report_value_t *value)
@@ -223,23 +221,15 @@ static void sort_by_code(const programme_t *programme, int *list, size_t count)
     }
 }
 
-static bool holds_quota(const programme_t *programme, const programme_unit_t *unit)
-{
-    for (int year = programme_first_year(programme); year <= programme_last_year(programme); year++)
-        if (programme_quota(programme, unit->code, year) > 0)
-            return true;
-    return false;
-}
-
-/* The unit that recommends a unit of evaluation is its nearest ancestor
- * holding a quota (a Yunnan prefecture, or a Qinhuangdao county for its
+/* The unit that recommends a unit of evaluation is the nearest one holding
+ * quotas of its own (a Yunnan prefecture, a Qinhuangdao county for its
  * sites); without any, its prefecture-level ancestor, else its parent. */
-static int find_group(const programme_t *programme, int unit, const bool *quota_holder)
+static int find_group(const programme_t *programme, int unit)
 {
     const programme_unit_t *u = programme_unit(programme, (size_t)unit);
-    for (int a = u->parent; a >= 0; a = programme_unit(programme, (size_t)a)->parent)
-        if (quota_holder[a])
-            return a;
+    int holder = programme_quota_holder(programme, unit);
+    if (holder >= 0 && holder != unit)
+        return holder;
     if (u->prefecture >= 0 && u->prefecture != unit)
         return u->prefecture;
     return u->parent;
@@ -274,6 +264,8 @@ void engine_input_destroy(engine_input_t **self_p)
     free(self->evaluated);
     free(self->groups);
     free(self->group_slot);
+    free(self->members);
+    free(self->member_start);
     free(self);
     *self_p = NULL;
 }
@@ -283,7 +275,6 @@ engine_input_t *engine_input_new(const programme_t *programme)
     if (!programme)
         return NULL;
     engine_input_t *self = calloc(1, sizeof *self);
-    bool *quota_holder = NULL;
     if (!self)
         return NULL;
     self->programme = programme;
@@ -302,15 +293,13 @@ engine_input_t *engine_input_new(const programme_t *programme)
     self->evaluated = malloc(n * sizeof(int));
     self->groups = malloc(n * sizeof(int));
     self->buckets = calloc(n * (size_t)self->year_count, sizeof(bucket_t));
-    quota_holder = calloc(n, sizeof(bool));
     if (!self->threshold_micro || !self->group_of || !self->group_slot || !self->evaluated ||
-        !self->groups || !self->buckets || !quota_holder)
+        !self->groups || !self->buckets)
         goto fail;
     for (size_t c = 0; c < self->criterion_count; c++)
         self->threshold_micro[c] = to_micro(programme_criterion(programme, c)->threshold);
     for (size_t u = 0; u < self->unit_count; u++) {
         const programme_unit_t *unit = programme_unit(programme, u);
-        quota_holder[u] = !unit->evaluated && holds_quota(programme, unit);
         if (unit->parent < 0 && self->root < 0)
             self->root = (int)u;
         self->group_slot[u] = -1;
@@ -320,7 +309,7 @@ engine_input_t *engine_input_new(const programme_t *programme)
         if (!programme_unit(programme, u)->evaluated)
             continue;
         self->evaluated[self->evaluated_count++] = (int)u;
-        int group = find_group(programme, (int)u, quota_holder);
+        int group = find_group(programme, (int)u);
         self->group_of[u] = group;
         if (group >= 0 && self->group_slot[group] < 0) {
             self->group_slot[group] = 0;
@@ -331,10 +320,31 @@ engine_input_t *engine_input_new(const programme_t *programme)
     sort_by_code(programme, self->groups, self->group_count);
     for (size_t g = 0; g < self->group_count; g++)
         self->group_slot[self->groups[g]] = (int)g;
-    free(quota_holder);
+    /* Members per group, so evaluating a group never scans the country. */
+    self->members = calloc(self->evaluated_count + 1, sizeof(size_t));
+    self->member_start = calloc(self->group_count + 2, sizeof(size_t));
+    if (!self->members || !self->member_start)
+        goto fail;
+    for (size_t i = 0; i < self->evaluated_count; i++) {
+        int group = self->group_of[self->evaluated[i]];
+        if (group >= 0)
+            self->member_start[self->group_slot[group] + 1]++;
+    }
+    for (size_t g = 0; g < self->group_count; g++)
+        self->member_start[g + 1] += self->member_start[g];
+    size_t *fill = calloc(self->group_count + 1, sizeof(size_t));
+    if (!fill)
+        goto fail;
+    for (size_t i = 0; i < self->evaluated_count; i++) {
+        int group = self->group_of[self->evaluated[i]];
+        if (group < 0)
+            continue;
+        size_t slot = (size_t)self->group_slot[group];
+        self->members[self->member_start[slot] + fill[slot]++] = i;
+    }
+    free(fill);
     return self;
 fail:
-    free(quota_holder);
     engine_input_destroy(&self);
     return NULL;
 }
@@ -679,8 +689,10 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
     r->mean_margin =
         ev->ratio_criteria ? (double)r->margin_sum_micro / MICRO / ev->ratio_criteria : 0.0;
     /* A unit that never reported takes no part, whatever was inspected. */
-    r->qualified =
-        counted && r->items_passed == input->item_count && !(r->flags & ENGINE_FLAGS_DISQUALIFY);
+    unsigned disqualifying = ENGINE_FLAGS_DISQUALIFY;
+    if (programme_late_disqualifies(programme))
+        disqualifying |= ENGINE_FLAG_LATE;
+    r->qualified = counted && r->items_passed == input->item_count && !(r->flags & disqualifying);
 }
 
 static void summary_reset(engine_summary_t *s, size_t criterion_count)
@@ -691,18 +703,25 @@ static void summary_reset(engine_summary_t *s, size_t criterion_count)
     memset(aggregates, 0, criterion_count * sizeof *aggregates);
 }
 
+/* Completeness and timeliness count the participating units only (all
+ * evaluated units unless the programme lists participants); qualification
+ * and aggregates count every unit that reported. */
 static void summary_add(engine_summary_t *s, const engine_unit_result_t *r, size_t criteria)
 {
-    s->expected++;
-    if (r->status == ENGINE_MISSING) {
-        s->missing++;
-        return;
+    if (r->unit->participating) {
+        s->expected++;
+        if (r->status == ENGINE_MISSING)
+            s->missing++;
+        else {
+            s->reported++;
+            if (r->status == ENGINE_ON_TIME)
+                s->on_time++;
+            else
+                s->late++;
+        }
     }
-    s->reported++;
-    if (r->status == ENGINE_ON_TIME)
-        s->on_time++;
-    else
-        s->late++;
+    if (r->status == ENGINE_MISSING)
+        return;
     s->qualified += r->qualified;
     for (size_t c = 0; c < criteria; c++) {
         const engine_criterion_result_t *cr = &r->criteria[c];
@@ -756,8 +775,9 @@ static int compare_recs(const recommendation_t *a, const recommendation_t *b)
     return a->code_count == b->code_count ? 0 : (a->code_count > b->code_count ? 1 : -1);
 }
 
-static void evaluate_group(eval_t *ev, engine_prefecture_result_t *p, int group, int year)
+static void evaluate_group(eval_t *ev, engine_prefecture_result_t *p, size_t slot, int year)
 {
+    int group = ev->input->groups[slot];
     const engine_input_t *input = ev->input;
     engine_result_t *result = ev->result;
     const programme_unit_t *unit = programme_unit(input->programme, (size_t)group);
@@ -766,10 +786,8 @@ static void evaluate_group(eval_t *ev, engine_prefecture_result_t *p, int group,
     summary_reset(&p->summary, input->criterion_count);
     p->ranking_count = p->automatic_count = p->recommended_count = p->ignored_count = 0;
 
-    for (size_t i = 0; i < result->unit_count; i++) {
-        engine_unit_result_t *r = &result->units[i];
-        if (input->group_of[input->evaluated[i]] != group)
-            continue;
+    for (size_t m = input->member_start[slot]; m < input->member_start[slot + 1]; m++) {
+        engine_unit_result_t *r = &result->units[input->members[m]];
         summary_add(&p->summary, r, input->criterion_count);
         if (r->qualified && !r->designated_year)
             p->ranking[p->ranking_count++] = r;
@@ -820,6 +838,27 @@ static void evaluate_group(eval_t *ev, engine_prefecture_result_t *p, int group,
         ((engine_unit_result_t *)p->recommended[i])->recommended = true;
 }
 
+static void evaluate_targets(const engine_input_t *input, engine_province_result_t *province,
+                             const engine_progress_t *progress)
+{
+    size_t participants = programme_participant_count(input->programme);
+    for (size_t i = 0; i < province->target_count; i++) {
+        const programme_target_t *target = programme_target(input->programme, i);
+        engine_target_t *t = &province->targets[i];
+        t->id = target->id;
+        t->title_zh = target->title_zh;
+        t->national = target->of == TARGET_OF_NATIONAL;
+        t->share = target->kind == TARGET_SHARE;
+        t->value = target->value;
+        t->by = target->by;
+        /* A share of 50 % of 102 sites means 51 of them: round up. */
+        double needed = t->share ? target->value * (double)participants / 100.0 : target->value;
+        t->needed = needed > 0 ? (size_t)ceil(needed - 1e-9) : 0;
+        t->achieved = t->national ? progress->national_total : progress->demonstration_total;
+        t->percent = t->needed ? 100.0 * (double)t->achieved / (double)t->needed : 0.0;
+    }
+}
+
 static void evaluate_year(eval_t *ev, int year)
 {
     const engine_input_t *input = ev->input;
@@ -830,7 +869,7 @@ static void evaluate_year(eval_t *ev, int year)
         evaluate_unit(ev, &result->units[i], input->evaluated[i], year);
     province->quota_total = 0;
     for (size_t g = 0; g < result->prefecture_count; g++) {
-        evaluate_group(ev, &result->prefectures[g], input->groups[g], year);
+        evaluate_group(ev, &result->prefectures[g], g, year);
         province->quota_total += result->prefectures[g].quota;
     }
 
@@ -866,6 +905,7 @@ static void evaluate_year(eval_t *ev, int year)
         (before ? before->demonstration_total : 0) + progress->demonstration;
     progress->national_total = (before ? before->national_total : 0) + progress->national;
     province->progress_count = (size_t)(year - input->first_year + 1);
+    evaluate_targets(input, province, progress);
 
     for (size_t i = 0; i < province->demonstration_count; i++) {
         size_t position = (size_t)(province->demonstration[i] - result->units);
@@ -887,6 +927,10 @@ void engine_result_destroy(engine_result_t **self_p)
     free(self->scope_units);
     free(self->scope_prefectures);
     free(self->province.progress);
+    free(self->province.targets);
+    for (size_t i = 0; self->reasons && i < self->unit_count; i++)
+        free(self->reasons[i]);
+    free(self->reasons);
     free(self);
     *self_p = NULL;
 }
@@ -910,11 +954,15 @@ static engine_result_t *result_new(const engine_input_t *input)
     self->pointer_block = calloc(2 * units + units + 1, sizeof *self->pointer_block);
     self->aggregate_block = calloc((groups + 1) * criteria + 1, sizeof *self->aggregate_block);
     self->scope_units = calloc(units + 1, sizeof *self->scope_units);
+    self->reasons = calloc(units + 1, sizeof *self->reasons);
     self->scope_prefectures = calloc(groups + 1, sizeof *self->scope_prefectures);
     self->province.progress = calloc((size_t)input->year_count, sizeof(engine_progress_t));
+    self->province.target_count = programme_target_count(input->programme);
+    self->province.targets = calloc(self->province.target_count + 1, sizeof(engine_target_t));
     if (!self->units || !self->criteria_block || !self->items_block || !self->prefectures ||
         !self->pointer_block || !self->aggregate_block || !self->scope_units ||
-        !self->scope_prefectures || !self->province.progress) {
+        !self->scope_prefectures || !self->province.progress || !self->province.targets ||
+        !self->reasons) {
         engine_result_destroy(&self);
         return NULL;
     }
@@ -927,13 +975,18 @@ static engine_result_t *result_new(const engine_input_t *input)
                             : NULL;
         r->criteria = &self->criteria_block[i * criteria];
         r->item_passed = &self->items_block[i * items];
+        for (size_t c = 0; c < criteria; c++) {
+            const programme_criterion_t *criterion = programme_criterion(input->programme, c);
+            engine_criterion_result_t *cr = &r->criteria[c];
+            cr->criterion = criterion;
+            memcpy(cr->value.criterion, criterion->id, sizeof cr->value.criterion);
+            memcpy(cr->self_value.criterion, criterion->id, sizeof cr->self_value.criterion);
+        }
     }
     /* Each group's lists get as many slots as it has units. */
     size_t offset = 0;
     for (size_t g = 0; g < groups; g++) {
-        size_t members = 0;
-        for (size_t i = 0; i < units; i++)
-            members += input->group_of[input->evaluated[i]] == input->groups[g];
+        size_t members = input->member_start[g + 1] - input->member_start[g];
         self->prefectures[g].ranking = &self->pointer_block[offset];
         self->prefectures[g].recommended = &self->pointer_block[offset + members];
         offset += 2 * members;
@@ -1016,6 +1069,16 @@ int engine_evaluate(const engine_input_t *input, int year, int64_t now, const ch
     ev.tolerance_micro = to_micro(programme_tolerance(input->programme));
     for (int y = input->first_year; y <= year; y++)
         evaluate_year(&ev, y);
+    /* The result outlives the input: it keeps its own return reasons. */
+    for (size_t i = 0; i < result->unit_count; i++) {
+        engine_unit_result_t *r = &result->units[i];
+        if (!r->return_reason)
+            continue;
+        result->reasons[i] = strdup(r->return_reason);
+        if (!result->reasons[i])
+            goto out;
+        r->return_reason = result->reasons[i];
+    }
     rc = apply_scope(result, input, scope, err, errsize);
 out:
     free(ev.designated);

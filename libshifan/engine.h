@@ -21,7 +21,8 @@
  *
  * Ownership: the input keeps a pointer to the programme, which must outlive
  * it and every result; everything added is copied. Results are immutable and
- * every pointer into a result lives as long as the result. */
+ * every pointer into a result lives as long as the result (and the
+ * programme); a result does not need its input any more. */
 #ifndef SHIFAN_ENGINE_H
 #define SHIFAN_ENGINE_H
 
