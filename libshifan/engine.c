@@ -1011,6 +1011,10 @@ static int apply_scope(engine_result_t *result, const engine_input_t *input, con
                        char *err, size_t errsize)
 {
     int scope_unit = input->root;
+    if (scope_unit < 0 && !(scope && scope[0])) {
+        set_err(err, errsize, "programme %s has no root unit", programme_id(input->programme));
+        return SF_EINVAL;
+    }
     if (scope && scope[0]) {
         scope_unit = programme_find_unit(input->programme, scope);
         if (scope_unit < 0) {

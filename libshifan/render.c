@@ -611,6 +611,12 @@ static const char *flag_zh(unsigned flag)
     return "";
 }
 
+/* Yunnan designates counties (示范县), Qinhuangdao sites (示范点). */
+static const char *demonstration_zh(const programme_t *programme)
+{
+    return programme_evaluated_level(programme) == LEVEL_SITE ? "示范点" : "示范县";
+}
+
 static const char *source_zh(engine_rec_source_t source)
 {
     return source == ENGINE_REC_CONFIRMED     ? "已确认"
@@ -681,8 +687,10 @@ static void html_prefecture(text_t *t, const engine_result_t *result,
         html_text(t, programme_item(programme, i)->id);
         text_puts(t, "</th>");
     }
-    text_puts(t, "<th>结果</th><th>平均超出(百分点)</th><th>排名</th><th>推荐</th>"
-                 "<th>示范县</th><th>国家级候选</th><th>备注</th></tr></thead>\n<tbody>\n");
+    text_printf(t,
+                "<th>结果</th><th>平均超出(百分点)</th><th>排名</th><th>推荐</th>"
+                "<th>%s</th><th>国家级候选</th><th>备注</th></tr></thead>\n<tbody>\n",
+                demonstration_zh(programme));
     for (size_t i = 0; i < engine_result_unit_count(result); i++) {
         const engine_unit_result_t *u = engine_result_unit(result, i);
         if (u->prefecture != p->unit)
@@ -710,7 +718,8 @@ static void html_prefecture(text_t *t, const engine_result_t *result,
         else
             text_puts(t, "<td></td>");
         text_printf(t, "<td>%s</td><td>%s</td><td>%s</td><td class=\"name\">",
-                    u->recommended ? "推荐" : "", u->demonstration ? "示范县" : "",
+                    u->recommended ? "推荐" : "",
+                    u->demonstration ? demonstration_zh(programme) : "",
                     u->national_candidate ? "国家级候选" : "");
         bool first = true;
         for (unsigned bit = 0; bit < ENGINE_FLAG_COUNT; bit++) {
@@ -730,17 +739,23 @@ static void html_prefecture(text_t *t, const engine_result_t *result,
     text_puts(t, "</tbody>\n</table>\n</section>\n");
 }
 
-static void html_province(text_t *t, const engine_province_result_t *pr)
+static void html_province(text_t *t, const programme_t *programme,
+                          const engine_province_result_t *pr)
 {
-    text_puts(t, "<section class=\"province\">\n<h2>全省结果</h2>\n<p>本年度示范县（");
+    const char *label = demonstration_zh(programme);
+    text_puts(t, "<section class=\"province\">\n<h2>汇总：");
+    html_text(t, pr->unit ? pr->unit->name : "");
+    text_printf(t, "</h2>\n<p>本年度%s（", label);
     text_printf(t, "%zu 个，名额合计 %d）：", pr->demonstration_count, pr->quota_total);
     html_unit_names(t, pr->demonstration, pr->demonstration_count);
     text_printf(t, "</p>\n<p>国家级候选（名额 %d）：", pr->national_quota);
     html_unit_names(t, pr->national, pr->national_count);
     text_puts(t, "</p>\n");
     html_summary(t, &pr->summary);
-    text_puts(t, "<table>\n<thead><tr><th>年度</th><th>示范县</th><th>国家级候选</th>"
-                 "<th>示范县累计</th><th>国家级累计</th></tr></thead>\n<tbody>\n");
+    text_printf(t,
+                "<table>\n<thead><tr><th>年度</th><th>%s</th><th>国家级候选</th>"
+                "<th>%s累计</th><th>国家级累计</th></tr></thead>\n<tbody>\n",
+                label, label);
     for (size_t i = 0; i < pr->progress_count; i++) {
         const engine_progress_t *g = &pr->progress[i];
         text_printf(t, "<tr><td>%d</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td></tr>\n",
@@ -789,7 +804,7 @@ int render_html(const engine_result_t *result, char **out, size_t *len)
     text_printf(&t, "（第 %llu 版），评估时间 %s，自评截止 %s。✓ 合格，✗ 不合格，– 未报。</p>\n",
                 (unsigned long long)programme_revision(programme), when, deadline);
     if (province)
-        html_province(&t, province);
+        html_province(&t, programme, province);
     for (size_t i = 0; i < engine_result_prefecture_count(result); i++)
         html_prefecture(&t, result, engine_result_prefecture(result, i));
     text_puts(&t, "</body>\n</html>\n");

@@ -305,6 +305,7 @@ static void html_is_self_contained_printable_and_escaped(void **state)
     assert_non_null(strstr(html, "✓"));
     assert_non_null(strstr(html, "✗"));
     assert_non_null(strstr(html, "示范县4个"));
+    assert_non_null(strstr(html, "<h2>汇总：测试省</h2>"));
     free(html);
 }
 
@@ -347,7 +348,7 @@ static void a_county_scope_renders_without_a_province(void **state)
     json_decref(root);
     char *html = NULL;
     assert_int_equal(render_html(result, &html, NULL), 0);
-    assert_null(strstr(html, "全省结果"));
+    assert_null(strstr(html, "汇总："));
     free(html);
     engine_result_destroy(&result);
     engine_input_destroy(&input);
