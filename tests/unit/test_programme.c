@@ -306,6 +306,18 @@ static void criterion_ids_order_like_the_standard(void **state)
     assert_int_not_equal(programme_criterion_compare("1.01", "1.1"), 0);
 }
 
+/* The mini text with one substring replaced. */
+static char *mutate(const char *find, const char *replace)
+{
+    const char *hit = strstr(mini, find);
+    assert_non_null(hit);
+    size_t size = strlen(mini) - strlen(find) + strlen(replace) + 1;
+    char *text = malloc(size);
+    assert_non_null(text);
+    snprintf(text, size, "%.*s%s%s", (int)(hit - mini), mini, replace, hit + strlen(find));
+    return text;
+}
+
 static void mini_programme_loads(void **state)
 {
     (void)state;
@@ -316,7 +328,21 @@ static void mini_programme_loads(void **state)
     assert_int_equal(programme_item_count(programme), 3);
     assert_int_equal(programme_find_unit(programme, "530199"),
                      programme_find_unit(programme, "530103"));
+    assert_int_equal(programme_participant_count(programme), 2);
     programme_destroy(&programme);
+
+    /* A participants list narrows the base of share targets. */
+    char *text = mutate("\"aliases\":[", "\"participants\":[\"530199\"],\"aliases\":[");
+    programme = programme_load_json(text, strlen(text), "mini.json", err, sizeof err);
+    if (!programme)
+        fail_msg("%s", err);
+    assert_int_equal(programme_participant_count(programme), 1);
+    assert_true(
+        programme_unit(programme, (size_t)programme_find_unit(programme, "530103"))->participating);
+    assert_false(
+        programme_unit(programme, (size_t)programme_find_unit(programme, "530102"))->participating);
+    programme_destroy(&programme);
+    free(text);
 }
 
 typedef struct {
@@ -383,19 +409,11 @@ static const bad_case_t bad_programmes[] = {
     {"\"evaluated_level\":\"county\",", "\"evaluated_level\":\"county\",\"tolerance_pp\":200,",
      "$.tolerance_pp: 200 is out of range"},
     {"\"calendar\":[", "\"calendar\":[[", "line 1"},
+    {"\"aliases\":[", "\"participants\":[\"530100\"],\"aliases\":[",
+     "$.participants[0]: \"530100\" is not a unit of evaluation"},
+    {"\"aliases\":[", "\"participants\":[\"530102\",\"530102\"],\"aliases\":[",
+     "$.participants[1]: 530102 is listed twice"},
 };
-
-/* The mini text with one substring replaced. */
-static char *mutate(const char *find, const char *replace)
-{
-    const char *hit = strstr(mini, find);
-    assert_non_null(hit);
-    size_t size = strlen(mini) - strlen(find) + strlen(replace) + 1;
-    char *text = malloc(size);
-    assert_non_null(text);
-    snprintf(text, size, "%.*s%s%s", (int)(hit - mini), mini, replace, hit + strlen(find));
-    return text;
-}
 
 static void bad_programmes_are_refused_with_their_path(void **state)
 {
