@@ -304,6 +304,7 @@ struct link_client {
     link_state_t state;
     sender_t up;
     int64_t last_rx_ms, last_tx_ms, last_hello_ms, last_refused_log_ms;
+    int64_t reconnect_at_ms; /* after a failed handshake; 0 = not needed */
     int64_t last_contact;
     uint64_t ping_nonce;
     /* Per drain: what the transaction must do. */
@@ -531,6 +532,10 @@ void link_client_on_monitor(link_client_t *self)
             client_link_lost(self, "connection closed");
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            /* libzmq 4.3.4 treats a ZAP refusal as a protocol error and never
+             * reconnects that endpoint: we re-arm it ourselves, so a county
+             * refused before its key was allowed connects soon after. */
+            self->reconnect_at_ms = now + LINK_REFUSED_RETRY_MS;
             self->state = LINK_REFUSED_KEY;
             self->up.active = false;
             if (now - self->last_refused_log_ms > 30000) {
@@ -541,6 +546,7 @@ void link_client_on_monitor(link_client_t *self)
             }
             break;
         default:
+            self->reconnect_at_ms = now + LINK_REFUSED_RETRY_MS;
             if (now - self->last_refused_log_ms > 30000) {
                 slog_warn("handshake with %s failed (event 0x%x, %u): is --upstream-key the "
                           "parent's current public key?",
@@ -681,6 +687,17 @@ void link_client_on_readable(link_client_t *self)
             used = true;
             break;
         case SHIFAN__ENVELOPE__BODY_REFUSAL:
+            if (!envelope->refusal->has_seq) {
+                /* The session itself was refused: show it, and back off. */
+                if (self->state != LINK_REFUSED_KEY)
+                    slog_error("the parent refused this node: %s (our code %s); check the code "
+                               "registered with 'allow' for our key",
+                               envelope->refusal->detail ? envelope->refusal->detail : "",
+                               self->code);
+                self->state = LINK_REFUSED_KEY;
+                self->up.active = false;
+                break;
+            }
             slog_warn("the parent refused item %" PRIu64 ": %s", envelope->refusal->seq,
                       envelope->refusal->detail ? envelope->refusal->detail : "no reason given");
             break;
@@ -726,9 +743,17 @@ void link_client_on_readable(link_client_t *self)
 void link_client_tick(link_client_t *self)
 {
     int64_t now = stime_mono_ms();
+    if (self->reconnect_at_ms && now >= self->reconnect_at_ms) {
+        self->reconnect_at_ms = 0;
+        zmq_disconnect(self->socket, self->endpoint); /* may already be gone: fine */
+        if (zmq_connect(self->socket, self->endpoint) != 0)
+            self->reconnect_at_ms = now + LINK_REFUSED_RETRY_MS;
+    }
     if (self->state == LINK_UP && now - self->last_rx_ms > LINK_DEAD_MS)
         client_link_lost(self, "no answer from the parent");
-    if (self->state != LINK_UP && now - self->last_hello_ms >= LINK_HELLO_RETRY_MS)
+    int64_t hello_every =
+        self->state == LINK_REFUSED_KEY ? LINK_REFUSED_RETRY_MS : LINK_HELLO_RETRY_MS;
+    if (self->state != LINK_UP && now - self->last_hello_ms >= hello_every)
         client_send_hello(self);
     if (self->state == LINK_UP && now - self->last_tx_ms >= LINK_HEARTBEAT_MS) {
         Shifan__Ping ping = SHIFAN__PING__INIT;
@@ -890,12 +915,11 @@ struct server_send_ctx {
     peer_t *peer;
 };
 
-static int server_send(void *ctx, zmq_msg_t *msg)
+/* Sends to the peer's latest routing id, connected or not (a Refusal goes
+ * to a peer whose session was refused). */
+static int server_send_raw(struct server_send_ctx *send, zmq_msg_t *msg)
 {
-    struct server_send_ctx *send = ctx;
     peer_t *peer = send->peer;
-    if (!peer->connected)
-        return SF_ESTATE;
     if (zmq_send(send->self->socket, peer->routing_id, peer->routing_len,
                  ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         if (errno == EHOSTUNREACH) {
@@ -911,6 +935,12 @@ static int server_send(void *ctx, zmq_msg_t *msg)
     return 0;
 }
 
+static int server_send(void *ctx, zmq_msg_t *msg)
+{
+    struct server_send_ctx *send = ctx;
+    return send->peer->connected ? server_send_raw(send, msg) : SF_ESTATE;
+}
+
 static void server_send_envelope(link_server_t *self, peer_t *peer,
                                  const Shifan__Envelope *envelope)
 {
@@ -918,7 +948,7 @@ static void server_send_envelope(link_server_t *self, peer_t *peer,
     if (codec_pack_msg(envelope, &msg) != 0)
         return;
     struct server_send_ctx ctx = {self, peer};
-    if (server_send(&ctx, &msg) != 0)
+    if (server_send_raw(&ctx, &msg) != 0)
         zmq_msg_close(&msg);
 }
 

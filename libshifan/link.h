@@ -36,8 +36,9 @@
 #define LINK_RESEND_MS 3000       /* unacknowledged items resent after this */
 #define LINK_BATCH_ITEMS 256
 #define LINK_BATCH_BYTES (256 * 1024)
-#define LINK_WINDOW_ITEMS 4096   /* 16 full batches in flight */
-#define LINK_PEER_SILENT_MS 5000 /* parent stops sending to a silent child */
+#define LINK_WINDOW_ITEMS 4096     /* 16 full batches in flight */
+#define LINK_PEER_SILENT_MS 5000   /* parent stops sending to a silent child */
+#define LINK_REFUSED_RETRY_MS 3000 /* reconnect after a refused or failed handshake */
 
 /* Returned by an apply hook: the item is consumed (it counts as applied and
  * is acknowledged, so the sender stops resending it) but was refused; the

@@ -9,7 +9,7 @@ packages=(
   liblmdb-dev lmdb-utils
   libprotobuf-c-dev protobuf-c-compiler
   libjansson-dev libcsv-dev libcmocka-dev
-  python3 iproute2 procps
+  jq iproute2 procps
 )
 
 missing=()

@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 (cd build && ctest --output-on-failure --no-tests=error -j2)
 ./scripts/build.sh build-asan -DSHIFAN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 (cd build-asan && ASAN_OPTIONS=handle_segv=2:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --output-on-failure --no-tests=error -j2 -L unit)
+  ctest --output-on-failure --no-tests=error -j2)

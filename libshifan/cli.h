@@ -1,0 +1,57 @@
+/* cli.h - the command line shared by the three programs.
+ *
+ *   PROGRAM --data DIR VERB [--option VALUE | --flag]... [FILE]
+ *
+ * Each verb declares the options it takes ("code=" takes a value, "json" is
+ * a flag); anything else is a usage error. Exit codes: 0 success, 2 bad usage
+ * or bad input (the message names the option, file, line or field), 1 any
+ * other failure. */
+#ifndef SHIFAN_CLI_H
+#define SHIFAN_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "node.h"
+
+#define CLI_MAX_OPTIONS 16
+#define CLI_MAX_POSITIONAL 2
+
+enum { CLI_OK = 0, CLI_FAILURE = 1, CLI_USAGE = 2 };
+
+typedef struct {
+    const char *data;
+    const char *verb;
+    const char *names[CLI_MAX_OPTIONS];
+    const char *values[CLI_MAX_OPTIONS]; /* NULL for a flag */
+    size_t count;
+    const char *positional[CLI_MAX_POSITIONAL];
+    size_t positional_count;
+} cli_args_t;
+
+const char *cli_get(const cli_args_t *args, const char *name);
+bool cli_flag(const cli_args_t *args, const char *name);
+/* Parses --year: SF_EINVAL unless 1900..2200. Prints the error. */
+int cli_year(const cli_args_t *args, int *year);
+
+typedef int (*cli_verb_fn)(const cli_args_t *args, node_t *node);
+
+typedef struct {
+    const char *name;
+    const char *options; /* comma-separated; "x=" takes a value */
+    int positional;      /* how many positional arguments it needs (0..2) */
+    const char *usage;   /* one line for --help */
+    cli_verb_fn fn;      /* gets an opened node */
+} cli_verb_t;
+
+/* Runs the program. extra: the tier's own verbs, ending with {NULL}. */
+int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra);
+
+/* Maps an sf_err_t to an exit code (SF_EINVAL -> 2, else 1). */
+int cli_exit_code(int err);
+
+/* Reads a whole file (or stdin for "-") up to max bytes into a malloc'd,
+ * NUL-terminated buffer. Prints a message naming the file on failure. */
+char *cli_read_file(const char *path, size_t max, size_t *len);
+
+#endif

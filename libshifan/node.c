@@ -1,0 +1,1206 @@
+#include "node.h"
+#include "codec.h"
+#include "error.h"
+#include "keys.h"
+#include "link.h"
+#include "outbox.h"
+#include "slog.h"
+#include "stime.h"
+#include "zap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define UP_STREAM "up"
+#define PATH_MAX_LEN 4096
+
+struct node {
+    node_role_t role;
+    char dir[PATH_MAX_LEN];
+    char code[PROGRAMME_CODE_MAX];
+    char listen[256];
+    char upstream[256];
+    char upstream_key[KEYS_Z85_LEN + 1];
+    keys_pair_t keys;
+    store_t *store;
+    programme_t *programme;
+    /* daemon only */
+    void *ctx;
+    zap_t *zap;
+    link_server_t *server;
+    link_client_t *client;
+    uint64_t keys_generation;
+    uint64_t applied_items;
+};
+
+const char *node_role_name(node_role_t role)
+{
+    switch (role) {
+    case ROLE_COUNTY:
+        return "county";
+    case ROLE_PREFECTURE:
+        return "prefecture";
+    case ROLE_PROVINCE:
+        return "province";
+    }
+    return "unknown";
+}
+
+const char *node_code(const node_t *self)
+{
+    return self->code;
+}
+
+const char *node_public_key(const node_t *self)
+{
+    return self->keys.public_z85;
+}
+
+const programme_t *node_programme(const node_t *self)
+{
+    return self->programme;
+}
+
+store_t *node_store(node_t *self)
+{
+    return self->store;
+}
+
+static void path_join(char *out, const char *dir, const char *name)
+{
+    /* Data directories are short; a path that does not fit fails to open. */
+    if (snprintf(out, PATH_MAX_LEN, "%s/%s", dir, name) >= PATH_MAX_LEN)
+        out[0] = '\0';
+}
+
+static int make_dir(const char *path, mode_t mode)
+{
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
+    return errno == ENOSPC ? SF_ENOSPC : SF_EIO;
+}
+
+static const char *programme_root_code(const programme_t *programme)
+{
+    for (size_t i = 0; i < programme_unit_count(programme); i++)
+        if (programme_unit(programme, i)->parent < 0)
+            return programme_unit(programme, i)->code;
+    return "";
+}
+
+/* ---- init ---- */
+
+struct meta_arg {
+    store_t *store;
+    const node_init_options_t *options;
+    const char *code;
+};
+
+static int write_meta_fn(MDB_txn *txn, void *arg)
+{
+    struct meta_arg *a = arg;
+    MDB_dbi meta = store_dbi(a->store, DB_META);
+    int rc;
+    char created[STIME_BUFSZ];
+    if ((rc = store_put_string(txn, meta, "role", node_role_name(a->options->role))) ||
+        (rc = store_put_string(txn, meta, "code", a->code)) ||
+        (rc = store_put_string(txn, meta, "created_at",
+                               stime_format(stime_now(), created, sizeof created))) ||
+        (rc = store_put_u64(txn, meta, "keys_generation", 1)))
+        return rc;
+    if (a->options->listen && (rc = store_put_string(txn, meta, "listen", a->options->listen)))
+        return rc;
+    if (a->options->upstream &&
+        ((rc = store_put_string(txn, meta, "upstream", a->options->upstream)) ||
+         (rc = store_put_string(txn, meta, "upstream_key", a->options->upstream_key))))
+        return rc;
+    /* The upward stream gets its epoch now, so the first Hello carries it. */
+    outbox_state_t state;
+    if (a->options->role != ROLE_PROVINCE &&
+        (rc = outbox_open_stream(txn, a->store, UP_STREAM, &state)))
+        return rc;
+    return 0;
+}
+
+static bool endpoint_valid(const char *endpoint)
+{
+    return endpoint && strncmp(endpoint, "tcp://", 6) == 0 && strrchr(endpoint + 6, ':') &&
+           strlen(endpoint) < 200;
+}
+
+int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize)
+{
+    programme_t *programme = programme_load_default();
+    if (!programme) {
+        snprintf(err, errsize, "cannot load the embedded programme");
+        return SF_ENOMEM;
+    }
+    int rc = SF_EINVAL;
+    const char *code = options->code;
+    if (options->role == ROLE_PROVINCE) {
+        code = code ? code : programme_root_code(programme);
+    } else {
+        if (!code) {
+            snprintf(err, errsize, "--code CODE is required");
+            goto out;
+        }
+        int index = programme_find_unit(programme, code);
+        unit_level_t want = options->role == ROLE_COUNTY ? LEVEL_COUNTY : LEVEL_PREFECTURE;
+        if (index < 0) {
+            snprintf(err, errsize, "--code %s: no such unit in programme %s", code,
+                     programme_id(programme));
+            goto out;
+        }
+        if (programme_unit(programme, index)->level != want) {
+            snprintf(err, errsize, "--code %s: %s is not a %s", code,
+                     programme_unit(programme, index)->name,
+                     options->role == ROLE_COUNTY ? "county" : "prefecture");
+            goto out;
+        }
+        code = programme_unit(programme, index)->code;
+    }
+    if (options->role != ROLE_COUNTY && !endpoint_valid(options->listen)) {
+        snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
+        goto out;
+    }
+    if (options->role != ROLE_PROVINCE) {
+        if (!endpoint_valid(options->upstream)) {
+            snprintf(err, errsize, "--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001");
+            goto out;
+        }
+        if (!keys_valid_z85(options->upstream_key)) {
+            snprintf(err, errsize,
+                     "--upstream-key: expected the parent's 40-character public key (its "
+                     "'key' verb prints it)");
+            goto out;
+        }
+    }
+    char path[PATH_MAX_LEN];
+    if ((rc = make_dir(data_dir, 0700))) {
+        snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
+        goto out;
+    }
+    path_join(path, data_dir, "store");
+    struct stat st;
+    char existing[PATH_MAX_LEN];
+    path_join(existing, path, "data.mdb");
+    if (stat(existing, &st) == 0) {
+        snprintf(err, errsize, "%s already holds a node; use another --data directory", data_dir);
+        rc = SF_EEXIST;
+        goto out;
+    }
+    char keydir[PATH_MAX_LEN], rundir[PATH_MAX_LEN];
+    path_join(keydir, data_dir, "keys");
+    path_join(rundir, data_dir, "run");
+    if ((rc = make_dir(path, 0700)) || (rc = make_dir(keydir, 0700)) ||
+        (rc = make_dir(rundir, 0700))) {
+        snprintf(err, errsize, "cannot create directories in %s: %s", data_dir, strerror(errno));
+        goto out;
+    }
+    keys_pair_t keys;
+    if ((rc = keys_create(keydir, &keys)) && rc != SF_EEXIST) {
+        snprintf(err, errsize, "cannot write the key pair in %s: %s", keydir, sf_strerror(rc));
+        goto out;
+    }
+    store_t *store = store_open(path, 0, &rc);
+    if (!store) {
+        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(rc));
+        goto out;
+    }
+    struct meta_arg meta = {store, options, code};
+    rc = store_write(store, write_meta_fn, &meta);
+    store_destroy(&store);
+    if (rc)
+        snprintf(err, errsize, "cannot write the configuration: %s", sf_strerror(rc));
+out:
+    programme_destroy(&programme);
+    return rc;
+}
+
+/* ---- open ---- */
+
+struct open_arg {
+    node_t *self;
+    char role[32];
+};
+
+static int read_meta_fn(MDB_txn *txn, void *arg)
+{
+    struct open_arg *a = arg;
+    node_t *self = a->self;
+    MDB_dbi meta = store_dbi(self->store, DB_META);
+    int rc;
+    if ((rc = store_get_string(txn, meta, "role", a->role, sizeof a->role)) ||
+        (rc = store_get_string(txn, meta, "code", self->code, sizeof self->code)))
+        return rc;
+    store_get_string(txn, meta, "listen", self->listen, sizeof self->listen);
+    store_get_string(txn, meta, "upstream", self->upstream, sizeof self->upstream);
+    store_get_string(txn, meta, "upstream_key", self->upstream_key, sizeof self->upstream_key);
+    store_get_u64(txn, meta, "keys_generation", &self->keys_generation);
+    return 0;
+}
+
+node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, size_t errsize)
+{
+    node_t *self = calloc(1, sizeof *self);
+    char path[PATH_MAX_LEN], probe[PATH_MAX_LEN];
+    if (!self) {
+        *rc = SF_ENOMEM;
+        return NULL;
+    }
+    self->role = role;
+    snprintf(self->dir, sizeof self->dir, "%s", data_dir);
+    path_join(path, data_dir, "store");
+    path_join(probe, path, "data.mdb");
+    if (access(probe, F_OK) != 0) {
+        snprintf(err, errsize, "%s holds no node: run 'init' first", data_dir);
+        *rc = SF_ESTATE;
+        goto fail;
+    }
+    if (!(self->store = store_open(path, 0, rc))) {
+        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(*rc));
+        goto fail;
+    }
+    struct open_arg arg = {self, ""};
+    if ((*rc = store_read(self->store, read_meta_fn, &arg))) {
+        snprintf(err, errsize, "%s: the node's configuration is unreadable: %s", data_dir,
+                 sf_strerror(*rc));
+        goto fail;
+    }
+    if (strcmp(arg.role, node_role_name(role)) != 0) {
+        snprintf(err, errsize, "%s holds a %s node, not a %s node", data_dir, arg.role,
+                 node_role_name(role));
+        *rc = SF_EINVAL;
+        goto fail;
+    }
+    char keydir[PATH_MAX_LEN];
+    path_join(keydir, data_dir, "keys");
+    if ((*rc = keys_load(keydir, &self->keys))) {
+        snprintf(err, errsize, "cannot load the key pair in %s: %s", keydir, sf_strerror(*rc));
+        goto fail;
+    }
+    if (!(self->programme = programme_load_default())) {
+        snprintf(err, errsize, "cannot load the programme");
+        *rc = SF_ENOMEM;
+        goto fail;
+    }
+    slog_set_identity(role == ROLE_COUNTY       ? "county-node"
+                      : role == ROLE_PREFECTURE ? "prefecture-hub"
+                                                : "province-core",
+                      self->code);
+    *rc = 0;
+    return self;
+fail:
+    node_destroy(&self);
+    return NULL;
+}
+
+void node_destroy(node_t **self_p)
+{
+    node_t *self = *self_p;
+    if (!self)
+        return;
+    store_destroy(&self->store);
+    programme_destroy(&self->programme);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- allow ---- */
+
+struct allow_arg {
+    node_t *self;
+    const char *code;
+    const char *key;
+};
+
+static int allow_fn(MDB_txn *txn, void *arg)
+{
+    struct allow_arg *a = arg;
+    store_t *store = a->self->store;
+    MDB_dbi children = store_dbi(store, DB_CHILDREN), keys = store_dbi(store, DB_KEYS);
+    char old[KEYS_Z85_LEN + 1];
+    int rc = store_get_string(txn, children, a->code, old, sizeof old);
+    if (rc == 0 && strcmp(old, a->key) != 0) {
+        MDB_val k = {strlen(old), old};
+        mdb_del(txn, keys, &k, NULL); /* the replaced key may not connect any more */
+    }
+    char owner[PROGRAMME_CODE_MAX];
+    if (store_get_string(txn, keys, a->key, owner, sizeof owner) == 0 &&
+        strcmp(owner, a->code) != 0)
+        return SF_EEXIST; /* one key, one unit */
+    if ((rc = store_put_string(txn, children, a->code, a->key)) ||
+        (rc = store_put_string(txn, keys, a->key, a->code)))
+        return rc;
+    uint64_t generation = 0;
+    store_get_u64(txn, store_dbi(store, DB_META), "keys_generation", &generation);
+    if ((rc = store_put_u64(txn, store_dbi(store, DB_META), "keys_generation", generation + 1)))
+        return rc;
+    char stream[OUTBOX_STREAM_MAX];
+    outbox_state_t state;
+    link_down_stream(stream, sizeof stream, a->code);
+    return outbox_open_stream(txn, store, stream, &state);
+}
+
+int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize)
+{
+    if (self->role == ROLE_COUNTY) {
+        snprintf(err, errsize, "a county has no children to allow");
+        return SF_EINVAL;
+    }
+    if (!code || !key) {
+        snprintf(err, errsize, "allow needs --code CODE and --key KEY");
+        return SF_EINVAL;
+    }
+    if (!keys_valid_z85(key)) {
+        snprintf(err, errsize, "--key %s: expected a 40-character Z85 public key", key);
+        return SF_EINVAL;
+    }
+    int index = programme_find_unit(self->programme, code);
+    unit_level_t want = self->role == ROLE_PREFECTURE ? LEVEL_COUNTY : LEVEL_PREFECTURE;
+    if (index < 0) {
+        snprintf(err, errsize, "--code %s: no such unit in programme %s", code,
+                 programme_id(self->programme));
+        return SF_EINVAL;
+    }
+    const programme_unit_t *unit = programme_unit(self->programme, index);
+    if (unit->level != want || unit->parent < 0 ||
+        strcmp(programme_unit(self->programme, unit->parent)->code, self->code) != 0) {
+        snprintf(err, errsize, "--code %s: %s is not a %s under %s", code, unit->name,
+                 want == LEVEL_COUNTY ? "county" : "prefecture", self->code);
+        return SF_EINVAL;
+    }
+    if (strcmp(key, self->keys.public_z85) == 0) {
+        snprintf(err, errsize, "--key is this node's own key; use the child's 'key' output");
+        return SF_EINVAL;
+    }
+    struct allow_arg arg = {self, unit->code, key};
+    int rc = store_write(self->store, allow_fn, &arg);
+    if (rc == SF_EEXIST)
+        snprintf(err, errsize, "--key is already registered to another unit");
+    else if (rc)
+        snprintf(err, errsize, "cannot store the key: %s", sf_strerror(rc));
+    return rc == SF_EEXIST ? SF_EINVAL : rc;
+}
+
+/* ---- reports: storage shared by every tier ---- */
+
+/* DB_LATEST value: version be32 | report_id. */
+static int latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t *version,
+                      char *report_id, size_t idsize)
+{
+    char key[48];
+    snprintf(key, sizeof key, "%s/%d", unit, year);
+    MDB_val k = {strlen(key), key}, v;
+    int rc = mdb_get(txn, store_dbi(store, DB_LATEST), &k, &v);
+    if (rc)
+        return store_error(rc);
+    if (v.mv_size < 4 || v.mv_size - 4 >= idsize)
+        return SF_ECORRUPT;
+    *version = store_get_be32(v.mv_data);
+    memcpy(report_id, (uint8_t *)v.mv_data + 4, v.mv_size - 4);
+    report_id[v.mv_size - 4] = '\0';
+    return 0;
+}
+
+static int latest_update(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t version,
+                         const char *report_id)
+{
+    uint32_t current = 0;
+    char current_id[REPORT_ID_MAX];
+    int rc = latest_get(txn, store, unit, year, &current, current_id, sizeof current_id);
+    if (rc == 0 && current >= version)
+        return 0;
+    if (rc && rc != SF_ENOTFOUND)
+        return rc;
+    char key[48];
+    uint8_t value[4 + REPORT_ID_MAX];
+    size_t idlen = strlen(report_id);
+    snprintf(key, sizeof key, "%s/%d", unit, year);
+    store_put_be32(value, version);
+    memcpy(value + 4, report_id, idlen);
+    MDB_val k = {strlen(key), key}, v = {4 + idlen, value};
+    return store_error(mdb_put(txn, store_dbi(store, DB_LATEST), &k, &v, 0));
+}
+
+/* Stores a report payload (already carrying this node's receipt) unless its
+ * id is known. *stored says whether it was new. */
+static int report_store(MDB_txn *txn, store_t *store, const Shifan__Report *report,
+                        const uint8_t *payload, size_t len, bool *stored)
+{
+    MDB_val k = {strlen(report->report_id), report->report_id}, v = {len, (void *)payload};
+    int rc = mdb_put(txn, store_dbi(store, DB_REPORTS), &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        *stored = false; /* deduplication by report id: a resend, or a second path */
+        return 0;
+    }
+    if (rc)
+        return store_error(rc);
+    *stored = true;
+    return latest_update(txn, store, report->unit, (int)report->year, report->version,
+                         report->report_id);
+}
+
+/* ---- submit (county) ---- */
+
+struct submit_arg {
+    node_t *self;
+    report_t **reports;
+    size_t count;
+};
+
+static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
+{
+    uint32_t version = 0;
+    char previous[REPORT_ID_MAX];
+    int rc = latest_get(txn, self->store, report->unit, report->year, &version, previous,
+                        sizeof previous);
+    if (rc && rc != SF_ENOTFOUND)
+        return rc;
+    report->version = version + 1;
+    snprintf(report->report_id, sizeof report->report_id, "%s-%d-v%u-%08x", report->unit,
+             report->year, report->version, randombytes_random());
+
+    struct Shifan__Report *wire = report_to_proto(report);
+    if (!wire)
+        return SF_ENOMEM;
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_REPORT;
+    payload.report = wire;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    rc = codec_payload_pack(&payload, &bytes, &len);
+    if (rc == 0) {
+        bool stored;
+        uint64_t seq = 0;
+        uint8_t seqbuf[8];
+        if (!(rc = report_store(txn, self->store, wire, bytes, len, &stored)) &&
+            !(rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, &seq))) {
+            store_put_be64(seqbuf, seq);
+            MDB_val k = {strlen(report->report_id), report->report_id}, v = {8, seqbuf};
+            rc = store_error(mdb_put(txn, store_dbi(self->store, DB_SUBMISSIONS), &k, &v, 0));
+        }
+    }
+    free(bytes);
+    report_proto_free(wire);
+    return rc;
+}
+
+static int submit_fn(MDB_txn *txn, void *arg)
+{
+    struct submit_arg *a = arg;
+    for (size_t i = 0; i < a->count; i++) {
+        int rc = submit_one(txn, a->self, a->reports[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, size_t errsize)
+{
+    if (self->role != ROLE_COUNTY) {
+        snprintf(err, errsize, "only a county submits reports");
+        return SF_EINVAL;
+    }
+    int64_t now = stime_now();
+    for (size_t i = 0; i < count; i++) {
+        report_t *report = reports[i];
+        if (!report->unit[0])
+            snprintf(report->unit, sizeof report->unit, "%s", self->code);
+        if (!programme_unit_within(self->programme, report->unit, self->code)) {
+            snprintf(err, errsize, "unit %s: this node (%s) may report only for its own unit%s",
+                     report->unit, self->code,
+                     programme_find_unit(self->programme, report->unit) < 0 ? " (and it is unknown)"
+                                                                            : "");
+            return SF_EINVAL;
+        }
+        int rc = report_validate(report, self->programme, "report", err, errsize);
+        if (rc)
+            return rc;
+        report->submitted_at = now;
+        snprintf(report->origin, sizeof report->origin, "%s", self->code);
+        snprintf(report->standard_id, sizeof report->standard_id, "%s",
+                 programme_standard_id(self->programme));
+    }
+    /* All of them in one durable transaction: one fsync however many. */
+    struct submit_arg arg = {self, reports, count};
+    int rc = store_write(self->store, submit_fn, &arg);
+    if (rc)
+        snprintf(err, errsize, "the report was NOT stored: %s", sf_strerror(rc));
+    return rc;
+}
+
+int node_submit(node_t *self, report_t *report, char *err, size_t errsize)
+{
+    return node_submit_many(self, &report, 1, err, errsize);
+}
+
+/* ---- return (hub) ---- */
+
+struct return_arg {
+    node_t *self;
+    const char *unit;
+    int year;
+    const char *reason;
+    char report_id[REPORT_ID_MAX];
+};
+
+static int return_fn(MDB_txn *txn, void *arg)
+{
+    struct return_arg *a = arg;
+    uint32_t version;
+    int rc = latest_get(txn, a->self->store, a->unit, a->year, &version, a->report_id,
+                        sizeof a->report_id);
+    if (rc)
+        return rc;
+    Shifan__Return ret = SHIFAN__RETURN__INIT;
+    ret.report_id = a->report_id;
+    ret.unit = (char *)a->unit;
+    ret.year = (uint32_t)a->year;
+    ret.reason = (char *)a->reason;
+    ret.returned_at = stime_now();
+    ret.by = a->self->code;
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION;
+    payload.return_for_correction = &ret;
+    uint8_t *bytes;
+    size_t len;
+    if ((rc = codec_payload_pack(&payload, &bytes, &len)))
+        return rc;
+    /* The county that owns the unit: the unit itself, or its county for a site. */
+    int index = programme_find_unit(a->self->programme, a->unit);
+    const programme_unit_t *unit = programme_unit(a->self->programme, (size_t)index);
+    while (unit->level > LEVEL_COUNTY)
+        unit = programme_unit(a->self->programme, (size_t)unit->parent);
+    char stream[OUTBOX_STREAM_MAX];
+    link_down_stream(stream, sizeof stream, unit->code);
+    MDB_val k = {strlen(a->report_id), a->report_id}, v = {len, bytes};
+    rc = store_error(mdb_put(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v, 0));
+    if (rc == 0)
+        rc = outbox_append(txn, a->self->store, stream, bytes, len, NULL);
+    free(bytes);
+    return rc;
+}
+
+int node_return(node_t *self, const char *unit, int year, const char *reason, char *err,
+                size_t errsize)
+{
+    if (self->role != ROLE_PREFECTURE) {
+        snprintf(err, errsize, "only a prefecture hub returns reports");
+        return SF_EINVAL;
+    }
+    if (!programme_unit_within(self->programme, unit, self->code) ||
+        strcmp(unit, self->code) == 0) {
+        snprintf(err, errsize, "--unit %s: not a unit under prefecture %s", unit, self->code);
+        return SF_EINVAL;
+    }
+    if (!reason || !*reason) {
+        snprintf(err, errsize, "--reason TEXT is required: the county sees it");
+        return SF_EINVAL;
+    }
+    struct return_arg arg = {self, unit, year, reason, ""};
+    int rc = store_write(self->store, return_fn, &arg);
+    if (rc == SF_ENOTFOUND) {
+        snprintf(err, errsize, "--unit %s --year %d: no report of that unit-year is stored here",
+                 unit, year);
+        return SF_EINVAL;
+    }
+    if (rc)
+        snprintf(err, errsize, "cannot queue the return: %s", sf_strerror(rc));
+    return rc;
+}
+
+/* ---- what arrives over a link ---- */
+
+static int refuse(char *why, size_t whysize, const char *fmt, const char *a, const char *b)
+{
+    snprintf(why, whysize, fmt, a, b);
+    slog_warn("refused: %s", why);
+    return LINK_REFUSED;
+}
+
+/* A report or inspection arriving from a child (hub: from a county; province:
+ * from a hub). The sender's key may speak only for units under its code. */
+static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan__Payload *payload,
+                            char *why, size_t whysize)
+{
+    int rc;
+    Shifan__Report *wire = payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? payload->report
+                           : payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION
+                               ? payload->inspection
+                               : NULL;
+    if (!wire)
+        return refuse(why, whysize, "malformed: %s sent a message type it may not send%s", peer,
+                      "");
+    char err[256];
+    report_t *report = report_from_proto(wire, err, sizeof err);
+    if (!report)
+        return refuse(why, whysize, "malformed report from %s: %s", peer, err);
+    report_destroy(&report);
+    if (!programme_unit_within(self->programme, wire->unit, peer))
+        return refuse(why, whysize, "the key of %s may not report for unit %s", peer, wire->unit);
+    if (payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION && self->role != ROLE_PROVINCE)
+        return refuse(why, whysize, "malformed: %s may not send inspections to %s", peer,
+                      self->code);
+
+    /* Stamp our receipt: the province can then tell "submitted on time,
+     * delivered late" from "submitted late". */
+    Shifan__Receipt receipt = SHIFAN__RECEIPT__INIT, **receipts;
+    receipt.node = self->code;
+    receipt.received_at = stime_now();
+    receipts = malloc((payload->n_receipts + 1) * sizeof *receipts);
+    if (!receipts)
+        return SF_ENOMEM;
+    if (payload->n_receipts) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(receipts, payload->receipts, payload->n_receipts * sizeof *receipts);
+    receipts[payload->n_receipts] = &receipt;
+    Shifan__Receipt **saved = payload->receipts;
+    size_t saved_n = payload->n_receipts;
+    payload->receipts = receipts;
+    payload->n_receipts = saved_n + 1;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    rc = codec_payload_pack(payload, &bytes, &len);
+    payload->receipts = saved;
+    payload->n_receipts = saved_n;
+    free(receipts);
+    if (rc)
+        return rc == SF_ETOOBIG
+                   ? refuse(why, whysize, "malformed: payload from %s too large%s", peer, "")
+                   : rc;
+    bool stored = false;
+    if (payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT) {
+        rc = report_store(txn, self->store, wire, bytes, len, &stored);
+    } else {
+        MDB_val k = {strlen(wire->report_id), wire->report_id}, v = {len, bytes};
+        rc = mdb_put(txn, store_dbi(self->store, DB_INSPECTIONS), &k, &v, MDB_NOOVERWRITE);
+        stored = rc == 0;
+        rc = rc == MDB_KEYEXIST ? 0 : store_error(rc);
+    }
+    /* A hub forwards what it stored in the same transaction. */
+    if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
+        rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
+    if (rc == 0 && stored)
+        slog_info("stored %s %s (unit %s, year %u, version %u) from %s",
+                  payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? "report" : "inspection",
+                  wire->report_id, wire->unit, wire->year, wire->version, peer);
+    free(bytes);
+    return rc;
+}
+
+/* What arrives from the parent: returns, programmes, results. */
+static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payload,
+                             const uint8_t *bytes, size_t len, char *why, size_t whysize)
+{
+    switch (payload->body_case) {
+    case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION: {
+        const Shifan__Return *ret = payload->return_for_correction;
+        if (!programme_unit_within(self->programme, ret->unit, self->code))
+            return refuse(why, whysize, "malformed: a return for unit %s is not ours (%s)",
+                          ret->unit, self->code);
+        MDB_val k = {strlen(ret->report_id), ret->report_id}, v = {len, (void *)bytes};
+        int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RETURNS), &k, &v, 0));
+        if (rc == 0)
+            slog_warn("report %s (unit %s, year %u) returned for correction by %s: %s",
+                      ret->report_id, ret->unit, ret->year, ret->by, ret->reason);
+        return rc;
+    }
+    case SHIFAN__PAYLOAD__BODY_PROGRAMME:
+    case SHIFAN__PAYLOAD__BODY_EVALUATION: {
+        const char *key =
+            payload->body_case == SHIFAN__PAYLOAD__BODY_PROGRAMME ? "programme" : "evaluation";
+        MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)bytes};
+        return store_error(mdb_put(txn, store_dbi(self->store, DB_PROGRAMMES), &k, &v, 0));
+    }
+    default:
+        return refuse(why, whysize, "malformed: the parent sent a message type %s%s",
+                      "a child does not take", "");
+    }
+}
+
+static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *bytes, size_t len,
+                      char *why, size_t whysize)
+{
+    node_t *self = arg;
+    Shifan__Payload *payload = codec_payload_unpack(bytes, len);
+    if (!payload)
+        return refuse(why, whysize, "malformed: an item from %s does not decode%s",
+                      *peer ? peer : "the parent", "");
+    int rc = *peer ? apply_from_child(self, txn, peer, payload, why, whysize)
+                   : apply_from_parent(self, txn, payload, bytes, len, why, whysize);
+    codec_payload_free(payload);
+    if (rc == 0)
+        self->applied_items++;
+    return rc;
+}
+
+/* ---- the daemon ---- */
+
+static volatile sig_atomic_t node_stop_requested;
+static int node_signal_pipe[2] = {-1, -1};
+
+static void node_on_signal(int signo)
+{
+    (void)signo;
+    node_stop_requested = 1;
+    int saved = errno;
+    ssize_t ignored = write(node_signal_pipe[1], "x", 1);
+    (void)ignored;
+    errno = saved;
+}
+
+static int install_signals(void)
+{
+    if (node_signal_pipe[0] < 0 && pipe(node_signal_pipe) != 0)
+        return SF_EIO;
+    fcntl(node_signal_pipe[0], F_SETFL, O_NONBLOCK);
+    fcntl(node_signal_pipe[1], F_SETFL, O_NONBLOCK);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = node_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+struct keys_load_arg {
+    node_t *self;
+    zap_entry_t *entries;
+    size_t count, cap;
+    uint64_t generation;
+};
+
+static int keys_load_fn(MDB_txn *txn, void *arg)
+{
+    struct keys_load_arg *a = arg;
+    store_get_u64(txn, store_dbi(a->self->store, DB_META), "keys_generation", &a->generation);
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_KEYS), &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        char z85[KEYS_Z85_LEN + 1];
+        if (k.mv_size != KEYS_Z85_LEN || v.mv_size >= ZAP_CODE_MAX)
+            continue;
+        if (a->count == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 32;
+            zap_entry_t *grown = realloc(a->entries, cap * sizeof *grown);
+            if (!grown) {
+                mdb_cursor_close(cursor);
+                return SF_ENOMEM;
+            }
+            a->entries = grown;
+            a->cap = cap;
+        }
+        memcpy(z85, k.mv_data, KEYS_Z85_LEN);
+        z85[KEYS_Z85_LEN] = '\0';
+        zap_entry_t *entry = &a->entries[a->count];
+        if (keys_decode(z85, entry->key))
+            continue;
+        memcpy(entry->code, v.mv_data, v.mv_size);
+        entry->code[v.mv_size] = '\0';
+        a->count++;
+    }
+    mdb_cursor_close(cursor);
+    return 0;
+}
+
+/* The ZAP table is rebuilt when 'allow' bumped keys_generation. */
+static void node_reload_keys(node_t *self, bool force)
+{
+    struct keys_load_arg arg = {self, NULL, 0, 0, 0};
+    if (store_read(self->store, keys_load_fn, &arg) == 0 &&
+        (force || arg.generation != self->keys_generation)) {
+        zap_set_entries(self->zap, arg.entries, arg.count);
+        slog_info("key table loaded: %zu child key(s)", arg.count);
+        self->keys_generation = arg.generation;
+    }
+    free(arg.entries);
+}
+
+static void node_write_status(node_t *self)
+{
+    json_t *status = json_object();
+    char when[STIME_BUFSZ];
+    json_object_set_new(status, "pid", json_integer(getpid()));
+    json_object_set_new(status, "updated_at",
+                        json_string(stime_format(stime_now(), when, sizeof when)));
+    if (self->client) {
+        json_t *link = json_object();
+        int64_t contact = link_client_last_contact(self->client);
+        json_object_set_new(link, "state",
+                            json_string(link_state_name(link_client_state(self->client))));
+        json_object_set_new(link, "upstream", json_string(self->upstream));
+        json_object_set_new(link, "last_contact",
+                            contact ? json_string(stime_format(contact, when, sizeof when))
+                                    : json_null());
+        json_object_set_new(status, "link", link);
+    }
+    if (self->server) {
+        link_peer_info_t peers[512];
+        size_t count = link_server_peers(self->server, peers, 512);
+        json_t *list = json_array();
+        for (size_t i = 0; i < count && i < 512; i++) {
+            json_t *peer = json_object();
+            json_object_set_new(peer, "code", json_string(peers[i].code));
+            json_object_set_new(peer, "connected", json_boolean(peers[i].connected));
+            json_object_set_new(
+                peer, "last_contact",
+                peers[i].last_contact
+                    ? json_string(stime_format(peers[i].last_contact, when, sizeof when))
+                    : json_null());
+            json_object_set_new(peer, "down_pending",
+                                json_integer((json_int_t)peers[i].down_pending));
+            json_array_append_new(list, peer);
+        }
+        json_object_set_new(status, "children", list);
+        json_object_set_new(status, "listen", json_string(self->listen));
+        json_object_set_new(status, "dropped_frames",
+                            json_integer((json_int_t)link_server_dropped_frames(self->server)));
+        json_object_set_new(status, "refused_items",
+                            json_integer((json_int_t)link_server_refused_items(self->server)));
+        json_object_set_new(status, "refused_keys",
+                            json_integer((json_int_t)zap_refused(self->zap)));
+    }
+    char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN + 8];
+    path_join(path, self->dir, "run/status.json");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    /* A status snapshot is rebuilt every second: rename for atomicity, no fsync. */
+    if (json_dump_file(status, tmp, JSON_INDENT(2)) == 0)
+        rename(tmp, path);
+    json_decref(status);
+}
+
+static int node_lock(node_t *self, int *fd_out)
+{
+    char path[PATH_MAX_LEN];
+    path_join(path, self->dir, "run/daemon.lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return SF_EIO;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return SF_EEXIST;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+int node_run(node_t *self)
+{
+    int lock_fd = -1, rc;
+    if ((rc = node_lock(self, &lock_fd))) {
+        slog_error("another daemon already runs on %s (run/daemon.lock is held)", self->dir);
+        return rc;
+    }
+    if ((rc = install_signals()))
+        goto out;
+    link_hooks_t hooks = {self, node_apply, NULL};
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx) {
+        rc = SF_ESTATE;
+        goto out;
+    }
+    if (self->role != ROLE_COUNTY) {
+        /* ZAP before the server binds, so no connection is ever unauthenticated (A1). */
+        if (!(self->zap = zap_new(self->ctx, &rc)))
+            goto out;
+        node_reload_keys(self, true);
+        link_server_config_t config = {self->code, self->listen, self->keys.secret_z85};
+        if (!(self->server = link_server_new(self->ctx, self->store, &config, &hooks, &rc)))
+            goto out;
+        slog_info("listening on %s", self->listen);
+    }
+    if (self->role != ROLE_PROVINCE) {
+        link_client_config_t config = {self->code, self->upstream, self->upstream_key,
+                                       self->keys.public_z85, self->keys.secret_z85};
+        if (!(self->client = link_client_new(self->ctx, self->store, &config, &hooks, &rc)))
+            goto out;
+        slog_info("connecting to %s", self->upstream);
+    }
+    int64_t last_second = 0, last_reader_check = stime_mono_ms();
+    while (!node_stop_requested) {
+        zmq_pollitem_t items[5];
+        int n = 0;
+        items[n++] = (zmq_pollitem_t){NULL, node_signal_pipe[0], ZMQ_POLLIN, 0};
+        int zap_at = -1, server_at = -1, client_at = -1, monitor_at = -1;
+        if (self->zap) {
+            zap_at = n;
+            items[n++] = (zmq_pollitem_t){zap_socket(self->zap), 0, ZMQ_POLLIN, 0};
+        }
+        if (self->server) {
+            server_at = n;
+            items[n++] = (zmq_pollitem_t){link_server_socket(self->server), 0, ZMQ_POLLIN, 0};
+        }
+        if (self->client) {
+            client_at = n;
+            items[n++] = (zmq_pollitem_t){link_client_socket(self->client), 0, ZMQ_POLLIN, 0};
+            monitor_at = n;
+            items[n++] = (zmq_pollitem_t){link_client_monitor(self->client), 0, ZMQ_POLLIN, 0};
+        }
+        if (zmq_poll(items, n, 100) < 0 && errno != EINTR) {
+            slog_error("poll failed: %s", zmq_strerror(errno));
+            rc = SF_EIO;
+            break;
+        }
+        if (zap_at >= 0 && (items[zap_at].revents & ZMQ_POLLIN))
+            zap_handle(self->zap);
+        if (server_at >= 0 && (items[server_at].revents & ZMQ_POLLIN))
+            link_server_on_readable(self->server);
+        if (monitor_at >= 0 && (items[monitor_at].revents & ZMQ_POLLIN))
+            link_client_on_monitor(self->client);
+        if (client_at >= 0 && (items[client_at].revents & ZMQ_POLLIN))
+            link_client_on_readable(self->client);
+        if (self->server)
+            link_server_tick(self->server);
+        if (self->client)
+            link_client_tick(self->client);
+        int64_t now = stime_mono_ms();
+        if (now - last_second >= 1000) {
+            last_second = now;
+            if (self->zap)
+                node_reload_keys(self, false);
+            node_write_status(self);
+        }
+        if (now - last_reader_check >= 30000) {
+            last_reader_check = now;
+            store_check_readers(self->store);
+        }
+    }
+    slog_info("stopping");
+    rc = 0;
+out:
+    /* Servers before the ZAP handler, so no connection slips in unchecked (A1). */
+    link_client_destroy(&self->client);
+    link_server_destroy(&self->server);
+    zap_destroy(&self->zap);
+    if (self->ctx) {
+        zmq_ctx_term(self->ctx);
+        self->ctx = NULL;
+    }
+    char path[PATH_MAX_LEN];
+    path_join(path, self->dir, "run/status.json");
+    unlink(path);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    return rc;
+}
+
+/* ---- status ---- */
+
+struct status_arg {
+    node_t *self;
+    uint64_t queued;
+    uint64_t returns;
+};
+
+static int status_fn(MDB_txn *txn, void *arg)
+{
+    struct status_arg *a = arg;
+    outbox_state_t up;
+    if (a->self->role != ROLE_PROVINCE) {
+        int rc = outbox_state(txn, a->self->store, UP_STREAM, &up);
+        if (rc)
+            return rc;
+        a->queued = up.next_seq - 1 - up.acked;
+    }
+    return 0;
+}
+
+static bool daemon_running(const char *dir, json_t **daemon_status)
+{
+    char path[PATH_MAX_LEN];
+    path_join(path, dir, "run/daemon.lock");
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    bool running = false;
+    if (fd >= 0) {
+        running = flock(fd, LOCK_EX | LOCK_NB) != 0;
+        close(fd);
+    }
+    path_join(path, dir, "run/status.json");
+    *daemon_status = running ? json_load_file(path, 0, NULL) : NULL;
+    return running;
+}
+
+json_t *node_status(node_t *self)
+{
+    struct status_arg arg = {self, 0, 0};
+    store_read(self->store, status_fn, &arg);
+    json_t *status = json_object();
+    json_object_set_new(status, "role", json_string(node_role_name(self->role)));
+    json_object_set_new(status, "code", json_string(self->code));
+    json_object_set_new(status, "programme", json_string(programme_id(self->programme)));
+    json_object_set_new(status, "reports",
+                        json_integer((json_int_t)store_count(self->store, DB_REPORTS)));
+    if (self->role != ROLE_PROVINCE)
+        json_object_set_new(status, "queued", json_integer((json_int_t)arg.queued));
+    if (self->role != ROLE_COUNTY) {
+        json_object_set_new(status, "inspections",
+                            json_integer((json_int_t)store_count(self->store, DB_INSPECTIONS)));
+        json_object_set_new(status, "children_registered",
+                            json_integer((json_int_t)store_count(self->store, DB_CHILDREN)));
+    }
+    json_object_set_new(status, "returns",
+                        json_integer((json_int_t)store_count(self->store, DB_RETURNS)));
+    json_t *daemon = NULL;
+    bool running = daemon_running(self->dir, &daemon);
+    json_object_set_new(status, "daemon", json_string(running ? "running" : "stopped"));
+    if (self->role != ROLE_PROVINCE) {
+        json_t *link = daemon ? json_object_get(daemon, "link") : NULL;
+        if (link)
+            json_object_set(status, "link", link);
+        else {
+            link = json_object();
+            json_object_set_new(link, "state", json_string(running ? "starting" : "stopped"));
+            json_object_set_new(link, "upstream", json_string(self->upstream));
+            json_object_set_new(link, "last_contact", json_null());
+            json_object_set_new(status, "link", link);
+        }
+    }
+    if (daemon && self->role != ROLE_COUNTY) {
+        const char *fields[] = {"children", "dropped_frames", "refused_items", "refused_keys"};
+        for (size_t i = 0; i < 4; i++) {
+            json_t *value = json_object_get(daemon, fields[i]);
+            if (value)
+                json_object_set(status, fields[i], value);
+        }
+    }
+    json_decref(daemon);
+    return status;
+}
+
+/* ---- iteration ---- */
+
+struct each_arg {
+    node_t *self;
+    node_report_fn fn;
+    void *arg;
+};
+
+static int each_fn(MDB_txn *txn, void *arg)
+{
+    struct each_arg *a = arg;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_REPORTS), &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k, v;
+    int result = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        if (!payload || payload->body_case != SHIFAN__PAYLOAD__BODY_REPORT) {
+            codec_payload_free(payload);
+            continue;
+        }
+        char err[128];
+        report_t *report = report_from_proto(payload->report, err, sizeof err);
+        int64_t received_at = payload->n_receipts ? payload->receipts[0]->received_at : 0;
+        codec_payload_free(payload);
+        if (!report)
+            continue;
+        result = a->fn(report, received_at, a->arg);
+        report_destroy(&report);
+    }
+    mdb_cursor_close(cursor);
+    return result;
+}
+
+int node_each_report(node_t *self, node_report_fn fn, void *arg)
+{
+    struct each_arg a = {self, fn, arg};
+    return store_read(self->store, each_fn, &a);
+}
+
+/* ---- list ---- */
+
+struct list_arg {
+    node_t *self;
+    json_t *list;
+    uint64_t acked;
+};
+
+static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, const char *report_id)
+{
+    MDB_val k = {strlen(report_id), (void *)report_id}, v;
+    const char *state = "stored";
+    if (mdb_get(txn, store_dbi(a->self->store, DB_SUBMISSIONS), &k, &v) == 0 && v.mv_size == 8)
+        state = store_get_be64(v.mv_data) <= a->acked ? "delivered" : "queued";
+    if (mdb_get(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v) == 0) {
+        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {
+            state = "returned";
+            json_object_set_new(entry, "return_reason",
+                                json_string(payload->return_for_correction->reason));
+        }
+        codec_payload_free(payload);
+    }
+    json_object_set_new(entry, "state", json_string(state));
+}
+
+static int list_fn(MDB_txn *txn, void *arg)
+{
+    struct list_arg *a = arg;
+    outbox_state_t up = {0, 1, 0};
+    if (a->self->role == ROLE_COUNTY)
+        outbox_state(txn, a->self->store, UP_STREAM, &up);
+    a->acked = up.acked;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_REPORTS), &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k, v;
+    char when[STIME_BUFSZ];
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        if (!payload || payload->body_case != SHIFAN__PAYLOAD__BODY_REPORT) {
+            codec_payload_free(payload);
+            continue;
+        }
+        const Shifan__Report *report = payload->report;
+        json_t *entry = json_object();
+        json_object_set_new(entry, "report_id", json_string(report->report_id));
+        json_object_set_new(entry, "unit", json_string(report->unit));
+        json_object_set_new(entry, "year", json_integer(report->year));
+        json_object_set_new(entry, "version", json_integer(report->version));
+        json_object_set_new(entry, "submitted_at",
+                            json_string(stime_format(report->submitted_at, when, sizeof when)));
+        json_object_set_new(entry, "origin", json_string(report->origin));
+        if (payload->n_receipts)
+            json_object_set_new(
+                entry, "received_at",
+                json_string(stime_format(payload->receipts[0]->received_at, when, sizeof when)));
+        if (a->self->role == ROLE_COUNTY)
+            list_add_state(a, txn, entry, report->report_id);
+        json_array_append_new(a->list, entry);
+        codec_payload_free(payload);
+    }
+    mdb_cursor_close(cursor);
+    return 0;
+}
+
+json_t *node_list(node_t *self)
+{
+    struct list_arg arg = {self, json_array(), 0};
+    if (store_read(self->store, list_fn, &arg) != 0) {
+        json_decref(arg.list);
+        return NULL;
+    }
+    return arg.list;
+}

@@ -1,0 +1,84 @@
+/* node.h - one Shifan node: its data directory, its store, its keys, its
+ * link(s) and its tier's policy for what arrives.
+ *
+ * A data directory holds store/ (the LMDB environment, docs/storage.md),
+ * keys/ (node.secret 0600, node.public) and run/ (the daemon's lock and
+ * status file). Every verb opens the node, does one short transaction and
+ * closes it, so verbs work whether or not the daemon runs (offline first);
+ * the daemon notices new outbox entries within LINK tick time (100 ms).
+ *
+ * Roles: a county connects up; a prefecture hub listens for counties and
+ * connects up; the province listens. What each role accepts from a peer is
+ * checked here against the programme's hierarchy: a key may speak only for
+ * its own unit and the units under it. */
+#ifndef SHIFAN_NODE_H
+#define SHIFAN_NODE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "programme.h"
+#include "report.h"
+#include "store.h"
+
+typedef enum { ROLE_COUNTY = 0, ROLE_PREFECTURE, ROLE_PROVINCE } node_role_t;
+const char *node_role_name(node_role_t role);
+
+typedef struct node node_t;
+
+typedef struct {
+    node_role_t role;
+    const char *code;         /* NULL for the province: the programme's root */
+    const char *listen;       /* prefecture, province */
+    const char *upstream;     /* county, prefecture */
+    const char *upstream_key; /* Z85 */
+} node_init_options_t;
+
+/* Creates a node in data_dir (created if missing, must be empty of a node).
+ * On bad input returns SF_EINVAL with the reason in err. */
+int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize);
+
+/* Opens an initialised node of the given role. */
+node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, size_t errsize);
+void node_destroy(node_t **self_p);
+
+const char *node_code(const node_t *self);
+const char *node_public_key(const node_t *self);
+const programme_t *node_programme(const node_t *self);
+store_t *node_store(node_t *self);
+
+/* Registers a child's key (hub, province). SF_EINVAL with err for an unknown
+ * or foreign code or a malformed key. A new key for a code replaces the old. */
+int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize);
+
+/* County: stores a validated report as the next version of its unit-year
+ * and queues it upward, in one durable transaction. Fills report_id,
+ * version, submitted_at, origin and standard_id of the report. */
+int node_submit(node_t *self, report_t *report, char *err, size_t errsize);
+/* The same for many reports in one transaction (one fsync for all): a batch
+ * import, or the benchmark. All or nothing. */
+int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, size_t errsize);
+
+/* Hub: queues a return-for-correction of the unit's latest report down to
+ * the county. SF_ENOTFOUND if no report of that unit-year is stored. */
+int node_return(node_t *self, const char *unit, int year, const char *reason, char *err,
+                size_t errsize);
+
+/* Runs the daemon until SIGTERM or SIGINT. Returns 0 on a clean stop. */
+int node_run(node_t *self);
+
+/* Status as JSON (see docs/operations.md): reports, queued, link, peers. */
+json_t *node_status(node_t *self);
+
+/* Every stored report version as a JSON array, oldest id first:
+ * report_id, unit, year, version, submitted_at, origin, received_at and, on a
+ * county, state ("queued", "delivered" or "returned") and return_reason. */
+json_t *node_list(node_t *self);
+
+/* Calls fn for every stored report version (decoded), in report id order. */
+typedef int (*node_report_fn)(const report_t *report, int64_t received_at, void *arg);
+int node_each_report(node_t *self, node_report_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,142 @@
+# Shared by the end-to-end tests: start the real programs on loopback in a
+# temp dir, steer them, and clean up every process started, by PID.
+# Source it; it sets `set -euo pipefail` and a trap on EXIT.
+set -euo pipefail
+BIN=${BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin}
+WORK=$(mktemp -d /tmp/shifan-e2e.XXXXXX)
+declare -A PIDS=()   # name -> pid of a running daemon
+declare -a ALL_PIDS=()
+KEEP=${KEEP:-0}
+
+e2e_cleanup() {
+    local status=$?
+    for name in "${!PIDS[@]}"; do kill -TERM "${PIDS[$name]}" 2>/dev/null || true; done
+    for pid in "${ALL_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    sleep 0.2
+    for pid in "${ALL_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    # Under the sanitizer build a daemon's report lands in its log: that fails the test.
+    if grep -l -E "AddressSanitizer|LeakSanitizer|runtime error:" "$WORK"/*.log 2>/dev/null; then
+        echo "FAIL: sanitizer report in the logs above" >&2
+        [ "$status" -ne 0 ] || status=1
+    fi
+    if [ "$status" -ne 0 ]; then
+        echo "--- logs of the failed test ($WORK)" >&2
+        for log in "$WORK"/*.log; do
+            [ -f "$log" ] || continue
+            echo "=== $log (last 30 lines)" >&2
+            tail -30 "$log" >&2
+        done
+    fi
+    [ "$KEEP" = 1 ] || rm -rf "$WORK"
+    exit "$status"
+}
+trap e2e_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "# $*"; }
+
+# A port on 127.0.0.1 that nothing listens on now (we also avoid ones we handed out).
+declare -A HANDED=()
+free_port() {
+    local port
+    for _ in $(seq 1 200); do
+        port=$((20000 + RANDOM % 20000))
+        [ -n "${HANDED[$port]:-}" ] && continue
+        if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+            HANDED[$port]=1
+            echo "$port"
+            return 0
+        fi
+    done
+    fail "no free port"
+}
+
+# prog NAME: the binary for a node kind.
+county() { "$BIN/county-node" "$@"; }
+hub() { "$BIN/prefecture-hub" "$@"; }
+province() { "$BIN/province-core" "$@"; }
+
+# start NAME PROGRAM DATA: runs PROGRAM --data DATA run in the background.
+start() {
+    local name=$1 program=$2 data=$3
+    "$BIN/$program" --data "$data" run >>"$WORK/$name.log" 2>&1 &
+    PIDS[$name]=$!
+    ALL_PIDS+=("$!")
+}
+
+stop() { # SIGTERM and wait
+    local name=$1 pid=${PIDS[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "PIDS[$name]"
+}
+
+kill9() {
+    local name=$1 pid=${PIDS[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "PIDS[$name]"
+}
+
+# status_field PROGRAM DATA JQ: one field of `status --json`.
+status_field() {
+    "$BIN/$1" --data "$2" status --json | jq -r "$3"
+}
+
+# wait_until SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
+wait_until() {
+    local deadline=$(($(date +%s%N) / 1000000 + $1 * 1000))
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        [ $(($(date +%s%N) / 1000000)) -lt $deadline ] || return 1
+        sleep 0.1
+    done
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# A report JSON for UNIT and YEAR with values derived from SEED.
+report_json() {
+    local unit=$1 year=$2 seed=${3:-1}
+    cat <<JSON
+{"unit":"$unit","year":$year,"values":{"1.1":true,"1.2a":true,"1.2b":true,"1.2c":$((1 + seed % 4)),
+"1.3":true,"1.4a":true,"1.4b":$((1 + seed % 3)),"1.5":true,
+"2.1":{"num":$((900 + seed % 100)),"den":1000},"2.2":{"num":850,"den":1000},"2.3":{"num":960,"den":1000},
+"2.4":{"num":930,"den":1000},"2.5":{"num":880,"den":1000},"2.6":{"num":870,"den":1000},
+"2.7":{"num":50,"den":50},"2.8":{"num":970,"den":1000},
+"3.1":true,"3.2":true,"3.3a":true,"3.3b":3,"3.4":true,"3.5":6,"3.6":2,
+"4.1":true,"4.2":true,"4.3":true,"4.4":true,"4.5":true,
+"5.1":true,"5.2":true,"5.3":2,"5.4a":1,"5.4b":1,"5.4c":12,"5.5":true,
+"6.1":{"num":95,"den":100},"6.2":{"num":92,"den":100},"6.3":{"num":97,"den":100}},
+"comments":{"2.1":"seed $seed"}}
+JSON
+}
+
+# Sets up a province, N hubs and counties: topology "HUB:COUNTY,COUNTY HUB:COUNTY".
+# Creates $WORK/<code> data dirs; exports PROVINCE_PORT, HUB_PORT_<code>.
+setup_tree() {
+    PROVINCE_PORT=$(free_port)
+    province --data "$WORK/province" init --listen "tcp://127.0.0.1:$PROVINCE_PORT" >/dev/null
+    local province_key
+    province_key=$(province --data "$WORK/province" key)
+    for spec in "$@"; do
+        local hub_code=${spec%%:*} counties=${spec#*:}
+        local port
+        port=$(free_port)
+        eval "HUB_PORT_$hub_code=$port"
+        hub --data "$WORK/$hub_code" init --code "$hub_code" --listen "tcp://127.0.0.1:$port" \
+            --upstream "tcp://127.0.0.1:$PROVINCE_PORT" --upstream-key "$province_key" >/dev/null
+        province --data "$WORK/province" allow --code "$hub_code" \
+            --key "$(hub --data "$WORK/$hub_code" key)" >/dev/null
+        local hub_key
+        hub_key=$(hub --data "$WORK/$hub_code" key)
+        for county_code in ${counties//,/ }; do
+            county --data "$WORK/$county_code" init --code "$county_code" \
+                --upstream "tcp://127.0.0.1:$port" --upstream-key "$hub_key" >/dev/null
+            hub --data "$WORK/$hub_code" allow --code "$county_code" \
+                --key "$(county --data "$WORK/$county_code" key)" >/dev/null
+        done
+    done
+}
