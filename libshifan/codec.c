@@ -2,6 +2,7 @@
 #include "error.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <zmq.h>
 
 Shifan__Envelope *codec_unpack(const uint8_t *data, size_t len, int *err)
@@ -94,5 +95,42 @@ int codec_payload_pack(const Shifan__Payload *payload, uint8_t **data, size_t *l
     if (!(*data = malloc(*len ? *len : 1)))
         return SF_ENOMEM;
     shifan__payload__pack(payload, *data);
+    return 0;
+}
+
+#define PAYLOAD_RECEIPTS_FIELD 30 /* Payload.receipts in proto/shifan.proto */
+
+static size_t put_varint(uint8_t *out, uint64_t value)
+{
+    size_t n = 0;
+    do {
+        out[n++] = (uint8_t)((value & 0x7f) | (value >= 0x80 ? 0x80 : 0));
+        value >>= 7;
+    } while (value);
+    return n;
+}
+
+int codec_payload_append_receipt(const uint8_t *payload, size_t len, const char *node,
+                                 int64_t received_at, uint8_t **out, size_t *out_len)
+{
+    Shifan__Receipt receipt = SHIFAN__RECEIPT__INIT;
+    receipt.node = (char *)node;
+    receipt.received_at = received_at;
+    size_t receipt_len = shifan__receipt__get_packed_size(&receipt);
+    /* key of field 30 (receipts), wire type 2, then the length, then the bytes */
+    uint8_t head[16];
+    size_t head_len = put_varint(head, (uint64_t)PAYLOAD_RECEIPTS_FIELD << 3 | 2);
+    head_len += put_varint(head + head_len, receipt_len);
+    size_t total = len + head_len + receipt_len;
+    if (total > CODEC_MAX_PAYLOAD)
+        return SF_ETOOBIG;
+    uint8_t *buf = malloc(total);
+    if (!buf)
+        return SF_ENOMEM;
+    memcpy(buf, payload, len);
+    memcpy(buf + len, head, head_len);
+    shifan__receipt__pack(&receipt, buf + len + head_len);
+    *out = buf;
+    *out_len = total;
     return 0;
 }

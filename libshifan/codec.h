@@ -30,6 +30,13 @@ int codec_pack_msg(const Shifan__Envelope *envelope, void *zmq_msg);
 /* Unpacks a Payload; NULL on malformed input. Free with codec_payload_free. */
 Shifan__Payload *codec_payload_unpack(const uint8_t *data, size_t len);
 void codec_payload_free(Shifan__Payload *payload);
+/* Appends a Receipt to a serialized Payload without decoding and re-encoding
+ * it: protobuf concatenation adds an element to the repeated `receipts`
+ * field, and the original bytes travel on untouched (trap P6). Writes a
+ * malloc'd buffer; SF_ETOOBIG if the result exceeds CODEC_MAX_PAYLOAD. */
+int codec_payload_append_receipt(const uint8_t *payload, size_t len, const char *node,
+                                 int64_t received_at, uint8_t **out, size_t *out_len);
+
 /* Packs a payload into a malloc'd buffer. */
 int codec_payload_pack(const Shifan__Payload *payload, uint8_t **data, size_t *len);
 

@@ -14,7 +14,10 @@
 #include <string.h>
 #include <zmq.h>
 
-#define LINK_DRAIN_MAX 512 /* frames read per readable event: one group commit */
+/* Frames read per wake-up, applied in one group commit. Bounded so that a
+ * hub alternates between its children and its parent instead of committing
+ * one huge group while its upward link idles. */
+#define LINK_DRAIN_MAX 64
 #define UP_STREAM "up"
 #define DOWN_INBOUND "down"
 
@@ -708,7 +711,11 @@ void link_client_on_readable(link_client_t *self)
             codec_free(envelope);
     }
     if (self->welcome || self->ack_seen || self->batch_count) {
+        int64_t started = stime_mono_ms();
         int rc = store_write(self->store, client_txn_fn, self);
+        slog_debug("client commit: ack %llu, %zu batch(es) in %lld ms",
+                   (unsigned long long)self->ack_applied, self->batch_count,
+                   (long long)(stime_mono_ms() - started));
         if (rc) {
             slog_error("cannot record what the parent sent: %s; it will be resent",
                        sf_strerror(rc));
@@ -1245,7 +1252,10 @@ void link_server_on_readable(link_server_t *self)
         return;
     for (size_t i = 0; i < self->pending_count; i++)
         self->pending[i].peer = server_peer(self, self->pending[i].code, true);
+    int64_t started = stime_mono_ms();
     int rc = store_write(self->store, server_txn_fn, self);
+    slog_debug("group commit: %zu frame(s) in %lld ms", self->pending_count,
+               (long long)(stime_mono_ms() - started));
     if (rc)
         slog_error("cannot store what %zu frame(s) carried: %s; nothing was acknowledged, the "
                    "children will resend",

@@ -34,9 +34,9 @@
 #define LINK_RECONNECT_MAX_MS 500 /* ... doubling up to this */
 #define LINK_HELLO_RETRY_MS 500   /* Hello resent while no Welcome */
 #define LINK_RESEND_MS 3000       /* unacknowledged items resent after this */
-#define LINK_BATCH_ITEMS 256
-#define LINK_BATCH_BYTES (256 * 1024)
-#define LINK_WINDOW_ITEMS 4096     /* 16 full batches in flight */
+#define LINK_BATCH_ITEMS 64
+#define LINK_BATCH_BYTES (96 * 1024)
+#define LINK_WINDOW_ITEMS 16384    /* 256 full batches in flight */
 #define LINK_PEER_SILENT_MS 5000   /* parent stops sending to a silent child */
 #define LINK_REFUSED_RETRY_MS 3000 /* reconnect after a refused or failed handshake */
 

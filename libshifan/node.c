@@ -90,6 +90,21 @@ static int make_dir(const char *path, mode_t mode)
     return errno == ENOSPC ? SF_ENOSPC : SF_EIO;
 }
 
+/* mkdir -p: the data directory's parents are created too. */
+static int make_dirs(const char *path, mode_t mode)
+{
+    char partial[PATH_MAX_LEN];
+    snprintf(partial, sizeof partial, "%s", path);
+    for (char *slash = strchr(partial + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        int rc = make_dir(partial, 0755);
+        *slash = '/';
+        if (rc)
+            return rc;
+    }
+    return make_dir(path, mode);
+}
+
 static const char *programme_root_code(const programme_t *programme)
 {
     for (size_t i = 0; i < programme_unit_count(programme); i++)
@@ -186,7 +201,7 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
         }
     }
     char path[PATH_MAX_LEN];
-    if ((rc = make_dir(data_dir, 0700))) {
+    if ((rc = make_dirs(data_dir, 0700))) {
         snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
         goto out;
     }
@@ -633,7 +648,7 @@ static int refuse(char *why, size_t whysize, const char *fmt, const char *a, con
 /* A report or inspection arriving from a child (hub: from a county; province:
  * from a hub). The sender's key may speak only for units under its code. */
 static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan__Payload *payload,
-                            char *why, size_t whysize)
+                            const uint8_t *raw, size_t raw_len, char *why, size_t whysize)
 {
     int rc;
     Shifan__Report *wire = payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? payload->report
@@ -656,25 +671,9 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
 
     /* Stamp our receipt: the province can then tell "submitted on time,
      * delivered late" from "submitted late". */
-    Shifan__Receipt receipt = SHIFAN__RECEIPT__INIT, **receipts;
-    receipt.node = self->code;
-    receipt.received_at = stime_now();
-    receipts = malloc((payload->n_receipts + 1) * sizeof *receipts);
-    if (!receipts)
-        return SF_ENOMEM;
-    if (payload->n_receipts) /* memcpy from NULL is undefined even for 0 bytes */
-        memcpy(receipts, payload->receipts, payload->n_receipts * sizeof *receipts);
-    receipts[payload->n_receipts] = &receipt;
-    Shifan__Receipt **saved = payload->receipts;
-    size_t saved_n = payload->n_receipts;
-    payload->receipts = receipts;
-    payload->n_receipts = saved_n + 1;
     uint8_t *bytes = NULL;
     size_t len = 0;
-    rc = codec_payload_pack(payload, &bytes, &len);
-    payload->receipts = saved;
-    payload->n_receipts = saved_n;
-    free(receipts);
+    rc = codec_payload_append_receipt(raw, raw_len, self->code, stime_now(), &bytes, &len);
     if (rc)
         return rc == SF_ETOOBIG
                    ? refuse(why, whysize, "malformed: payload from %s too large%s", peer, "")
@@ -692,9 +691,9 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
     if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
         rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
     if (rc == 0 && stored)
-        slog_info("stored %s %s (unit %s, year %u, version %u) from %s",
-                  payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? "report" : "inspection",
-                  wire->report_id, wire->unit, wire->year, wire->version, peer);
+        slog_debug("stored %s %s (unit %s, year %u, version %u) from %s",
+                   payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? "report" : "inspection",
+                   wire->report_id, wire->unit, wire->year, wire->version, peer);
     free(bytes);
     return rc;
 }
@@ -737,7 +736,7 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
     if (!payload)
         return refuse(why, whysize, "malformed: an item from %s does not decode%s",
                       *peer ? peer : "the parent", "");
-    int rc = *peer ? apply_from_child(self, txn, peer, payload, why, whysize)
+    int rc = *peer ? apply_from_child(self, txn, peer, payload, bytes, len, why, whysize)
                    : apply_from_parent(self, txn, payload, bytes, len, why, whysize);
     codec_payload_free(payload);
     if (rc == 0)

@@ -283,7 +283,11 @@ int programme_criterion_compare(const char *a, const char *b)
                 pa++;
             while (*pb == '0' && pb[1] >= '0' && pb[1] <= '9')
                 pb++;
-            size_t la = strspn(pa, "0123456789"), lb = strspn(pb, "0123456789");
+            size_t la = 0, lb = 0; /* digit runs; no strspn on this hot path */
+            while (pa[la] >= '0' && pa[la] <= '9')
+                la++;
+            while (pb[lb] >= '0' && pb[lb] <= '9')
+                lb++;
             if (la != lb)
                 return la < lb ? -1 : 1;
             int cmp = strncmp(pa, pb, la);

@@ -17,6 +17,25 @@
 #define CSV_FIELDS_MAX 32
 #define WHERE_MAX 160
 
+/* "values[12]" without snprintf: this runs for every value a hub receives,
+ * while the text is needed only when a value is wrong. */
+static void where_index(char *out, const char *name, size_t index)
+{
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index && n < sizeof digits);
+    size_t len = strlen(name);
+    memcpy(out, name, len);
+    out[len++] = '[';
+    while (n)
+        out[len++] = digits[--n];
+    out[len++] = ']';
+    out[len] = '\0';
+}
+
 /* One parse: where the text comes from, the programme to check against (may
  * be NULL), and where the first error goes. */
 typedef struct {
@@ -88,26 +107,50 @@ static bool text_ok(const char *text, size_t max)
     return len <= max && utf8_valid((const unsigned char *)text, len);
 }
 
+/* Plain loops, not strspn(): glibc builds a table per strspn call, and these
+ * run for every value of every report a hub receives. */
+static bool all_chars(const char *text, size_t len, bool (*ok)(char))
+{
+    for (size_t i = 0; i < len; i++)
+        if (!ok(text[i]))
+            return false;
+    return true;
+}
+
+static bool digit_char(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool criterion_char(char c)
+{
+    return digit_char(c) || (c >= 'a' && c <= 'z') || c == '.';
+}
+
+static bool standard_char(char c)
+{
+    return criterion_char(c) || c == '-' || c == '_';
+}
+
 static bool is_code(const char *text)
 {
     size_t len = strlen(text);
     if (len != 6 && len != 9)
         return false;
-    return strspn(text, "0123456789") == len;
+    return all_chars(text, len, digit_char);
 }
 
 /* Criterion ids as the programme format allows them: a-z, 0-9 and ".". */
 static bool is_criterion_id(const char *text)
 {
     size_t len = strlen(text);
-    return len > 0 && len < CRITERION_ID_MAX &&
-           strspn(text, "abcdefghijklmnopqrstuvwxyz0123456789.") == len;
+    return len > 0 && len < CRITERION_ID_MAX && all_chars(text, len, criterion_char);
 }
 
 static bool is_standard_id(const char *text)
 {
     size_t len = strlen(text);
-    return len < PROGRAMME_ID_MAX && strspn(text, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == len;
+    return len < PROGRAMME_ID_MAX && all_chars(text, len, standard_char);
 }
 
 static bool is_report_id(const char *text)
@@ -241,18 +284,28 @@ int report_put(report_t *self, const report_value_t *value)
 {
     if (!self || !value || *value_problem(value))
         return SF_EINVAL;
-    if (report_find(self, value->criterion))
+    /* Values usually come in order (from our own senders and files): then
+     * the new one sorts after the last and cannot be a duplicate. */
+    size_t count = self->value_count;
+    bool in_order = count == 0 || programme_criterion_compare(self->values[count - 1].criterion,
+                                                              value->criterion) < 0;
+    if (!in_order && report_find(self, value->criterion))
         return SF_EEXIST;
-    if (self->value_count >= REPORT_VALUES_MAX)
+    if (count >= REPORT_VALUES_MAX)
         return SF_ETOOBIG;
     report_value_t copy = *value;
     copy.comment = NULL;
     if (value->comment && !(copy.comment = strdup(value->comment)))
         return SF_ENOMEM;
-    report_value_t *grown = realloc(self->values, (self->value_count + 1) * sizeof *grown);
-    if (!grown) {
-        free(copy.comment);
-        return SF_ENOMEM;
+    report_value_t *grown = self->values;
+    /* Capacity is 8, then doubles: max(8, next power of two of the count),
+     * so the array grows only when the count reaches 8, 16, 32, ... */
+    if (count == 0 || (count >= 8 && (count & (count - 1)) == 0)) {
+        grown = realloc(self->values, (count ? count * 2 : 8) * sizeof *grown);
+        if (!grown) {
+            free(copy.comment);
+            return SF_ENOMEM;
+        }
     }
     self->values = grown;
     size_t at = self->value_count;
@@ -1009,7 +1062,7 @@ int report_validate(const report_t *self, const programme_t *programme, const ch
                     self->standard_id, programme_standard_id(programme));
     int rc = check_unit_year(&ps, "unit", self->unit, "year", self->year);
     for (size_t v = 0; !rc && v < self->value_count; v++) {
-        snprintf(where, sizeof where, "values[%zu]", v);
+        where_index(where, "values", v);
         rc = check_against(&ps, where, &self->values[v]);
     }
     return rc;
@@ -1135,7 +1188,7 @@ static int proto_value(const parser_t *ps, const Shifan__Value *in, size_t index
                        report_value_t *value)
 {
     char where[WHERE_MAX];
-    snprintf(where, sizeof where, "values[%zu]", index);
+    where_index(where, "values", index);
     memset(value, 0, sizeof *value);
     if (!in || !in->criterion || !is_criterion_id(in->criterion))
         return fail(ps, where, "not a criterion id");
@@ -1220,14 +1273,14 @@ report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t 
         report_value_t value;
         if (!(rc = proto_value(&ps, msg->values[v], v, &value))) {
             char where[WHERE_MAX];
-            snprintf(where, sizeof where, "values[%zu]", v);
+            where_index(where, "values", v);
             rc = add_value(&ps, report, where, &value);
         }
     }
     for (size_t c = 0; c < msg->n_comments && !rc; c++) {
         const Shifan__Comment *comment = msg->comments[c];
         char where[WHERE_MAX];
-        snprintf(where, sizeof where, "comments[%zu]", c);
+        where_index(where, "comments", c);
         report_value_t *value = comment && comment->criterion
                                     ? (report_value_t *)report_find(report, comment->criterion)
                                     : NULL;

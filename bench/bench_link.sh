@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Reports per second through Shifan's durable link, with CURVE and fsync on,
+# against the raw ZeroMQ CURVE rate and the raw batched LMDB commit rate
+# measured in the same run.
+#
+#   ./scripts/build.sh build && bench/bench_link.sh [N]      (default N=50000, 1 KiB reports)
+#
+# one hop:    county outbox -> hub (stored, forward queued, fsync, ack) -> county deletes
+# end to end: county -> hub -> province, both hops running at once
+# Rates are measured at the receiver: from the first report seen there to
+# the last, polling `status --json` every 50 ms.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-build/bin}
+N=${1:-50000}
+SIZE=1024
+WORK=$(mktemp -d /var/tmp/shifan-bench.XXXXXX)  # on disk: fsync must be real
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+port() { echo $((30000 + RANDOM % 20000)); }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+setup() { # DIR -> three nodes, county outbox filled with N reports
+    local dir=$1 pport hport pkey hkey
+    pport=$(port)
+    hport=$(port)
+    "$BIN/province-core" --data "$dir/p" init --listen "tcp://127.0.0.1:$pport" >/dev/null
+    pkey=$("$BIN/province-core" --data "$dir/p" key)
+    "$BIN/prefecture-hub" --data "$dir/h" init --code 530100 --listen "tcp://127.0.0.1:$hport" \
+        --upstream "tcp://127.0.0.1:$pport" --upstream-key "$pkey" >/dev/null
+    "$BIN/province-core" --data "$dir/p" allow --code 530100 --key "$("$BIN/prefecture-hub" --data "$dir/h" key)" >/dev/null
+    hkey=$("$BIN/prefecture-hub" --data "$dir/h" key)
+    "$BIN/county-node" --data "$dir/c" init --code 530102 --upstream "tcp://127.0.0.1:$hport" \
+        --upstream-key "$hkey" >/dev/null
+    "$BIN/prefecture-hub" --data "$dir/h" allow --code 530102 --key "$("$BIN/county-node" --data "$dir/c" key)" >/dev/null
+    "$BIN/bench_fill" --data "$dir/c" --count "$N" --size "$SIZE" >/dev/null
+}
+
+run() { "$1" --data "$2" run 2>>"$WORK/daemons.log" & pids+=("$!"); }
+
+# measure PROGRAM DIR: prints reports/s seen arriving at that node
+measure() {
+    local program=$1 dir=$2 count=0 first=0 first_count=0 t
+    local deadline=$(($(now_ms) + 300000))
+    while [ "$count" -lt "$N" ]; do
+        count=$("$BIN/$program" --data "$dir" status --json | jq .reports)
+        t=$(now_ms)
+        if [ "$first" -eq 0 ] && [ "$count" -gt 0 ]; then first=$t first_count=$count; fi
+        [ "$t" -lt "$deadline" ] || { echo "timed out at $count of $N" >&2; exit 1; }
+        sleep 0.05
+    done
+    local elapsed=$((t - first))
+    [ "$elapsed" -gt 0 ] || elapsed=1
+    echo $(((N - first_count) * 1000 / elapsed))
+}
+
+stop_all() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    pids=()
+}
+
+echo "# $N reports of $SIZE bytes, $(nproc) cores, $(date -u +%FT%TZ)"
+raw=$("$BIN/bench_raw" --count "$N" --size "$SIZE" --single-count 0 --dir "$WORK")
+echo "$raw"
+curve=$(echo "$raw" | awk '/raw_curve_msgs_per_s/ {print $2}')
+lmdb=$(echo "$raw" | awk '/raw_lmdb_batched_puts_per_s/ {print $2}')
+
+setup "$WORK/hop"
+run "$BIN/prefecture-hub" "$WORK/hop/h"
+run "$BIN/county-node" "$WORK/hop/c"
+hop=$(measure prefecture-hub "$WORK/hop/h")
+stop_all
+echo "one_hop_reports_per_s $hop"
+
+setup "$WORK/e2e"
+run "$BIN/province-core" "$WORK/e2e/p"
+run "$BIN/prefecture-hub" "$WORK/e2e/h"
+run "$BIN/county-node" "$WORK/e2e/c"
+e2e=$(measure province-core "$WORK/e2e/p")
+stop_all
+echo "end_to_end_reports_per_s $e2e"
+
+awk -v hop="$hop" -v e2e="$e2e" -v curve="$curve" -v lmdb="$lmdb" 'BEGIN {
+    printf "ratio_one_hop_to_raw_curve %.2f\n", hop / curve
+    printf "ratio_end_to_end_to_raw_curve %.2f\n", e2e / curve
+    printf "ratio_end_to_end_to_raw_lmdb_batched %.2f\n", e2e / lmdb
+}'
