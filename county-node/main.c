@@ -5,8 +5,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "engine.h"
 #include "error.h"
+#include "render.h"
 #include "report.h"
+#include "stime.h"
 
 static int verb_submit(const cli_args_t *args, node_t *node)
 {
@@ -40,9 +43,94 @@ static int verb_submit(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+static void print_value(const report_value_t *value)
+{
+    switch (value->kind) {
+    case CRITERION_BOOL:
+        printf("%s", value->flag ? "yes" : "no");
+        break;
+    case CRITERION_COUNT:
+        printf("%llu", (unsigned long long)value->count);
+        break;
+    case CRITERION_RATIO:
+        printf("%llu/%llu", (unsigned long long)value->num, (unsigned long long)value->den);
+        if (value->den)
+            printf(" = %.2f%%", 100.0 * (double)value->num / (double)value->den);
+        break;
+    }
+}
+
+static void print_unit(const programme_t *programme, const engine_unit_result_t *unit)
+{
+    char when[STIME_BUFSZ];
+    printf("%s %s: %s", unit->unit->code, unit->unit->name,
+           unit->status == ENGINE_MISSING ? "no report"
+           : unit->qualified              ? "QUALIFIED (合格)"
+                                          : "NOT QUALIFIED (不合格)");
+    if (unit->status != ENGINE_MISSING)
+        printf(", version %u submitted %s (%s)", unit->version,
+               stime_format(unit->submitted_at, when, sizeof when),
+               engine_status_name(unit->status));
+    printf("\n  items passed: %zu of %zu\n", unit->items_passed, programme_item_count(programme));
+    for (unsigned bit = 1, i = 0; i < ENGINE_FLAG_COUNT; i++, bit <<= 1)
+        if (unit->flags & bit)
+            printf("  flag: %s%s%s\n", engine_flag_name(bit),
+                   bit == ENGINE_FLAG_RETURNED && unit->return_reason ? ": " : "",
+                   bit == ENGINE_FLAG_RETURNED && unit->return_reason ? unit->return_reason : "");
+    for (size_t c = 0; c < programme_criterion_count(programme); c++) {
+        const engine_criterion_result_t *criterion = &unit->criteria[c];
+        if (criterion->passed)
+            continue;
+        const programme_criterion_t *def = criterion->criterion;
+        printf("  FAIL %-5s %s: ", def->id, def->title_zh);
+        if (criterion->present)
+            print_value(&criterion->value);
+        else
+            printf("missing");
+        if (def->kind == CRITERION_BOOL)
+            printf(" (needs yes)\n");
+        else if (def->kind == CRITERION_COUNT)
+            printf(" (needs >= %g)\n", def->threshold);
+        else
+            printf(" (needs %s %g%%)\n", def->op == OP_EQ ? "==" : ">=", def->threshold);
+    }
+}
+
+static int verb_evaluate(const cli_args_t *args, node_t *node)
+{
+    int year;
+    if (cli_year(args, &year))
+        return CLI_USAGE;
+    char err[512];
+    engine_result_t *result = NULL;
+    int rc = node_evaluate(node, year, node_code(node), &result, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return cli_exit_code(rc);
+    }
+    if (cli_flag(args, "json")) {
+        char *text;
+        size_t len;
+        if (render_json(result, &text, &len) == 0) {
+            fwrite(text, 1, len, stdout);
+            free(text);
+        }
+    } else {
+        const programme_t *programme = engine_result_programme(result);
+        printf("self-check (自评) for %d against %s, standard %s\n", year, programme_id(programme),
+               programme_standard_id(programme));
+        for (size_t i = 0; i < engine_result_unit_count(result); i++)
+            print_unit(programme, engine_result_unit(result, i));
+    }
+    engine_result_destroy(&result);
+    return 0;
+}
+
 static const cli_verb_t county_verbs[] = {
     {"submit", "", 1, "FILE|-: validate and store a report (JSON or CSV), print its id",
      verb_submit},
+    {"evaluate", "year=,json", 0,
+     "--year Y [--json]: the self-check, offline, same engine as the province", verb_evaluate},
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -54,4 +54,10 @@ int cli_exit_code(int err);
  * NUL-terminated buffer. Prints a message naming the file on failure. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
+/* Verbs shared by the hub and the province (cli_tier.c). */
+int cli_verb_inspect(const cli_args_t *args, node_t *node);
+/* Renders an evaluation as json|csv|html to out_path, or stdout if NULL. */
+struct engine_result;
+int cli_write_result(const struct engine_result *result, const char *format, const char *out_path);
+
 #endif

@@ -1,4 +1,5 @@
 #include "node.h"
+#include "node_internal.h"
 #include "codec.h"
 #include "error.h"
 #include "keys.h"
@@ -20,28 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
-
-#define UP_STREAM "up"
-#define PATH_MAX_LEN 4096
-
-struct node {
-    node_role_t role;
-    char dir[PATH_MAX_LEN];
-    char code[PROGRAMME_CODE_MAX];
-    char listen[256];
-    char upstream[256];
-    char upstream_key[KEYS_Z85_LEN + 1];
-    keys_pair_t keys;
-    store_t *store;
-    programme_t *programme;
-    /* daemon only */
-    void *ctx;
-    zap_t *zap;
-    link_server_t *server;
-    link_client_t *client;
-    uint64_t keys_generation;
-    uint64_t applied_items;
-};
 
 const char *node_role_name(node_role_t role)
 {
@@ -76,7 +55,7 @@ store_t *node_store(node_t *self)
     return self->store;
 }
 
-static void path_join(char *out, const char *dir, const char *name)
+void node_path_join(char *out, const char *dir, const char *name)
 {
     /* Data directories are short; a path that does not fit fails to open. */
     if (snprintf(out, PATH_MAX_LEN, "%s/%s", dir, name) >= PATH_MAX_LEN)
@@ -105,7 +84,7 @@ static int make_dirs(const char *path, mode_t mode)
     return make_dir(path, mode);
 }
 
-static const char *programme_root_code(const programme_t *programme)
+const char *node_programme_root(const programme_t *programme)
 {
     for (size_t i = 0; i < programme_unit_count(programme); i++)
         if (programme_unit(programme, i)->parent < 0)
@@ -163,7 +142,7 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
     int rc = SF_EINVAL;
     const char *code = options->code;
     if (options->role == ROLE_PROVINCE) {
-        code = code ? code : programme_root_code(programme);
+        code = code ? code : node_programme_root(programme);
     } else {
         if (!code) {
             snprintf(err, errsize, "--code CODE is required");
@@ -205,18 +184,18 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
         snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
         goto out;
     }
-    path_join(path, data_dir, "store");
+    node_path_join(path, data_dir, "store");
     struct stat st;
     char existing[PATH_MAX_LEN];
-    path_join(existing, path, "data.mdb");
+    node_path_join(existing, path, "data.mdb");
     if (stat(existing, &st) == 0) {
         snprintf(err, errsize, "%s already holds a node; use another --data directory", data_dir);
         rc = SF_EEXIST;
         goto out;
     }
     char keydir[PATH_MAX_LEN], rundir[PATH_MAX_LEN];
-    path_join(keydir, data_dir, "keys");
-    path_join(rundir, data_dir, "run");
+    node_path_join(keydir, data_dir, "keys");
+    node_path_join(rundir, data_dir, "run");
     if ((rc = make_dir(path, 0700)) || (rc = make_dir(keydir, 0700)) ||
         (rc = make_dir(rundir, 0700))) {
         snprintf(err, errsize, "cannot create directories in %s: %s", data_dir, strerror(errno));
@@ -275,8 +254,8 @@ node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, si
     }
     self->role = role;
     snprintf(self->dir, sizeof self->dir, "%s", data_dir);
-    path_join(path, data_dir, "store");
-    path_join(probe, path, "data.mdb");
+    node_path_join(path, data_dir, "store");
+    node_path_join(probe, path, "data.mdb");
     if (access(probe, F_OK) != 0) {
         snprintf(err, errsize, "%s holds no node: run 'init' first", data_dir);
         *rc = SF_ESTATE;
@@ -299,7 +278,7 @@ node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, si
         goto fail;
     }
     char keydir[PATH_MAX_LEN];
-    path_join(keydir, data_dir, "keys");
+    node_path_join(keydir, data_dir, "keys");
     if ((*rc = keys_load(keydir, &self->keys))) {
         snprintf(err, errsize, "cannot load the key pair in %s: %s", keydir, sf_strerror(*rc));
         goto fail;
@@ -309,6 +288,7 @@ node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, si
         *rc = SF_ENOMEM;
         goto fail;
     }
+    tier_programme_reload(self); /* the newest one published to us, if any */
     slog_set_identity(role == ROLE_COUNTY       ? "county-node"
                       : role == ROLE_PREFECTURE ? "prefecture-hub"
                                                 : "province-core",
@@ -364,7 +344,10 @@ static int allow_fn(MDB_txn *txn, void *arg)
     char stream[OUTBOX_STREAM_MAX];
     outbox_state_t state;
     link_down_stream(stream, sizeof stream, a->code);
-    return outbox_open_stream(txn, store, stream, &state);
+    if ((rc = outbox_open_stream(txn, store, stream, &state)))
+        return rc;
+    /* A new child gets the programme in force, however late it comes online. */
+    return state.next_seq == 1 ? tier_queue_programme(a->self, txn, a->code) : 0;
 }
 
 int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize)
@@ -411,8 +394,8 @@ int node_allow(node_t *self, const char *code, const char *key, char *err, size_
 /* ---- reports: storage shared by every tier ---- */
 
 /* DB_LATEST value: version be32 | report_id. */
-static int latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t *version,
-                      char *report_id, size_t idsize)
+int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t *version,
+                    char *report_id, size_t idsize)
 {
     char key[48];
     snprintf(key, sizeof key, "%s/%d", unit, year);
@@ -433,7 +416,7 @@ static int latest_update(MDB_txn *txn, store_t *store, const char *unit, int yea
 {
     uint32_t current = 0;
     char current_id[REPORT_ID_MAX];
-    int rc = latest_get(txn, store, unit, year, &current, current_id, sizeof current_id);
+    int rc = node_latest_get(txn, store, unit, year, &current, current_id, sizeof current_id);
     if (rc == 0 && current >= version)
         return 0;
     if (rc && rc != SF_ENOTFOUND)
@@ -450,8 +433,8 @@ static int latest_update(MDB_txn *txn, store_t *store, const char *unit, int yea
 
 /* Stores a report payload (already carrying this node's receipt) unless its
  * id is known. *stored says whether it was new. */
-static int report_store(MDB_txn *txn, store_t *store, const Shifan__Report *report,
-                        const uint8_t *payload, size_t len, bool *stored)
+int node_report_store(MDB_txn *txn, store_t *store, const Shifan__Report *report,
+                      const uint8_t *payload, size_t len, bool *stored)
 {
     MDB_val k = {strlen(report->report_id), report->report_id}, v = {len, (void *)payload};
     int rc = mdb_put(txn, store_dbi(store, DB_REPORTS), &k, &v, MDB_NOOVERWRITE);
@@ -478,8 +461,8 @@ static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
 {
     uint32_t version = 0;
     char previous[REPORT_ID_MAX];
-    int rc = latest_get(txn, self->store, report->unit, report->year, &version, previous,
-                        sizeof previous);
+    int rc = node_latest_get(txn, self->store, report->unit, report->year, &version, previous,
+                             sizeof previous);
     if (rc && rc != SF_ENOTFOUND)
         return rc;
     report->version = version + 1;
@@ -499,7 +482,7 @@ static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
         bool stored;
         uint64_t seq = 0;
         uint8_t seqbuf[8];
-        if (!(rc = report_store(txn, self->store, wire, bytes, len, &stored)) &&
+        if (!(rc = node_report_store(txn, self->store, wire, bytes, len, &stored)) &&
             !(rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, &seq))) {
             store_put_be64(seqbuf, seq);
             MDB_val k = {strlen(report->report_id), report->report_id}, v = {8, seqbuf};
@@ -575,8 +558,8 @@ static int return_fn(MDB_txn *txn, void *arg)
 {
     struct return_arg *a = arg;
     uint32_t version;
-    int rc = latest_get(txn, a->self->store, a->unit, a->year, &version, a->report_id,
-                        sizeof a->report_id);
+    int rc = node_latest_get(txn, a->self->store, a->unit, a->year, &version, a->report_id,
+                             sizeof a->report_id);
     if (rc)
         return rc;
     Shifan__Return ret = SHIFAN__RETURN__INIT;
@@ -602,8 +585,13 @@ static int return_fn(MDB_txn *txn, void *arg)
     link_down_stream(stream, sizeof stream, unit->code);
     MDB_val k = {strlen(a->report_id), a->report_id}, v = {len, bytes};
     rc = store_error(mdb_put(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v, 0));
+    /* Down to the county, and up: the province evaluates it as returned. */
     if (rc == 0)
         rc = outbox_append(txn, a->self->store, stream, bytes, len, NULL);
+    if (rc == 0)
+        rc = outbox_append(txn, a->self->store, UP_STREAM, bytes, len, NULL);
+    if (rc == 0)
+        rc = node_touch_data(txn, a->self);
     free(bytes);
     return rc;
 }
@@ -638,7 +626,7 @@ int node_return(node_t *self, const char *unit, int year, const char *reason, ch
 
 /* ---- what arrives over a link ---- */
 
-static int refuse(char *why, size_t whysize, const char *fmt, const char *a, const char *b)
+int node_refuse(char *why, size_t whysize, const char *fmt, const char *a, const char *b)
 {
     snprintf(why, whysize, fmt, a, b);
     slog_warn("refused: %s", why);
@@ -656,18 +644,19 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
                                ? payload->inspection
                                : NULL;
     if (!wire)
-        return refuse(why, whysize, "malformed: %s sent a message type it may not send%s", peer,
-                      "");
+        return node_refuse(why, whysize, "malformed: %s sent a message type it may not send%s",
+                           peer, "");
     char err[256];
     report_t *report = report_from_proto(wire, err, sizeof err);
     if (!report)
-        return refuse(why, whysize, "malformed report from %s: %s", peer, err);
+        return node_refuse(why, whysize, "malformed report from %s: %s", peer, err);
     report_destroy(&report);
     if (!programme_unit_within(self->programme, wire->unit, peer))
-        return refuse(why, whysize, "the key of %s may not report for unit %s", peer, wire->unit);
+        return node_refuse(why, whysize, "the key of %s may not report for unit %s", peer,
+                           wire->unit);
     if (payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION && self->role != ROLE_PROVINCE)
-        return refuse(why, whysize, "malformed: %s may not send inspections to %s", peer,
-                      self->code);
+        return node_refuse(why, whysize, "malformed: %s may not send inspections to %s", peer,
+                           self->code);
 
     /* Stamp our receipt: the province can then tell "submitted on time,
      * delivered late" from "submitted late". */
@@ -676,20 +665,22 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
     rc = codec_payload_append_receipt(raw, raw_len, self->code, stime_now(), &bytes, &len);
     if (rc)
         return rc == SF_ETOOBIG
-                   ? refuse(why, whysize, "malformed: payload from %s too large%s", peer, "")
+                   ? node_refuse(why, whysize, "malformed: payload from %s too large%s", peer, "")
                    : rc;
     bool stored = false;
     if (payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT) {
-        rc = report_store(txn, self->store, wire, bytes, len, &stored);
+        rc = node_report_store(txn, self->store, wire, bytes, len, &stored);
     } else {
         MDB_val k = {strlen(wire->report_id), wire->report_id}, v = {len, bytes};
         rc = mdb_put(txn, store_dbi(self->store, DB_INSPECTIONS), &k, &v, MDB_NOOVERWRITE);
         stored = rc == 0;
         rc = rc == MDB_KEYEXIST ? 0 : store_error(rc);
     }
-    /* A hub forwards what it stored in the same transaction. */
+    /* A hub forwards what it stored in the same transaction, and re-ranks. */
     if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
         rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
+    if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
+        rc = node_touch_data(txn, self);
     if (rc == 0 && stored)
         slog_debug("stored %s %s (unit %s, year %u, version %u) from %s",
                    payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? "report" : "inspection",
@@ -706,8 +697,8 @@ static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payloa
     case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION: {
         const Shifan__Return *ret = payload->return_for_correction;
         if (!programme_unit_within(self->programme, ret->unit, self->code))
-            return refuse(why, whysize, "malformed: a return for unit %s is not ours (%s)",
-                          ret->unit, self->code);
+            return node_refuse(why, whysize, "malformed: a return for unit %s is not ours (%s)",
+                               ret->unit, self->code);
         MDB_val k = {strlen(ret->report_id), ret->report_id}, v = {len, (void *)bytes};
         int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RETURNS), &k, &v, 0));
         if (rc == 0)
@@ -716,15 +707,15 @@ static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payloa
         return rc;
     }
     case SHIFAN__PAYLOAD__BODY_PROGRAMME:
+        return tier_apply_programme(self, txn, payload, bytes, len, why, whysize);
     case SHIFAN__PAYLOAD__BODY_EVALUATION: {
-        const char *key =
-            payload->body_case == SHIFAN__PAYLOAD__BODY_PROGRAMME ? "programme" : "evaluation";
+        const char *key = "evaluation";
         MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)bytes};
         return store_error(mdb_put(txn, store_dbi(self->store, DB_PROGRAMMES), &k, &v, 0));
     }
     default:
-        return refuse(why, whysize, "malformed: the parent sent a message type %s%s",
-                      "a child does not take", "");
+        return node_refuse(why, whysize, "malformed: the parent sent a message type %s%s",
+                           "a child does not take", "");
     }
 }
 
@@ -734,14 +725,28 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
     node_t *self = arg;
     Shifan__Payload *payload = codec_payload_unpack(bytes, len);
     if (!payload)
-        return refuse(why, whysize, "malformed: an item from %s does not decode%s",
-                      *peer ? peer : "the parent", "");
-    int rc = *peer ? apply_from_child(self, txn, peer, payload, bytes, len, why, whysize)
-                   : apply_from_parent(self, txn, payload, bytes, len, why, whysize);
+        return node_refuse(why, whysize, "malformed: an item from %s does not decode%s",
+                           *peer ? peer : "the parent", "");
+    int rc;
+    if (!*peer)
+        rc = apply_from_parent(self, txn, payload, bytes, len, why, whysize);
+    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION)
+        rc = tier_apply_return_from_child(self, txn, peer, payload, bytes, len, why, whysize);
+    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_RECOMMENDATION)
+        rc = tier_apply_recommendation(self, txn, peer, payload, bytes, len, why, whysize);
+    else
+        rc = apply_from_child(self, txn, peer, payload, bytes, len, why, whysize);
     codec_payload_free(payload);
     if (rc == 0)
         self->applied_items++;
     return rc;
+}
+
+/* A child whose stream to us is new (just allowed, or re-initialised):
+ * it gets the programme in force. */
+static int node_new_peer(void *arg, MDB_txn *txn, const char *peer)
+{
+    return tier_queue_programme(arg, txn, peer);
 }
 
 /* ---- the daemon ---- */
@@ -877,7 +882,7 @@ static void node_write_status(node_t *self)
                             json_integer((json_int_t)zap_refused(self->zap)));
     }
     char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN + 8];
-    path_join(path, self->dir, "run/status.json");
+    node_path_join(path, self->dir, "run/status.json");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     /* A status snapshot is rebuilt every second: rename for atomicity, no fsync. */
     if (json_dump_file(status, tmp, JSON_INDENT(2)) == 0)
@@ -888,7 +893,7 @@ static void node_write_status(node_t *self)
 static int node_lock(node_t *self, int *fd_out)
 {
     char path[PATH_MAX_LEN];
-    path_join(path, self->dir, "run/daemon.lock");
+    node_path_join(path, self->dir, "run/daemon.lock");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return SF_EIO;
@@ -909,7 +914,8 @@ int node_run(node_t *self)
     }
     if ((rc = install_signals()))
         goto out;
-    link_hooks_t hooks = {self, node_apply, NULL};
+    link_hooks_t hooks = {self, node_apply, node_new_peer};
+    self->ranked_generation = UINT64_MAX; /* rank once at start */
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
         rc = SF_ESTATE;
@@ -974,6 +980,9 @@ int node_run(node_t *self)
             last_second = now;
             if (self->zap)
                 node_reload_keys(self, false);
+            tier_programme_reload(self);
+            if (self->role == ROLE_PREFECTURE)
+                tier_auto_recommend(self);
             node_write_status(self);
         }
         if (now - last_reader_check >= 30000) {
@@ -993,7 +1002,7 @@ out:
         self->ctx = NULL;
     }
     char path[PATH_MAX_LEN];
-    path_join(path, self->dir, "run/status.json");
+    node_path_join(path, self->dir, "run/status.json");
     unlink(path);
     if (lock_fd >= 0)
         close(lock_fd);
@@ -1024,14 +1033,14 @@ static int status_fn(MDB_txn *txn, void *arg)
 static bool daemon_running(const char *dir, json_t **daemon_status)
 {
     char path[PATH_MAX_LEN];
-    path_join(path, dir, "run/daemon.lock");
+    node_path_join(path, dir, "run/daemon.lock");
     int fd = open(path, O_RDWR | O_CLOEXEC);
     bool running = false;
     if (fd >= 0) {
         running = flock(fd, LOCK_EX | LOCK_NB) != 0;
         close(fd);
     }
-    path_join(path, dir, "run/status.json");
+    node_path_join(path, dir, "run/status.json");
     *daemon_status = running ? json_load_file(path, 0, NULL) : NULL;
     return running;
 }

@@ -66,6 +66,28 @@ int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, 
 int node_return(node_t *self, const char *unit, int year, const char *reason, char *err,
                 size_t errsize);
 
+/* Province: publishes a programme file to every prefecture and, through
+ * them, every county (now and whenever one comes online later). Its
+ * revision must exceed the current one. */
+int node_publish(node_t *self, const char *path, char *err, size_t errsize);
+
+/* Hub or province: records its own values for a unit-year (an inspection,
+ * same format as a report; only the criteria inspected need be given). A
+ * hub forwards it upward. Fills report_id. */
+int node_inspect(node_t *self, report_t *inspection, char *err, size_t errsize);
+
+/* Evaluates a year with everything stored here (the engine of engine.h).
+ * scope: a unit, a prefecture or NULL for the whole programme. */
+struct engine_result;
+int node_evaluate(node_t *self, int year, const char *scope, struct engine_result **result,
+                  char *err, size_t errsize);
+
+/* Hub: the recommendation for a year. With confirm, makes the current
+ * ranking final and queues it upward. *confirmed tells whether the list
+ * shown is confirmed (now or earlier); units are written into a JSON array. */
+int node_recommend(node_t *self, int year, bool confirm, json_t **units, bool *confirmed, char *err,
+                   size_t errsize);
+
 /* Runs the daemon until SIGTERM or SIGINT. Returns 0 on a clean stop. */
 int node_run(node_t *self);
 

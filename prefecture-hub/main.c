@@ -1,10 +1,13 @@
-/* prefecture-hub: stores, checks and forwards its counties' reports.
+/* prefecture-hub: stores, checks, ranks and forwards its counties' reports.
  * docs/prefecture-hub.md is its operator's page. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "engine.h"
 #include "error.h"
+#include "render.h"
 
 static int verb_return(const cli_args_t *args, node_t *node)
 {
@@ -26,9 +29,116 @@ static int verb_return(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+static int verb_recommend(const cli_args_t *args, node_t *node)
+{
+    int year;
+    if (cli_year(args, &year))
+        return CLI_USAGE;
+    char err[512];
+    json_t *units = NULL;
+    bool confirmed = false;
+    int rc =
+        node_recommend(node, year, cli_flag(args, "confirm"), &units, &confirmed, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return cli_exit_code(rc);
+    }
+    const programme_t *programme = node_programme(node);
+    int quota = programme_quota(programme, node_code(node), year);
+    if (cli_flag(args, "json")) {
+        json_t *out = json_pack("{s:s, s:i, s:i, s:b, s:O}", "prefecture", node_code(node), "year",
+                                year, "quota", quota, "confirmed", confirmed, "units", units);
+        char *text = json_dumps(out, JSON_INDENT(2));
+        printf("%s\n", text);
+        free(text);
+        json_decref(out);
+    } else {
+        printf("recommendation (推荐) of %s for %d, quota %d: %s\n", node_code(node), year, quota,
+               confirmed ? "CONFIRMED" : "provisional (confirm with --confirm)");
+        size_t index;
+        json_t *unit;
+        json_array_foreach(units, index, unit)
+        {
+            int at = programme_find_unit(programme, json_string_value(unit));
+            printf("  %zu. %s %s\n", index + 1, json_string_value(unit),
+                   at >= 0 ? programme_unit(programme, (size_t)at)->name : "");
+        }
+        if (json_array_size(units) == 0)
+            printf("  (no qualified unit)\n");
+    }
+    json_decref(units);
+    return 0;
+}
+
+static int verb_report(const cli_args_t *args, node_t *node)
+{
+    int year;
+    if (cli_year(args, &year))
+        return CLI_USAGE;
+    char err[512];
+    engine_result_t *result = NULL;
+    int rc = node_evaluate(node, year, node_code(node), &result, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return cli_exit_code(rc);
+    }
+    if (cli_flag(args, "json")) {
+        rc = cli_write_result(result, "json", NULL);
+        engine_result_destroy(&result);
+        return rc;
+    }
+    const engine_prefecture_result_t *pref = engine_result_find_prefecture(result, node_code(node));
+    if (pref) {
+        const engine_summary_t *sum = &pref->summary;
+        printf("%s %s, %d: %zu expected, %zu reported (completeness %.0f%%), %zu on time "
+               "(timeliness %.0f%%), %zu late, %zu missing, %zu qualified; quota %d\n",
+               pref->unit->code, pref->unit->name, year, sum->expected, sum->reported,
+               sum->expected ? 100.0 * (double)sum->reported / (double)sum->expected : 0.0,
+               sum->on_time,
+               sum->expected ? 100.0 * (double)sum->on_time / (double)sum->expected : 0.0,
+               sum->late, sum->missing, sum->qualified, pref->quota);
+    }
+    printf("%-7s %-14s %-8s %-9s %-6s %-5s %s\n", "code", "name", "status", "qualified", "items",
+           "rank", "flags");
+    for (size_t i = 0; i < engine_result_unit_count(result); i++) {
+        const engine_unit_result_t *unit = engine_result_unit(result, i);
+        char flags[128] = "";
+        for (unsigned bit = 1, f = 0; f < ENGINE_FLAG_COUNT; f++, bit <<= 1)
+            if (unit->flags & bit)
+                snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "%s%s",
+                         flags[0] ? "," : "", engine_flag_name(bit));
+        printf("%-7s %-14s %-8s %-9s %2zu/%-3zu %-5d %s\n", unit->unit->code, unit->unit->name,
+               engine_status_name(unit->status), unit->qualified ? "yes" : "no", unit->items_passed,
+               programme_item_count(engine_result_programme(result)), unit->rank, flags);
+    }
+    if (pref) {
+        printf("recommended (%s):", engine_rec_source_name(pref->source));
+        for (size_t i = 0; i < pref->recommended_count; i++)
+            printf(" %s", pref->recommended[i]->unit->code);
+        printf("%s\naggregates (Σnum/Σden):", pref->recommended_count ? "" : " none");
+        const programme_t *programme = engine_result_programme(result);
+        for (size_t c = 0; c < programme_criterion_count(programme); c++)
+            if (programme_criterion(programme, c)->kind == CRITERION_RATIO &&
+                pref->summary.aggregates[c].den_sum)
+                printf(" %s=%.1f%%", programme_criterion(programme, c)->id,
+                       pref->summary.aggregates[c].percent);
+        printf("\n");
+    }
+    engine_result_destroy(&result);
+    return 0;
+}
+
 static const cli_verb_t hub_verbs[] = {
+    {"inspect", "", 1, "FILE|-: record the prefecture's own values for a unit-year",
+     cli_verb_inspect},
     {"return", "unit=,year=,reason=", 0,
      "--unit CODE --year Y --reason TEXT: send a report back for correction", verb_return},
+    {"recommend", "year=,confirm,json", 0,
+     "--year Y [--confirm] [--json]: show the recommendation; --confirm makes it final",
+     verb_recommend},
+    {"report", "year=,json", 0,
+     "--year Y [--json]: completeness, timeliness, ranking and aggregates of the prefecture",
+     verb_report},
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -1,8 +1,56 @@
-/* province-core: stores everything and evaluates.
+/* province-core: stores everything, evaluates and publishes the programme.
  * docs/province-core.md is its operator's page. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "engine.h"
+#include "error.h"
+
+static int verb_evaluate(const cli_args_t *args, node_t *node)
+{
+    int year;
+    if (cli_year(args, &year))
+        return CLI_USAGE;
+    const char *format = cli_get(args, "format");
+    if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
+        strcmp(format, "html") != 0) {
+        fprintf(stderr, "error: --format %s: expected json, csv or html\n", format);
+        return CLI_USAGE;
+    }
+    char err[512];
+    engine_result_t *result = NULL;
+    int rc = node_evaluate(node, year, NULL, &result, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return cli_exit_code(rc);
+    }
+    rc = cli_write_result(result, format, cli_get(args, "out"));
+    engine_result_destroy(&result);
+    return rc;
+}
+
+static int verb_publish(const cli_args_t *args, node_t *node)
+{
+    char err[512];
+    int rc = node_publish(node, args->positional[0], err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return cli_exit_code(rc);
+    }
+    printf("published %s; it reaches every prefecture and county over the links\n",
+           args->positional[0]);
+    return 0;
+}
 
 static const cli_verb_t province_verbs[] = {
+    {"evaluate", "year=,format=,out=", 0,
+     "--year Y [--format json|csv|html] [--out FILE]: evaluate the year centrally", verb_evaluate},
+    {"inspect", "", 1, "FILE|-: record the province's own values for a unit-year",
+     cli_verb_inspect},
+    {"publish", "", 1, "FILE: publish a programme (standard, quotas, calendar) downward",
+     verb_publish},
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -1,0 +1,61 @@
+#include "cli.h"
+#include "engine.h"
+#include "error.h"
+#include "render.h"
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_verb_inspect(const cli_args_t *args, node_t *node)
+{
+    const char *path = args->positional[0];
+    size_t len;
+    char *text = cli_read_file(path, REPORT_MAX_BYTES, &len);
+    if (!text)
+        return CLI_USAGE;
+    char err[512];
+    const char *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    report_t *inspection =
+        report_load(text, len, source, NULL, node_programme(node), err, sizeof err);
+    free(text);
+    if (!inspection) {
+        fprintf(stderr, "error: %s\n", err);
+        return CLI_USAGE;
+    }
+    int rc = node_inspect(node, inspection, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "error: %s: %s\n", source, err);
+    else
+        printf("%s\n", inspection->report_id);
+    report_destroy(&inspection);
+    return cli_exit_code(rc);
+}
+
+int cli_write_result(const engine_result_t *result, const char *format_name, const char *out_path)
+{
+    render_format_t format;
+    if (render_format_parse(format_name ? format_name : "json", &format) != 0) {
+        fprintf(stderr, "error: --format %s: expected json, csv or html\n", format_name);
+        return CLI_USAGE;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (render(result, format, &text, &len) != 0) {
+        fprintf(stderr, "error: cannot render the result\n");
+        return CLI_FAILURE;
+    }
+    int rc = 0;
+    if (out_path) {
+        FILE *file = fopen(out_path, "wb");
+        if (!file || fwrite(text, 1, len, file) != len || fclose(file) != 0) {
+            fprintf(stderr, "error: --out %s: cannot write\n", out_path);
+            rc = CLI_FAILURE;
+        }
+    } else if (fwrite(text, 1, len, stdout) != len) {
+        rc = CLI_FAILURE;
+    }
+    free(text);
+    return rc;
+}

@@ -1,0 +1,66 @@
+/* node_internal.h - what node.c and tier.c share; not part of the library's
+ * public interface. */
+#ifndef SHIFAN_NODE_INTERNAL_H
+#define SHIFAN_NODE_INTERNAL_H
+
+#include "codec.h"
+#include "keys.h"
+#include "link.h"
+#include "node.h"
+#include "zap.h"
+
+#define UP_STREAM "up"
+#define PATH_MAX_LEN 4096
+#define META_DATA_GENERATION "data_generation"
+
+struct node {
+    node_role_t role;
+    char dir[PATH_MAX_LEN];
+    char code[PROGRAMME_CODE_MAX];
+    char listen[256];
+    char upstream[256];
+    char upstream_key[KEYS_Z85_LEN + 1];
+    keys_pair_t keys;
+    store_t *store;
+    programme_t *programme;
+    /* daemon only */
+    void *ctx;
+    zap_t *zap;
+    link_server_t *server;
+    link_client_t *client;
+    uint64_t keys_generation;
+    uint64_t applied_items;
+    uint64_t ranked_generation; /* hub: data_generation last ranked */
+};
+
+void node_path_join(char *out, const char *dir, const char *name);
+const char *node_programme_root(const programme_t *programme);
+
+/* DB_LATEST: the latest version (and its id) of a unit-year. */
+int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t *version,
+                    char *report_id, size_t idsize);
+/* Stores a report payload unless its id is known; *stored says if it was new. */
+int node_report_store(MDB_txn *txn, store_t *store, const Shifan__Report *report,
+                      const uint8_t *payload, size_t len, bool *stored);
+/* Logs a refusal and returns LINK_REFUSED with the reason in why. */
+int node_refuse(char *why, size_t whysize, const char *fmt, const char *a, const char *b);
+/* Bumps the counter the hub's daemon watches to re-rank its counties. */
+int node_touch_data(MDB_txn *txn, node_t *self);
+
+/* tier.c: the policy for programmes, inspections, returns and
+ * recommendations as they arrive, and the hub's automatic ranking. */
+int tier_programme_reload(node_t *self);
+int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child);
+int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payload,
+                         const uint8_t *raw, size_t len, char *why, size_t whysize);
+int tier_apply_return_from_child(node_t *self, MDB_txn *txn, const char *peer,
+                                 const Shifan__Payload *payload, const uint8_t *raw, size_t len,
+                                 char *why, size_t whysize);
+int tier_apply_recommendation(node_t *self, MDB_txn *txn, const char *peer,
+                              const Shifan__Payload *payload, const uint8_t *raw, size_t len,
+                              char *why, size_t whysize);
+/* Hub daemon: re-ranks when the data changed and queues a provisional
+ * recommendation upward for every year whose list changed. */
+void tier_auto_recommend(node_t *self);
+
+#endif

@@ -1,0 +1,691 @@
+/* tier.c - what each tier does with programmes, inspections, returns and
+ * recommendations, and evaluation over everything a node stores.
+ *
+ * Every change that crosses a link is written with its outbox entries in
+ * one transaction, as in node.c: a hub that stores an inspection queues its
+ * forward in the same commit; a published programme is queued to every
+ * child in the commit that stores it. */
+#include "engine.h"
+#include "error.h"
+#include "node_internal.h"
+#include "outbox.h"
+#include "slog.h"
+#include "stime.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROGRAMME_KEY "programme"
+
+int node_touch_data(MDB_txn *txn, node_t *self)
+{
+    uint64_t generation = 0;
+    MDB_dbi meta = store_dbi(self->store, DB_META);
+    store_get_u64(txn, meta, META_DATA_GENERATION, &generation);
+    return store_put_u64(txn, meta, META_DATA_GENERATION, generation + 1);
+}
+
+/* ---- programme ---- */
+
+struct stored_programme {
+    node_t *self;
+    programme_t *programme;
+    char err[512];
+};
+
+static int read_programme_fn(MDB_txn *txn, void *arg)
+{
+    struct stored_programme *a = arg;
+    MDB_val k = {strlen(PROGRAMME_KEY), PROGRAMME_KEY}, v;
+    int rc = mdb_get(txn, store_dbi(a->self->store, DB_PROGRAMMES), &k, &v);
+    if (rc)
+        return store_error(rc);
+    Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+    if (!payload || payload->body_case != SHIFAN__PAYLOAD__BODY_PROGRAMME) {
+        codec_payload_free(payload);
+        return SF_ECORRUPT;
+    }
+    const Shifan__Programme *programme = payload->programme;
+    /* Cheap check first: most calls find the programme in use. */
+    if (a->self->programme && programme->revision == programme_revision(a->self->programme) &&
+        strcmp(programme->programme_id, programme_id(a->self->programme)) == 0) {
+        codec_payload_free(payload);
+        return SF_EEXIST;
+    }
+    a->programme =
+        programme_load_json((const char *)programme->document.data, programme->document.len,
+                            "published programme", a->err, sizeof a->err);
+    codec_payload_free(payload);
+    return a->programme ? 0 : SF_ECORRUPT;
+}
+
+int tier_programme_reload(node_t *self)
+{
+    struct stored_programme arg = {self, NULL, ""};
+    int rc = store_read(self->store, read_programme_fn, &arg);
+    if (rc == SF_ENOTFOUND || rc == SF_EEXIST)
+        return 0;
+    if (rc) {
+        slog_error("the stored programme cannot be used (%s); keeping %s", arg.err,
+                   self->programme ? programme_id(self->programme) : "none");
+        return rc;
+    }
+    if (self->programme)
+        slog_info(
+            "programme %s revision %llu now in use (was %s revision %llu)",
+            programme_id(arg.programme), (unsigned long long)programme_revision(arg.programme),
+            programme_id(self->programme), (unsigned long long)programme_revision(self->programme));
+    programme_destroy(&self->programme);
+    self->programme = arg.programme;
+    return 0;
+}
+
+int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child)
+{
+    MDB_val k = {strlen(PROGRAMME_KEY), PROGRAMME_KEY}, v;
+    int rc = mdb_get(txn, store_dbi(self->store, DB_PROGRAMMES), &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0; /* the embedded default: every node has it already */
+    if (rc)
+        return store_error(rc);
+    char stream[OUTBOX_STREAM_MAX];
+    link_down_stream(stream, sizeof stream, child);
+    /* Copy: the value points into the map, and the append writes to it (L8). */
+    uint8_t *copy = malloc(v.mv_size);
+    if (!copy)
+        return SF_ENOMEM;
+    memcpy(copy, v.mv_data, v.mv_size);
+    rc = outbox_append(txn, self->store, stream, copy, v.mv_size, NULL);
+    free(copy);
+    return rc;
+}
+
+struct children_arg {
+    node_t *self;
+    MDB_txn *txn;
+};
+
+/* Queues the stored programme to every registered child. */
+static int queue_programme_to_children(node_t *self, MDB_txn *txn)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(self->store, DB_CHILDREN), &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k, v;
+    char codes[512][PROGRAMME_CODE_MAX];
+    size_t count = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && count < 512;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (k.mv_size >= PROGRAMME_CODE_MAX)
+            continue;
+        memcpy(codes[count], k.mv_data, k.mv_size);
+        codes[count++][k.mv_size] = '\0';
+    }
+    mdb_cursor_close(cursor);
+    for (size_t i = 0; i < count; i++)
+        if ((rc = tier_queue_programme(self, txn, codes[i])))
+            return rc;
+    return 0;
+}
+
+/* Keeps a programme payload if it is newer than the stored one. */
+static int store_programme(node_t *self, MDB_txn *txn, const Shifan__Programme *incoming,
+                           const uint8_t *raw, size_t len, bool *newer)
+{
+    *newer = false;
+    MDB_dbi dbi = store_dbi(self->store, DB_PROGRAMMES);
+    MDB_val k = {strlen(PROGRAMME_KEY), PROGRAMME_KEY}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == 0) {
+        Shifan__Payload *current = codec_payload_unpack(v.mv_data, v.mv_size);
+        bool older = current && current->body_case == SHIFAN__PAYLOAD__BODY_PROGRAMME &&
+                     current->programme->revision >= incoming->revision;
+        codec_payload_free(current);
+        if (older)
+            return 0;
+    } else if (rc != MDB_NOTFOUND) {
+        return store_error(rc);
+    }
+    v.mv_size = len;
+    v.mv_data = (void *)raw;
+    if ((rc = store_error(mdb_put(txn, dbi, &k, &v, 0))))
+        return rc;
+    *newer = true;
+    return 0;
+}
+
+int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payload,
+                         const uint8_t *raw, size_t len, char *why, size_t whysize)
+{
+    const Shifan__Programme *incoming = payload->programme;
+    char err[512];
+    programme_t *check = programme_load_json((const char *)incoming->document.data,
+                                             incoming->document.len, "programme", err, sizeof err);
+    if (!check)
+        return node_refuse(why, whysize, "malformed: the published programme is invalid: %s%s", err,
+                           "");
+    programme_destroy(&check);
+    bool newer;
+    int rc = store_programme(self, txn, incoming, raw, len, &newer);
+    if (rc || !newer)
+        return rc;
+    slog_info("received programme %s revision %llu; it is used from now on", incoming->programme_id,
+              (unsigned long long)incoming->revision);
+    /* A hub passes it on to each of its counties, in the same commit. */
+    if (self->role == ROLE_PREFECTURE)
+        return queue_programme_to_children(self, txn);
+    return 0;
+}
+
+struct publish_arg {
+    node_t *self;
+    const uint8_t *bytes;
+    size_t len;
+    const Shifan__Programme *programme;
+};
+
+static int publish_fn(MDB_txn *txn, void *arg)
+{
+    struct publish_arg *a = arg;
+    bool newer;
+    int rc = store_programme(a->self, txn, a->programme, a->bytes, a->len, &newer);
+    if (rc)
+        return rc;
+    if (!newer)
+        return SF_EEXIST;
+    return queue_programme_to_children(a->self, txn);
+}
+
+int node_publish(node_t *self, const char *path, char *err, size_t errsize)
+{
+    if (self->role != ROLE_PROVINCE) {
+        snprintf(err, errsize, "only the province publishes the programme");
+        return SF_EINVAL;
+    }
+    programme_t *programme = programme_load_file(path, err, errsize);
+    if (!programme)
+        return SF_EINVAL;
+    int rc = SF_EINVAL;
+    if (programme_revision(programme) <= programme_revision(self->programme) &&
+        strcmp(programme_id(programme), programme_id(self->programme)) == 0) {
+        snprintf(err, errsize,
+                 "%s: revision %llu is not newer than the programme in use (%s revision %llu); "
+                 "raise \"revision\"",
+                 path, (unsigned long long)programme_revision(programme), programme_id(programme),
+                 (unsigned long long)programme_revision(self->programme));
+        goto out;
+    }
+    if (strcmp(node_programme_root(programme), self->code) != 0) {
+        snprintf(err, errsize, "%s: its root unit is %s, but this province is %s", path,
+                 node_programme_root(programme), self->code);
+        goto out;
+    }
+    const char *text = programme_json(programme);
+    Shifan__Programme wire = SHIFAN__PROGRAMME__INIT;
+    wire.programme_id = (char *)programme_id(programme);
+    wire.revision = programme_revision(programme);
+    wire.document.data = (uint8_t *)text;
+    wire.document.len = strlen(text);
+    wire.published_at = stime_now();
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_PROGRAMME;
+    payload.programme = &wire;
+    uint8_t *bytes;
+    size_t len;
+    if ((rc = codec_payload_pack(&payload, &bytes, &len))) {
+        snprintf(err, errsize, "%s: too large to publish (%s)", path, sf_strerror(rc));
+        rc = SF_EINVAL;
+        goto out;
+    }
+    struct publish_arg arg = {self, bytes, len, &wire};
+    rc = store_write(self->store, publish_fn, &arg);
+    free(bytes);
+    if (rc == SF_EEXIST) {
+        snprintf(err, errsize, "%s: a programme of the same or a newer revision is published",
+                 path);
+        rc = SF_EINVAL;
+    } else if (rc) {
+        snprintf(err, errsize, "cannot store the programme: %s", sf_strerror(rc));
+    }
+out:
+    programme_destroy(&programme);
+    return rc;
+}
+
+/* ---- inspections ---- */
+
+struct inspect_arg {
+    node_t *self;
+    report_t *inspection;
+};
+
+static int inspect_fn(MDB_txn *txn, void *arg)
+{
+    struct inspect_arg *a = arg;
+    node_t *self = a->self;
+    report_t *inspection = a->inspection;
+    snprintf(inspection->report_id, sizeof inspection->report_id, "%s-%d-i-%s-%08x",
+             inspection->unit, inspection->year, self->code, randombytes_random());
+    struct Shifan__Report *wire = report_to_proto(inspection);
+    if (!wire)
+        return SF_ENOMEM;
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_INSPECTION;
+    payload.inspection = wire;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int rc = codec_payload_pack(&payload, &bytes, &len);
+    if (rc == 0) {
+        MDB_val k = {strlen(inspection->report_id), inspection->report_id}, v = {len, bytes};
+        rc = store_error(mdb_put(txn, store_dbi(self->store, DB_INSPECTIONS), &k, &v, 0));
+    }
+    if (rc == 0 && self->role == ROLE_PREFECTURE)
+        rc = outbox_append(txn, self->store, "up", bytes, len, NULL);
+    if (rc == 0)
+        rc = node_touch_data(txn, self);
+    free(bytes);
+    report_proto_free(wire);
+    return rc;
+}
+
+int node_inspect(node_t *self, report_t *inspection, char *err, size_t errsize)
+{
+    if (self->role == ROLE_COUNTY) {
+        snprintf(err, errsize, "a county does not inspect");
+        return SF_EINVAL;
+    }
+    if (!inspection->unit[0]) {
+        snprintf(err, errsize, "the inspection names no \"unit\"");
+        return SF_EINVAL;
+    }
+    if (!programme_unit_within(self->programme, inspection->unit, self->code) ||
+        strcmp(inspection->unit, self->code) == 0) {
+        snprintf(err, errsize, "unit %s: not a unit under %s", inspection->unit, self->code);
+        return SF_EINVAL;
+    }
+    if (inspection->value_count == 0) {
+        snprintf(err, errsize, "the inspection gives no values");
+        return SF_EINVAL;
+    }
+    inspection->submitted_at = stime_now();
+    inspection->version = 1;
+    snprintf(inspection->origin, sizeof inspection->origin, "%s", self->code);
+    snprintf(inspection->standard_id, sizeof inspection->standard_id, "%s",
+             programme_standard_id(self->programme));
+    struct inspect_arg arg = {self, inspection};
+    int rc = store_write(self->store, inspect_fn, &arg);
+    if (rc)
+        snprintf(err, errsize, "the inspection was NOT stored: %s", sf_strerror(rc));
+    else
+        slog_info("recorded inspection %s of unit %s, year %d", inspection->report_id,
+                  inspection->unit, inspection->year);
+    return rc;
+}
+
+/* ---- returns and recommendations arriving at the province ---- */
+
+int tier_apply_return_from_child(node_t *self, MDB_txn *txn, const char *peer,
+                                 const Shifan__Payload *payload, const uint8_t *raw, size_t len,
+                                 char *why, size_t whysize)
+{
+    const Shifan__Return *ret = payload->return_for_correction;
+    if (self->role != ROLE_PROVINCE || strcmp(ret->by, peer) != 0)
+        return node_refuse(why, whysize, "malformed: a return from %s names %s as its sender", peer,
+                           ret->by);
+    if (!programme_unit_within(self->programme, ret->unit, peer))
+        return node_refuse(why, whysize, "the key of %s may not return reports of unit %s", peer,
+                           ret->unit);
+    MDB_val k = {strlen(ret->report_id), ret->report_id}, v = {len, (void *)raw};
+    int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RETURNS), &k, &v, 0));
+    if (rc == 0)
+        slog_info("%s returned report %s (unit %s, year %u) for correction: %s", peer,
+                  ret->report_id, ret->unit, ret->year, ret->reason);
+    return rc;
+}
+
+static void recommendation_key(char *key, size_t size, const char *prefecture, unsigned year)
+{
+    snprintf(key, size, "%s/%u", prefecture, year);
+}
+
+/* The stored recommendation of a prefecture-year, decoded (NULL if none). */
+static Shifan__Payload *recommendation_get(MDB_txn *txn, node_t *self, const char *prefecture,
+                                           unsigned year)
+{
+    char key[48];
+    recommendation_key(key, sizeof key, prefecture, year);
+    MDB_val k = {strlen(key), key}, v;
+    if (mdb_get(txn, store_dbi(self->store, DB_RECOMMENDATIONS), &k, &v) != 0)
+        return NULL;
+    Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+    if (payload && payload->body_case != SHIFAN__PAYLOAD__BODY_RECOMMENDATION) {
+        codec_payload_free(payload);
+        return NULL;
+    }
+    return payload;
+}
+
+int tier_apply_recommendation(node_t *self, MDB_txn *txn, const char *peer,
+                              const Shifan__Payload *payload, const uint8_t *raw, size_t len,
+                              char *why, size_t whysize)
+{
+    const Shifan__Recommendation *rec = payload->recommendation;
+    if (self->role != ROLE_PROVINCE || strcmp(rec->prefecture, peer) != 0)
+        return node_refuse(why, whysize, "the key of %s may not recommend for %s", peer,
+                           rec->prefecture);
+    for (size_t i = 0; i < rec->n_units; i++)
+        if (!programme_unit_within(self->programme, rec->units[i], peer))
+            return node_refuse(why, whysize, "%s recommends %s, which is not its unit", peer,
+                               rec->units[i]);
+    Shifan__Payload *current = recommendation_get(txn, self, rec->prefecture, rec->year);
+    bool older = current && current->recommendation->revision >= rec->revision;
+    codec_payload_free(current);
+    if (older)
+        return 0;
+    char key[48];
+    recommendation_key(key, sizeof key, rec->prefecture, rec->year);
+    MDB_val k = {strlen(key), key}, v = {len, (void *)raw};
+    int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RECOMMENDATIONS), &k, &v, 0));
+    if (rc == 0)
+        slog_info("%s %s recommendation for %u (revision %llu): %zu unit(s)", peer,
+                  rec->confirmed ? "confirmed its" : "sent a provisional", rec->year,
+                  (unsigned long long)rec->revision, rec->n_units);
+    return rc;
+}
+
+/* ---- evaluation over the store ---- */
+
+struct load_arg {
+    node_t *self;
+    engine_input_t *input;
+};
+
+static int load_reports(MDB_txn *txn, struct load_arg *a, store_db_t db)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, db), &cursor);
+    if (rc)
+        return store_error(rc);
+    const char *root = node_programme_root(a->self->programme);
+    MDB_val k, v;
+    int result = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        const Shifan__Report *wire = NULL;
+        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT)
+            wire = payload->report;
+        else if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION)
+            wire = payload->inspection;
+        char err[256];
+        report_t *report = wire ? report_from_proto(wire, err, sizeof err) : NULL;
+        if (!report) {
+            slog_warn("skipping an unreadable record in the store (%.*s)", (int)k.mv_size,
+                      (const char *)k.mv_data);
+        } else if (db == DB_REPORTS) {
+            int64_t received = payload->n_receipts ? payload->receipts[0]->received_at : 0;
+            result = engine_input_add_report(a->input, report, received);
+        } else {
+            engine_tier_t tier =
+                strcmp(report->origin, root) == 0 ? ENGINE_TIER_PROVINCE : ENGINE_TIER_PREFECTURE;
+            result = engine_input_add_inspection(a->input, report, tier);
+        }
+        /* A record the programme in use does not know (an old unit, say) is
+         * left out of this evaluation, not an error of the whole run. */
+        if (result == SF_EINVAL)
+            result = 0;
+        report_destroy(&report);
+        codec_payload_free(payload);
+    }
+    mdb_cursor_close(cursor);
+    return result;
+}
+
+static int load_fn(MDB_txn *txn, void *arg)
+{
+    struct load_arg *a = arg;
+    int rc;
+    if ((rc = load_reports(txn, a, DB_REPORTS)) || (rc = load_reports(txn, a, DB_INSPECTIONS)))
+        return rc;
+    MDB_cursor *cursor;
+    MDB_val k, v;
+    if ((rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_RETURNS), &cursor)))
+        return store_error(rc);
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {
+            const Shifan__Return *ret = payload->return_for_correction;
+            engine_input_add_return(a->input, ret->unit, (int)ret->year, ret->report_id,
+                                    ret->reason, ret->returned_at);
+        }
+        codec_payload_free(payload);
+    }
+    mdb_cursor_close(cursor);
+    if ((rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_RECOMMENDATIONS), &cursor)))
+        return store_error(rc);
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RECOMMENDATION) {
+            const Shifan__Recommendation *rec = payload->recommendation;
+            /* A hub's own unconfirmed list is only a copy of its ranking:
+             * the engine recomputes that from current data. */
+            if (a->self->role != ROLE_PREFECTURE || rec->confirmed)
+                engine_input_add_recommendation(a->input, rec->prefecture, (int)rec->year,
+                                                (const char *const *)rec->units, rec->n_units,
+                                                rec->confirmed, rec->made_at, rec->revision);
+        }
+        codec_payload_free(payload);
+    }
+    mdb_cursor_close(cursor);
+    return 0;
+}
+
+int node_evaluate(node_t *self, int year, const char *scope, engine_result_t **result, char *err,
+                  size_t errsize)
+{
+    if (!programme_has_year(self->programme, year)) {
+        snprintf(err, errsize, "--year %d: programme %s covers %d-%d", year,
+                 programme_id(self->programme), programme_first_year(self->programme),
+                 programme_last_year(self->programme));
+        return SF_EINVAL;
+    }
+    engine_input_t *input = engine_input_new(self->programme);
+    if (!input) {
+        snprintf(err, errsize, "out of memory");
+        return SF_ENOMEM;
+    }
+    struct load_arg arg = {self, input};
+    int rc = store_read(self->store, load_fn, &arg);
+    if (rc)
+        snprintf(err, errsize, "cannot read the store: %s", sf_strerror(rc));
+    else
+        rc = engine_evaluate(input, year, stime_now(), scope, result, err, errsize);
+    engine_input_destroy(&input);
+    return rc;
+}
+
+/* ---- the hub's recommendation ---- */
+
+struct recommend_arg {
+    node_t *self;
+    unsigned year;
+    const char *const *units;
+    size_t count;
+    bool confirm;
+    bool queued;
+    bool already_confirmed;
+    Shifan__Payload *existing; /* out, for display when already confirmed */
+};
+
+static bool same_units(const Shifan__Recommendation *rec, const char *const *units, size_t count)
+{
+    if (rec->n_units != count)
+        return false;
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(rec->units[i], units[i]) != 0)
+            return false;
+    return true;
+}
+
+static int recommend_fn(MDB_txn *txn, void *arg)
+{
+    struct recommend_arg *a = arg;
+    node_t *self = a->self;
+    a->queued = false;
+    a->already_confirmed = false;
+    codec_payload_free(a->existing);
+    a->existing = recommendation_get(txn, self, self->code, a->year);
+    uint64_t revision = 1;
+    if (a->existing) {
+        const Shifan__Recommendation *current = a->existing->recommendation;
+        if (current->confirmed) {
+            a->already_confirmed = true;
+            return 0; /* final: neither the ranking nor a second confirm changes it */
+        }
+        if (!a->confirm && same_units(current, a->units, a->count))
+            return 0;
+        revision = current->revision + 1;
+    }
+    Shifan__Recommendation rec = SHIFAN__RECOMMENDATION__INIT;
+    rec.prefecture = self->code;
+    rec.year = a->year;
+    rec.units = (char **)a->units;
+    rec.n_units = a->count;
+    rec.confirmed = a->confirm;
+    rec.made_at = stime_now();
+    rec.revision = revision;
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_RECOMMENDATION;
+    payload.recommendation = &rec;
+    uint8_t *bytes;
+    size_t len;
+    int rc = codec_payload_pack(&payload, &bytes, &len);
+    if (rc)
+        return rc;
+    char key[48];
+    recommendation_key(key, sizeof key, self->code, a->year);
+    MDB_val k = {strlen(key), key}, v = {len, bytes};
+    rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RECOMMENDATIONS), &k, &v, 0));
+    if (rc == 0)
+        rc = outbox_append(txn, self->store, "up", bytes, len, NULL);
+    free(bytes);
+    a->queued = rc == 0;
+    return rc;
+}
+
+/* The hub's current ranking for a year: the automatic list of its prefecture. */
+static int current_ranking(node_t *self, int year, engine_result_t **result, const char ***units,
+                           size_t *count, char *err, size_t errsize)
+{
+    int rc = node_evaluate(self, year, self->code, result, err, errsize);
+    if (rc)
+        return rc;
+    const engine_prefecture_result_t *pref = engine_result_find_prefecture(*result, self->code);
+    *count = pref ? pref->automatic_count : 0;
+    *units = calloc(*count + 1, sizeof **units);
+    if (!*units)
+        return SF_ENOMEM;
+    for (size_t i = 0; i < *count; i++)
+        (*units)[i] = pref->automatic[i]->unit->code;
+    return 0;
+}
+
+static int existing_fn(MDB_txn *txn, void *arg)
+{
+    struct recommend_arg *a = arg;
+    a->existing = recommendation_get(txn, a->self, a->self->code, a->year);
+    return 0;
+}
+
+static json_t *units_json(const char *const *units, size_t count)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(list, json_string(units[i]));
+    return list;
+}
+
+int node_recommend(node_t *self, int year, bool confirm, json_t **units_out, bool *confirmed,
+                   char *err, size_t errsize)
+{
+    if (self->role != ROLE_PREFECTURE) {
+        snprintf(err, errsize, "only a prefecture hub recommends");
+        return SF_EINVAL;
+    }
+    engine_result_t *result = NULL;
+    const char **units = NULL;
+    size_t count = 0;
+    int rc = current_ranking(self, year, &result, &units, &count, err, errsize);
+    struct recommend_arg arg = {self, (unsigned)year, units, count, confirm, false, false, NULL};
+    if (rc)
+        goto out;
+    rc = confirm ? store_write(self->store, recommend_fn, &arg)
+                 : store_read(self->store, existing_fn, &arg);
+    if (rc) {
+        snprintf(err, errsize, "cannot store the recommendation: %s", sf_strerror(rc));
+        goto out;
+    }
+    const Shifan__Recommendation *earlier = arg.existing ? arg.existing->recommendation : NULL;
+    if (earlier && earlier->confirmed) {
+        /* Confirmed once: that list stands, whatever the ranking says now. */
+        *confirmed = true;
+        *units_out = units_json((const char *const *)earlier->units, earlier->n_units);
+    } else {
+        *confirmed = confirm;
+        *units_out = units_json(units, count);
+    }
+    if (confirm && arg.queued)
+        slog_info("recommendation for %d confirmed: %zu unit(s); queued to the province", year,
+                  count);
+out:
+    engine_result_destroy(&result);
+    free(units);
+    codec_payload_free(arg.existing);
+    return rc;
+}
+
+struct generation_arg {
+    node_t *self;
+    uint64_t generation;
+};
+
+static int generation_fn(MDB_txn *txn, void *arg)
+{
+    struct generation_arg *a = arg;
+    a->generation = 0;
+    store_get_u64(txn, store_dbi(a->self->store, DB_META), META_DATA_GENERATION, &a->generation);
+    return 0;
+}
+
+void tier_auto_recommend(node_t *self)
+{
+    struct generation_arg gen = {self, 0};
+    if (store_read(self->store, generation_fn, &gen) || gen.generation == self->ranked_generation)
+        return;
+    int first = programme_first_year(self->programme), last = programme_last_year(self->programme);
+    for (int year = first; year <= last; year++) {
+        engine_result_t *result = NULL;
+        const char **units = NULL;
+        size_t count = 0;
+        char err[256];
+        if (current_ranking(self, year, &result, &units, &count, err, sizeof err) == 0) {
+            struct recommend_arg arg = {self,  (unsigned)year, units, count,
+                                        false, false,          false, NULL};
+            if (store_write(self->store, recommend_fn, &arg) == 0 && arg.queued)
+                slog_info("ranking for %d changed: provisional recommendation of %zu unit(s) "
+                          "queued to the province",
+                          year, count);
+            codec_payload_free(arg.existing);
+        } else {
+            slog_warn("cannot rank year %d: %s", year, err);
+        }
+        engine_result_destroy(&result);
+        free(units);
+    }
+    self->ranked_generation = gen.generation;
+}
