@@ -97,6 +97,10 @@ wait_until() {
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# field_is PROGRAM DATA JQ VALUE: true when that status field equals VALUE now
+# (for wait_until, which re-runs it; a "$(...)" argument would be expanded once).
+field_is() { [ "$(status_field "$1" "$2" "$3")" = "$4" ]; }
+
 # A report JSON for UNIT and YEAR with values derived from SEED.
 report_json() {
     local unit=$1 year=$2 seed=${3:-1}

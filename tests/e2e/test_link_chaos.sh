@@ -45,7 +45,7 @@ province_has_all() {
 wait_until 60 province_has_all ||
     fail "province holds $(status_field province-core "$WORK/province" .reports) of $submits reports"
 for c in "${counties[@]}"; do
-    wait_until 10 test "$(status_field county-node "$WORK/$c" .queued)" -eq 0 ||
+    wait_until 10 field_is county-node "$WORK/$c" .queued 0 ||
         fail "county $c still has $(status_field county-node "$WORK/$c" .queued) queued"
 done
 

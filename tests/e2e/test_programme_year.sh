@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# A whole programme year (Yunnan 2018) on the real programs: two prefectures,
+# seven counties; submissions, a correction, a return and resubmission, an
+# inspection that raises a discrepancy, a late county, missing counties, a
+# confirmed and a provisional recommendation, and the province evaluation,
+# checked field by field in JSON, and the same facts in CSV and HTML.
+# Clocks: each command runs at its moment of the year (SHIFAN_NOW); the
+# daemons run on the real clock, so every receipt is "delivered late" in
+# 2026, which must never make a unit late.
+source "$(dirname "$0")/lib.sh"
+
+setup_tree 530100:530102,530103,530111,530112 530300:530302,530303,530304
+start province province-core "$WORK/province"
+start hub530100 prefecture-hub "$WORK/530100"
+start hub530300 prefecture-hub "$WORK/530300"
+for c in 530102 530103 530111 530112 530302 530303 530304; do start "c$c" county-node "$WORK/$c"; done
+
+at() { local when=$1; shift; SHIFAN_NOW=$when "$@"; }
+# submit COUNTY WHEN SEED [JQ-EDIT]: seed sets 2.1 to (900+seed)/1000.
+submit() {
+    report_json "$1" 2018 "$3" | jq -c "${4:-.}" | at "$2" county --data "$WORK/$1" submit - 2>/dev/null
+}
+
+# --- June-July: self-assessment (自评), due 2018-07-31 ---
+v1=$(submit 530102 2018-07-10T09:00:00+08:00 90 '.values["2.2"] = {"num":700,"den":1000}')
+at 2018-07-10T09:05:00+08:00 county --data "$WORK/530102" evaluate --year 2018 >"$WORK/selfcheck"
+grep -q "NOT QUALIFIED" "$WORK/selfcheck" || fail "the self-check did not show the failing item"
+grep -q "FAIL 2.2" "$WORK/selfcheck" || fail "the self-check did not name criterion 2.2"
+v2=$(submit 530102 2018-07-20T09:00:00+08:00 90)                 # correction: latest version counts
+submit 530103 2018-07-12T09:00:00+08:00 50 '.values["2.1"] = {"num":500,"den":400}' >/dev/null 2>&1 &&
+    fail "num > den was accepted"
+r3=$(submit 530103 2018-07-12T09:00:00+08:00 50)
+submit 530302 2018-07-15T09:00:00+08:00 95 >/dev/null
+submit 530303 2018-07-28T09:00:00+08:00 60 >/dev/null
+# 530111 reports after the deadline; 530112 and 530304 never report.
+submit 530111 2018-08-15T09:00:00+08:00 10 >/dev/null
+
+# --- August-September: the prefectures check (逐一评估检查) ---
+wait_until 20 field_is prefecture-hub "$WORK/530100" .reports 4 ||
+    fail "hub 530100 holds $(status_field prefecture-hub "$WORK/530100" .reports) of 4 reports"
+at 2018-08-05T10:00:00+08:00 hub --data "$WORK/530100" return --unit 530103 --year 2018 \
+    --reason "2.1 分母应为流动人口目标人群总数" >/dev/null
+returned() { county --data "$WORK/530103" list --json | jq -e --arg id "$r3" 'any(.[]; .report_id == $id and .state == "returned")'; }
+wait_until 10 returned || fail "the county does not show its report as returned"
+county --data "$WORK/530103" list | grep -q "分母" || fail "the county does not show the reason"
+submit 530103 2018-08-10T09:00:00+08:00 50 >/dev/null             # resubmission clears the return
+
+wait_until 20 field_is prefecture-hub "$WORK/530300" .reports 2 || fail "hub 530300 incomplete"
+echo '{"unit":"530302","year":2018,"values":{"2.1":{"num":800,"den":1000}}}' |
+    at 2018-08-20T10:00:00+08:00 hub --data "$WORK/530300" inspect - >/dev/null
+
+confirmed=$(at 2018-09-25T10:00:00+08:00 hub --data "$WORK/530100" recommend --year 2018 --confirm --json)
+[ "$(echo "$confirmed" | jq -c .units)" = '["530102"]' ] || fail "hub 530100 confirmed $confirmed"
+[ "$(echo "$confirmed" | jq .confirmed)" = true ] || fail "not confirmed: $confirmed"
+# 530300 never confirms: its automatic ranking travels up as provisional.
+
+# --- October-November: the province evaluates (省级评估) ---
+evaluate() { at 2018-11-15T10:00:00+08:00 province --data "$WORK/province" evaluate --year 2018 --format "$1" --out "$WORK/result.$1"; }
+settled() {
+    evaluate json &&
+        jq -e '(.prefectures[] | select(.code == "530100") | .source == "confirmed") and
+               (.prefectures[] | select(.code == "530300") | .recommended == ["530303"]) and
+               (.units[] | select(.code == "530302") | .flags | index("discrepancy") != null) and
+               (.units[] | select(.code == "530103") | .version == 2)' "$WORK/result.json"
+}
+wait_until 30 settled || { jq -c '.prefectures[] | {code, source, recommended}' "$WORK/result.json" >&2; fail "the province never saw the final state"; }
+[ "$(status_field province-core "$WORK/province" .reports)" -eq 7 ] || fail "province holds $(status_field province-core "$WORK/province" .reports) reports, expected 7 versions"
+
+R=$WORK/result.json
+unit() { jq -c --arg c "$1" ".units[] | select(.code == \$c) | $2" "$R"; }
+expect() { # CODE FIELD EXPECTED
+    local got
+    got=$(unit "$1" "$2")
+    [ "$got" = "$3" ] || fail "unit $1 $2: expected $3, got $got"
+}
+# code     status     qualified recommended demonstration national
+for row in "530102 on_time true true true true" "530103 on_time true false false false" \
+    "530111 late true false false false" "530112 missing false false false false" \
+    "530302 on_time false false false false" "530303 on_time true true true true" \
+    "530304 missing false false false false"; do
+    set -- $row
+    expect "$1" .status "\"$2\""
+    expect "$1" .qualified "$3"
+    expect "$1" .recommended "$4"
+    expect "$1" .demonstration "$5"
+    expect "$1" .national_candidate "$6"
+done
+expect 530102 .report_id "\"$v2\""
+expect 530102 .version 2
+expect 530102 .failed '[]'
+expect 530102 '.flags | index("corrected") != null' true
+expect 530103 '.flags | index("returned")' null           # cleared by the new version
+expect 530111 .flags '["late"]'
+expect 530302 .failed '["2.1"]'
+expect 530302 '.flags | (index("discrepancy") != null and index("inspected") != null)' true
+expect 530302 '.criteria[] | select(.id == "2.1") | .source' '"prefecture"'
+expect 530112 '.failed | length' 32
+expect 530304 .prefecture '"530300"'
+# Submitted on time, delivered (much) later: still on time.
+expect 530303 '.received_at > .first_submitted_at' true
+
+pref() { jq -c --arg c "$1" ".prefectures[] | select(.code == \$c) | $2" "$R"; }
+[ "$(pref 530100 .quota)" = 1 ] && [ "$(pref 530300 .quota)" = 1 ] || fail "quotas"
+[ "$(pref 530100 .recommended)" = '["530102"]' ] || fail "530100 recommended $(pref 530100 .recommended)"
+[ "$(pref 530100 .provisional)" = false ] || fail "530100 should be confirmed"
+[ "$(pref 530300 .source)" = '"provisional"' ] || fail "530300 source $(pref 530300 .source)"
+[ "$(pref 530100 .timeliness)" = '{"expected":14,"on_time":2,"late":1,"missing":11,"percent":14.29}' ] ||
+    fail "530100 timeliness $(pref 530100 .timeliness)"
+[ "$(pref 530100 .completeness.reported)" = 3 ] || fail "530100 completeness"
+[ "$(jq -c .province.demonstration "$R")" = '["530102","530303"]' ] || fail "province demonstration $(jq -c .province.demonstration "$R")"
+[ "$(jq -c .province.national_candidates "$R")" = '["530102","530303"]' ] || fail "national $(jq -c .province.national_candidates "$R")"
+[ "$(jq -c '.province.progress.demonstration_total' "$R")" = 2 ] || fail "progress"
+[ "$(jq -c '.province.progress.targets[] | select(.of == "demonstration") | .value' "$R")" = 37 ] || fail "target"
+note "JSON result checked field by field"
+
+# --- The CSV and the HTML carry the same facts ---
+evaluate csv
+evaluate html
+# One line per unit, "code status qualified recommended demonstration national",
+# from each format; they must be identical.
+jq -r '.units[] | [.code, .status, .qualified, .recommended, .demonstration, .national_candidate] | join(" ")' \
+    "$R" | sort >"$WORK/facts.json.txt"
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) at[$i] = i; next }
+    { print $at["code"], $at["status"], $at["qualified"], $at["recommended"], $at["demonstration"], $at["national_candidate"] }' \
+    "$WORK/result.csv" | sort >"$WORK/facts.csv.txt"
+[ "$(wc -l <"$WORK/facts.json.txt")" -eq 129 ] || fail "the JSON does not list the 129 counties"
+diff -u "$WORK/facts.json.txt" "$WORK/facts.csv.txt" || fail "the CSV and the JSON disagree"
+html=$WORK/result.html
+grep -q "<html" "$html" && grep -q "</html>" "$html" || fail "HTML is not a page"
+jq -r '.units[] | "\(.code) \(.name)"' "$R" >"$WORK/names"
+while read -r code name; do
+    grep -q "$code" "$html" && grep -q "$name" "$html" || fail "HTML lacks $code $name"
+done <"$WORK/names"
+grep -c "迟报" "$html" >/dev/null || fail "HTML has no 迟报 (late) mark"
+grep -q "未报" "$html" || fail "HTML has no 未报 (missing) mark"
+grep -q "国家级" "$html" || fail "HTML has no national candidates section"
+note "CSV and HTML agree with the JSON"
