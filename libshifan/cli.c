@@ -175,7 +175,7 @@ static int verb_list(const cli_args_t *args, node_t *node)
                    (long long)json_integer_value(json_object_get(entry, "year")),
                    (long long)json_integer_value(json_object_get(entry, "version")),
                    json_string_value(json_object_get(entry, "submitted_at")), state ? " " : "",
-                   state ? json_string_value(state) : "", reason ? ": " : "");
+                   state ? json_string_value(state) : "", "");
             if (reason)
                 printf("    reason: %s\n", json_string_value(reason));
         }
@@ -185,7 +185,7 @@ static int verb_list(const cli_args_t *args, node_t *node)
 }
 
 static const cli_verb_t common_verbs[] = {
-    {"key", "", 0, "print this node's public key (give it to the parent's 'allow')", verb_key},
+    {"key", "", 0, "print this node's public key (below: where it goes)", verb_key},
     {"allow", "code=,key=", 0, "--code CODE --key KEY: register a child's public key", verb_allow},
     {"run", "", 0, "run the daemon in the foreground (SIGTERM/SIGINT stop it)", verb_run},
     {"status", "json", 0, "[--json]: stored reports, queue, link state", verb_status},
@@ -241,8 +241,15 @@ static void usage(FILE *out, const char *program, node_role_t role, const cli_ve
             fprintf(out, "  %-10s %s\n", verb->name, verb->usage);
     for (const cli_verb_t *verb = extra; verb && verb->name; verb++)
         fprintf(out, "  %-10s %s\n", verb->name, verb->usage);
-    fprintf(out, "\nSHIFAN_NOW=ISO-8601 sets the clock; exit codes: 0 ok, 2 bad input, 1 "
-                 "failure.\n");
+    fprintf(out,
+            "\n%s\nSHIFAN_NOW=ISO-8601 sets the clock; exit codes: 0 ok, 2 bad input, 1 "
+            "failure.\n",
+            role == ROLE_COUNTY
+                ? "The key goes to the hub: prefecture-hub allow --code CODE --key KEY."
+            : role == ROLE_PREFECTURE
+                ? "The key goes to the province (province-core allow --code CODE --key KEY) "
+                  "and to each county (init --upstream-key KEY)."
+                : "The key goes to each hub (prefecture-hub init --upstream-key KEY).");
 }
 
 /* True if `name` is in the comma-separated spec; *takes_value says if "name=". */
@@ -283,7 +290,10 @@ int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra)
             continue;
         }
         if (strncmp(argv[i], "--", 2) == 0) {
-            i++; /* skip its value, if any; checked in the second pass */
+            /* Skip the value of an option that takes one; flags take none.
+             * The verb's own spec checks all of them in the second pass. */
+            if (strcmp(argv[i], "--json") != 0 && strcmp(argv[i], "--confirm") != 0)
+                i++;
             continue;
         }
         verb_at = i;

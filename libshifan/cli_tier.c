@@ -4,6 +4,7 @@
 #include "render.h"
 #include "report.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ int cli_write_result(const engine_result_t *result, const char *format_name, con
     if (out_path) {
         FILE *file = fopen(out_path, "wb");
         if (!file || fwrite(text, 1, len, file) != len || fclose(file) != 0) {
-            fprintf(stderr, "error: --out %s: cannot write\n", out_path);
+            fprintf(stderr, "error: --out %s: cannot write: %s\n", out_path, strerror(errno));
             rc = CLI_FAILURE;
         }
     } else if (fwrite(text, 1, len, stdout) != len) {

@@ -320,6 +320,7 @@ struct link_client {
     batch_result_t down_result;
     bool down_any;
     uint64_t down_epoch_after, down_applied_after;
+    bool restarted_stream;
 };
 
 static int set_int(void *socket, int option, int value)
@@ -567,13 +568,20 @@ static int client_txn_fn(MDB_txn *txn, void *arg)
     int rc;
     self->refusals.count = 0;
     self->down_any = false;
+    self->restarted_stream = false;
     if (self->welcome) {
         const Shifan__Welcome *welcome = self->welcome->welcome;
         outbox_state_t up;
         if ((rc = outbox_state(txn, self->store, UP_STREAM, &up)))
             return rc;
-        if (welcome->up_epoch == up.epoch && welcome->up_applied > up.acked &&
-            welcome->up_applied < up.next_seq) {
+        if (welcome->up_epoch == up.epoch && welcome->up_applied >= up.next_seq && up.epoch != 0) {
+            /* The parent applied numbers we never issued: we were restored
+             * from an older backup. A new epoch keeps new reports from being
+             * skipped as duplicates; report ids dedupe what was delivered. */
+            if ((rc = outbox_restart_stream(txn, self->store, UP_STREAM, &up)))
+                return rc;
+            self->restarted_stream = true;
+        } else if (welcome->up_epoch == up.epoch && welcome->up_applied > up.acked) {
             if ((rc = outbox_ack(txn, self->store, UP_STREAM, up.epoch, welcome->up_applied)))
                 return rc;
         }
@@ -720,6 +728,16 @@ void link_client_on_readable(link_client_t *self)
             slog_error("cannot record what the parent sent: %s; it will be resent",
                        sf_strerror(rc));
         } else {
+            if (self->welcome && self->restarted_stream) {
+                slog_warn("the parent has applied more of our stream than this store ever "
+                          "held (restored from a backup?): pending items renumbered under a "
+                          "new epoch");
+                codec_free(self->welcome);
+                self->welcome = NULL;
+                self->up.acked = 0;
+                self->up.next_send = 1;
+                client_send_hello(self);
+            }
             if (self->welcome) {
                 if (self->state != LINK_UP)
                     slog_info("link to %s up (parent %s); resuming after seq %" PRIu64,
@@ -1005,7 +1023,16 @@ static int server_hello(link_server_t *self, MDB_txn *txn, pending_t *pending)
     outbox_state_t down;
     if ((rc = outbox_state(txn, self->store, peer->down.stream, &down)))
         return rc;
-    if (hello->down_epoch == down.epoch && down.epoch != 0) {
+    if (hello->down_epoch == down.epoch && down.epoch != 0 &&
+        hello->down_applied >= down.next_seq) {
+        /* The child applied numbers this store never issued: we were
+         * restored from an older backup. Start the stream anew. */
+        slog_warn("child %s has applied more of our stream than this store ever held "
+                  "(restored from a backup?): restarting the stream to it",
+                  peer->code);
+        if ((rc = outbox_restart_stream(txn, self->store, peer->down.stream, &down)))
+            return rc;
+    } else if (hello->down_epoch == down.epoch && down.epoch != 0) {
         if (hello->down_applied > down.acked && hello->down_applied < down.next_seq &&
             (rc = outbox_ack(txn, self->store, peer->down.stream, down.epoch, hello->down_applied)))
             return rc;

@@ -164,12 +164,22 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
         code = programme_unit(programme, index)->code;
     }
     if (options->role != ROLE_COUNTY && !endpoint_valid(options->listen)) {
-        snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
+        if (options->listen)
+            snprintf(err, errsize, "--listen %s: expected tcp://HOST:PORT, e.g. tcp://0.0.0.0:7001",
+                     options->listen);
+        else
+            snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
         goto out;
     }
     if (options->role != ROLE_PROVINCE) {
         if (!endpoint_valid(options->upstream)) {
-            snprintf(err, errsize, "--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001");
+            if (options->upstream)
+                snprintf(err, errsize,
+                         "--upstream %s: expected tcp://HOST:PORT, e.g. "
+                         "tcp://10.1.2.3:7001",
+                         options->upstream);
+            else
+                snprintf(err, errsize, "--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001");
             goto out;
         }
         if (!keys_valid_z85(options->upstream_key)) {
@@ -288,7 +298,7 @@ node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, si
         *rc = SF_ENOMEM;
         goto fail;
     }
-    tier_programme_reload(self); /* the newest one published to us, if any */
+    tier_programme_reload(self, false); /* the newest one published to us, if any */
     slog_set_identity(role == ROLE_COUNTY       ? "county-node"
                       : role == ROLE_PREFECTURE ? "prefecture-hub"
                                                 : "province-core",
@@ -897,9 +907,14 @@ static int node_lock(node_t *self, int *fd_out)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return SF_EIO;
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
-        return SF_EEXIST;
+    /* `status` takes the lock for an instant to see whether a daemon runs:
+     * try for a second before concluding that another daemon holds it. */
+    for (int attempt = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; attempt++) {
+        if (attempt == 20) {
+            close(fd);
+            return SF_EEXIST;
+        }
+        usleep(50000);
     }
     *fd_out = fd;
     return 0;
@@ -961,7 +976,13 @@ int node_run(node_t *self)
         if (zmq_poll(items, n, 100) < 0 && errno != EINTR) {
             slog_error("poll failed: %s", zmq_strerror(errno));
             rc = SF_EIO;
-            break;
+            goto out;
+        }
+        if (store_failed(self->store)) {
+            slog_error("the store reported a fatal error (MDB_PANIC): exiting so that the "
+                       "service manager restarts the daemon on a freshly opened store");
+            rc = SF_ESTORE;
+            goto out;
         }
         if (zap_at >= 0 && (items[zap_at].revents & ZMQ_POLLIN))
             zap_handle(self->zap);
@@ -980,7 +1001,7 @@ int node_run(node_t *self)
             last_second = now;
             if (self->zap)
                 node_reload_keys(self, false);
-            tier_programme_reload(self);
+            tier_programme_reload(self, true);
             if (self->role == ROLE_PREFECTURE)
                 tier_auto_recommend(self);
             node_write_status(self);
@@ -1053,6 +1074,8 @@ json_t *node_status(node_t *self)
     json_object_set_new(status, "role", json_string(node_role_name(self->role)));
     json_object_set_new(status, "code", json_string(self->code));
     json_object_set_new(status, "programme", json_string(programme_id(self->programme)));
+    json_object_set_new(status, "programme_revision",
+                        json_integer((json_int_t)programme_revision(self->programme)));
     json_object_set_new(status, "reports",
                         json_integer((json_int_t)store_count(self->store, DB_REPORTS)));
     if (self->role != ROLE_PROVINCE)

@@ -49,7 +49,8 @@ int node_touch_data(MDB_txn *txn, node_t *self);
 
 /* tier.c: the policy for programmes, inspections, returns and
  * recommendations as they arrive, and the hub's automatic ranking. */
-int tier_programme_reload(node_t *self);
+/* Loads the stored programme if it is newer; announce logs the switch. */
+int tier_programme_reload(node_t *self, bool announce);
 int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child);
 int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payload,
                          const uint8_t *raw, size_t len, char *why, size_t whysize);

@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define STATE_KEY_MAX (4 + OUTBOX_STREAM_MAX)
@@ -68,6 +69,48 @@ int outbox_open_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_
     if (rc || state->epoch != 0)
         return rc;
     state->epoch = outbox_new_epoch();
+    return outbox_put_state(txn, store, stream, state);
+}
+
+int outbox_restart_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state)
+{
+    outbox_state_t old;
+    int rc = outbox_state(txn, store, stream, &old);
+    if (rc)
+        return rc;
+    MDB_dbi dbi = store_dbi(store, DB_OUTBOX);
+    uint64_t renumbered = 0;
+    /* Ascending, each message moves to a lower or equal number, so a slot
+     * written is always one already emptied. */
+    for (uint64_t seq = old.acked + 1; seq < old.next_seq; seq++) {
+        uint8_t key[OUTBOX_STREAM_MAX + 8];
+        item_key(key, stream, seq);
+        MDB_val k = {sizeof key, key}, v;
+        if ((rc = mdb_get(txn, dbi, &k, &v)) == MDB_NOTFOUND)
+            continue;
+        if (rc)
+            return store_error(rc);
+        renumbered++;
+        if (renumbered == seq)
+            continue;                                   /* already in place */
+        void *copy = malloc(v.mv_size ? v.mv_size : 1); /* v points into the map (L8) */
+        if (!copy)
+            return SF_ENOMEM;
+        memcpy(copy, v.mv_data, v.mv_size);
+        MDB_val moved = {v.mv_size, copy};
+        uint8_t new_key[OUTBOX_STREAM_MAX + 8];
+        item_key(new_key, stream, renumbered);
+        MDB_val nk = {sizeof new_key, new_key};
+        rc = mdb_del(txn, dbi, &k, NULL);
+        if (rc == 0)
+            rc = mdb_put(txn, dbi, &nk, &moved, 0);
+        free(copy);
+        if (rc)
+            return store_error(rc);
+    }
+    state->epoch = outbox_new_epoch();
+    state->acked = 0;
+    state->next_seq = renumbered + 1;
     return outbox_put_state(txn, store, stream, state);
 }
 

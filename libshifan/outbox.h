@@ -40,6 +40,12 @@ int outbox_state(MDB_txn *txn, store_t *store, const char *stream, outbox_state_
  * the handshake before the first message exists. */
 int outbox_open_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state);
 
+/* Gives the stream a new epoch and renumbers its unacknowledged messages
+ * from 1, in order. For a sender restored from an older backup, whose peer
+ * has applied sequence numbers this copy never issued: reusing them would
+ * make the peer skip new messages as duplicates. */
+int outbox_restart_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state);
+
 /* Appends a message; on success *seq (may be NULL) is its sequence number.
  * Creates the stream (with a fresh random epoch) on first use. */
 int outbox_append(MDB_txn *txn, store_t *store, const char *stream, const void *data, size_t len,

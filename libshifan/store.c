@@ -3,6 +3,8 @@
 #include "slog.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +18,27 @@ struct store {
     MDB_dbi dbi[DB_COUNT];
     size_t mapsize;
     char *dir;
+    bool failed;
 };
+
+bool store_failed(const store_t *self)
+{
+    return self->failed;
+}
+
+/* LMDB reports a short write as EIO; on a full disk that is the usual cause,
+ * and "disk full" is what the operator must hear. */
+static int store_commit_error(store_t *self, int rc)
+{
+    if (rc == MDB_PANIC)
+        self->failed = true;
+    if (rc == EIO || rc == ENOSPC) {
+        struct statvfs fs;
+        if (statvfs(self->dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < (4u << 20))
+            return SF_ENOSPC;
+    }
+    return store_error(rc);
+}
 
 int store_error(int rc)
 {
@@ -24,8 +46,9 @@ int store_error(int rc)
     case 0:
         return 0;
     case MDB_MAP_FULL:
-    case MDB_TXN_FULL:
         return STORE_EGROW;
+    case MDB_TXN_FULL: /* too many pages in one txn: a bigger map does not help */
+        return SF_ETOOBIG;
     case MDB_NOTFOUND:
         return SF_ENOTFOUND;
     case MDB_KEYEXIST:
@@ -180,7 +203,7 @@ int store_write(store_t *self, store_txn_fn fn, void *arg)
         int rc = store_begin(self, 0, &txn);
         if (rc) {
             slog_error("store %s: cannot begin a write: %s", self->dir, mdb_strerror(rc));
-            return rc == MDB_PANIC ? SF_ESTORE : store_error(rc);
+            return store_commit_error(self, rc);
         }
         int result = fn(txn, arg);
         if (result == STORE_EGROW) {
@@ -201,8 +224,12 @@ int store_write(store_t *self, store_txn_fn fn, void *arg)
             continue;
         }
         if (rc) {
-            slog_error("store %s: commit failed: %s", self->dir, mdb_strerror(rc));
-            return store_error(rc);
+            int err = store_commit_error(self, rc);
+            slog_error("store %s: commit failed: %s%s", self->dir, mdb_strerror(rc),
+                       err == SF_ENOSPC ? " (the disk is full: free space; nothing committed "
+                                          "before was lost)"
+                                        : "");
+            return err;
         }
         return 0;
     }

@@ -21,6 +21,7 @@
 #define SHIFAN_STORE_H
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,10 @@ int store_read(store_t *self, store_txn_fn fn, void *arg);
  * MDB_TXN_FULL become STORE_EGROW, which store_write() handles. */
 int store_error(int mdb_rc);
 #define STORE_EGROW (-1000)
+
+/* True once LMDB reported MDB_PANIC: the environment is unusable until it
+ * is reopened, so a daemon should exit and be restarted (L2). */
+bool store_failed(const store_t *self);
 
 /* Clears reader slots of dead processes; returns how many were cleared. */
 int store_check_readers(store_t *self);

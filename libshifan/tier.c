@@ -61,7 +61,7 @@ static int read_programme_fn(MDB_txn *txn, void *arg)
     return a->programme ? 0 : SF_ECORRUPT;
 }
 
-int tier_programme_reload(node_t *self)
+int tier_programme_reload(node_t *self, bool announce)
 {
     struct stored_programme arg = {self, NULL, ""};
     int rc = store_read(self->store, read_programme_fn, &arg);
@@ -72,7 +72,7 @@ int tier_programme_reload(node_t *self)
                    self->programme ? programme_id(self->programme) : "none");
         return rc;
     }
-    if (self->programme)
+    if (self->programme && announce)
         slog_info(
             "programme %s revision %llu now in use (was %s revision %llu)",
             programme_id(arg.programme), (unsigned long long)programme_revision(arg.programme),
