@@ -29,7 +29,11 @@ static int verb_submit(const cli_args_t *args, node_t *node)
     }
     int rc = node_submit(node, report, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "error: %s\n", err);
+        /* A refusal of the input names the file, as report_load's do. */
+        if (rc == SF_EINVAL)
+            fprintf(stderr, "error: %s: %s\n", source, err);
+        else
+            fprintf(stderr, "error: %s\n", err);
         report_destroy(&report);
         return cli_exit_code(rc);
     }

@@ -269,6 +269,28 @@ static bool option_allowed(const char *spec, const char *name, bool *takes_value
     return false;
 }
 
+/* True if some verb of this program takes --name; *takes_value as above. The
+ * first pass needs it to skip an option's value before the verb is known (no
+ * name is a flag for one verb and takes a value for another). */
+static bool option_known(node_role_t role, const cli_verb_t *extra, const char *name,
+                         bool *takes_value)
+{
+    if (option_allowed(init_options(role), name, takes_value))
+        return true;
+    for (const cli_verb_t *v = common_verbs; v->name; v++)
+        if (option_allowed(v->options, name, takes_value))
+            return true;
+    for (const cli_verb_t *v = extra; v && v->name; v++)
+        if (option_allowed(v->options, name, takes_value))
+            return true;
+    return false;
+}
+
+static bool is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
 int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra)
 {
     const char *program = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -277,29 +299,37 @@ int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra)
     /* First pass: --data and the verb, wherever they stand. */
     int verb_at = -1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        if (is_help(argv[i])) {
             usage(stdout, program, role, extra);
             return 0;
         }
         if (strcmp(argv[i], "--data") == 0) {
-            if (i + 1 >= argc) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
                 fprintf(stderr, "error: --data needs a directory\n");
+                return CLI_USAGE;
+            }
+            if (args.data) {
+                fprintf(stderr, "error: --data given twice\n");
                 return CLI_USAGE;
             }
             args.data = argv[++i];
             continue;
         }
-        if (strncmp(argv[i], "--", 2) == 0) {
-            /* Skip the value of an option that takes one; flags take none.
-             * The verb's own spec checks all of them in the second pass. */
-            if (strcmp(argv[i], "--json") != 0 && strcmp(argv[i], "--confirm") != 0)
-                i++;
+        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
+            bool takes_value = false;
+            if (!option_known(role, extra, argv[i] + 2, &takes_value)) {
+                fprintf(stderr, "error: unknown option %s (see %s --help)\n", argv[i], program);
+                return CLI_USAGE;
+            }
+            if (takes_value)
+                i++; /* its value; the option itself is checked in the second pass */
             continue;
         }
         verb_at = i;
         break;
     }
     if (verb_at < 0) {
+        fprintf(stderr, "error: no verb given (see %s --help)\n", program);
         usage(stderr, program, role, extra);
         return CLI_USAGE;
     }
@@ -328,8 +358,22 @@ int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra)
         if (i == verb_at)
             continue;
         if (strcmp(argv[i], "--data") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "error: --data needs a directory\n");
+                return CLI_USAGE;
+            }
+            if (!args.data) {
+                args.data = argv[i + 1]; /* given after the verb */
+            } else if (args.data != argv[i + 1]) {
+                fprintf(stderr, "error: --data given twice\n");
+                return CLI_USAGE;
+            }
             i++;
             continue;
+        }
+        if (is_help(argv[i])) {
+            usage(stdout, program, role, extra);
+            return 0;
         }
         if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
             const char *name = argv[i] + 2;

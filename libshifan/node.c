@@ -165,7 +165,7 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
     }
     if (options->role != ROLE_COUNTY && !endpoint_valid(options->listen)) {
         if (options->listen)
-            snprintf(err, errsize, "--listen %s: expected tcp://HOST:PORT, e.g. tcp://0.0.0.0:7001",
+            snprintf(err, errsize, "--listen %s: expected an endpoint such as tcp://0.0.0.0:7001",
                      options->listen);
         else
             snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
@@ -175,8 +175,7 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
         if (!endpoint_valid(options->upstream)) {
             if (options->upstream)
                 snprintf(err, errsize,
-                         "--upstream %s: expected tcp://HOST:PORT, e.g. "
-                         "tcp://10.1.2.3:7001",
+                         "--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001",
                          options->upstream);
             else
                 snprintf(err, errsize, "--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001");
@@ -327,6 +326,7 @@ struct allow_arg {
     node_t *self;
     const char *code;
     const char *key;
+    char owner[PROGRAMME_CODE_MAX]; /* out: the unit the key belongs to, on SF_EEXIST */
 };
 
 static int allow_fn(MDB_txn *txn, void *arg)
@@ -340,9 +340,8 @@ static int allow_fn(MDB_txn *txn, void *arg)
         MDB_val k = {strlen(old), old};
         mdb_del(txn, keys, &k, NULL); /* the replaced key may not connect any more */
     }
-    char owner[PROGRAMME_CODE_MAX];
-    if (store_get_string(txn, keys, a->key, owner, sizeof owner) == 0 &&
-        strcmp(owner, a->code) != 0)
+    if (store_get_string(txn, keys, a->key, a->owner, sizeof a->owner) == 0 &&
+        strcmp(a->owner, a->code) != 0)
         return SF_EEXIST; /* one key, one unit */
     if ((rc = store_put_string(txn, children, a->code, a->key)) ||
         (rc = store_put_string(txn, keys, a->key, a->code)))
@@ -392,10 +391,10 @@ int node_allow(node_t *self, const char *code, const char *key, char *err, size_
         snprintf(err, errsize, "--key is this node's own key; use the child's 'key' output");
         return SF_EINVAL;
     }
-    struct allow_arg arg = {self, unit->code, key};
+    struct allow_arg arg = {self, unit->code, key, ""};
     int rc = store_write(self->store, allow_fn, &arg);
     if (rc == SF_EEXIST)
-        snprintf(err, errsize, "--key is already registered to another unit");
+        snprintf(err, errsize, "--key is already registered to %s; one key, one unit", arg.owner);
     else if (rc)
         snprintf(err, errsize, "cannot store the key: %s", sf_strerror(rc));
     return rc == SF_EEXIST ? SF_EINVAL : rc;
