@@ -836,6 +836,7 @@ struct link_server {
     size_t pending_count;
     refusals_t refusals[LINK_DRAIN_MAX];
     uint64_t dropped_frames, refused_items;
+    int64_t last_revoked_ms;
     int64_t last_drop_log_ms;
 };
 
@@ -983,6 +984,32 @@ static void server_send_envelope_cb(void *ctx, const Shifan__Envelope *envelope)
     server_send_envelope(send->self, send->peer, envelope);
 }
 
+/* A frame from a session whose key was replaced or removed since its
+ * handshake: refused, and the child is told so (rate-limited). */
+static void server_revoked(link_server_t *self, zmq_msg_t *rid, const char *code)
+{
+    self->dropped_frames++;
+    int64_t now = stime_mono_ms();
+    if (now - self->last_revoked_ms < 1000)
+        return;
+    self->last_revoked_ms = now;
+    slog_warn("refused a frame from an old key of %s: that key is no longer registered", code);
+    Shifan__Refusal refusal = SHIFAN__REFUSAL__INIT;
+    refusal.reason = SHIFAN__REFUSAL__REASON__WRONG_CODE;
+    refusal.detail = "this key is no longer registered for the unit";
+    Shifan__Envelope envelope;
+    envelope_init(&envelope);
+    envelope.body_case = SHIFAN__ENVELOPE__BODY_REFUSAL;
+    envelope.refusal = &refusal;
+    zmq_msg_t msg;
+    if (codec_pack_msg(&envelope, &msg) != 0)
+        return;
+    if (zmq_send(self->socket, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+            0 ||
+        zmq_msg_send(&msg, self->socket, ZMQ_DONTWAIT) < 0)
+        zmq_msg_close(&msg);
+}
+
 static void server_drop(link_server_t *self, const char *who, const char *why)
 {
     self->dropped_frames++;
@@ -1120,9 +1147,18 @@ static Shifan__Envelope *server_recv(link_server_t *self, peer_t **peer_out, boo
         goto out;
     }
     /* The ZAP handler set the user id to the key's unit code (A6, A9). */
-    const char *code = zmq_msg_gets(&body, "User-Id");
-    if (!code || !*code || strlen(code) >= 16) {
+    /* Our ZAP handler sets the user id to "code:key" (A6, A9). */
+    const char *user_id = zmq_msg_gets(&body, "User-Id");
+    const char *colon = user_id ? strchr(user_id, ':') : NULL;
+    char code[16];
+    if (!colon || colon == user_id || colon - user_id >= (ptrdiff_t)sizeof code) {
         server_drop(self, "an unidentified peer", "no user id");
+        goto out;
+    }
+    memcpy(code, user_id, (size_t)(colon - user_id));
+    code[colon - user_id] = '\0';
+    if (self->hooks.admit && !self->hooks.admit(self->hooks.arg, code, colon + 1)) {
+        server_revoked(self, &rid, code);
         goto out;
     }
     int err;

@@ -58,6 +58,9 @@ typedef struct {
     /* Called after a peer's new stream epoch was established (a new or
      * re-initialised child); optional. Runs inside the transaction. */
     int (*new_peer)(void *arg, MDB_txn *txn, const char *peer);
+    /* Parent only: is this key still registered to this code? Asked for
+     * every frame, answered from memory; NULL admits whatever ZAP admitted. */
+    bool (*admit)(void *arg, const char *code, const char *key_z85);
 } link_hooks_t;
 
 typedef enum { LINK_DOWN = 0, LINK_CONNECTING, LINK_UP, LINK_REFUSED_KEY } link_state_t;

@@ -758,6 +758,13 @@ static int node_new_peer(void *arg, MDB_txn *txn, const char *peer)
     return tier_queue_programme(arg, txn, peer);
 }
 
+/* Every frame's key must still be the one registered for its code. */
+static bool node_admit(void *arg, const char *code, const char *key_z85)
+{
+    node_t *self = arg;
+    return self->zap && zap_is_current(self->zap, code, key_z85);
+}
+
 /* ---- the daemon ---- */
 
 static volatile sig_atomic_t node_stop_requested;
@@ -928,7 +935,7 @@ int node_run(node_t *self)
     }
     if ((rc = install_signals()))
         goto out;
-    link_hooks_t hooks = {self, node_apply, node_new_peer};
+    link_hooks_t hooks = {self, node_apply, node_new_peer, node_admit};
     self->ranked_generation = UINT64_MAX; /* rank once at start */
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {

@@ -4,6 +4,7 @@
 #include "stime.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -75,6 +76,17 @@ int zap_set_entries(zap_t *self, const zap_entry_t *entries, size_t count)
     return 0;
 }
 
+bool zap_is_current(const zap_t *self, const char *code, const char *key_z85)
+{
+    zap_entry_t probe;
+    if (!key_z85 || strlen(key_z85) != 40 || !zmq_z85_decode(probe.key, key_z85))
+        return false;
+    const zap_entry_t *found =
+        self->count ? bsearch(&probe, self->entries, self->count, sizeof probe, entry_compare)
+                    : NULL;
+    return found && strcmp(found->code, code) == 0;
+}
+
 uint64_t zap_accepted(const zap_t *self)
 {
     return self->accepted;
@@ -126,7 +138,13 @@ static void zap_handle_one(zap_t *self, zmq_msg_t *frames, int count)
                     : NULL;
     if (found) {
         self->accepted++;
-        zap_reply(self, &frames[1], "200", "OK", found->code);
+        /* "code:key": the server re-checks the pair on every frame, so a key
+         * replaced by 'allow' loses its established session too. */
+        char user_id[ZAP_CODE_MAX + 42];
+        char z85[41];
+        zmq_z85_encode(z85, found->key, 32);
+        snprintf(user_id, sizeof user_id, "%s:%s", found->code, z85);
+        zap_reply(self, &frames[1], "200", "OK", user_id);
         return;
     }
     self->refused++;

@@ -12,6 +12,7 @@
 #ifndef SHIFAN_ZAP_H
 #define SHIFAN_ZAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,9 @@ int zap_set_entries(zap_t *self, const zap_entry_t *entries, size_t count);
 
 /* Answers every pending request without blocking. */
 void zap_handle(zap_t *self);
+
+/* True while key_z85 (Z85 text) is registered to code in the table. */
+bool zap_is_current(const zap_t *self, const char *code, const char *key_z85);
 
 uint64_t zap_accepted(const zap_t *self);
 uint64_t zap_refused(const zap_t *self);

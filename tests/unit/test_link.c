@@ -75,9 +75,15 @@ static int child_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t 
     return 0;
 }
 
+static bool parent_admit(void *arg, const char *code, const char *key_z85)
+{
+    fixture_t *f = arg;
+    return zap_is_current(f->zap, code, key_z85);
+}
+
 static void start_server(fixture_t *f)
 {
-    link_hooks_t hooks = {f, parent_apply, NULL};
+    link_hooks_t hooks = {.arg = f, .apply = parent_apply, .admit = parent_admit};
     link_server_config_t config = {"530100", f->endpoint[0] ? f->endpoint : "tcp://127.0.0.1:*",
                                    f->parent_keys.secret_z85};
     int err;
@@ -88,7 +94,7 @@ static void start_server(fixture_t *f)
 
 static void start_client(fixture_t *f, const keys_pair_t *keys)
 {
-    link_hooks_t hooks = {f, child_apply, NULL};
+    link_hooks_t hooks = {.arg = f, .apply = child_apply};
     link_client_config_t config = {CHILD_CODE, f->endpoint, f->parent_keys.public_z85,
                                    keys->public_z85, keys->secret_z85};
     int err;
@@ -385,6 +391,33 @@ static void a_child_restored_from_backup_loses_nothing_new(void **state)
     assert_int_equal(f->parent_duplicates, 5); /* items 0-4 again, under the new epoch */
 }
 
+/* 'allow' with a new key for the same unit: the old key's session, already
+ * past its handshake, must not deliver anything more. */
+static void a_replaced_key_loses_its_open_session(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    start_client(f, &f->child_keys);
+    child_queue(f, 0, 10);
+    total_expected = 10;
+    pump(f, 10000, parent_has_all);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 10);
+
+    keys_pair_t replacement;
+    assert_int_equal(zmq_curve_keypair(replacement.public_z85, replacement.secret_z85), 0);
+    zap_entry_t entry;
+    keys_decode(replacement.public_z85, entry.key);
+    snprintf(entry.code, sizeof entry.code, CHILD_CODE);
+    zap_set_entries(f->zap, &entry, 1);
+
+    child_queue(f, 10, 5);
+    pump(f, 2000, NULL);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 10);
+    assert_int_equal(store_count(f->child_store, DB_OUTBOX), 5); /* kept, not lost */
+    assert_true(link_server_dropped_frames(f->server) > 0);
+    assert_int_equal(link_client_state(f->client), LINK_REFUSED_KEY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +430,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(garbage_frames_are_dropped_and_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(a_child_restored_from_backup_loses_nothing_new, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_replaced_key_loses_its_open_session, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
