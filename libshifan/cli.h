@@ -54,6 +54,10 @@ int cli_exit_code(int err);
  * NUL-terminated buffer. Prints a message naming the file on failure. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
+/* Prints UTF-8 text padded to `width` terminal columns: CJK characters take
+ * two columns, so printf's byte-counting widths misalign Chinese names. */
+void cli_print_padded(const char *text, int width);
+
 /* Verbs shared by the hub and the province (cli_tier.c). */
 int cli_verb_inspect(const cli_args_t *args, node_t *node);
 /* Renders an evaluation as json|csv|html to out_path, or stdout if NULL. */

@@ -9,6 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+void cli_print_padded(const char *text, int width)
+{
+    int columns = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p;) {
+        unsigned codepoint = *p;
+        int bytes = *p < 0x80 ? 1 : *p < 0xE0 ? 2 : *p < 0xF0 ? 3 : 4;
+        for (int i = 1; i < bytes && p[i]; i++)
+            codepoint = (codepoint << 6) | (p[i] & 0x3F);
+        columns += bytes >= 3 && (codepoint & 0xFFFF) >= 0x2E80 ? 2 : 1;
+        p += bytes;
+    }
+    fputs(text, stdout);
+    for (; columns < width; columns++)
+        putchar(' ');
+}
+
 int cli_verb_inspect(const cli_args_t *args, node_t *node)
 {
     const char *path = args->positional[0];

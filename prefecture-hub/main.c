@@ -98,8 +98,9 @@ static int verb_report(const cli_args_t *args, node_t *node)
                sum->expected ? 100.0 * (double)sum->on_time / (double)sum->expected : 0.0,
                sum->late, sum->missing, sum->qualified, pref->quota);
     }
-    printf("%-7s %-14s %-8s %-9s %-6s %-5s %s\n", "code", "name", "status", "qualified", "items",
-           "rank", "flags");
+    printf("%-7s ", "code");
+    cli_print_padded("name", 20);
+    printf("%-8s %-9s %-6s %-5s %s\n", "status", "qualified", "items", "rank", "flags");
     for (size_t i = 0; i < engine_result_unit_count(result); i++) {
         const engine_unit_result_t *unit = engine_result_unit(result, i);
         char flags[128] = "";
@@ -107,9 +108,14 @@ static int verb_report(const cli_args_t *args, node_t *node)
             if (unit->flags & bit)
                 snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "%s%s",
                          flags[0] ? "," : "", engine_flag_name(bit));
-        printf("%-7s %-14s %-8s %-9s %2zu/%-3zu %-5d %s\n", unit->unit->code, unit->unit->name,
-               engine_status_name(unit->status), unit->qualified ? "yes" : "no", unit->items_passed,
-               programme_item_count(engine_result_programme(result)), unit->rank, flags);
+        char rank[16] = "-";
+        if (unit->rank > 0)
+            snprintf(rank, sizeof rank, "%d", unit->rank);
+        printf("%-7s ", unit->unit->code);
+        cli_print_padded(unit->unit->name, 20);
+        printf("%-8s %-9s %2zu/%-3zu %-5s %s\n", engine_status_name(unit->status),
+               unit->qualified ? "yes" : "no", unit->items_passed,
+               programme_item_count(engine_result_programme(result)), rank, flags);
     }
     if (pref) {
         printf("recommended (%s):", engine_rec_source_name(pref->source));
