@@ -691,7 +691,7 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
     if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
         rc = node_touch_data(txn, self);
     if (rc == 0 && stored)
-        slog_debug("stored %s %s (unit %s, year %u, version %u) from %s",
+        slog_info("stored %s %s (unit %s, year %u, version %u) from %s",
                    payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? "report" : "inspection",
                    wire->report_id, wire->unit, wire->year, wire->version, peer);
     free(bytes);

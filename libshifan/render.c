@@ -646,7 +646,7 @@ static const char html_style[] =
     "h1{font-size:20px}h2{font-size:17px;margin-top:1.6em;border-bottom:1px solid #888}\n"
     "table{border-collapse:collapse;margin:.6em 0}\n"
     "th,td{border:1px solid #999;padding:2px 5px;text-align:center}\n"
-    "td.name{text-align:left}th{background:#eee}\n"
+    "td{white-space:nowrap}td.name{text-align:left}th{background:#eee}\n"
     ".pass{color:#060}.fail{color:#b00;font-weight:bold}.missing{color:#888}\n"
     "tr.recommended td{background:#fff6cc}\n"
     ".note{color:#555;font-size:12px}\n"
