@@ -134,3 +134,71 @@ int codec_payload_append_receipt(const uint8_t *payload, size_t len, const char 
     *out_len = total;
     return 0;
 }
+
+struct codec_arena {
+    uint8_t *buf;
+    size_t size, used;
+};
+
+codec_arena_t *codec_arena_new(size_t size)
+{
+    codec_arena_t *self = calloc(1, sizeof *self);
+    if (self && !(self->buf = malloc(size))) {
+        free(self);
+        return NULL;
+    }
+    if (self)
+        self->size = size;
+    return self;
+}
+
+void codec_arena_destroy(codec_arena_t **self_p)
+{
+    if (!*self_p)
+        return;
+    free((*self_p)->buf);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static void *arena_alloc(void *data, size_t size)
+{
+    codec_arena_t *arena = data;
+    size_t aligned = (size + 15) & ~(size_t)15;
+    if (aligned < size || arena->size - arena->used < aligned)
+        return malloc(size ? size : 1);
+    void *ptr = arena->buf + arena->used;
+    arena->used += aligned;
+    return ptr;
+}
+
+static void arena_free(void *data, void *ptr)
+{
+    codec_arena_t *arena = data;
+    uint8_t *p = ptr;
+    if (p < arena->buf || p >= arena->buf + arena->size)
+        free(ptr); /* a fallback allocation */
+}
+
+Shifan__Payload *codec_payload_unpack_arena(codec_arena_t *arena, const uint8_t *data, size_t len)
+{
+    if (len == 0 || len > CODEC_MAX_PAYLOAD)
+        return NULL;
+    arena->used = 0;
+    ProtobufCAllocator allocator = {arena_alloc, arena_free, arena};
+    Shifan__Payload *payload = shifan__payload__unpack(&allocator, len, data);
+    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET) {
+        shifan__payload__free_unpacked(payload, &allocator);
+        return NULL;
+    }
+    return payload;
+}
+
+void codec_payload_free_arena(codec_arena_t *arena, Shifan__Payload *payload)
+{
+    if (!payload)
+        return;
+    ProtobufCAllocator allocator = {arena_alloc, arena_free, arena};
+    /* Walks the message only to free what fell back to malloc. */
+    shifan__payload__free_unpacked(payload, &allocator);
+}

@@ -27,6 +27,17 @@ void codec_free(Shifan__Envelope *envelope);
 /* Packs an envelope into a zmq_msg_t the caller owns (initialised here). */
 int codec_pack_msg(const Shifan__Envelope *envelope, void *zmq_msg);
 
+/* A reusable bump allocator for decoding payloads on the hot path: protobuf-c
+ * makes one allocation per sub-message (dozens per report), and freeing them
+ * one by one cost more than decoding. Allocations beyond the arena fall back
+ * to malloc. One arena per thread; a payload decoded with it stays valid
+ * until the next codec_payload_unpack_arena() on the same arena. */
+typedef struct codec_arena codec_arena_t;
+codec_arena_t *codec_arena_new(size_t size);
+void codec_arena_destroy(codec_arena_t **self_p);
+Shifan__Payload *codec_payload_unpack_arena(codec_arena_t *arena, const uint8_t *data, size_t len);
+void codec_payload_free_arena(codec_arena_t *arena, Shifan__Payload *payload);
+
 /* Unpacks a Payload; NULL on malformed input. Free with codec_payload_free. */
 Shifan__Payload *codec_payload_unpack(const uint8_t *data, size_t len);
 void codec_payload_free(Shifan__Payload *payload);

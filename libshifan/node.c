@@ -316,6 +316,7 @@ void node_destroy(node_t **self_p)
         return;
     store_destroy(&self->store);
     programme_destroy(&self->programme);
+    codec_arena_destroy(&self->arena);
     free(self);
     *self_p = NULL;
 }
@@ -655,11 +656,20 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
     if (!wire)
         return node_refuse(why, whysize, "malformed: %s sent a message type it may not send%s",
                            peer, "");
-    char err[256];
-    report_t *report = report_from_proto(wire, err, sizeof err);
-    if (!report)
-        return node_refuse(why, whysize, "malformed report from %s: %s", peer, err);
-    report_destroy(&report);
+    /* Content is validated at the edge, where reports enter from counties;
+     * further up only authorisation is re-checked (below). The engine checks
+     * every stored report again when it evaluates and skips what it cannot
+     * read, so a faulty hub cannot corrupt an evaluation either. */
+    if (self->role == ROLE_PREFECTURE) {
+        char err[256];
+        report_t *report = report_from_proto(wire, err, sizeof err);
+        if (!report)
+            return node_refuse(why, whysize, "malformed report from %s: %s", peer, err);
+        report_destroy(&report);
+    } else if (!wire->unit || !wire->report_id || !*wire->report_id ||
+               strlen(wire->report_id) >= REPORT_ID_MAX) {
+        return node_refuse(why, whysize, "malformed report from %s: no unit or id%s", peer, "");
+    }
     if (!programme_unit_within(self->programme, wire->unit, peer))
         return node_refuse(why, whysize, "the key of %s may not report for unit %s", peer,
                            wire->unit);
@@ -692,8 +702,8 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
         rc = node_touch_data(txn, self);
     if (rc == 0 && stored)
         slog_info("stored %s %s (unit %s, year %u, version %u) from %s",
-                   payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? "report" : "inspection",
-                   wire->report_id, wire->unit, wire->year, wire->version, peer);
+                  payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? "report" : "inspection",
+                  wire->report_id, wire->unit, wire->year, wire->version, peer);
     free(bytes);
     return rc;
 }
@@ -732,7 +742,9 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
                       char *why, size_t whysize)
 {
     node_t *self = arg;
-    Shifan__Payload *payload = codec_payload_unpack(bytes, len);
+    if (!self->arena && !(self->arena = codec_arena_new(2u << 20)))
+        return SF_ENOMEM;
+    Shifan__Payload *payload = codec_payload_unpack_arena(self->arena, bytes, len);
     if (!payload)
         return node_refuse(why, whysize, "malformed: an item from %s does not decode%s",
                            *peer ? peer : "the parent", "");
@@ -745,7 +757,7 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
         rc = tier_apply_recommendation(self, txn, peer, payload, bytes, len, why, whysize);
     else
         rc = apply_from_child(self, txn, peer, payload, bytes, len, why, whysize);
-    codec_payload_free(payload);
+    codec_payload_free_arena(self->arena, payload);
     if (rc == 0)
         self->applied_items++;
     return rc;
@@ -936,6 +948,7 @@ int node_run(node_t *self)
     if ((rc = install_signals()))
         goto out;
     link_hooks_t hooks = {self, node_apply, node_new_peer, node_admit};
+    slog_set_buffered(true);
     self->ranked_generation = UINT64_MAX; /* rank once at start */
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
@@ -1002,6 +1015,7 @@ int node_run(node_t *self)
             link_server_tick(self->server);
         if (self->client)
             link_client_tick(self->client);
+        slog_flush();
         int64_t now = stime_mono_ms();
         if (now - last_second >= 1000) {
             last_second = now;
@@ -1033,6 +1047,7 @@ out:
     unlink(path);
     if (lock_fd >= 0)
         close(lock_fd);
+    slog_set_buffered(false);
     return rc;
 }
 

@@ -7,12 +7,21 @@
 #ifndef SHIFAN_SLOG_H
 #define SHIFAN_SLOG_H
 
+#include <stdbool.h>
+
 typedef enum { SLOG_DEBUG, SLOG_INFO, SLOG_WARN, SLOG_ERROR } slog_level_t;
 
 /* Names the process in every line: program name and its unit code. */
 void slog_set_identity(const char *program, const char *code);
 /* Lines below this level are dropped (default SLOG_INFO; SHIFAN_DEBUG=1 -> DEBUG). */
 void slog_set_level(slog_level_t level);
+
+/* Daemons: collect lines and write them with slog_flush() (called once per
+ * loop iteration, so a line is out within ~100 ms). A busy hub logs one line
+ * per stored report; one write(2) per line cost a tenth of its time.
+ * Errors are still written at once. */
+void slog_set_buffered(bool buffered);
+void slog_flush(void);
 
 void slog(slog_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

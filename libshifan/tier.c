@@ -485,6 +485,23 @@ static int load_fn(MDB_txn *txn, void *arg)
     return 0;
 }
 
+/* Everything stored here, as engine input (read once, evaluated per year). */
+static engine_input_t *load_input(node_t *self, char *err, size_t errsize)
+{
+    engine_input_t *input = engine_input_new(self->programme);
+    if (!input) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
+    struct load_arg arg = {self, input};
+    int rc = store_read(self->store, load_fn, &arg);
+    if (rc) {
+        snprintf(err, errsize, "cannot read the store: %s", sf_strerror(rc));
+        engine_input_destroy(&input);
+    }
+    return input;
+}
+
 int node_evaluate(node_t *self, int year, const char *scope, engine_result_t **result, char *err,
                   size_t errsize)
 {
@@ -494,17 +511,10 @@ int node_evaluate(node_t *self, int year, const char *scope, engine_result_t **r
                  programme_last_year(self->programme));
         return SF_EINVAL;
     }
-    engine_input_t *input = engine_input_new(self->programme);
-    if (!input) {
-        snprintf(err, errsize, "out of memory");
-        return SF_ENOMEM;
-    }
-    struct load_arg arg = {self, input};
-    int rc = store_read(self->store, load_fn, &arg);
-    if (rc)
-        snprintf(err, errsize, "cannot read the store: %s", sf_strerror(rc));
-    else
-        rc = engine_evaluate(input, year, stime_now(), scope, result, err, errsize);
+    engine_input_t *input = load_input(self, err, errsize);
+    if (!input)
+        return SF_ESTORE;
+    int rc = engine_evaluate(input, year, stime_now(), scope, result, err, errsize);
     engine_input_destroy(&input);
     return rc;
 }
@@ -579,10 +589,11 @@ static int recommend_fn(MDB_txn *txn, void *arg)
 }
 
 /* The hub's current ranking for a year: the automatic list of its prefecture. */
-static int current_ranking(node_t *self, int year, engine_result_t **result, const char ***units,
-                           size_t *count, char *err, size_t errsize)
+static int current_ranking(node_t *self, const engine_input_t *input, int year,
+                           engine_result_t **result, const char ***units, size_t *count, char *err,
+                           size_t errsize)
 {
-    int rc = node_evaluate(self, year, self->code, result, err, errsize);
+    int rc = engine_evaluate(input, year, stime_now(), self->code, result, err, errsize);
     if (rc)
         return rc;
     const engine_prefecture_result_t *pref = engine_result_find_prefecture(*result, self->code);
@@ -620,8 +631,20 @@ int node_recommend(node_t *self, int year, bool confirm, json_t **units_out, boo
     engine_result_t *result = NULL;
     const char **units = NULL;
     size_t count = 0;
-    int rc = current_ranking(self, year, &result, &units, &count, err, errsize);
-    struct recommend_arg arg = {self, (unsigned)year, units, count, confirm, false, false, NULL};
+    int rc = SF_EINVAL;
+    struct recommend_arg arg = {self, (unsigned)year, NULL, 0, confirm, false, false, NULL};
+    if (!programme_has_year(self->programme, year)) {
+        snprintf(err, errsize, "--year %d: programme %s covers %d-%d", year,
+                 programme_id(self->programme), programme_first_year(self->programme),
+                 programme_last_year(self->programme));
+        goto out;
+    }
+    engine_input_t *input = load_input(self, err, errsize);
+    rc = input ? current_ranking(self, input, year, &result, &units, &count, err, errsize)
+               : SF_ESTORE;
+    engine_input_destroy(&input);
+    arg.units = units;
+    arg.count = count;
     if (rc)
         goto out;
     rc = confirm ? store_write(self->store, recommend_fn, &arg)
@@ -662,18 +685,38 @@ static int generation_fn(MDB_txn *txn, void *arg)
     return 0;
 }
 
+/* Ranking reads everything stored, so it must not run on every frame: it
+ * runs once the data has been quiet for a moment, or every half minute under
+ * a continuous flow, and reads the store once for all years. */
+#define RANK_QUIET_MS 2000
+#define RANK_EVERY_MS 30000
+
 void tier_auto_recommend(node_t *self)
 {
     struct generation_arg gen = {self, 0};
     if (store_read(self->store, generation_fn, &gen) || gen.generation == self->ranked_generation)
         return;
+    int64_t now = stime_mono_ms();
+    if (gen.generation != self->seen_generation) {
+        self->seen_generation = gen.generation;
+        self->seen_changed_ms = now;
+    }
+    bool quiet = now - self->seen_changed_ms >= RANK_QUIET_MS;
+    bool overdue = now - self->ranked_ms >= RANK_EVERY_MS;
+    if (!quiet && !overdue && self->ranked_ms != 0)
+        return;
+    char err[256];
+    engine_input_t *input = load_input(self, err, sizeof err);
+    if (!input) {
+        slog_warn("cannot rank: %s", err);
+        return;
+    }
     int first = programme_first_year(self->programme), last = programme_last_year(self->programme);
     for (int year = first; year <= last; year++) {
         engine_result_t *result = NULL;
         const char **units = NULL;
         size_t count = 0;
-        char err[256];
-        if (current_ranking(self, year, &result, &units, &count, err, sizeof err) == 0) {
+        if (current_ranking(self, input, year, &result, &units, &count, err, sizeof err) == 0) {
             struct recommend_arg arg = {self,  (unsigned)year, units, count,
                                         false, false,          false, NULL};
             if (store_write(self->store, recommend_fn, &arg) == 0 && arg.queued)
@@ -687,5 +730,7 @@ void tier_auto_recommend(node_t *self)
         engine_result_destroy(&result);
         free(units);
     }
+    engine_input_destroy(&input);
     self->ranked_generation = gen.generation;
+    self->ranked_ms = stime_mono_ms();
 }
