@@ -55,7 +55,8 @@ typedef struct {
      * after the map grew: derive everything from txn. */
     int (*apply)(void *arg, MDB_txn *txn, const char *peer, const uint8_t *payload, size_t len,
                  char *why, size_t whysize);
-    /* Called after a peer's new stream epoch was established (a new or
+    /* Called while handling a Hello whose down_epoch is not our stream's:
+     * the child has never seen that stream (first contact, or a
      * re-initialised child); optional. Runs inside the transaction. */
     int (*new_peer)(void *arg, MDB_txn *txn, const char *peer);
     /* Parent only: is this key still registered to this code? Asked for
@@ -96,7 +97,7 @@ uint64_t link_client_acked(const link_client_t *self);
 typedef struct link_server link_server_t;
 
 typedef struct {
-    const char *code;       /* own code ("" or the province code) */
+    const char *code;       /* own unit code, sent in Welcome */
     const char *endpoint;   /* bind, e.g. tcp://0.0.0.0:7001 */
     const char *secret_key; /* own secret key, Z85 */
 } link_server_config_t;

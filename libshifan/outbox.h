@@ -1,15 +1,17 @@
 /* outbox.h - durable, ordered streams of messages on top of the store.
  *
- * A stream is one direction of one link: a county's "up" stream, a hub's
- * "up" stream and one "down" stream per child. Each message appended gets the
- * next sequence number (1, 2, ...); it stays until the peer acknowledges a
- * sequence number >= its own, then it is deleted. Every stream has an epoch,
- * a random 64-bit number fixed when the stream is first used, so a peer can
- * tell a re-initialised sender (whose numbers start again at 1) from a
- * resend.
+ * A stream is one direction of one link: a county's or hub's "up" stream,
+ * and a parent's "d:<code>" stream to each child. Each message appended gets
+ * the next sequence number (1, 2, ...); it stays until the peer acknowledges
+ * a sequence number >= its own, then it is deleted. Every stream has an
+ * epoch, a random 64-bit number fixed when the stream is first used (and
+ * replaced by outbox_restart_stream), so a peer can tell a re-initialised
+ * sender (whose numbers start again at 1) from a resend.
  *
  * The receiving side keeps, per peer stream, the epoch and the highest
- * sequence number applied: outbox_inbound_*. Both halves are plain functions
+ * sequence number applied: outbox_inbound_*, under the names "u:<code>" (a
+ * parent, for a child's "up") and "down" (a child, for its parent's
+ * "d:<code>"). Both halves are plain functions
  * on a caller's write transaction, so that "store the report, queue its
  * forward, remember it was applied" is one atomic, durable commit.
  *
@@ -24,7 +26,7 @@
 
 #include "store.h"
 
-#define OUTBOX_STREAM_MAX 16 /* stream names: "up" or "down:<code>" fits, codes <= 9 */
+#define OUTBOX_STREAM_MAX 16 /* names incl. NUL: "up", "down", "d:<code>", "u:<code>", codes <= 12 */
 
 typedef struct {
     uint64_t epoch;

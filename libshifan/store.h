@@ -36,7 +36,7 @@ typedef enum {
     DB_INSPECTIONS,     /* inspection id -> stored Payload (inspection) */
     DB_RETURNS,         /* report_id -> stored Payload (return) */
     DB_RECOMMENDATIONS, /* prefecture/year -> stored Payload (recommendation) */
-    DB_PROGRAMMES,      /* programme id -> stored Payload (programme) */
+    DB_PROGRAMMES,      /* "programme" -> Payload (programme in force), "evaluation" -> Payload */
     DB_SUBMISSIONS,     /* county: report_id -> outbox seq (delivery state) */
     DB_COUNT
 } store_db_t;
