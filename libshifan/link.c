@@ -258,13 +258,14 @@ static int apply_batch(MDB_txn *txn, store_t *store, const link_hooks_t *hooks, 
     if (batch->epoch != in.epoch) {
         /* A stream first used after the session began starts at seq 1. */
         if (in.epoch == 0 && batch->n_items > 0 && batch->items[0]->seq == 1) {
+            memset(&in, 0, sizeof in);
             in.epoch = batch->epoch;
-            in.applied = 0;
         } else {
             return 0;
         }
     }
     result->matched = true;
+    const Shifan__Item *last = NULL;
     for (size_t i = 0; i < batch->n_items; i++) {
         const Shifan__Item *item = batch->items[i];
         if (item->seq <= in.applied)
@@ -280,7 +281,12 @@ static int apply_batch(MDB_txn *txn, store_t *store, const link_hooks_t *hooks, 
             refusals_add(refusals, item->seq, why[0] ? why : "refused");
         in.applied = item->seq;
         result->applied_now++;
+        last = item;
     }
+    /* Only the newest applied item's digest is kept: it is what a restored
+     * sender compares with its own item of that number. */
+    if (last)
+        outbox_digest(last->payload.data, last->payload.len, in.digest);
     if ((rc = outbox_inbound_put(txn, store, inbound, &in)))
         return rc;
     result->epoch = in.epoch;
@@ -383,6 +389,9 @@ static void client_send_hello(link_client_t *self)
     hello.up_acked = arg.up.acked;
     hello.down_epoch = arg.down.epoch;
     hello.down_applied = arg.down.applied;
+    hello.has_down_digest = 1;
+    hello.down_digest.data = arg.down.digest;
+    hello.down_digest.len = OUTBOX_DIGEST_LEN;
     hello.software = "shifan " SHIFAN_VERSION_TEXT;
     Shifan__Envelope envelope;
     envelope_init(&envelope);
@@ -581,6 +590,14 @@ static int client_txn_fn(MDB_txn *txn, void *arg)
             if ((rc = outbox_restart_stream(txn, self->store, UP_STREAM, &up)))
                 return rc;
             self->restarted_stream = true;
+        } else if (welcome->up_epoch == up.epoch && welcome->up_applied > up.acked &&
+                   outbox_item_differs(txn, self->store, UP_STREAM, welcome->up_applied,
+                                       welcome->up_digest.data, welcome->up_digest.len)) {
+            /* Same number, other content: restored from a backup and then
+             * queued past the parent's position. Restart as above. */
+            if ((rc = outbox_restart_stream(txn, self->store, UP_STREAM, &up)))
+                return rc;
+            self->restarted_stream = true;
         } else if (welcome->up_epoch == up.epoch && welcome->up_applied > up.acked) {
             if ((rc = outbox_ack(txn, self->store, UP_STREAM, up.epoch, welcome->up_applied)))
                 return rc;
@@ -590,6 +607,7 @@ static int client_txn_fn(MDB_txn *txn, void *arg)
             return rc;
         if (welcome->down_epoch != down.epoch) {
             /* The parent's stream to us is new to us: start where it stands. */
+            memset(&down, 0, sizeof down);
             down.epoch = welcome->down_epoch;
             down.applied = welcome->down_acked;
             if ((rc = outbox_inbound_put(txn, self->store, DOWN_INBOUND, &down)))
@@ -821,6 +839,7 @@ typedef struct {
     /* results of the transaction */
     bool welcome_ok;
     Shifan__Welcome welcome;
+    uint8_t up_digest[OUTBOX_DIGEST_LEN];
     batch_result_t batch;
 } pending_t;
 
@@ -1036,6 +1055,7 @@ static int server_hello(link_server_t *self, MDB_txn *txn, pending_t *pending)
             slog_info("child %s has a new upward stream (re-initialised?); continuing after "
                       "its seq %" PRIu64,
                       peer->code, hello->up_acked);
+        memset(&in, 0, sizeof in); /* no digest known for that position */
         in.epoch = hello->up_epoch;
         in.applied = hello->up_acked;
     } else if (hello->up_acked > in.applied) {
@@ -1044,6 +1064,7 @@ static int server_hello(link_server_t *self, MDB_txn *txn, pending_t *pending)
                   " applied (restored from backup?)",
                   peer->code, hello->up_acked, in.applied);
         in.applied = hello->up_acked;
+        memset(in.digest, 0, sizeof in.digest);
     }
     if ((rc = outbox_inbound_put(txn, self->store, inbound, &in)))
         return rc;
@@ -1057,6 +1078,15 @@ static int server_hello(link_server_t *self, MDB_txn *txn, pending_t *pending)
         slog_warn("child %s has applied more of our stream than this store ever held "
                   "(restored from a backup?): restarting the stream to it",
                   peer->code);
+        if ((rc = outbox_restart_stream(txn, self->store, peer->down.stream, &down)))
+            return rc;
+    } else if (hello->down_epoch == down.epoch && down.epoch != 0 &&
+               hello->down_applied > down.acked &&
+               outbox_item_differs(txn, self->store, peer->down.stream, hello->down_applied,
+                                   hello->down_digest.data, hello->down_digest.len)) {
+        slog_warn("child %s applied an item %" PRIu64 " that differs from ours (this store was "
+                  "restored from a backup?): restarting the stream to it",
+                  peer->code, hello->down_applied);
         if ((rc = outbox_restart_stream(txn, self->store, peer->down.stream, &down)))
             return rc;
     } else if (hello->down_epoch == down.epoch && down.epoch != 0) {
@@ -1077,6 +1107,10 @@ static int server_hello(link_server_t *self, MDB_txn *txn, pending_t *pending)
     pending->welcome.down_epoch = down.epoch;
     pending->welcome.down_acked = down.acked;
     pending->welcome.heartbeat_ms = LINK_HEARTBEAT_MS;
+    memcpy(pending->up_digest, in.digest, sizeof pending->up_digest);
+    pending->welcome.has_up_digest = 1;
+    pending->welcome.up_digest.data = pending->up_digest; /* sent after the commit */
+    pending->welcome.up_digest.len = sizeof pending->up_digest;
     pending->welcome_ok = true;
     return 0;
 }

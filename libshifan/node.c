@@ -490,14 +490,8 @@ static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
     rc = codec_payload_pack(&payload, &bytes, &len);
     if (rc == 0) {
         bool stored;
-        uint64_t seq = 0;
-        uint8_t seqbuf[8];
-        if (!(rc = node_report_store(txn, self->store, wire, bytes, len, &stored)) &&
-            !(rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, &seq))) {
-            store_put_be64(seqbuf, seq);
-            MDB_val k = {strlen(report->report_id), report->report_id}, v = {8, seqbuf};
-            rc = store_error(mdb_put(txn, store_dbi(self->store, DB_SUBMISSIONS), &k, &v, 0));
-        }
+        if (!(rc = node_report_store(txn, self->store, wire, bytes, len, &stored)))
+            rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
     }
     free(bytes);
     report_proto_free(wire);
@@ -1184,15 +1178,26 @@ int node_each_report(node_t *self, node_report_fn fn, void *arg)
 struct list_arg {
     node_t *self;
     json_t *list;
-    uint64_t acked;
+    json_t *pending; /* report ids still in the upward outbox (a set) */
 };
+
+/* "queued" means "still in the outbox": read from the outbox itself, so the
+ * answer stays right when a stream is renumbered after a restore. */
+static int collect_pending(uint64_t seq, const void *data, size_t len, void *arg)
+{
+    struct list_arg *a = arg;
+    (void)seq;
+    Shifan__Payload *payload = codec_payload_unpack(data, len);
+    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT)
+        json_object_set_new(a->pending, payload->report->report_id, json_true());
+    codec_payload_free(payload);
+    return 0;
+}
 
 static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, const char *report_id)
 {
     MDB_val k = {strlen(report_id), (void *)report_id}, v;
-    const char *state = "stored";
-    if (mdb_get(txn, store_dbi(a->self->store, DB_SUBMISSIONS), &k, &v) == 0 && v.mv_size == 8)
-        state = store_get_be64(v.mv_data) <= a->acked ? "delivered" : "queued";
+    const char *state = json_object_get(a->pending, report_id) ? "queued" : "delivered";
     if (mdb_get(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v) == 0) {
         Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
         if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {
@@ -1208,10 +1213,12 @@ static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, cons
 static int list_fn(MDB_txn *txn, void *arg)
 {
     struct list_arg *a = arg;
-    outbox_state_t up = {0, 1, 0};
-    if (a->self->role == ROLE_COUNTY)
-        outbox_state(txn, a->self->store, UP_STREAM, &up);
-    a->acked = up.acked;
+    if (a->self->role == ROLE_COUNTY) {
+        int scanned =
+            outbox_scan(txn, a->self->store, UP_STREAM, 1, SIZE_MAX, SIZE_MAX, collect_pending, a);
+        if (scanned)
+            return scanned;
+    }
     MDB_cursor *cursor;
     int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_REPORTS), &cursor);
     if (rc)
@@ -1249,8 +1256,10 @@ static int list_fn(MDB_txn *txn, void *arg)
 
 json_t *node_list(node_t *self)
 {
-    struct list_arg arg = {self, json_array(), 0};
-    if (store_read(self->store, list_fn, &arg) != 0) {
+    struct list_arg arg = {self, json_array(), json_object()};
+    int rc = store_read(self->store, list_fn, &arg);
+    json_decref(arg.pending);
+    if (rc != 0) {
         json_decref(arg.list);
         return NULL;
     }

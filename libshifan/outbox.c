@@ -199,27 +199,50 @@ int outbox_inbound_get(MDB_txn *txn, store_t *store, const char *stream, outbox_
     char key[STATE_KEY_MAX + 1];
     state_key(key, "in:", stream);
     MDB_val k = {strlen(key), key}, v;
+    memset(in, 0, sizeof *in);
     int rc = mdb_get(txn, store_dbi(store, DB_STREAMS), &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        *in = (outbox_inbound_t){0, 0};
+    if (rc == MDB_NOTFOUND)
         return 0;
-    }
     if (rc)
         return store_error(rc);
-    if (v.mv_size != 16)
+    if (v.mv_size != 16 && v.mv_size != 16 + OUTBOX_DIGEST_LEN)
         return SF_ECORRUPT;
     in->epoch = store_get_be64(v.mv_data);
     in->applied = store_get_be64((uint8_t *)v.mv_data + 8);
+    if (v.mv_size > 16)
+        memcpy(in->digest, (uint8_t *)v.mv_data + 16, OUTBOX_DIGEST_LEN);
     return 0;
+}
+
+void outbox_digest(const void *data, size_t len, uint8_t digest[OUTBOX_DIGEST_LEN])
+{
+    crypto_generichash(digest, OUTBOX_DIGEST_LEN, data, len, NULL, 0);
+}
+
+bool outbox_item_differs(MDB_txn *txn, store_t *store, const char *stream, uint64_t seq,
+                         const uint8_t *digest, size_t digest_len)
+{
+    static const uint8_t unknown[OUTBOX_DIGEST_LEN];
+    if (!digest || digest_len != OUTBOX_DIGEST_LEN || memcmp(digest, unknown, digest_len) == 0)
+        return false;
+    uint8_t key[OUTBOX_STREAM_MAX + 8];
+    item_key(key, stream, seq);
+    MDB_val k = {sizeof key, key}, v;
+    if (mdb_get(txn, store_dbi(store, DB_OUTBOX), &k, &v) != 0)
+        return false;
+    uint8_t mine[OUTBOX_DIGEST_LEN];
+    outbox_digest(v.mv_data, v.mv_size, mine);
+    return memcmp(mine, digest, OUTBOX_DIGEST_LEN) != 0;
 }
 
 int outbox_inbound_put(MDB_txn *txn, store_t *store, const char *stream, const outbox_inbound_t *in)
 {
     char key[STATE_KEY_MAX + 1];
-    uint8_t value[16];
+    uint8_t value[16 + OUTBOX_DIGEST_LEN];
     state_key(key, "in:", stream);
     store_put_be64(value, in->epoch);
     store_put_be64(value + 8, in->applied);
+    memcpy(value + 16, in->digest, OUTBOX_DIGEST_LEN);
     MDB_val k = {strlen(key), key}, v = {sizeof value, value};
     return store_error(mdb_put(txn, store_dbi(store, DB_STREAMS), &k, &v, 0));
 }

@@ -21,12 +21,14 @@
 #ifndef SHIFAN_OUTBOX_H
 #define SHIFAN_OUTBOX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
 #include "store.h"
 
-#define OUTBOX_STREAM_MAX 16 /* names incl. NUL: "up", "down", "d:<code>", "u:<code>", codes <= 12 */
+#define OUTBOX_STREAM_MAX                                                                          \
+    16 /* names incl. NUL: "up", "down", "d:<code>", "u:<code>", codes <= 12 */
 
 typedef struct {
     uint64_t epoch;
@@ -69,12 +71,25 @@ int outbox_scan(MDB_txn *txn, store_t *store, const char *stream, uint64_t from,
 
 /* Receiving side. State of a peer's stream as applied here: epoch 0 and
  * applied 0 when nothing was ever applied. */
+#define OUTBOX_DIGEST_LEN 16
+
 typedef struct {
     uint64_t epoch;
     uint64_t applied;
+    /* Digest of the payload of item `applied` (all zero: unknown). Sent back
+     * in the handshake so that a sender restored from an older backup can
+     * tell that its item of that number is not the one applied. */
+    uint8_t digest[OUTBOX_DIGEST_LEN];
 } outbox_inbound_t;
 
 int outbox_inbound_get(MDB_txn *txn, store_t *store, const char *stream, outbox_inbound_t *in);
+
+/* The digest kept for an applied item (BLAKE2b, 16 bytes). */
+void outbox_digest(const void *data, size_t len, uint8_t digest[OUTBOX_DIGEST_LEN]);
+/* True if the stream still holds item seq and its digest differs from
+ * `digest` (an all-zero or wrong-sized digest never differs). */
+bool outbox_item_differs(MDB_txn *txn, store_t *store, const char *stream, uint64_t seq,
+                         const uint8_t *digest, size_t digest_len);
 int outbox_inbound_put(MDB_txn *txn, store_t *store, const char *stream,
                        const outbox_inbound_t *in);
 

@@ -380,11 +380,22 @@ int tier_apply_recommendation(node_t *self, MDB_txn *txn, const char *peer,
         if (!programme_unit_within(self->programme, rec->units[i], peer))
             return node_refuse(why, whysize, "%s recommends %s, which is not its unit", peer,
                                rec->units[i]);
+    /* A confirmed list is final: no provisional one replaces it. Between
+     * lists of the same kind the newest wins by the time it was made, then
+     * by revision: a hub restored from an older backup counts revisions from
+     * a lower number again, and its new lists must still count. */
     Shifan__Payload *current = recommendation_get(txn, self, rec->prefecture, rec->year);
-    bool older = current && current->recommendation->revision >= rec->revision;
+    const Shifan__Recommendation *held = current ? current->recommendation : NULL;
+    bool older = held && ((held->confirmed && !rec->confirmed) ||
+                          (held->confirmed == rec->confirmed &&
+                           (held->made_at > rec->made_at ||
+                            (held->made_at == rec->made_at && held->revision >= rec->revision))));
     codec_payload_free(current);
-    if (older)
+    if (older) {
+        slog_info("%s sent an older recommendation for %u (revision %llu); kept the newer one",
+                  peer, rec->year, (unsigned long long)rec->revision);
         return 0;
+    }
     char key[48];
     recommendation_key(key, sizeof key, rec->prefecture, rec->year);
     MDB_val k = {strlen(key), key}, v = {len, (void *)raw};

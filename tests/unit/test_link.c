@@ -418,6 +418,34 @@ static void a_replaced_key_loses_its_open_session(void **state)
     assert_int_equal(link_client_state(f->client), LINK_REFUSED_KEY);
 }
 
+/* The same, but the restored child queues so much before reconnecting that
+ * its numbers pass the parent's position: only the digest of the parent's
+ * last applied item shows that the two histories differ. */
+static void a_restored_child_that_queued_past_the_parent_loses_nothing(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    child_queue(f, 0, 5);
+    char backup[128], cmd[256];
+    snprintf(backup, sizeof backup, "%s/child-backup", f->dir);
+    reopen_child(f, NULL);
+    snprintf(cmd, sizeof cmd, "cp -a %s/child %s", f->dir, backup);
+    assert_int_equal(system(cmd), 0);
+    child_queue(f, 5, 5);
+    start_client(f, &f->child_keys);
+    total_expected = 10;
+    pump(f, 10000, parent_has_all);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 10);
+
+    reopen_child(f, backup);
+    child_queue(f, 100, 12); /* seqs 6..17: past the parent's 10 */
+    start_client(f, &f->child_keys);
+    total_expected = 22;
+    pump(f, 10000, parent_has_new_items);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 22);
+    assert_int_equal(store_count(f->child_store, DB_OUTBOX), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +459,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_child_restored_from_backup_loses_nothing_new, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_replaced_key_loses_its_open_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_restored_child_that_queued_past_the_parent_loses_nothing,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
