@@ -6,6 +6,8 @@ BIN=${BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin}
 WORK=$(mktemp -d /tmp/shifan-e2e.XXXXXX)
 declare -A PIDS=()   # name -> pid of a running daemon
 declare -a ALL_PIDS=()
+declare -a CLEANUP_CMDS=() # run before the work dir goes (e.g. umount)
+on_cleanup() { CLEANUP_CMDS+=("$*"); }
 KEEP=${KEEP:-0}
 
 e2e_cleanup() {
@@ -27,6 +29,7 @@ e2e_cleanup() {
             tail -30 "$log" >&2
         done
     fi
+    for cmd in "${CLEANUP_CMDS[@]}"; do eval "$cmd" || true; done
     [ "$KEEP" = 1 ] || rm -rf "$WORK"
     exit "$status"
 }
