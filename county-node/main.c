@@ -13,20 +13,11 @@
 
 static int verb_submit(const cli_args_t *args, node_t *node)
 {
-    const char *path = args->positional[0];
-    size_t len;
-    char *text = cli_read_file(path, REPORT_MAX_BYTES, &len);
-    if (!text)
+    const char *source;
+    report_t *report = cli_load_report(args->positional[0], node, node_code(node), &source);
+    if (!report)
         return CLI_USAGE;
     char err[512];
-    const char *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    report_t *report =
-        report_load(text, len, source, node_code(node), node_programme(node), err, sizeof err);
-    free(text);
-    if (!report) {
-        fprintf(stderr, "error: %s\n", err);
-        return CLI_USAGE;
-    }
     int rc = node_submit(node, report, err, sizeof err);
     if (rc) {
         /* A refusal of the input names the file, as report_load's do. */
@@ -103,15 +94,10 @@ static void print_unit(const programme_t *programme, const engine_unit_result_t 
 static int verb_evaluate(const cli_args_t *args, node_t *node)
 {
     int year;
-    if (cli_year(args, &year))
-        return CLI_USAGE;
-    char err[512];
     engine_result_t *result = NULL;
-    int rc = node_evaluate(node, year, node_code(node), &result, err, sizeof err);
-    if (rc) {
-        fprintf(stderr, "error: %s\n", err);
-        return cli_exit_code(rc);
-    }
+    int rc = cli_evaluate(args, node, node_code(node), &result, &year);
+    if (rc)
+        return rc;
     if (cli_flag(args, "json")) {
         char *text;
         size_t len;

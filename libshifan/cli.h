@@ -58,6 +58,18 @@ char *cli_read_file(const char *path, size_t max, size_t *len);
  * two columns, so printf's byte-counting widths misalign Chinese names. */
 void cli_print_padded(const char *text, int width);
 
+/* Reads FILE (or "-" for stdin) and parses it as a report or inspection
+ * against the node's programme. Prints the error and returns NULL on bad
+ * input; *source names the input for later messages. */
+report_t *cli_load_report(const char *path, node_t *node, const char *default_unit,
+                          const char **source);
+
+/* Evaluates --year over everything the node stores, for scope. On failure
+ * prints the error and returns the exit code (non-zero). */
+struct engine_result;
+int cli_evaluate(const cli_args_t *args, node_t *node, const char *scope,
+                 struct engine_result **result, int *year);
+
 /* Verbs shared by the hub and the province (cli_tier.c). */
 int cli_verb_inspect(const cli_args_t *args, node_t *node);
 /* Renders an evaluation as json|csv|html to out_path, or stdout if NULL. */

@@ -25,22 +25,42 @@ void cli_print_padded(const char *text, int width)
         putchar(' ');
 }
 
-int cli_verb_inspect(const cli_args_t *args, node_t *node)
+report_t *cli_load_report(const char *path, node_t *node, const char *default_unit,
+                          const char **source)
 {
-    const char *path = args->positional[0];
     size_t len;
     char *text = cli_read_file(path, REPORT_MAX_BYTES, &len);
     if (!text)
+        return NULL;
+    char err[512];
+    *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    report_t *report =
+        report_load(text, len, *source, default_unit, node_programme(node), err, sizeof err);
+    free(text);
+    if (!report)
+        fprintf(stderr, "error: %s\n", err);
+    return report;
+}
+
+int cli_evaluate(const cli_args_t *args, node_t *node, const char *scope, engine_result_t **result,
+                 int *year)
+{
+    if (cli_year(args, year))
         return CLI_USAGE;
     char err[512];
-    const char *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    report_t *inspection =
-        report_load(text, len, source, NULL, node_programme(node), err, sizeof err);
-    free(text);
-    if (!inspection) {
+    int rc = node_evaluate(node, *year, scope, result, err, sizeof err);
+    if (rc)
         fprintf(stderr, "error: %s\n", err);
+    return cli_exit_code(rc);
+}
+
+int cli_verb_inspect(const cli_args_t *args, node_t *node)
+{
+    const char *source;
+    report_t *inspection = cli_load_report(args->positional[0], node, NULL, &source);
+    if (!inspection)
         return CLI_USAGE;
-    }
+    char err[512];
     int rc = node_inspect(node, inspection, err, sizeof err);
     if (rc)
         fprintf(stderr, "error: %s: %s\n", source, err);

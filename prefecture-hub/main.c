@@ -73,15 +73,10 @@ static int verb_recommend(const cli_args_t *args, node_t *node)
 static int verb_report(const cli_args_t *args, node_t *node)
 {
     int year;
-    if (cli_year(args, &year))
-        return CLI_USAGE;
-    char err[512];
     engine_result_t *result = NULL;
-    int rc = node_evaluate(node, year, node_code(node), &result, err, sizeof err);
-    if (rc) {
-        fprintf(stderr, "error: %s\n", err);
-        return cli_exit_code(rc);
-    }
+    int rc = cli_evaluate(args, node, node_code(node), &result, &year);
+    if (rc)
+        return rc;
     if (cli_flag(args, "json")) {
         rc = cli_write_result(result, "json", NULL);
         engine_result_destroy(&result);

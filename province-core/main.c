@@ -10,22 +10,17 @@
 
 static int verb_evaluate(const cli_args_t *args, node_t *node)
 {
-    int year;
-    if (cli_year(args, &year))
-        return CLI_USAGE;
     const char *format = cli_get(args, "format");
     if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
         strcmp(format, "html") != 0) {
         fprintf(stderr, "error: --format %s: expected json, csv or html\n", format);
         return CLI_USAGE;
     }
-    char err[512];
+    int year;
     engine_result_t *result = NULL;
-    int rc = node_evaluate(node, year, NULL, &result, err, sizeof err);
-    if (rc) {
-        fprintf(stderr, "error: %s\n", err);
-        return cli_exit_code(rc);
-    }
+    int rc = cli_evaluate(args, node, NULL, &result, &year);
+    if (rc)
+        return rc;
     rc = cli_write_result(result, format, cli_get(args, "out"));
     engine_result_destroy(&result);
     return rc;

@@ -362,12 +362,11 @@ static void reopen_child(fixture_t *f, const char *from)
     assert_non_null(f->child_store);
 }
 
-/* A child restored from a backup taken before its last deliveries reuses
- * sequence numbers the parent has applied: without a new epoch its new
- * items would be skipped as duplicates and deleted on the ack. */
-static void a_child_restored_from_backup_loses_nothing_new(void **state)
+/* A backup of the child is taken after it queued items 0-4; then items 5-9
+ * are delivered too (the parent has applied 10); then the child's disk dies
+ * and the backup is put back. */
+static void deliver_ten_then_restore_the_child(fixture_t *f)
 {
-    fixture_t *f = *state;
     start_server(f);
     child_queue(f, 0, 5);
     char backup[128], cmd[256];
@@ -380,9 +379,17 @@ static void a_child_restored_from_backup_loses_nothing_new(void **state)
     total_expected = 10;
     pump(f, 10000, parent_has_all);
     assert_int_equal(store_count(f->parent_store, DB_REPORTS), 10);
+    reopen_child(f, backup);
+}
 
-    reopen_child(f, backup); /* the disk died; the backup holds items 0-4, unsent */
-    child_queue(f, 100, 3);  /* new reports after the restore */
+/* A child restored from a backup taken before its last deliveries reuses
+ * sequence numbers the parent has applied: without a new epoch its new
+ * items would be skipped as duplicates and deleted on the ack. */
+static void a_child_restored_from_backup_loses_nothing_new(void **state)
+{
+    fixture_t *f = *state;
+    deliver_ten_then_restore_the_child(f); /* the backup holds items 0-4, unsent */
+    child_queue(f, 100, 3);                /* new reports after the restore */
     start_client(f, &f->child_keys);
     total_expected = 13;
     pump(f, 10000, parent_has_new_items);
@@ -424,20 +431,7 @@ static void a_replaced_key_loses_its_open_session(void **state)
 static void a_restored_child_that_queued_past_the_parent_loses_nothing(void **state)
 {
     fixture_t *f = *state;
-    start_server(f);
-    child_queue(f, 0, 5);
-    char backup[128], cmd[256];
-    snprintf(backup, sizeof backup, "%s/child-backup", f->dir);
-    reopen_child(f, NULL);
-    snprintf(cmd, sizeof cmd, "cp -a %s/child %s", f->dir, backup);
-    assert_int_equal(system(cmd), 0);
-    child_queue(f, 5, 5);
-    start_client(f, &f->child_keys);
-    total_expected = 10;
-    pump(f, 10000, parent_has_all);
-    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 10);
-
-    reopen_child(f, backup);
+    deliver_ten_then_restore_the_child(f);
     child_queue(f, 100, 12); /* seqs 6..17: past the parent's 10 */
     start_client(f, &f->child_keys);
     total_expected = 22;
