@@ -198,18 +198,22 @@ static const char *init_options(node_role_t role)
 {
     switch (role) {
     case ROLE_COUNTY:
-        return "code=,upstream=,upstream-key=";
+        return "code=,upstream=,upstream-key=,programme=";
     case ROLE_PREFECTURE:
-        return "code=,listen=,upstream=,upstream-key=";
+        return "code=,listen=,upstream=,upstream-key=,programme=";
     default:
-        return "listen=";
+        return "listen=,programme=";
     }
 }
 
 static int do_init(const cli_args_t *args, node_role_t role)
 {
-    node_init_options_t options = {role, cli_get(args, "code"), cli_get(args, "listen"),
-                                   cli_get(args, "upstream"), cli_get(args, "upstream-key")};
+    node_init_options_t options = {role,
+                                   cli_get(args, "code"),
+                                   cli_get(args, "listen"),
+                                   cli_get(args, "upstream"),
+                                   cli_get(args, "upstream-key"),
+                                   cli_get(args, "programme")};
     char err[512];
     int rc = node_init(args->data, &options, err, sizeof err);
     if (rc) {
@@ -232,10 +236,12 @@ static void usage(FILE *out, const char *program, node_role_t role, const cli_ve
 {
     fprintf(out, "usage: %s --data DIR VERB [OPTIONS]\n\nverbs:\n", program);
     fprintf(out, "  %-10s %s\n", "init",
-            role == ROLE_COUNTY       ? "--code CODE --upstream ENDPOINT --upstream-key KEY"
+            role == ROLE_COUNTY       ? "--code CODE --upstream ENDPOINT --upstream-key KEY "
+                                        "[--programme FILE]"
             : role == ROLE_PREFECTURE ? "--code CODE --listen ENDPOINT --upstream ENDPOINT "
-                                        "--upstream-key KEY"
-                                      : "--listen ENDPOINT");
+                                        "--upstream-key KEY [--programme FILE]"
+                                      : "--listen ENDPOINT [--programme FILE]");
+    fprintf(out, "  %-10s %s\n", "", "(without --programme: the embedded Yunnan 2017-2020)");
     for (const cli_verb_t *verb = common_verbs; verb->name; verb++)
         if (role != ROLE_COUNTY || strcmp(verb->name, "allow") != 0)
             fprintf(out, "  %-10s %s\n", verb->name, verb->usage);

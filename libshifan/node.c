@@ -98,6 +98,8 @@ struct meta_arg {
     store_t *store;
     const node_init_options_t *options;
     const char *code;
+    const uint8_t *programme; /* Programme payload to store, or NULL */
+    size_t programme_len;
 };
 
 static int write_meta_fn(MDB_txn *txn, void *arg)
@@ -118,6 +120,10 @@ static int write_meta_fn(MDB_txn *txn, void *arg)
         ((rc = store_put_string(txn, meta, "upstream", a->options->upstream)) ||
          (rc = store_put_string(txn, meta, "upstream_key", a->options->upstream_key))))
         return rc;
+    bool newer;
+    if (a->programme &&
+        (rc = tier_store_programme(a->store, txn, a->programme, a->programme_len, &newer)))
+        return rc;
     /* The upward stream gets its epoch now, so the first Hello carries it. */
     outbox_state_t state;
     if (a->options->role != ROLE_PROVINCE &&
@@ -134,11 +140,16 @@ static bool endpoint_valid(const char *endpoint)
 
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize)
 {
-    programme_t *programme = programme_load_default();
+    programme_t *programme = options->programme
+                                 ? programme_load_file(options->programme, err, errsize)
+                                 : programme_load_default();
     if (!programme) {
-        snprintf(err, errsize, "cannot load the embedded programme");
-        return SF_ENOMEM;
+        if (!options->programme)
+            snprintf(err, errsize, "cannot load the embedded programme");
+        return options->programme ? SF_EINVAL : SF_ENOMEM;
     }
+    uint8_t *programme_bytes = NULL;
+    size_t programme_len = 0;
     int rc = SF_EINVAL;
     const char *code = options->code;
     if (options->role == ROLE_PROVINCE) {
@@ -220,12 +231,21 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
         snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(rc));
         goto out;
     }
-    struct meta_arg meta = {store, options, code};
+    if (options->programme &&
+        (rc = tier_programme_payload(programme, &programme_bytes, &programme_len))) {
+        snprintf(err, errsize, "--programme %s: too large (%s)", options->programme,
+                 sf_strerror(rc));
+        store_destroy(&store);
+        rc = SF_EINVAL;
+        goto out;
+    }
+    struct meta_arg meta = {store, options, code, programme_bytes, programme_len};
     rc = store_write(store, write_meta_fn, &meta);
     store_destroy(&store);
     if (rc)
         snprintf(err, errsize, "cannot write the configuration: %s", sf_strerror(rc));
 out:
+    free(programme_bytes);
     programme_destroy(&programme);
     return rc;
 }

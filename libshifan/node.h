@@ -34,6 +34,7 @@ typedef struct {
     const char *listen;       /* prefecture, province */
     const char *upstream;     /* county, prefecture */
     const char *upstream_key; /* Z85 */
+    const char *programme;    /* a programme file; NULL: the embedded default */
 } node_init_options_t;
 
 /* Creates a node in data_dir (created if missing, must be empty of a node).
@@ -82,11 +83,11 @@ struct engine_result;
 int node_evaluate(node_t *self, int year, const char *scope, struct engine_result **result,
                   char *err, size_t errsize);
 
-/* Hub: the recommendation for a year. With confirm, makes the current
- * ranking final and queues it upward. *confirmed tells whether the list
- * shown is confirmed (now or earlier); units are written into a JSON array. */
-int node_recommend(node_t *self, int year, bool confirm, json_t **units, bool *confirmed, char *err,
-                   size_t errsize);
+/* Hub: the recommendation for a year, one list per quota holder in its area
+ * (the prefecture itself, or each county when sites are evaluated). With
+ * confirm, makes the current rankings final and queues them upward. *lists
+ * gets a JSON array of {"holder", "quota", "confirmed", "units"}. */
+int node_recommend(node_t *self, int year, bool confirm, json_t **lists, char *err, size_t errsize);
 
 /* Runs the daemon until SIGTERM or SIGINT. Returns 0 on a clean stop. */
 int node_run(node_t *self);

@@ -54,6 +54,12 @@ int node_touch_data(MDB_txn *txn, node_t *self);
  * recommendations as they arrive, and the hub's automatic ranking. */
 /* Loads the stored programme if it is newer; announce logs the switch. */
 int tier_programme_reload(node_t *self, bool announce);
+/* The Programme payload of a loaded programme (malloc'd bytes). */
+int tier_programme_payload(const programme_t *programme, uint8_t **bytes, size_t *len);
+/* Stores a Programme payload as the node's programme (newer revisions only;
+ * *newer says if it was stored). */
+int tier_store_programme(store_t *store, MDB_txn *txn, const uint8_t *bytes, size_t len,
+                         bool *newer);
 int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child);
 int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payload,
                          const uint8_t *raw, size_t len, char *why, size_t whysize);

@@ -132,17 +132,23 @@ static int queue_programme_to_children(node_t *self, MDB_txn *txn)
 }
 
 /* Keeps a programme payload if it is newer than the stored one. */
-static int store_programme(node_t *self, MDB_txn *txn, const Shifan__Programme *incoming,
-                           const uint8_t *raw, size_t len, bool *newer)
+int tier_store_programme(store_t *store, MDB_txn *txn, const uint8_t *raw, size_t len, bool *newer)
 {
     *newer = false;
-    MDB_dbi dbi = store_dbi(self->store, DB_PROGRAMMES);
+    Shifan__Payload *incoming = codec_payload_unpack(raw, len);
+    if (!incoming || incoming->body_case != SHIFAN__PAYLOAD__BODY_PROGRAMME) {
+        codec_payload_free(incoming);
+        return SF_EINVAL;
+    }
+    uint64_t revision = incoming->programme->revision;
+    codec_payload_free(incoming);
+    MDB_dbi dbi = store_dbi(store, DB_PROGRAMMES);
     MDB_val k = {strlen(PROGRAMME_KEY), PROGRAMME_KEY}, v;
     int rc = mdb_get(txn, dbi, &k, &v);
     if (rc == 0) {
         Shifan__Payload *current = codec_payload_unpack(v.mv_data, v.mv_size);
         bool older = current && current->body_case == SHIFAN__PAYLOAD__BODY_PROGRAMME &&
-                     current->programme->revision >= incoming->revision;
+                     current->programme->revision >= revision;
         codec_payload_free(current);
         if (older)
             return 0;
@@ -157,6 +163,21 @@ static int store_programme(node_t *self, MDB_txn *txn, const Shifan__Programme *
     return 0;
 }
 
+int tier_programme_payload(const programme_t *programme, uint8_t **bytes, size_t *len)
+{
+    const char *text = programme_json(programme);
+    Shifan__Programme wire = SHIFAN__PROGRAMME__INIT;
+    wire.programme_id = (char *)programme_id(programme);
+    wire.revision = programme_revision(programme);
+    wire.document.data = (uint8_t *)text;
+    wire.document.len = strlen(text);
+    wire.published_at = stime_now();
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_PROGRAMME;
+    payload.programme = &wire;
+    return codec_payload_pack(&payload, bytes, len);
+}
+
 int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payload,
                          const uint8_t *raw, size_t len, char *why, size_t whysize)
 {
@@ -169,7 +190,7 @@ int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payl
                            "");
     programme_destroy(&check);
     bool newer;
-    int rc = store_programme(self, txn, incoming, raw, len, &newer);
+    int rc = tier_store_programme(self->store, txn, raw, len, &newer);
     if (rc || !newer)
         return rc;
     slog_info("received programme %s revision %llu; it is used from now on", incoming->programme_id,
@@ -184,14 +205,13 @@ struct publish_arg {
     node_t *self;
     const uint8_t *bytes;
     size_t len;
-    const Shifan__Programme *programme;
 };
 
 static int publish_fn(MDB_txn *txn, void *arg)
 {
     struct publish_arg *a = arg;
     bool newer;
-    int rc = store_programme(a->self, txn, a->programme, a->bytes, a->len, &newer);
+    int rc = tier_store_programme(a->self->store, txn, a->bytes, a->len, &newer);
     if (rc)
         return rc;
     if (!newer)
@@ -223,24 +243,14 @@ int node_publish(node_t *self, const char *path, char *err, size_t errsize)
                  node_programme_root(programme), self->code);
         goto out;
     }
-    const char *text = programme_json(programme);
-    Shifan__Programme wire = SHIFAN__PROGRAMME__INIT;
-    wire.programme_id = (char *)programme_id(programme);
-    wire.revision = programme_revision(programme);
-    wire.document.data = (uint8_t *)text;
-    wire.document.len = strlen(text);
-    wire.published_at = stime_now();
-    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
-    payload.body_case = SHIFAN__PAYLOAD__BODY_PROGRAMME;
-    payload.programme = &wire;
     uint8_t *bytes;
     size_t len;
-    if ((rc = codec_payload_pack(&payload, &bytes, &len))) {
+    if ((rc = tier_programme_payload(programme, &bytes, &len))) {
         snprintf(err, errsize, "%s: too large to publish (%s)", path, sf_strerror(rc));
         rc = SF_EINVAL;
         goto out;
     }
-    struct publish_arg arg = {self, bytes, len, &wire};
+    struct publish_arg arg = {self, bytes, len};
     rc = store_write(self->store, publish_fn, &arg);
     free(bytes);
     if (rc == SF_EEXIST) {
@@ -373,11 +383,14 @@ int tier_apply_recommendation(node_t *self, MDB_txn *txn, const char *peer,
                               char *why, size_t whysize)
 {
     const Shifan__Recommendation *rec = payload->recommendation;
-    if (self->role != ROLE_PROVINCE || strcmp(rec->prefecture, peer) != 0)
+    /* A hub recommends for the quota holders in its area: itself, or (sites
+     * programmes) each of its counties. */
+    if (self->role != ROLE_PROVINCE ||
+        !programme_unit_within(self->programme, rec->prefecture, peer))
         return node_refuse(why, whysize, "the key of %s may not recommend for %s", peer,
                            rec->prefecture);
     for (size_t i = 0; i < rec->n_units; i++)
-        if (!programme_unit_within(self->programme, rec->units[i], peer))
+        if (!programme_unit_within(self->programme, rec->units[i], rec->prefecture))
             return node_refuse(why, whysize, "%s recommends %s, which is not its unit", peer,
                                rec->units[i]);
     /* A confirmed list is final: no provisional one replaces it. Between
@@ -535,12 +548,12 @@ int node_evaluate(node_t *self, int year, const char *scope, engine_result_t **r
 struct recommend_arg {
     node_t *self;
     unsigned year;
+    const char *holder; /* the quota holder the list is for */
     const char *const *units;
     size_t count;
     bool confirm;
     bool queued;
-    bool already_confirmed;
-    Shifan__Payload *existing; /* out, for display when already confirmed */
+    Shifan__Payload *existing; /* out: the list stored before */
 };
 
 static bool same_units(const Shifan__Recommendation *rec, const char *const *units, size_t count)
@@ -558,22 +571,19 @@ static int recommend_fn(MDB_txn *txn, void *arg)
     struct recommend_arg *a = arg;
     node_t *self = a->self;
     a->queued = false;
-    a->already_confirmed = false;
     codec_payload_free(a->existing);
-    a->existing = recommendation_get(txn, self, self->code, a->year);
+    a->existing = recommendation_get(txn, self, a->holder, a->year);
     uint64_t revision = 1;
     if (a->existing) {
         const Shifan__Recommendation *current = a->existing->recommendation;
-        if (current->confirmed) {
-            a->already_confirmed = true;
+        if (current->confirmed)
             return 0; /* final: neither the ranking nor a second confirm changes it */
-        }
         if (!a->confirm && same_units(current, a->units, a->count))
             return 0;
         revision = current->revision + 1;
     }
     Shifan__Recommendation rec = SHIFAN__RECOMMENDATION__INIT;
-    rec.prefecture = self->code;
+    rec.prefecture = (char *)a->holder;
     rec.year = a->year;
     rec.units = (char **)a->units;
     rec.n_units = a->count;
@@ -589,7 +599,7 @@ static int recommend_fn(MDB_txn *txn, void *arg)
     if (rc)
         return rc;
     char key[48];
-    recommendation_key(key, sizeof key, self->code, a->year);
+    recommendation_key(key, sizeof key, a->holder, a->year);
     MDB_val k = {strlen(key), key}, v = {len, bytes};
     rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RECOMMENDATIONS), &k, &v, 0));
     if (rc == 0)
@@ -599,28 +609,53 @@ static int recommend_fn(MDB_txn *txn, void *arg)
     return rc;
 }
 
-/* The hub's current ranking for a year: the automatic list of its prefecture. */
-static int current_ranking(node_t *self, const engine_input_t *input, int year,
-                           engine_result_t **result, const char ***units, size_t *count, char *err,
-                           size_t errsize)
+static int existing_fn(MDB_txn *txn, void *arg)
+{
+    struct recommend_arg *a = arg;
+    a->existing = recommendation_get(txn, a->self, a->holder, a->year);
+    return 0;
+}
+
+/* The automatic list of one quota holder: the prefecture itself in Yunnan,
+ * each county of the city in Qinhuangdao (whose sites are evaluated). */
+typedef struct {
+    const char *holder;
+    int quota;
+    const char **units;
+    size_t count;
+} ranking_t;
+
+static void rankings_free(ranking_t *rankings, size_t count)
+{
+    for (size_t i = 0; rankings && i < count; i++)
+        free(rankings[i].units);
+    free(rankings);
+}
+
+/* The hub's current rankings for a year, one per quota holder in its area.
+ * Strings point into *result: destroy it after the rankings. */
+static int current_rankings(node_t *self, const engine_input_t *input, int year,
+                            engine_result_t **result, ranking_t **rankings, size_t *count,
+                            char *err, size_t errsize)
 {
     int rc = engine_evaluate(input, year, stime_now(), self->code, result, err, errsize);
     if (rc)
         return rc;
-    const engine_prefecture_result_t *pref = engine_result_find_prefecture(*result, self->code);
-    *count = pref ? pref->automatic_count : 0;
-    *units = calloc(*count + 1, sizeof **units);
-    if (!*units)
+    *count = engine_result_prefecture_count(*result);
+    *rankings = calloc(*count ? *count : 1, sizeof **rankings);
+    if (!*rankings)
         return SF_ENOMEM;
-    for (size_t i = 0; i < *count; i++)
-        (*units)[i] = pref->automatic[i]->unit->code;
-    return 0;
-}
-
-static int existing_fn(MDB_txn *txn, void *arg)
-{
-    struct recommend_arg *a = arg;
-    a->existing = recommendation_get(txn, a->self, a->self->code, a->year);
+    for (size_t i = 0; i < *count; i++) {
+        const engine_prefecture_result_t *pref = engine_result_prefecture(*result, i);
+        ranking_t *ranking = &(*rankings)[i];
+        ranking->holder = pref->unit->code;
+        ranking->quota = pref->quota;
+        ranking->count = pref->automatic_count;
+        if (!(ranking->units = calloc(ranking->count + 1, sizeof *ranking->units)))
+            return SF_ENOMEM;
+        for (size_t u = 0; u < ranking->count; u++)
+            ranking->units[u] = pref->automatic[u]->unit->code;
+    }
     return 0;
 }
 
@@ -632,54 +667,57 @@ static json_t *units_json(const char *const *units, size_t count)
     return list;
 }
 
-int node_recommend(node_t *self, int year, bool confirm, json_t **units_out, bool *confirmed,
-                   char *err, size_t errsize)
+int node_recommend(node_t *self, int year, bool confirm, json_t **lists, char *err, size_t errsize)
 {
     if (self->role != ROLE_PREFECTURE) {
         snprintf(err, errsize, "only a prefecture hub recommends");
         return SF_EINVAL;
     }
-    engine_result_t *result = NULL;
-    const char **units = NULL;
-    size_t count = 0;
-    int rc = SF_EINVAL;
-    struct recommend_arg arg = {self, (unsigned)year, NULL, 0, confirm, false, false, NULL};
     if (!programme_has_year(self->programme, year)) {
         snprintf(err, errsize, "--year %d: programme %s covers %d-%d", year,
                  programme_id(self->programme), programme_first_year(self->programme),
                  programme_last_year(self->programme));
-        goto out;
+        return SF_EINVAL;
     }
+    engine_result_t *result = NULL;
+    ranking_t *rankings = NULL;
+    size_t count = 0;
     engine_input_t *input = load_input(self, err, errsize);
-    rc = input ? current_ranking(self, input, year, &result, &units, &count, err, errsize)
-               : SF_ESTORE;
+    int rc = input ? current_rankings(self, input, year, &result, &rankings, &count, err, errsize)
+                   : SF_ESTORE;
     engine_input_destroy(&input);
-    arg.units = units;
-    arg.count = count;
-    if (rc)
-        goto out;
-    rc = confirm ? store_write(self->store, recommend_fn, &arg)
-                 : store_read(self->store, existing_fn, &arg);
-    if (rc) {
-        snprintf(err, errsize, "cannot store the recommendation: %s", sf_strerror(rc));
-        goto out;
-    }
-    const Shifan__Recommendation *earlier = arg.existing ? arg.existing->recommendation : NULL;
-    if (earlier && earlier->confirmed) {
+    *lists = json_array();
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const ranking_t *ranking = &rankings[i];
+        struct recommend_arg arg = {self,           (unsigned)year, ranking->holder, ranking->units,
+                                    ranking->count, confirm,        false,           NULL};
+        rc = confirm ? store_write(self->store, recommend_fn, &arg)
+                     : store_read(self->store, existing_fn, &arg);
+        if (rc) {
+            snprintf(err, errsize, "cannot store the recommendation: %s", sf_strerror(rc));
+            break;
+        }
+        const Shifan__Recommendation *earlier = arg.existing ? arg.existing->recommendation : NULL;
         /* Confirmed once: that list stands, whatever the ranking says now. */
-        *confirmed = true;
-        *units_out = units_json((const char *const *)earlier->units, earlier->n_units);
-    } else {
-        *confirmed = confirm;
-        *units_out = units_json(units, count);
+        bool final = earlier && earlier->confirmed;
+        json_array_append_new(
+            *lists,
+            json_pack("{s:s, s:i, s:b, s:o}", "holder", ranking->holder, "quota", ranking->quota,
+                      "confirmed", final || confirm, "units",
+                      final ? units_json((const char *const *)earlier->units, earlier->n_units)
+                            : units_json(ranking->units, ranking->count)));
+        if (confirm && arg.queued)
+            slog_info("recommendation of %s for %d confirmed: %zu unit(s); queued to the "
+                      "province",
+                      ranking->holder, year, ranking->count);
+        codec_payload_free(arg.existing);
     }
-    if (confirm && arg.queued)
-        slog_info("recommendation for %d confirmed: %zu unit(s); queued to the province", year,
-                  count);
-out:
+    rankings_free(rankings, count);
     engine_result_destroy(&result);
-    free(units);
-    codec_payload_free(arg.existing);
+    if (rc) {
+        json_decref(*lists);
+        *lists = NULL;
+    }
     return rc;
 }
 
@@ -725,21 +763,29 @@ void tier_auto_recommend(node_t *self)
     int first = programme_first_year(self->programme), last = programme_last_year(self->programme);
     for (int year = first; year <= last; year++) {
         engine_result_t *result = NULL;
-        const char **units = NULL;
+        ranking_t *rankings = NULL;
         size_t count = 0;
-        if (current_ranking(self, input, year, &result, &units, &count, err, sizeof err) == 0) {
-            struct recommend_arg arg = {self,  (unsigned)year, units, count,
-                                        false, false,          false, NULL};
-            if (store_write(self->store, recommend_fn, &arg) == 0 && arg.queued)
-                slog_info("ranking for %d changed: provisional recommendation of %zu unit(s) "
-                          "queued to the province",
-                          year, count);
-            codec_payload_free(arg.existing);
+        if (current_rankings(self, input, year, &result, &rankings, &count, err, sizeof err) == 0) {
+            for (size_t i = 0; i < count; i++) {
+                struct recommend_arg arg = {self,
+                                            (unsigned)year,
+                                            rankings[i].holder,
+                                            rankings[i].units,
+                                            rankings[i].count,
+                                            false,
+                                            false,
+                                            NULL};
+                if (store_write(self->store, recommend_fn, &arg) == 0 && arg.queued)
+                    slog_info("ranking of %s for %d changed: provisional recommendation of %zu "
+                              "unit(s) queued to the province",
+                              rankings[i].holder, year, rankings[i].count);
+                codec_payload_free(arg.existing);
+            }
         } else {
             slog_warn("cannot rank year %d: %s", year, err);
         }
+        rankings_free(rankings, count);
         engine_result_destroy(&result);
-        free(units);
     }
     engine_input_destroy(&input);
     self->ranked_generation = gen.generation;
