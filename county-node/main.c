@@ -116,11 +116,53 @@ static int verb_evaluate(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+static int verb_result(const cli_args_t *args, node_t *node)
+{
+    int year;
+    if (cli_year(args, &year))
+        return CLI_USAGE;
+    char err[512];
+    char *document = node_published_evaluation(node, year, err, sizeof err);
+    if (!document) {
+        fprintf(stderr, "%s\n", err);
+        return CLI_FAILURE;
+    }
+    if (cli_flag(args, "json")) {
+        printf("%s\n", document);
+        free(document);
+        return 0;
+    }
+    json_t *result = json_loads(document, 0, NULL);
+    free(document);
+    printf("the province's evaluation of %d (省级评估), evaluated %s:\n", year,
+           json_string_value(json_object_get(result, "evaluated_at")));
+    size_t index;
+    json_t *unit;
+    json_array_foreach(json_object_get(result, "units"), index, unit)
+    {
+        printf("  %s %s: %s, %s%s%s%s\n", json_string_value(json_object_get(unit, "code")),
+               json_string_value(json_object_get(unit, "name")),
+               json_string_value(json_object_get(unit, "status")),
+               json_is_true(json_object_get(unit, "qualified")) ? "qualified (合格)"
+                                                                : "not qualified (不合格)",
+               json_is_true(json_object_get(unit, "recommended")) ? ", recommended (推荐)" : "",
+               json_is_true(json_object_get(unit, "demonstration")) ? ", demonstration unit (示范)"
+                                                                    : "",
+               json_is_true(json_object_get(unit, "national_candidate"))
+                   ? ", national candidate (国家级候选)"
+                   : "");
+    }
+    json_decref(result);
+    return 0;
+}
+
 static const cli_verb_t county_verbs[] = {
     {"submit", "", 1, "FILE|-: validate and store a report (JSON or CSV), print its id",
      verb_submit},
     {"evaluate", "year=,json", 0,
      "--year Y [--json]: the self-check, offline, same engine as the province", verb_evaluate},
+    {"result", "year=,json", 0,
+     "--year Y [--json]: the province's evaluation as published to this county", verb_result},
     {NULL, NULL, 0, NULL, NULL},
 };
 

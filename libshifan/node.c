@@ -741,11 +741,8 @@ static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payloa
     }
     case SHIFAN__PAYLOAD__BODY_PROGRAMME:
         return tier_apply_programme(self, txn, payload, bytes, len, why, whysize);
-    case SHIFAN__PAYLOAD__BODY_EVALUATION: {
-        const char *key = "evaluation";
-        MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)bytes};
-        return store_error(mdb_put(txn, store_dbi(self->store, DB_PROGRAMMES), &k, &v, 0));
-    }
+    case SHIFAN__PAYLOAD__BODY_EVALUATION:
+        return tier_apply_evaluation(self, txn, payload, why, whysize);
     default:
         return node_refuse(why, whysize, "malformed: the parent sent a message type %s%s",
                            "a child does not take", "");

@@ -89,6 +89,16 @@ int node_evaluate(node_t *self, int year, const char *scope, struct engine_resul
  * gets a JSON array of {"holder", "quota", "confirmed", "units"}. */
 int node_recommend(node_t *self, int year, bool confirm, json_t **lists, char *err, size_t errsize);
 
+/* Province: sends each prefecture the part of a year's evaluation result
+ * (render_json) that concerns its area; hubs pass each county its part.
+ * document is the whole result JSON. */
+int node_publish_evaluation(node_t *self, int year, const char *document, char *err,
+                            size_t errsize);
+
+/* The evaluation of a year published to this node (the JSON document), or
+ * NULL with a reason in err if none arrived. Caller frees. */
+char *node_published_evaluation(node_t *self, int year, char *err, size_t errsize);
+
 /* Runs the daemon until SIGTERM or SIGINT. Returns 0 on a clean stop. */
 int node_run(node_t *self);
 

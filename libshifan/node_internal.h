@@ -69,6 +69,11 @@ int tier_apply_return_from_child(node_t *self, MDB_txn *txn, const char *peer,
 int tier_apply_recommendation(node_t *self, MDB_txn *txn, const char *peer,
                               const Shifan__Payload *payload, const uint8_t *raw, size_t len,
                               char *why, size_t whysize);
+/* A published evaluation from the parent: kept, and a hub passes each
+ * county its part. */
+int tier_apply_evaluation(node_t *self, MDB_txn *txn, const Shifan__Payload *payload, char *why,
+                          size_t whysize);
+
 /* Hub daemon: re-ranks when the data changed and queues a provisional
  * recommendation upward for every year whose list changed. */
 void tier_auto_recommend(node_t *self);

@@ -265,6 +265,190 @@ out:
     return rc;
 }
 
+/* ---- evaluation results, downward ---- */
+
+static void evaluation_key(char *key, size_t size, unsigned year)
+{
+    snprintf(key, size, "evaluation/%u", year);
+}
+
+/* The part of a result that concerns `area`: its units, the quota holders
+ * in it or above it, and the province summary. */
+static json_t *result_for(const programme_t *programme, const json_t *full, const char *area)
+{
+    json_t *part = json_deep_copy(full);
+    json_t *units = json_array(), *prefectures = json_array();
+    size_t index;
+    json_t *item;
+    json_array_foreach(json_object_get(full, "units"), index, item)
+    {
+        const char *code = json_string_value(json_object_get(item, "code"));
+        if (code && programme_unit_within(programme, code, area))
+            json_array_append(units, item);
+    }
+    json_array_foreach(json_object_get(full, "prefectures"), index, item)
+    {
+        const char *code = json_string_value(json_object_get(item, "code"));
+        if (code && (programme_unit_within(programme, code, area) ||
+                     programme_unit_within(programme, area, code)))
+            json_array_append(prefectures, item);
+    }
+    json_object_set_new(part, "units", units);
+    json_object_set_new(part, "prefectures", prefectures);
+    json_object_set_new(part, "published_for", json_string(area));
+    return part;
+}
+
+/* Stores a result document for a year here (overwriting an older one). */
+static int evaluation_put(node_t *self, MDB_txn *txn, unsigned year, const uint8_t *bytes,
+                          size_t len)
+{
+    char key[32];
+    evaluation_key(key, sizeof key, year);
+    MDB_val k = {strlen(key), key}, v = {len, (void *)bytes};
+    return store_error(mdb_put(txn, store_dbi(self->store, DB_PROGRAMMES), &k, &v, 0));
+}
+
+/* Queues to every registered child the part of `full` for its area. */
+static int evaluation_to_children(node_t *self, MDB_txn *txn, const json_t *full, unsigned year,
+                                  int64_t evaluated_at)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(self->store, DB_CHILDREN), &cursor);
+    if (rc)
+        return store_error(rc);
+    char codes[512][PROGRAMME_CODE_MAX];
+    size_t count = 0;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && count < 512;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (k.mv_size >= PROGRAMME_CODE_MAX)
+            continue;
+        memcpy(codes[count], k.mv_data, k.mv_size);
+        codes[count++][k.mv_size] = '\0';
+    }
+    mdb_cursor_close(cursor);
+    rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        json_t *part = result_for(self->programme, full, codes[i]);
+        char *text = json_dumps(part, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(part);
+        if (!text)
+            return SF_ENOMEM;
+        Shifan__EvaluationResult result = SHIFAN__EVALUATION_RESULT__INIT;
+        result.year = year;
+        result.document.data = (uint8_t *)text;
+        result.document.len = strlen(text);
+        result.evaluated_at = evaluated_at;
+        Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+        payload.body_case = SHIFAN__PAYLOAD__BODY_EVALUATION;
+        payload.evaluation = &result;
+        uint8_t *bytes;
+        size_t len;
+        rc = codec_payload_pack(&payload, &bytes, &len);
+        free(text);
+        if (rc == 0) {
+            char stream[OUTBOX_STREAM_MAX];
+            link_down_stream(stream, sizeof stream, codes[i]);
+            rc = outbox_append(txn, self->store, stream, bytes, len, NULL);
+            free(bytes);
+        }
+    }
+    return rc;
+}
+
+int tier_apply_evaluation(node_t *self, MDB_txn *txn, const Shifan__Payload *payload, char *why,
+                          size_t whysize)
+{
+    const Shifan__EvaluationResult *result = payload->evaluation;
+    json_error_t error;
+    json_t *document = json_loadb((const char *)result->document.data, result->document.len,
+                                  JSON_REJECT_DUPLICATES, &error);
+    if (!json_is_object(document)) {
+        json_decref(document);
+        return node_refuse(why, whysize, "malformed: an evaluation result is not JSON: %s%s",
+                           error.text, "");
+    }
+    uint8_t *bytes;
+    size_t len;
+    int rc = codec_payload_pack(payload, &bytes, &len);
+    if (rc == 0)
+        rc = evaluation_put(self, txn, result->year, bytes, len);
+    free(bytes);
+    if (rc == 0 && self->role == ROLE_PREFECTURE)
+        rc = evaluation_to_children(self, txn, document, result->year, result->evaluated_at);
+    if (rc == 0)
+        slog_info("received the province's evaluation of %u", result->year);
+    json_decref(document);
+    return rc;
+}
+
+struct publish_evaluation_arg {
+    node_t *self;
+    const json_t *document;
+    unsigned year;
+};
+
+static int publish_evaluation_fn(MDB_txn *txn, void *arg)
+{
+    struct publish_evaluation_arg *a = arg;
+    return evaluation_to_children(a->self, txn, a->document, a->year, stime_now());
+}
+
+int node_publish_evaluation(node_t *self, int year, const char *document, char *err, size_t errsize)
+{
+    if (self->role != ROLE_PROVINCE) {
+        snprintf(err, errsize, "only the province publishes evaluations");
+        return SF_EINVAL;
+    }
+    json_error_t error;
+    json_t *full = json_loads(document, 0, &error);
+    if (!full) {
+        snprintf(err, errsize, "the result is not JSON: %s", error.text);
+        return SF_EINVAL;
+    }
+    struct publish_evaluation_arg arg = {self, full, (unsigned)year};
+    int rc = store_write(self->store, publish_evaluation_fn, &arg);
+    json_decref(full);
+    if (rc)
+        snprintf(err, errsize, "cannot queue the evaluation: %s", sf_strerror(rc));
+    return rc;
+}
+
+struct published_arg {
+    node_t *self;
+    unsigned year;
+    char *document;
+};
+
+static int published_fn(MDB_txn *txn, void *arg)
+{
+    struct published_arg *a = arg;
+    char key[32];
+    evaluation_key(key, sizeof key, a->year);
+    MDB_val k = {strlen(key), key}, v;
+    int rc = mdb_get(txn, store_dbi(a->self->store, DB_PROGRAMMES), &k, &v);
+    if (rc)
+        return store_error(rc);
+    Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_EVALUATION)
+        a->document = strndup((const char *)payload->evaluation->document.data,
+                              payload->evaluation->document.len);
+    codec_payload_free(payload);
+    return a->document ? 0 : SF_ECORRUPT;
+}
+
+char *node_published_evaluation(node_t *self, int year, char *err, size_t errsize)
+{
+    struct published_arg arg = {self, (unsigned)year, NULL};
+    int rc = store_read(self->store, published_fn, &arg);
+    if (rc == SF_ENOTFOUND)
+        snprintf(err, errsize, "no evaluation of %d has been published to this node yet", year);
+    else if (rc)
+        snprintf(err, errsize, "cannot read the published evaluation: %s", sf_strerror(rc));
+    return arg.document;
+}
+
 /* ---- inspections ---- */
 
 struct inspect_arg {

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "error.h"
+#include "render.h"
 
 static int verb_evaluate(const cli_args_t *args, node_t *node)
 {
@@ -22,6 +23,23 @@ static int verb_evaluate(const cli_args_t *args, node_t *node)
     if (rc)
         return rc;
     rc = cli_write_result(result, format, cli_get(args, "out"));
+    if (rc == 0 && cli_flag(args, "publish")) {
+        char *json = NULL, err[512];
+        size_t len;
+        if (render_json(result, &json, &len) != 0) {
+            fprintf(stderr, "error: cannot render the result to publish\n");
+            rc = CLI_FAILURE;
+        } else if ((rc = node_publish_evaluation(node, year, json, err, sizeof err)) != 0) {
+            fprintf(stderr, "error: %s\n", err);
+            rc = cli_exit_code(rc);
+        } else {
+            fprintf(stderr,
+                    "published the %d evaluation to every prefecture and, through "
+                    "them, every county\n",
+                    year);
+        }
+        free(json);
+    }
     engine_result_destroy(&result);
     return rc;
 }
@@ -40,8 +58,10 @@ static int verb_publish(const cli_args_t *args, node_t *node)
 }
 
 static const cli_verb_t province_verbs[] = {
-    {"evaluate", "year=,format=,out=", 0,
-     "--year Y [--format json|csv|html] [--out FILE]: evaluate the year centrally", verb_evaluate},
+    {"evaluate", "year=,format=,out=,publish", 0,
+     "--year Y [--format json|csv|html] [--out FILE] [--publish]: evaluate the year; "
+     "--publish sends each prefecture and county its part",
+     verb_evaluate},
     {"inspect", "", 1, "FILE|-: record the province's own values for a unit-year",
      cli_verb_inspect},
     {"publish", "", 1, "FILE: publish a programme (standard, quotas, calendar) downward",

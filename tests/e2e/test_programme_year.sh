@@ -135,3 +135,16 @@ grep -c "迟报" "$html" >/dev/null || fail "HTML has no 迟报 (late) mark"
 grep -q "未报" "$html" || fail "HTML has no 未报 (missing) mark"
 grep -q "国家级" "$html" || fail "HTML has no national candidates section"
 note "CSV and HTML agree with the JSON"
+
+# --- The result travels back down: each county sees its own verdict ---
+at 2018-11-20T10:00:00+08:00 province --data "$WORK/province" evaluate --year 2018 --publish --out "$WORK/published.json" 2>/dev/null
+got_result() { county --data "$WORK/$1" result --year 2018 --json >"$WORK/result.$1" 2>/dev/null; }
+for c in 530102 530103 530302; do wait_until 15 got_result "$c" || fail "county $c did not receive the published result"; done
+[ "$(jq -c '[.units[] | {code, demonstration, national_candidate}]' "$WORK/result.530102")" = \
+    '[{"code":"530102","demonstration":true,"national_candidate":true}]' ] ||
+    fail "530102 got $(jq -c '[.units[] | {code, demonstration}]' "$WORK/result.530102")"
+[ "$(jq -c '[.units[] | {code, recommended, flags}]' "$WORK/result.530103")" = \
+    '[{"code":"530103","recommended":false,"flags":["corrected"]}]' ] || fail "530103 got $(jq -c .units "$WORK/result.530103")"
+[ "$(jq -c '[.units[].code]' "$WORK/result.530302")" = '["530302"]' ] || fail "530302 sees other units"
+county --data "$WORK/530302" result --year 2018 | grep -q "not qualified" || fail "the text view does not show the verdict"
+note "the published evaluation reached each county with only its own part"
