@@ -24,8 +24,6 @@
 const char *link_state_name(link_state_t state)
 {
     switch (state) {
-    case LINK_DOWN:
-        return "down";
     case LINK_CONNECTING:
         return "connecting";
     case LINK_UP:
@@ -325,7 +323,6 @@ struct link_client {
     refusals_t refusals;
     batch_result_t down_result;
     bool down_any;
-    uint64_t down_epoch_after, down_applied_after;
     bool restarted_stream;
 };
 

@@ -64,7 +64,7 @@ typedef struct {
     bool (*admit)(void *arg, const char *code, const char *key_z85);
 } link_hooks_t;
 
-typedef enum { LINK_DOWN = 0, LINK_CONNECTING, LINK_UP, LINK_REFUSED_KEY } link_state_t;
+typedef enum { LINK_CONNECTING = 0, LINK_UP, LINK_REFUSED_KEY } link_state_t;
 const char *link_state_name(link_state_t state);
 
 /* ---- child side ---- */

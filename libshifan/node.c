@@ -769,8 +769,6 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
     else
         rc = apply_from_child(self, txn, peer, payload, bytes, len, why, whysize);
     codec_payload_free_arena(self->arena, payload);
-    if (rc == 0)
-        self->applied_items++;
     return rc;
 }
 
