@@ -1145,49 +1145,6 @@ json_t *node_status(node_t *self)
     return status;
 }
 
-/* ---- iteration ---- */
-
-struct each_arg {
-    node_t *self;
-    node_report_fn fn;
-    void *arg;
-};
-
-static int each_fn(MDB_txn *txn, void *arg)
-{
-    struct each_arg *a = arg;
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_REPORTS), &cursor);
-    if (rc)
-        return store_error(rc);
-    MDB_val k, v;
-    int result = 0;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
-        if (!payload || payload->body_case != SHIFAN__PAYLOAD__BODY_REPORT) {
-            codec_payload_free(payload);
-            continue;
-        }
-        char err[128];
-        report_t *report = report_from_proto(payload->report, err, sizeof err);
-        int64_t received_at = payload->n_receipts ? payload->receipts[0]->received_at : 0;
-        codec_payload_free(payload);
-        if (!report)
-            continue;
-        result = a->fn(report, received_at, a->arg);
-        report_destroy(&report);
-    }
-    mdb_cursor_close(cursor);
-    return result;
-}
-
-int node_each_report(node_t *self, node_report_fn fn, void *arg)
-{
-    struct each_arg a = {self, fn, arg};
-    return store_read(self->store, each_fn, &a);
-}
-
 /* ---- list ---- */
 
 struct list_arg {

@@ -110,8 +110,4 @@ json_t *node_status(node_t *self);
  * county, state ("queued", "delivered" or "returned") and return_reason. */
 json_t *node_list(node_t *self);
 
-/* Calls fn for every stored report version (decoded), in report id order. */
-typedef int (*node_report_fn)(const report_t *report, int64_t received_at, void *arg);
-int node_each_report(node_t *self, node_report_fn fn, void *arg);
-
 #endif

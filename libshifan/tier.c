@@ -102,33 +102,41 @@ int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child)
     return rc;
 }
 
-struct children_arg {
-    node_t *self;
-    MDB_txn *txn;
-};
+typedef int (*child_fn)(node_t *self, MDB_txn *txn, const char *code, void *arg);
 
-/* Queues the stored programme to every registered child. */
-static int queue_programme_to_children(node_t *self, MDB_txn *txn)
+/* Calls fn for every registered child, in code order, inside txn. Writes by
+ * fn go to other databases, which leaves this cursor valid. */
+static int each_child(node_t *self, MDB_txn *txn, child_fn fn, void *arg)
 {
     MDB_cursor *cursor;
     int rc = mdb_cursor_open(txn, store_dbi(self->store, DB_CHILDREN), &cursor);
     if (rc)
         return store_error(rc);
     MDB_val k, v;
-    char codes[512][PROGRAMME_CODE_MAX];
-    size_t count = 0;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && count < 512;
+    int result = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
          rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        if (k.mv_size >= PROGRAMME_CODE_MAX)
+        char code[PROGRAMME_CODE_MAX];
+        if (k.mv_size >= sizeof code)
             continue;
-        memcpy(codes[count], k.mv_data, k.mv_size);
-        codes[count++][k.mv_size] = '\0';
+        memcpy(code, k.mv_data, k.mv_size);
+        code[k.mv_size] = '\0';
+        result = fn(self, txn, code, arg);
     }
     mdb_cursor_close(cursor);
-    for (size_t i = 0; i < count; i++)
-        if ((rc = tier_queue_programme(self, txn, codes[i])))
-            return rc;
-    return 0;
+    return result;
+}
+
+static int queue_programme_fn(node_t *self, MDB_txn *txn, const char *code, void *arg)
+{
+    (void)arg;
+    return tier_queue_programme(self, txn, code);
+}
+
+/* Queues the stored programme to every registered child. */
+static int queue_programme_to_children(node_t *self, MDB_txn *txn)
+{
+    return each_child(self, txn, queue_programme_fn, NULL);
 }
 
 /* Keeps a programme payload if it is newer than the stored one. */
@@ -309,52 +317,47 @@ static int evaluation_put(node_t *self, MDB_txn *txn, unsigned year, const uint8
     return store_error(mdb_put(txn, store_dbi(self->store, DB_PROGRAMMES), &k, &v, 0));
 }
 
-/* Queues to every registered child the part of `full` for its area. */
+struct evaluation_part {
+    const json_t *full;
+    unsigned year;
+    int64_t evaluated_at;
+};
+
+/* Queues to one child the part of the result for its area. */
+static int evaluation_to_child(node_t *self, MDB_txn *txn, const char *code, void *arg)
+{
+    const struct evaluation_part *a = arg;
+    json_t *part = result_for(self->programme, a->full, code);
+    char *text = json_dumps(part, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(part);
+    if (!text)
+        return SF_ENOMEM;
+    Shifan__EvaluationResult result = SHIFAN__EVALUATION_RESULT__INIT;
+    result.year = a->year;
+    result.document.data = (uint8_t *)text;
+    result.document.len = strlen(text);
+    result.evaluated_at = a->evaluated_at;
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_EVALUATION;
+    payload.evaluation = &result;
+    uint8_t *bytes;
+    size_t len;
+    int rc = codec_payload_pack(&payload, &bytes, &len);
+    free(text);
+    if (rc)
+        return rc;
+    char stream[OUTBOX_STREAM_MAX];
+    link_down_stream(stream, sizeof stream, code);
+    rc = outbox_append(txn, self->store, stream, bytes, len, NULL);
+    free(bytes);
+    return rc;
+}
+
 static int evaluation_to_children(node_t *self, MDB_txn *txn, const json_t *full, unsigned year,
                                   int64_t evaluated_at)
 {
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(self->store, DB_CHILDREN), &cursor);
-    if (rc)
-        return store_error(rc);
-    char codes[512][PROGRAMME_CODE_MAX];
-    size_t count = 0;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && count < 512;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        if (k.mv_size >= PROGRAMME_CODE_MAX)
-            continue;
-        memcpy(codes[count], k.mv_data, k.mv_size);
-        codes[count++][k.mv_size] = '\0';
-    }
-    mdb_cursor_close(cursor);
-    rc = 0;
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        json_t *part = result_for(self->programme, full, codes[i]);
-        char *text = json_dumps(part, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(part);
-        if (!text)
-            return SF_ENOMEM;
-        Shifan__EvaluationResult result = SHIFAN__EVALUATION_RESULT__INIT;
-        result.year = year;
-        result.document.data = (uint8_t *)text;
-        result.document.len = strlen(text);
-        result.evaluated_at = evaluated_at;
-        Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
-        payload.body_case = SHIFAN__PAYLOAD__BODY_EVALUATION;
-        payload.evaluation = &result;
-        uint8_t *bytes;
-        size_t len;
-        rc = codec_payload_pack(&payload, &bytes, &len);
-        free(text);
-        if (rc == 0) {
-            char stream[OUTBOX_STREAM_MAX];
-            link_down_stream(stream, sizeof stream, codes[i]);
-            rc = outbox_append(txn, self->store, stream, bytes, len, NULL);
-            free(bytes);
-        }
-    }
-    return rc;
+    struct evaluation_part part = {full, year, evaluated_at};
+    return each_child(self, txn, evaluation_to_child, &part);
 }
 
 int tier_apply_evaluation(node_t *self, MDB_txn *txn, const Shifan__Payload *payload, char *why,
