@@ -1065,7 +1065,6 @@ out:
 struct status_arg {
     node_t *self;
     uint64_t queued;
-    uint64_t returns;
 };
 
 static int status_fn(MDB_txn *txn, void *arg)
@@ -1098,7 +1097,7 @@ static bool daemon_running(const char *dir, json_t **daemon_status)
 
 json_t *node_status(node_t *self)
 {
-    struct status_arg arg = {self, 0, 0};
+    struct status_arg arg = {self, 0};
     store_read(self->store, status_fn, &arg);
     json_t *status = json_object();
     json_object_set_new(status, "role", json_string(node_role_name(self->role)));
