@@ -109,8 +109,17 @@ static int verb_evaluate(const cli_args_t *args, node_t *node)
         const programme_t *programme = engine_result_programme(result);
         printf("self-check (自评) for %d against %s, standard %s\n", year, programme_id(programme),
                programme_standard_id(programme));
-        for (size_t i = 0; i < engine_result_unit_count(result); i++)
-            print_unit(programme, engine_result_unit(result, i));
+        size_t silent = 0;
+        for (size_t i = 0; i < engine_result_unit_count(result); i++) {
+            const engine_unit_result_t *unit = engine_result_unit(result, i);
+            /* A county reporting for sites has many; show the ones reported. */
+            if (unit->status == ENGINE_MISSING && engine_result_unit_count(result) > 1)
+                silent++;
+            else
+                print_unit(programme, unit);
+        }
+        if (silent)
+            printf("(%zu more unit(s) of this county have no report for %d)\n", silent, year);
     }
     engine_result_destroy(&result);
     return 0;
@@ -121,10 +130,17 @@ static int verb_result(const cli_args_t *args, node_t *node)
     int year;
     if (cli_year(args, &year))
         return CLI_USAGE;
+    const programme_t *programme = node_programme(node);
+    if (!programme_has_year(programme, year)) {
+        fprintf(stderr, "error: --year %d: programme %s covers %d-%d\n", year,
+                programme_id(programme), programme_first_year(programme),
+                programme_last_year(programme));
+        return CLI_USAGE;
+    }
     char err[512];
     char *document = node_published_evaluation(node, year, err, sizeof err);
     if (!document) {
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "error: %s\n", err);
         return CLI_FAILURE;
     }
     if (cli_flag(args, "json")) {

@@ -377,7 +377,11 @@ static int allow_fn(MDB_txn *txn, void *arg)
     if ((rc = outbox_open_stream(txn, store, stream, &state)))
         return rc;
     /* A new child gets the programme in force, however late it comes online. */
-    return state.next_seq == 1 ? tier_queue_programme(a->self, txn, a->code) : 0;
+    if (state.next_seq != 1)
+        return 0;
+    return (rc = tier_queue_programme(a->self, txn, a->code))
+               ? rc
+               : tier_queue_evaluations(a->self, txn, a->code);
 }
 
 int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize)
@@ -776,7 +780,8 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
  * it gets the programme in force. */
 static int node_new_peer(void *arg, MDB_txn *txn, const char *peer)
 {
-    return tier_queue_programme(arg, txn, peer);
+    int rc = tier_queue_programme(arg, txn, peer);
+    return rc ? rc : tier_queue_evaluations(arg, txn, peer);
 }
 
 /* Every frame's key must still be the one registered for its code. */

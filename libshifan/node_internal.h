@@ -60,6 +60,8 @@ int tier_programme_payload(const programme_t *programme, uint8_t **bytes, size_t
 int tier_store_programme(store_t *store, MDB_txn *txn, const uint8_t *bytes, size_t len,
                          bool *newer);
 int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child);
+/* Queues to a new child its part of every evaluation published here. */
+int tier_queue_evaluations(node_t *self, MDB_txn *txn, const char *child);
 int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payload,
                          const uint8_t *raw, size_t len, char *why, size_t whysize);
 int tier_apply_return_from_child(node_t *self, MDB_txn *txn, const char *peer,

@@ -360,6 +360,36 @@ static int evaluation_to_children(node_t *self, MDB_txn *txn, const json_t *full
     return each_child(self, txn, evaluation_to_child, &part);
 }
 
+int tier_queue_evaluations(node_t *self, MDB_txn *txn, const char *child)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(self->store, DB_PROGRAMMES), &cursor);
+    if (rc)
+        return store_error(rc);
+    static const char prefix[] = "evaluation/";
+    MDB_val k = {sizeof prefix - 1, (void *)prefix}, v;
+    int result = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE); rc == 0 && result == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < sizeof prefix - 1 || memcmp(k.mv_data, prefix, sizeof prefix - 1) != 0)
+            break;
+        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        json_t *full = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_EVALUATION
+                           ? json_loadb((const char *)payload->evaluation->document.data,
+                                        payload->evaluation->document.len, 0, NULL)
+                           : NULL;
+        if (full) {
+            struct evaluation_part part = {full, payload->evaluation->year,
+                                           payload->evaluation->evaluated_at};
+            result = evaluation_to_child(self, txn, child, &part);
+        }
+        json_decref(full);
+        codec_payload_free(payload);
+    }
+    mdb_cursor_close(cursor);
+    return result;
+}
+
 int tier_apply_evaluation(node_t *self, MDB_txn *txn, const Shifan__Payload *payload, char *why,
                           size_t whysize)
 {
@@ -876,10 +906,13 @@ int node_recommend(node_t *self, int year, bool confirm, json_t **lists, char *e
     *lists = json_array();
     for (size_t i = 0; rc == 0 && i < count; i++) {
         const ranking_t *ranking = &rankings[i];
+        /* An empty list is not confirmed: a holder whose units report late
+         * must not be locked out of the year by a confirm of the others. */
+        bool confirm_this = confirm && ranking->count > 0;
         struct recommend_arg arg = {self,           (unsigned)year, ranking->holder, ranking->units,
-                                    ranking->count, confirm,        false,           NULL};
-        rc = confirm ? store_write(self->store, recommend_fn, &arg)
-                     : store_read(self->store, existing_fn, &arg);
+                                    ranking->count, confirm_this,   false,           NULL};
+        rc = confirm_this ? store_write(self->store, recommend_fn, &arg)
+                          : store_read(self->store, existing_fn, &arg);
         if (rc) {
             snprintf(err, errsize, "cannot store the recommendation: %s", sf_strerror(rc));
             break;
@@ -890,10 +923,10 @@ int node_recommend(node_t *self, int year, bool confirm, json_t **lists, char *e
         json_array_append_new(
             *lists,
             json_pack("{s:s, s:i, s:b, s:o}", "holder", ranking->holder, "quota", ranking->quota,
-                      "confirmed", final || confirm, "units",
+                      "confirmed", final || confirm_this, "units",
                       final ? units_json((const char *const *)earlier->units, earlier->n_units)
                             : units_json(ranking->units, ranking->count)));
-        if (confirm && arg.queued)
+        if (confirm_this && arg.queued)
             slog_info("recommendation of %s for %d confirmed: %zu unit(s); queued to the "
                       "province",
                       ranking->holder, year, ranking->count);
@@ -954,6 +987,8 @@ void tier_auto_recommend(node_t *self)
         size_t count = 0;
         if (current_rankings(self, input, year, &result, &rankings, &count, err, sizeof err) == 0) {
             for (size_t i = 0; i < count; i++) {
+                if (rankings[i].quota == 0)
+                    continue; /* nothing to recommend this year */
                 struct recommend_arg arg = {self,
                                             (unsigned)year,
                                             rankings[i].holder,

@@ -97,8 +97,11 @@ static int verb_report(const cli_args_t *args, node_t *node)
         engine_result_destroy(&result);
         return rc;
     }
-    const engine_prefecture_result_t *pref = engine_result_find_prefecture(result, node_code(node));
-    if (pref) {
+    /* One block per quota holder: the prefecture itself, or each county of
+     * a city whose sites are evaluated. */
+    const programme_t *programme = engine_result_programme(result);
+    for (size_t p = 0; p < engine_result_prefecture_count(result); p++) {
+        const engine_prefecture_result_t *pref = engine_result_prefecture(result, p);
         const engine_summary_t *sum = &pref->summary;
         printf("%s %s, %d: %zu expected, %zu reported (completeness %.0f%%), %zu on time "
                "(timeliness %.0f%%), %zu late, %zu missing, %zu qualified; quota %d\n",
@@ -107,8 +110,18 @@ static int verb_report(const cli_args_t *args, node_t *node)
                sum->on_time,
                sum->expected ? 100.0 * (double)sum->on_time / (double)sum->expected : 0.0,
                sum->late, sum->missing, sum->qualified, pref->quota);
+        printf("  recommended (%s):", engine_rec_source_name(pref->source));
+        for (size_t i = 0; i < pref->recommended_count; i++)
+            printf(" %s", pref->recommended[i]->unit->code);
+        printf("%s\n  aggregates (Σnum/Σden):", pref->recommended_count ? "" : " none");
+        for (size_t c = 0; c < programme_criterion_count(programme); c++)
+            if (programme_criterion(programme, c)->kind == CRITERION_RATIO &&
+                sum->aggregates[c].den_sum)
+                printf(" %s=%.1f%%", programme_criterion(programme, c)->id,
+                       sum->aggregates[c].percent);
+        printf("\n");
     }
-    printf("%-7s ", "code");
+    printf("%-9s ", "code");
     cli_print_padded("name", 20);
     printf("%-8s %-9s %-6s %-5s %s\n", "status", "qualified", "items", "rank", "flags");
     for (size_t i = 0; i < engine_result_unit_count(result); i++) {
@@ -121,24 +134,11 @@ static int verb_report(const cli_args_t *args, node_t *node)
         char rank[16] = "-";
         if (unit->rank > 0)
             snprintf(rank, sizeof rank, "%d", unit->rank);
-        printf("%-7s ", unit->unit->code);
+        printf("%-9s ", unit->unit->code);
         cli_print_padded(unit->unit->name, 20);
         printf("%-8s %-9s %2zu/%-3zu %-5s %s\n", engine_status_name(unit->status),
-               unit->qualified ? "yes" : "no", unit->items_passed,
-               programme_item_count(engine_result_programme(result)), rank, flags);
-    }
-    if (pref) {
-        printf("recommended (%s):", engine_rec_source_name(pref->source));
-        for (size_t i = 0; i < pref->recommended_count; i++)
-            printf(" %s", pref->recommended[i]->unit->code);
-        printf("%s\naggregates (Σnum/Σden):", pref->recommended_count ? "" : " none");
-        const programme_t *programme = engine_result_programme(result);
-        for (size_t c = 0; c < programme_criterion_count(programme); c++)
-            if (programme_criterion(programme, c)->kind == CRITERION_RATIO &&
-                pref->summary.aggregates[c].den_sum)
-                printf(" %s=%.1f%%", programme_criterion(programme, c)->id,
-                       pref->summary.aggregates[c].percent);
-        printf("\n");
+               unit->qualified ? "yes" : "no", unit->items_passed, programme_item_count(programme),
+               rank, flags);
     }
     engine_result_destroy(&result);
     return 0;

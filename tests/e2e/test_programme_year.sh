@@ -148,3 +148,13 @@ for c in 530102 530103 530302; do wait_until 15 got_result "$c" || fail "county 
 [ "$(jq -c '[.units[].code]' "$WORK/result.530302")" = '["530302"]' ] || fail "530302 sees other units"
 county --data "$WORK/530302" result --year 2018 | grep -q "not qualified" || fail "the text view does not show the verdict"
 note "the published evaluation reached each county with only its own part"
+
+# A county allowed after the publication still gets its part of it.
+county --data "$WORK/530113" init --code 530113 --upstream "tcp://127.0.0.1:$HUB_PORT_530100" \
+    --upstream-key "$(hub --data "$WORK/530100" key)" >/dev/null
+hub --data "$WORK/530100" allow --code 530113 --key "$(county --data "$WORK/530113" key)" >/dev/null
+start c530113 county-node "$WORK/530113"
+wait_until 15 got_result 530113 || fail "a county allowed after the publication did not get it"
+[ "$(jq -c '[.units[] | {code, status}]' "$WORK/result.530113")" = '[{"code":"530113","status":"missing"}]' ] ||
+    fail "530113 got $(jq -c .units "$WORK/result.530113")"
+note "a county allowed later received its part too"
