@@ -184,9 +184,23 @@ static int verb_list(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+static int verb_revoke(const cli_args_t *args, node_t *node)
+{
+    char err[512];
+    int rc = node_revoke(node, cli_get(args, "code"), err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return cli_exit_code(rc);
+    }
+    printf("revoked %s\n", cli_get(args, "code"));
+    return 0;
+}
+
 static const cli_verb_t common_verbs[] = {
     {"key", "", 0, "print this node's public key (below: where it goes)", verb_key},
     {"allow", "code=,key=", 0, "--code CODE --key KEY: register a child's public key", verb_allow},
+    {"revoke", "code=", 0, "--code CODE: remove a child's key; its open session ends too",
+     verb_revoke},
     {"run", "", 0, "run the daemon in the foreground (SIGTERM/SIGINT stop it)", verb_run},
     {"status", "json", 0, "[--json]: stored reports, queue, link state", verb_status},
     {"list", "json", 0, "[--json]: every stored report version (and, on a county, its state)",
@@ -243,7 +257,7 @@ static void usage(FILE *out, const char *program, node_role_t role, const cli_ve
                                       : "--listen ENDPOINT [--programme FILE]");
     fprintf(out, "  %-10s %s\n", "", "(without --programme: the embedded Yunnan 2017-2020)");
     for (const cli_verb_t *verb = common_verbs; verb->name; verb++)
-        if (role != ROLE_COUNTY || strcmp(verb->name, "allow") != 0)
+        if (role != ROLE_COUNTY || (verb->fn != verb_allow && verb->fn != verb_revoke))
             fprintf(out, "  %-10s %s\n", verb->name, verb->usage);
     for (const cli_verb_t *verb = extra; verb && verb->name; verb++)
         fprintf(out, "  %-10s %s\n", verb->name, verb->usage);
@@ -347,7 +361,8 @@ int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra)
         spec = init_options(role);
     } else {
         for (const cli_verb_t *v = common_verbs; v->name && !verb; v++)
-            if (strcmp(v->name, args.verb) == 0 && !(role == ROLE_COUNTY && v->fn == verb_allow))
+            if (strcmp(v->name, args.verb) == 0 &&
+                !(role == ROLE_COUNTY && (v->fn == verb_allow || v->fn == verb_revoke)))
                 verb = v;
         for (const cli_verb_t *v = extra; v && v->name && !verb; v++)
             if (strcmp(v->name, args.verb) == 0)

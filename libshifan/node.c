@@ -425,6 +425,52 @@ int node_allow(node_t *self, const char *code, const char *key, char *err, size_
     return rc == SF_EEXIST ? SF_EINVAL : rc;
 }
 
+struct revoke_arg {
+    node_t *self;
+    const char *code;
+};
+
+static int revoke_fn(MDB_txn *txn, void *arg)
+{
+    struct revoke_arg *a = arg;
+    store_t *store = a->self->store;
+    char key[KEYS_Z85_LEN + 1];
+    int rc = store_get_string(txn, store_dbi(store, DB_CHILDREN), a->code, key, sizeof key);
+    if (rc)
+        return rc;
+    MDB_val by_code = {strlen(a->code), (void *)a->code}, by_key = {strlen(key), key};
+    if ((rc = store_error(mdb_del(txn, store_dbi(store, DB_CHILDREN), &by_code, NULL))) ||
+        ((rc = store_error(mdb_del(txn, store_dbi(store, DB_KEYS), &by_key, NULL))) &&
+         rc != SF_ENOTFOUND))
+        return rc;
+    uint64_t generation = 0;
+    store_get_u64(txn, store_dbi(store, DB_META), "keys_generation", &generation);
+    return store_put_u64(txn, store_dbi(store, DB_META), "keys_generation", generation + 1);
+}
+
+int node_revoke(node_t *self, const char *code, char *err, size_t errsize)
+{
+    if (self->role == ROLE_COUNTY) {
+        snprintf(err, errsize, "a county has no children to revoke");
+        return SF_EINVAL;
+    }
+    if (!code) {
+        snprintf(err, errsize, "revoke needs --code CODE");
+        return SF_EINVAL;
+    }
+    struct revoke_arg arg = {self, code};
+    int rc = store_write(self->store, revoke_fn, &arg);
+    if (rc == SF_ENOTFOUND) {
+        snprintf(err, errsize, "--code %s: no key is registered for it here", code);
+        return SF_EINVAL;
+    }
+    if (rc)
+        snprintf(err, errsize, "cannot remove the key: %s", sf_strerror(rc));
+    else
+        slog_info("revoked the key of %s", code);
+    return rc;
+}
+
 /* ---- reports: storage shared by every tier ---- */
 
 /* DB_LATEST value: version be32 | report_id. */

@@ -54,6 +54,12 @@ store_t *node_store(node_t *self);
  * or foreign code or a malformed key. A new key for a code replaces the old. */
 int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize);
 
+/* Removes a child's key (hub, province): within a second the daemon refuses
+ * its handshakes and the frames of a session it already holds. What the
+ * child sent before stays; its queue stays with it. SF_EINVAL if the code
+ * has no key here. */
+int node_revoke(node_t *self, const char *code, char *err, size_t errsize);
+
 /* County: stores a validated report as the next version of its unit-year
  * and queues it upward, in one durable transaction. Fills report_id,
  * version, submitted_at, origin and standard_id of the report. */

@@ -46,6 +46,23 @@ wait_until 10 at_province || fail "the legitimate report did not arrive"
 for name in province hub; do kill -0 "${PIDS[$name]}" || fail "$name died"; done
 note "legitimate report delivered; hub and province still running"
 
+# 3b. Revoking the county's key ends its open session within seconds; what it
+# sends afterwards stays queued with it.
+before=$(status_field prefecture-hub "$WORK/530100" .reports)
+hub --data "$WORK/530100" revoke --code 530102 >/dev/null
+county_refused() { [ "$(status_field county-node "$WORK/530102" .link.state)" = refused ]; }
+wait_until 10 county_refused || fail "the revoked county's link is $(status_field county-node "$WORK/530102" .link.state)"
+report_json 530102 2019 5 | county --data "$WORK/530102" submit - >/dev/null
+sleep 2
+[ "$(status_field prefecture-hub "$WORK/530100" .reports)" -eq "$before" ] || fail "a revoked key delivered a report"
+[ "$(status_field county-node "$WORK/530102" .queued)" -eq 1 ] || fail "the revoked county lost its queue"
+set +e
+hub --data "$WORK/530100" revoke --code 530102 2>"$WORK/err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q "no key" "$WORK/err" || fail "revoking twice: exit $rc, $(cat "$WORK/err")"
+note "a revoked key loses its open session; the county keeps its queue"
+
 # 4. Locally, a county refuses to submit for a unit that is not its own.
 set +e
 report_json 530103 2018 4 | county --data "$WORK/530102" submit - 2>"$WORK/err"
