@@ -312,12 +312,14 @@ node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, si
         snprintf(err, errsize, "cannot load the key pair in %s: %s", keydir, sf_strerror(*rc));
         goto fail;
     }
-    if (!(self->programme = programme_load_default())) {
+    /* The programme stored here (published to us, or given at init) if any;
+     * the embedded default is parsed only when there is none. */
+    tier_programme_reload(self, false);
+    if (!self->programme && !(self->programme = programme_load_default())) {
         snprintf(err, errsize, "cannot load the programme");
         *rc = SF_ENOMEM;
         goto fail;
     }
-    tier_programme_reload(self, false); /* the newest one published to us, if any */
     slog_set_identity(role == ROLE_COUNTY       ? "county-node"
                       : role == ROLE_PREFECTURE ? "prefecture-hub"
                                                 : "province-core",

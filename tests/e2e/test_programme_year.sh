@@ -131,7 +131,12 @@ jq -r '.units[] | "\(.code) \(.name)"' "$R" >"$WORK/names"
 while read -r code name; do
     grep -q "$code" "$html" && grep -q "$name" "$html" || fail "HTML lacks $code $name"
 done <"$WORK/names"
-grep -c "迟报" "$html" >/dev/null || fail "HTML has no 迟报 (late) mark"
+demonstration_line=$(grep -o "本年度示范县[^<]*" "$html")
+for code in 530102 530303; do
+    echo "$demonstration_line" | grep -q "$code" || fail "HTML does not name $code as a demonstration unit: $demonstration_line"
+done
+echo "$demonstration_line" | grep -q "530103" && fail "HTML names 530103 as a demonstration unit"
+grep -q "迟报" "$html" || fail "HTML has no 迟报 (late) mark"
 grep -q "未报" "$html" || fail "HTML has no 未报 (missing) mark"
 grep -q "国家级" "$html" || fail "HTML has no national candidates section"
 note "CSV and HTML agree with the JSON"
