@@ -824,6 +824,35 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
     return rc;
 }
 
+struct apply_one_arg {
+    node_t *self;
+    const char *peer;
+    const uint8_t *bytes;
+    size_t len;
+    char *why;
+    size_t whysize;
+    int outcome;
+};
+
+static int apply_one_fn(MDB_txn *txn, void *arg)
+{
+    struct apply_one_arg *a = arg;
+    a->why[0] = '\0';
+    int rc = node_apply(a->self, txn, a->peer, a->bytes, a->len, a->why, a->whysize);
+    if (rc < 0)
+        return rc;
+    a->outcome = rc;
+    return 0;
+}
+
+int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, size_t len,
+                       char *why, size_t whysize)
+{
+    struct apply_one_arg arg = {self, peer ? peer : "", bytes, len, why, whysize, 0};
+    int rc = store_write(self->store, apply_one_fn, &arg);
+    return rc ? rc : arg.outcome;
+}
+
 /* A child whose stream to us is new (just allowed, or re-initialised):
  * it gets the programme in force. */
 static int node_new_peer(void *arg, MDB_txn *txn, const char *peer)

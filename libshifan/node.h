@@ -105,6 +105,14 @@ int node_publish_evaluation(node_t *self, int year, const char *document, char *
  * NULL with a reason in err if none arrived. Caller frees. */
 char *node_published_evaluation(node_t *self, int year, char *err, size_t errsize);
 
+/* Applies one received item payload (a serialized Payload) as the link
+ * would, in its own durable transaction: peer is the sending child's code,
+ * or "" (or NULL) for the parent. Returns 0 (applied), a positive link
+ * outcome (LINK_REFUSED: refused, with the reason in why) or a negative
+ * sf_err_t. For tests and fuzzing; the daemon applies through its link. */
+int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, size_t len,
+                       char *why, size_t whysize);
+
 /* Runs the daemon until SIGTERM or SIGINT. Returns 0 on a clean stop. */
 int node_run(node_t *self);
 
