@@ -26,39 +26,68 @@
 #include "store.h"
 #include "zap.h"
 
-/* Timers and sizes. docs/protocol.md explains each. */
-#define LINK_HEARTBEAT_MS 1000    /* ZMTP heartbeat and app Ping interval */
-#define LINK_DEAD_MS 3000         /* silence after which a link is declared down */
-#define LINK_HANDSHAKE_MS 1500    /* ZMTP/CURVE handshake must finish within this */
-#define LINK_RECONNECT_MS 100     /* first reconnect delay ... */
-#define LINK_RECONNECT_MAX_MS 500 /* ... doubling up to this */
-#define LINK_HELLO_RETRY_MS 500   /* Hello resent while no Welcome */
-#define LINK_RESEND_MS 3000       /* unacknowledged items resent after this */
+/* Timers and sizes. docs/protocol.md explains each. Timers marked
+ * "floor" adapt upward to the link: round trips and drain times measured on
+ * it, doubled after each timeout that made no progress (LINK_BACKOFF_MAX). */
+#define LINK_HEARTBEAT_MS 1000      /* ZMTP heartbeat and app Ping interval */
+#define LINK_DEAD_MS 3000           /* floor: silence after which a child declares the link dead */
+#define LINK_ZMTP_TIMEOUT_MS 60000  /* ZMTP heartbeat timeout: only a backstop (see protocol.md) */
+#define LINK_TCP_MAXRT_MS 30000     /* TCP_USER_TIMEOUT: data unacknowledged by TCP this long */
+#define LINK_HANDSHAKE_MS 1500      /* ZMTP/CURVE handshake must finish within this */
+#define LINK_RECONNECT_MS 100       /* first reconnect delay ... */
+#define LINK_RECONNECT_MAX_MS 500   /* ... doubling up to this */
+#define LINK_HELLO_RETRY_MS 500     /* floor: Hello resent while no Welcome */
+#define LINK_RESEND_MS 3000         /* floor: unacknowledged items resent after this */
+#define LINK_TIMER_MAX_MS 120000    /* no adaptive timer grows beyond this */
+#define LINK_BACKOFF_MAX 5          /* timeouts without progress double a timer at most 5 times */
 #define LINK_BATCH_ITEMS 64
-#define LINK_BATCH_BYTES (96 * 1024)
-#define LINK_WINDOW_ITEMS 16384    /* 256 full batches in flight */
-#define LINK_PEER_SILENT_MS 5000   /* parent stops sending to a silent child */
-#define LINK_REFUSED_RETRY_MS 3000 /* reconnect after a refused or failed handshake */
+#define LINK_BATCH_BYTES (96 * 1024) /* a batch's bytes at most ... */
+#define LINK_BATCH_MIN_BYTES 4096    /* ... and at least (always one item), from the drain rate */
+#define LINK_BATCH_DRAIN_MS 250      /* a batch should take about this long on the link */
+#define LINK_WINDOW_ITEMS 16384      /* items in flight at most */
+#define LINK_WINDOW_BYTES (16u << 20) /* bytes in flight at most ... */
+#define LINK_WINDOW_QUEUE_MS 1000    /* ... and at most a round trip plus this much of the rate */
+#define LINK_FLIGHTS_MAX 1024        /* batches in flight at most */
+#define LINK_SLOWEST_BPS 1000        /* drain rate assumed before one is measured (8 kbit/s) */
+#define LINK_PEER_SILENT_MS 10000    /* parent stops sending to a child silent this long */
+#define LINK_REFUSED_RETRY_MS 3000   /* reconnect after a refused or failed handshake */
+#define LINK_REFUSALS_PENDING_MAX 1024 /* refusal notices queued to one peer at most */
 
-/* Returned by an apply hook: the item is consumed (it counts as applied and
- * is acknowledged, so the sender stops resending it) but was refused; the
- * sender is told why. */
-#define LINK_REFUSED 1
+/* What an apply hook returns besides 0 (applied) and a negative sf_err_t.
+ * A hook that refuses or defers must not have written anything. */
+#define LINK_REFUSED 1    /* refused for good: consumed (acknowledged), the sender told why */
+#define LINK_LATER 2      /* not now (a programme revision not yet loaded, say): the item and
+                           * the rest of its batch wait and are resent; nothing is refused */
+#define LINK_OVER_LIMIT 3 /* refused: the sender is at its storage bound (Refusal OVER_LIMIT) */
 
 typedef struct {
     void *arg;
     /* Applies one received item in the receiver's write transaction. `peer`
-     * is the sender's unit code as proven by its key. Returns 0, LINK_REFUSED
-     * (with a reason in why), or a negative sf_err_t that aborts the whole
-     * transaction (nothing is acknowledged; the sender will resend).
-     * May run more than once for the same item if the transaction is retried
-     * after the map grew: derive everything from txn. */
+     * is the sender's unit code as proven by its key, "" for the parent.
+     * Returns 0, LINK_REFUSED or LINK_OVER_LIMIT (with a reason in why),
+     * LINK_LATER, or a negative sf_err_t. An error that says the node cannot
+     * write now (SF_ENOSPC, SF_EIO, SF_ENOMEM, a failed store) aborts the
+     * whole transaction: nothing is acknowledged and the senders resend.
+     * Any other error refuses that item alone: the transaction is run again
+     * without it (its other items are applied) and the sender is told.
+     * May run more than once for the same item (the transaction is retried
+     * after the map grew or an item was refused): derive everything from txn. */
     int (*apply)(void *arg, MDB_txn *txn, const char *peer, const uint8_t *payload, size_t len,
                  char *why, size_t whysize);
-    /* Called while handling a Hello whose down_epoch is not our stream's:
-     * the child has never seen that stream (first contact, or a
-     * re-initialised child); optional. Runs inside the transaction. */
-    int (*new_peer)(void *arg, MDB_txn *txn, const char *peer);
+    /* An item of `peer` was refused: queue the sender a durable notice
+     * (Payload.refused) in this transaction. reason is a Refusal.Reason.
+     * Optional. Not called for more than LINK_REFUSALS_PENDING_MAX notices
+     * waiting to one peer. */
+    int (*refused)(void *arg, MDB_txn *txn, const char *peer, uint64_t epoch, uint64_t seq,
+                   const uint8_t *payload, size_t len, int reason, const char *why);
+    /* Parent: the child lacks our downward state (first contact, a
+     * re-initialised child, or one restored from an older backup): queue
+     * it again on "d:<peer>", skipping what is queued there already. */
+    int (*resync_child)(void *arg, MDB_txn *txn, const char *peer);
+    /* Child: the parent lacks items it once acknowledged (a parent restored
+     * from an older backup, or re-initialised): queue our state again on
+     * "up", skipping what is queued there already. */
+    int (*resync_parent)(void *arg, MDB_txn *txn);
     /* Parent only: is this key still registered to this code? Asked for
      * every frame, answered from memory; NULL admits whatever ZAP admitted. */
     bool (*admit)(void *arg, const char *code, const char *key_z85);
@@ -93,6 +122,23 @@ link_state_t link_client_state(const link_client_t *self);
 int64_t link_client_last_contact(const link_client_t *self);
 uint64_t link_client_acked(const link_client_t *self);
 
+/* What the link measured and did, for status and tests. */
+typedef struct {
+    uint64_t bytes_sent;      /* item payload bytes put on the wire, resends included */
+    uint64_t bytes_resent;    /* of which resends */
+    uint64_t items_acked;     /* items acknowledged by the peer */
+    uint64_t rate_Bps;        /* measured drain rate, bytes/s (0: not yet measured) */
+    int64_t srtt_ms;          /* smoothed time from sending a batch to its ack */
+    int64_t rto_ms;           /* current resend timer */
+    uint32_t batch_bytes;     /* current batch size bound */
+    uint64_t window_bytes;    /* current bytes-in-flight bound */
+    uint64_t resyncs;         /* times our state was queued again for a peer */
+    uint64_t restarts;        /* times a stream restarted under a new epoch */
+    uint64_t refused;         /* items the peer refused (its Refusal frames) */
+    char last_event[160];     /* the last restore/resync event, for status ("" none) */
+} link_stats_t;
+void link_client_stats(const link_client_t *self, link_stats_t *stats);
+
 /* ---- parent side ---- */
 typedef struct link_server link_server_t;
 
@@ -119,10 +165,18 @@ typedef struct {
     bool connected;
     int64_t last_contact; /* wall clock */
     uint64_t down_pending;
+    uint64_t rate_Bps; /* measured downward drain rate (0: not yet) */
+    int64_t srtt_ms;
 } link_peer_info_t;
 /* Fills up to max peers; returns the number of known peers. */
 size_t link_server_peers(link_server_t *self, link_peer_info_t *out, size_t max);
 uint64_t link_server_dropped_frames(const link_server_t *self);
 uint64_t link_server_refused_items(const link_server_t *self);
+/* Frames from a connection that has no session (no accepted Hello on it,
+ * or its Hello was refused): dropped, never applied. Counted in dropped. */
+uint64_t link_server_sessionless_frames(const link_server_t *self);
+/* Totals over every child's downward stream, and the last restore/resync
+ * event (""), as link_client_stats. */
+void link_server_stats(const link_server_t *self, link_stats_t *stats);
 
 #endif

@@ -801,6 +801,10 @@ static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payloa
     }
 }
 
+static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
+                         const Shifan__Payload *payload, const uint8_t *bytes, size_t len,
+                         char *why, size_t whysize);
+
 static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *bytes, size_t len,
                       char *why, size_t whysize)
 {
@@ -812,7 +816,9 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
         return node_refuse(why, whysize, "malformed: an item from %s does not decode%s",
                            *peer ? peer : "the parent", "");
     int rc;
-    if (!*peer)
+    if (payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED)
+        rc = apply_refused(self, txn, peer, payload, bytes, len, why, whysize);
+    else if (!*peer)
         rc = apply_from_parent(self, txn, payload, bytes, len, why, whysize);
     else if (payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION)
         rc = tier_apply_return_from_child(self, txn, peer, payload, bytes, len, why, whysize);
@@ -853,12 +859,236 @@ int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, siz
     return rc ? rc : arg.outcome;
 }
 
-/* A child whose stream to us is new (just allowed, or re-initialised):
- * it gets the programme in force. */
-static int node_new_peer(void *arg, MDB_txn *txn, const char *peer)
+/* ---- refusals, told durably ---- */
+
+/* The stream back to the sender of an item: "up" to the parent, "d:<code>"
+ * to a child. */
+static void reverse_stream(char *out, size_t size, const char *peer)
 {
-    int rc = tier_queue_programme(arg, txn, peer);
-    return rc ? rc : tier_queue_evaluations(arg, txn, peer);
+    if (*peer)
+        link_down_stream(out, size, peer);
+    else
+        snprintf(out, size, "%s", UP_STREAM);
+}
+
+/* What a refused payload was, as far as it decodes. */
+static void payload_identity(const uint8_t *bytes, size_t len, char *kind, size_t kindsize,
+                             char *id, size_t idsize)
+{
+    snprintf(kind, kindsize, "item");
+    id[0] = '\0';
+    Shifan__Payload *payload = codec_payload_unpack(bytes, len);
+    if (!payload)
+        return;
+    const char *name = NULL, *ref = NULL;
+    switch (payload->body_case) {
+    case SHIFAN__PAYLOAD__BODY_REPORT:
+        name = "report", ref = payload->report->report_id;
+        break;
+    case SHIFAN__PAYLOAD__BODY_INSPECTION:
+        name = "inspection", ref = payload->inspection->report_id;
+        break;
+    case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION:
+        name = "return", ref = payload->return_for_correction->report_id;
+        break;
+    case SHIFAN__PAYLOAD__BODY_RECOMMENDATION:
+        name = "recommendation";
+        break;
+    case SHIFAN__PAYLOAD__BODY_PROGRAMME:
+        name = "programme";
+        break;
+    case SHIFAN__PAYLOAD__BODY_EVALUATION:
+        name = "evaluation";
+        break;
+    case SHIFAN__PAYLOAD__BODY_REFUSED:
+        name = "refusal notice";
+        break;
+    default:
+        break;
+    }
+    if (name)
+        snprintf(kind, kindsize, "%s", name);
+    /* Only an id we could store as a key and print safely. */
+    if (ref && *ref && report_text_valid(ref, idsize - 1))
+        snprintf(id, idsize, "%s", ref);
+    codec_payload_free(payload);
+}
+
+static int node_on_refused(void *arg, MDB_txn *txn, const char *peer, uint64_t epoch,
+                           uint64_t seq, const uint8_t *payload, size_t len, int reason,
+                           const char *why)
+{
+    node_t *self = arg;
+    char kind[32], id[REPORT_ID_MAX];
+    payload_identity(payload, len, kind, sizeof kind, id, sizeof id);
+    Shifan__ItemRefused notice = SHIFAN__ITEM_REFUSED__INIT;
+    notice.epoch = epoch;
+    notice.seq = seq;
+    notice.reason = (uint32_t)reason;
+    notice.detail = (char *)why;
+    notice.report_id = id[0] ? id : NULL;
+    notice.kind = kind;
+    notice.refused_by = self->code;
+    Shifan__Payload out = SHIFAN__PAYLOAD__INIT;
+    out.body_case = SHIFAN__PAYLOAD__BODY_REFUSED;
+    out.refused = &notice;
+    uint8_t *bytes;
+    size_t out_len;
+    int rc = codec_payload_pack(&out, &bytes, &out_len);
+    if (rc)
+        return rc;
+    char stream[OUTBOX_STREAM_MAX];
+    reverse_stream(stream, sizeof stream, peer);
+    rc = outbox_append(txn, self->store, stream, bytes, out_len, NULL);
+    free(bytes);
+    return rc;
+}
+
+/* A notice that the peer refused an item of ours: kept (DB_REFUSALS), shown
+ * by list and status; a hub passes a refusal of a county's report down to
+ * that county. */
+static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
+                         const Shifan__Payload *payload, const uint8_t *bytes, size_t len,
+                         char *why, size_t whysize)
+{
+    const Shifan__ItemRefused *notice = payload->refused;
+    if (!report_text_valid(notice->detail, 512) ||
+        (notice->report_id && !report_text_valid(notice->report_id, REPORT_ID_MAX - 1)) ||
+        (notice->kind && !report_text_valid(notice->kind, 32)) ||
+        (notice->refused_by && !report_text_valid(notice->refused_by, PROGRAMME_CODE_MAX - 1)))
+        return node_refuse(why, whysize, "malformed refusal notice from %s%s",
+                           *peer ? peer : "the parent", "");
+    char key[PROGRAMME_CODE_MAX + REPORT_ID_MAX + 48];
+    const char *who = *peer ? peer : "up";
+    if (notice->report_id && *notice->report_id)
+        snprintf(key, sizeof key, "%s/%s", who, notice->report_id);
+    else
+        snprintf(key, sizeof key, "%s/%016" PRIx64 ":%" PRIu64, who, notice->epoch, notice->seq);
+    MDB_val k = {strlen(key), key}, v = {len, (void *)bytes};
+    int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_REFUSALS), &k, &v, 0));
+    if (rc)
+        return rc;
+    slog_warn("%s refused our %s %s: %s", *peer ? peer : "the parent",
+              notice->kind ? notice->kind : "item", notice->report_id ? notice->report_id : "",
+              notice->detail);
+    /* A hub tells the county whose report the province refused. */
+    if (!*peer && self->role == ROLE_PREFECTURE && notice->report_id && *notice->report_id) {
+        MDB_val rk = {strlen(notice->report_id), notice->report_id}, rv;
+        if (mdb_get(txn, store_dbi(self->store, DB_REPORTS), &rk, &rv) == 0) {
+            Shifan__Payload *report = codec_payload_unpack(rv.mv_data, rv.mv_size);
+            char county[PROGRAMME_CODE_MAX] = "";
+            if (report && report->body_case == SHIFAN__PAYLOAD__BODY_REPORT &&
+                programme_find_unit(self->programme, report->report->origin) >= 0 &&
+                strcmp(report->report->origin, self->code) != 0)
+                snprintf(county, sizeof county, "%s", report->report->origin);
+            codec_payload_free(report);
+            if (county[0]) {
+                char stream[OUTBOX_STREAM_MAX];
+                link_down_stream(stream, sizeof stream, county);
+                uint8_t *copy = malloc(len);
+                if (!copy)
+                    return SF_ENOMEM;
+                memcpy(copy, bytes, len);
+                rc = outbox_append(txn, self->store, stream, copy, len, NULL);
+                free(copy);
+            }
+        }
+    }
+    return rc;
+}
+
+/* ---- state queued again for a peer that lost it ---- */
+
+/* The hub's returns of a county's reports, again to that county. */
+static int resync_returns(node_t *self, MDB_txn *txn, const char *child)
+{
+    char stream[OUTBOX_STREAM_MAX];
+    link_down_stream(stream, sizeof stream, child);
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(self->store, DB_RETURNS), &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k, v;
+    int result = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        bool ours = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION &&
+                    programme_unit_within(self->programme, payload->return_for_correction->unit,
+                                          child);
+        codec_payload_free(payload);
+        if (!ours)
+            continue;
+        uint8_t *copy = malloc(v.mv_size); /* the append writes to the map (L8) */
+        if (!copy) {
+            result = SF_ENOMEM;
+            break;
+        }
+        memcpy(copy, v.mv_data, v.mv_size);
+        result = outbox_append_once(txn, self->store, stream, copy, v.mv_size, NULL);
+        free(copy);
+    }
+    mdb_cursor_close(cursor);
+    return result;
+}
+
+/* Link hook: a child lacks our downward state (first contact, a
+ * re-initialised child, one restored from a backup). It gets the programme
+ * in force, its part of every published evaluation and, from a hub, the
+ * returns of its reports; each only if not already waiting for it. */
+static int node_resync_child(void *arg, MDB_txn *txn, const char *peer)
+{
+    node_t *self = arg;
+    int rc = tier_queue_programme(self, txn, peer);
+    if (rc == 0)
+        rc = tier_queue_evaluations(self, txn, peer);
+    if (rc == 0 && self->role == ROLE_PREFECTURE)
+        rc = resync_returns(self, txn, peer);
+    return rc;
+}
+
+/* Every value of a database, again on the upward stream (once). */
+static int requeue_db(node_t *self, MDB_txn *txn, store_db_t db, size_t *count)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(self->store, db), &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k, v;
+    int result = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        uint8_t *copy = malloc(v.mv_size); /* the append writes to the map (L8) */
+        if (!copy) {
+            result = SF_ENOMEM;
+            break;
+        }
+        memcpy(copy, v.mv_data, v.mv_size);
+        bool queued = false;
+        result = outbox_append_once(txn, self->store, UP_STREAM, copy, v.mv_size, &queued);
+        free(copy);
+        *count += queued;
+    }
+    mdb_cursor_close(cursor);
+    return result;
+}
+
+/* Link hook: the parent lacks what it once acknowledged. A county queues
+ * every report version it made; a hub everything it forwards: reports,
+ * its inspections, returns and recommendations. The parent dedupes. */
+static int node_resync_parent(void *arg, MDB_txn *txn)
+{
+    node_t *self = arg;
+    size_t count = 0;
+    int rc = requeue_db(self, txn, DB_REPORTS, &count);
+    if (rc == 0 && self->role == ROLE_PREFECTURE) {
+        store_db_t more[] = {DB_INSPECTIONS, DB_RETURNS, DB_RECOMMENDATIONS};
+        for (size_t i = 0; i < 3 && rc == 0; i++)
+            rc = requeue_db(self, txn, more[i], &count);
+    }
+    if (rc == 0)
+        slog_info("queued %zu item(s) again for the parent", count);
+    return rc;
 }
 
 /* Every frame's key must still be the one registered for its code. */
@@ -1038,7 +1268,8 @@ int node_run(node_t *self)
     }
     if ((rc = install_signals()))
         goto out;
-    link_hooks_t hooks = {self, node_apply, node_new_peer, node_admit};
+    link_hooks_t hooks = {self,          node_apply,         node_on_refused,
+                          node_resync_child, node_resync_parent, node_admit};
     slog_set_buffered(true);
     self->ranked_generation = UINT64_MAX; /* rank once at start */
     self->ctx = zmq_ctx_new();

@@ -246,3 +246,35 @@ int outbox_inbound_put(MDB_txn *txn, store_t *store, const char *stream, const o
     MDB_val k = {strlen(key), key}, v = {sizeof value, value};
     return store_error(mdb_put(txn, store_dbi(store, DB_STREAMS), &k, &v, 0));
 }
+
+struct holds_arg {
+    const void *data;
+    size_t len;
+    bool held;
+};
+
+static int holds_fn(uint64_t seq, const void *data, size_t len, void *arg)
+{
+    (void)seq;
+    struct holds_arg *a = arg;
+    if (len == a->len && memcmp(data, a->data, len) == 0) {
+        a->held = true;
+        return 1;
+    }
+    return 0;
+}
+
+int outbox_append_once(MDB_txn *txn, store_t *store, const char *stream, const void *data,
+                       size_t len, bool *queued)
+{
+    outbox_state_t state;
+    int rc = outbox_state(txn, store, stream, &state);
+    if (rc)
+        return rc;
+    struct holds_arg arg = {data, len, false};
+    if ((rc = outbox_scan(txn, store, stream, state.acked + 1, SIZE_MAX, SIZE_MAX, holds_fn, &arg)))
+        return rc;
+    if (queued)
+        *queued = !arg.held;
+    return arg.held ? 0 : outbox_append(txn, store, stream, data, len, NULL);
+}

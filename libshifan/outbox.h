@@ -55,6 +55,14 @@ int outbox_restart_stream(MDB_txn *txn, store_t *store, const char *stream, outb
 int outbox_append(MDB_txn *txn, store_t *store, const char *stream, const void *data, size_t len,
                   uint64_t *seq);
 
+/* Appends a message unless the stream already holds an unacknowledged one
+ * with exactly these bytes (*queued, may be NULL, says which). For state
+ * queued again to a peer that lost it: asked twice, it is queued once, so a
+ * looping or hostile peer cannot make us store without bound. The data must
+ * not point into the map (L8). */
+int outbox_append_once(MDB_txn *txn, store_t *store, const char *stream, const void *data,
+                       size_t len, bool *queued);
+
 /* Records that the peer applied every seq <= applied of epoch `epoch`, and
  * deletes those messages. An ack for another epoch, or for more than was
  * ever appended, is refused with SF_EPROTO; an old ack is a no-op. */

@@ -109,6 +109,9 @@ struct Shifan__Report *report_to_proto(const report_t *self);
 void report_proto_free(struct Shifan__Report *msg);
 report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t errsize);
 
+/* True if text is valid UTF-8 of at most max bytes (NULL is not). */
+bool report_text_valid(const char *text, size_t max);
+
 /* JSON form of a report (as accepted by report_parse_json, plus report_id,
  * version, submitted_at, origin). Returns a malloc'd string. */
 char *report_to_json(const report_t *self);

@@ -38,6 +38,8 @@ typedef enum {
     DB_RECOMMENDATIONS, /* prefecture/year -> stored Payload (recommendation) */
     DB_PROGRAMMES,      /* "programme" -> Payload (programme in force), "evaluation" -> Payload */
     DB_SUBMISSIONS,     /* county: report_id -> outbox seq (delivery state) */
+    DB_REFUSALS,        /* "up/<report_id or epoch:seq>" (our item the parent refused) or
+                         * "<child>/<...>" (ours a child refused) -> Payload(ItemRefused) */
     DB_COUNT
 } store_db_t;
 

@@ -97,7 +97,7 @@ int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child)
     if (!copy)
         return SF_ENOMEM;
     memcpy(copy, v.mv_data, v.mv_size);
-    rc = outbox_append(txn, self->store, stream, copy, v.mv_size, NULL);
+    rc = outbox_append_once(txn, self->store, stream, copy, v.mv_size, NULL);
     free(copy);
     return rc;
 }
@@ -348,7 +348,7 @@ static int evaluation_to_child(node_t *self, MDB_txn *txn, const char *code, voi
         return rc;
     char stream[OUTBOX_STREAM_MAX];
     link_down_stream(stream, sizeof stream, code);
-    rc = outbox_append(txn, self->store, stream, bytes, len, NULL);
+    rc = outbox_append_once(txn, self->store, stream, bytes, len, NULL);
     free(bytes);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "codec.h"
 #include "error.h"
 #include "keys.h"
 #include "link.h"
@@ -33,8 +34,11 @@ typedef struct {
     link_client_t *client;
     char endpoint[128];
     /* what each side applied, counted per payload text */
-    int parent_applied, child_applied, parent_duplicates;
+    int parent_applied, child_applied, parent_duplicates, parent_refused;
     int refuse_every; /* parent refuses payloads whose number % this == 0 */
+    int poison_every; /* parent fails (not systemic) on payloads whose number % this == 0 */
+    int later_left;   /* parent defers (LINK_LATER) this many applications */
+    int state_generation, child_resyncs, parent_resyncs;
 } fixture_t;
 
 /* The parent records each payload under its own text in DB_REPORTS, so a
@@ -46,18 +50,29 @@ static int parent_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t
     assert_string_equal(peer, CHILD_CODE);
     MDB_val k = {strcspn((const char *)payload, " "), (void *)payload}, v = {1, "x"};
     (void)len;
+    if (f->later_left > 0 && atoi((const char *)payload + 5) == 7) {
+        f->later_left--;
+        return LINK_LATER;
+    }
+    if (f->poison_every && atoi((const char *)payload + 5) % f->poison_every == 0) {
+        /* Write, then fail as a bad item would (an empty LMDB key): the link
+         * must drop this item's writes with it and keep the others. */
+        MDB_val junk = {5, "junk!"}, empty = {0, ""};
+        mdb_put(txn, store_dbi(f->parent_store, DB_REPORTS), &junk, &junk, 0);
+        return store_error(mdb_put(txn, store_dbi(f->parent_store, DB_META), &empty, &junk, 0));
+    }
+    /* A refusing hook writes nothing (link.h); the test counts refusals. */
+    if (f->refuse_every && atoi((const char *)payload + 5) % f->refuse_every == 0) {
+        snprintf(why, whysize, "refused for the test");
+        f->parent_refused++;
+        return LINK_REFUSED;
+    }
     int rc = mdb_put(txn, store_dbi(f->parent_store, DB_REPORTS), &k, &v, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) {
         f->parent_duplicates++;
         return 0;
     }
-    if (rc)
-        return store_error(rc);
-    if (f->refuse_every && atoi((const char *)payload + 5) % f->refuse_every == 0) {
-        snprintf(why, whysize, "refused for the test");
-        return LINK_REFUSED;
-    }
-    return 0;
+    return rc ? store_error(rc) : 0;
 }
 
 static int child_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *payload,
@@ -75,6 +90,40 @@ static int child_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t 
     return 0;
 }
 
+/* The parent's "state" for a child: one item, queued at most once. */
+static int parent_resync_child(void *arg, MDB_txn *txn, const char *peer)
+{
+    fixture_t *f = arg;
+    char stream[OUTBOX_STREAM_MAX], item[64];
+    link_down_stream(stream, sizeof stream, peer);
+    int len = snprintf(item, sizeof item, "state-%d ", f->state_generation);
+    f->child_resyncs++;
+    return outbox_append_once(txn, f->parent_store, stream, item, (size_t)len, NULL);
+}
+
+/* The child's state: every item it ever queued up (kept in its DB_REPORTS). */
+static int child_resync_parent(void *arg, MDB_txn *txn)
+{
+    fixture_t *f = arg;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(f->child_store, DB_REPORTS), &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k, v;
+    f->parent_resyncs++;
+    int result = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        char payload[1024];
+        memset(payload, 'r', sizeof payload);
+        memcpy(payload, k.mv_data, k.mv_size);
+        payload[k.mv_size] = ' ';
+        result = outbox_append_once(txn, f->child_store, "up", payload, sizeof payload, NULL);
+    }
+    mdb_cursor_close(cursor);
+    return result;
+}
+
 static bool parent_admit(void *arg, const char *code, const char *key_z85)
 {
     fixture_t *f = arg;
@@ -83,7 +132,10 @@ static bool parent_admit(void *arg, const char *code, const char *key_z85)
 
 static void start_server(fixture_t *f)
 {
-    link_hooks_t hooks = {.arg = f, .apply = parent_apply, .admit = parent_admit};
+    link_hooks_t hooks = {.arg = f,
+                          .apply = parent_apply,
+                          .resync_child = parent_resync_child,
+                          .admit = parent_admit};
     link_server_config_t config = {"530100", f->endpoint[0] ? f->endpoint : "tcp://127.0.0.1:*",
                                    f->parent_keys.secret_z85};
     int err;
@@ -94,7 +146,7 @@ static void start_server(fixture_t *f)
 
 static void start_client(fixture_t *f, const keys_pair_t *keys)
 {
-    link_hooks_t hooks = {.arg = f, .apply = child_apply};
+    link_hooks_t hooks = {.arg = f, .apply = child_apply, .resync_parent = child_resync_parent};
     link_client_config_t config = {CHILD_CODE, f->endpoint, f->parent_keys.public_z85,
                                    keys->public_z85, keys->secret_z85};
     int err;
@@ -193,6 +245,11 @@ static int append_fn(MDB_txn *txn, void *arg)
         int rc = outbox_append(txn, a->store, a->stream, payload, sizeof payload, NULL);
         if (rc)
             return rc;
+        if (strcmp(a->stream, "up") == 0) { /* the child's own record of what it sent */
+            MDB_val k = {(size_t)len, payload}, v = {1, "x"};
+            if ((rc = store_error(mdb_put(txn, store_dbi(a->store, DB_REPORTS), &k, &v, 0))))
+                return rc;
+        }
     }
     return 0;
 }
@@ -251,9 +308,10 @@ static void restarts_of_either_end_lose_and_duplicate_nothing(void **state)
     assert_int_equal(f->parent_duplicates, 0);
 }
 
+/* 300 items and the state queued at first contact (parent_resync_child). */
 static bool child_has_down(fixture_t *f)
 {
-    return store_count(f->child_store, DB_RETURNS) == 300;
+    return store_count(f->child_store, DB_RETURNS) == 301;
 }
 
 static void parent_sends_down_on_the_same_link(void **state)
@@ -266,7 +324,7 @@ static void parent_sends_down_on_the_same_link(void **state)
     struct append_arg arg = {f->parent_store, stream, 0, 300};
     assert_int_equal(store_write(f->parent_store, append_fn, &arg), 0);
     pump(f, 10000, child_has_down);
-    assert_int_equal(store_count(f->child_store, DB_RETURNS), 300);
+    assert_int_equal(store_count(f->child_store, DB_RETURNS), 301);
     pump(f, 300, NULL); /* let the child's ack land */
     assert_int_equal(store_count(f->parent_store, DB_OUTBOX), 0);
 }
@@ -298,10 +356,12 @@ static void refused_items_are_consumed_not_resent(void **state)
     start_server(f);
     start_client(f, &f->child_keys);
     child_queue(f, 1, 100);
-    total_expected = 100;
+    total_expected = 90;
     pump(f, 10000, parent_has_all);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 90);
     assert_int_equal(store_count(f->child_store, DB_OUTBOX), 0);
     assert_int_equal(link_server_refused_items(f->server), 10);
+    assert_int_equal(f->parent_refused, 10); /* each refused once, never resent after */
 }
 
 static void garbage_frames_are_dropped_and_counted(void **state)
@@ -440,6 +500,226 @@ static void a_restored_child_that_queued_past_the_parent_loses_nothing(void **st
     assert_int_equal(store_count(f->child_store, DB_OUTBOX), 0);
 }
 
+static void reopen_parent(fixture_t *f, const char *from)
+{
+    char cmd[512], path[128];
+    int err;
+    link_server_destroy(&f->server);
+    store_destroy(&f->parent_store);
+    snprintf(path, sizeof path, "%s/parent", f->dir);
+    if (from) {
+        snprintf(cmd, sizeof cmd, "rm -rf %s && cp -a %s %s", path, from, path);
+        assert_int_equal(system(cmd), 0);
+    }
+    f->parent_store = store_open(path, 0, &err);
+    assert_non_null(f->parent_store);
+}
+
+static void backup(fixture_t *f, const char *which, const char *name)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp -a %s/%s %s/%s", f->dir, which, f->dir, name);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Upward, the parent restored: it acknowledged items 5-9 after the backup
+ * was taken, and the child deleted them. The child must queue them again. */
+static void a_parent_restored_from_backup_gets_what_it_lost(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    start_client(f, &f->child_keys);
+    child_queue(f, 0, 5);
+    total_expected = 5;
+    pump(f, 10000, parent_has_all);
+    reopen_parent(f, NULL);
+    backup(f, "parent", "parent-backup");
+    start_server(f);
+    child_queue(f, 5, 5);
+    total_expected = 10;
+    pump(f, 10000, parent_has_all);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 10);
+    char path[128];
+    snprintf(path, sizeof path, "%s/parent-backup", f->dir);
+    reopen_parent(f, path); /* holds 0-4 only */
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 5);
+    child_queue(f, 100, 3);
+    start_server(f);
+    total_expected = 13;
+    pump(f, 15000, parent_has_new_items);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 13);
+    assert_int_equal(store_count(f->child_store, DB_OUTBOX), 0);
+    assert_int_equal(f->parent_resyncs, 1);
+    link_stats_t stats;
+    link_client_stats(f->client, &stats);
+    assert_int_equal(stats.resyncs, 1);
+}
+
+static bool child_has_count(fixture_t *f)
+{
+    return store_count(f->child_store, DB_RETURNS) == (size_t)total_expected &&
+           store_count(f->parent_store, DB_OUTBOX) == 0;
+}
+
+static void parent_queue_down(fixture_t *f, int first, int count)
+{
+    char stream[OUTBOX_STREAM_MAX];
+    link_down_stream(stream, sizeof stream, CHILD_CODE);
+    struct append_arg arg = {f->parent_store, stream, first, count};
+    assert_int_equal(store_write(f->parent_store, append_fn, &arg), 0);
+}
+
+/* Downward, the child restored: it acknowledged items the backup lacks; the
+ * parent deleted them. The child must not wait for them forever: the parent
+ * queues its state again, and what comes after arrives. */
+static void a_child_restored_behind_the_parent_is_not_stalled(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    start_client(f, &f->child_keys);
+    parent_queue_down(f, 0, 2);
+    total_expected = 3; /* items 0-1 and the state of first contact */
+    pump(f, 10000, child_has_count);
+    reopen_child(f, NULL);
+    backup(f, "child", "child-backup");
+    start_client(f, &f->child_keys);
+    parent_queue_down(f, 2, 3);
+    total_expected = 6;
+    pump(f, 10000, child_has_count);
+    assert_int_equal(store_count(f->child_store, DB_RETURNS), 6);
+    char path[128];
+    snprintf(path, sizeof path, "%s/child-backup", f->dir);
+    reopen_child(f, path); /* applied 0-1 and the state only */
+    f->state_generation = 2; /* the state changed meanwhile */
+    parent_queue_down(f, 10, 2);
+    start_client(f, &f->child_keys);
+    total_expected = 3 + 2 + 1; /* what it kept, the new items, the new state */
+    pump(f, 10000, child_has_count);
+    assert_int_equal(store_count(f->child_store, DB_RETURNS), 6);
+    assert_int_equal(store_count(f->parent_store, DB_OUTBOX), 0);
+}
+
+/* Downward, the parent restored: it reuses numbers the child applied for
+ * other items; it must restart its stream so the new items are not skipped. */
+static void a_parent_restored_behind_the_child_restarts_its_stream(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    start_client(f, &f->child_keys);
+    parent_queue_down(f, 0, 2);
+    total_expected = 3;
+    pump(f, 10000, child_has_count);
+    reopen_parent(f, NULL);
+    backup(f, "parent", "parent-backup");
+    start_server(f);
+    parent_queue_down(f, 2, 3);
+    total_expected = 6;
+    pump(f, 10000, child_has_count);
+    char path[128];
+    snprintf(path, sizeof path, "%s/parent-backup", f->dir);
+    link_client_destroy(&f->client);
+    reopen_parent(f, path);
+    parent_queue_down(f, 20, 4); /* take numbers the child applied for items 2-4 */
+    start_server(f);
+    start_client(f, &f->child_keys);
+    total_expected = 10;
+    pump(f, 10000, child_has_count);
+    assert_int_equal(store_count(f->child_store, DB_RETURNS), 10);
+    link_stats_t stats;
+    link_server_stats(f->server, &stats);
+    assert_int_equal(stats.restarts, 1);
+}
+
+/* One item whose apply fails for a reason of its own (a key LMDB refuses)
+ * is refused alone; the rest of its batch and of the group commit through,
+ * and its half-done writes are not kept. */
+static void a_bad_item_is_refused_alone_not_with_its_commit(void **state)
+{
+    fixture_t *f = *state;
+    f->poison_every = 25;
+    start_server(f);
+    start_client(f, &f->child_keys);
+    child_queue(f, 1, 100);
+    total_expected = 96;
+    pump(f, 10000, parent_has_all);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 96); /* no "junk!" kept */
+    assert_int_equal(store_count(f->child_store, DB_OUTBOX), 0);
+    assert_int_equal(link_server_refused_items(f->server), 4);
+}
+
+/* A hook that says "not now" is asked again later; nothing is refused. */
+static void a_deferred_item_waits_and_arrives(void **state)
+{
+    fixture_t *f = *state;
+    f->later_left = 2;
+    start_server(f);
+    start_client(f, &f->child_keys);
+    child_queue(f, 1, 20);
+    total_expected = 20;
+    pump(f, 20000, parent_has_all);
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 20);
+    assert_int_equal(f->later_left, 0);
+    assert_int_equal(link_server_refused_items(f->server), 0);
+}
+
+/* A registered key that sends a Batch with no Hello on its connection has
+ * no session: nothing is applied. Hellos with ever new downward epochs make
+ * the parent queue its state once, not once per Hello. */
+static void no_session_no_apply_and_hellos_queue_state_once(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f);
+    void *raw = zmq_socket(f->ctx, ZMQ_DEALER);
+    uint8_t server_key[32], pub[32], sec[32];
+    keys_decode(f->parent_keys.public_z85, server_key);
+    keys_decode(f->child_keys.public_z85, pub);
+    keys_decode(f->child_keys.secret_z85, sec);
+    zmq_setsockopt(raw, ZMQ_CURVE_SERVERKEY, server_key, 32);
+    zmq_setsockopt(raw, ZMQ_CURVE_PUBLICKEY, pub, 32);
+    zmq_setsockopt(raw, ZMQ_CURVE_SECRETKEY, sec, 32);
+    int linger = 0;
+    zmq_setsockopt(raw, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_connect(raw, f->endpoint), 0);
+    char text[16] = "item-1 ";
+    Shifan__Item item = SHIFAN__ITEM__INIT, *items[1] = {&item};
+    item.seq = 1;
+    item.payload.data = (uint8_t *)text;
+    item.payload.len = sizeof text;
+    Shifan__Batch batch = SHIFAN__BATCH__INIT;
+    batch.epoch = 42;
+    batch.n_items = 1;
+    batch.items = items;
+    Shifan__Envelope envelope = SHIFAN__ENVELOPE__INIT;
+    envelope.version = CODEC_WIRE_VERSION;
+    envelope.body_case = SHIFAN__ENVELOPE__BODY_BATCH;
+    envelope.batch = &batch;
+    uint8_t frame[256];
+    size_t len = shifan__envelope__pack(&envelope, frame);
+    for (int i = 0; i < 5; i++) {
+        zmq_send(raw, frame, len, 0);
+        pump(f, 50, NULL);
+    }
+    assert_int_equal(store_count(f->parent_store, DB_REPORTS), 0);
+    assert_true(link_server_sessionless_frames(f->server) >= 1);
+    for (int i = 0; i < 20; i++) {
+        Shifan__Hello hello = SHIFAN__HELLO__INIT;
+        hello.code = CHILD_CODE;
+        hello.up_epoch = 7;
+        hello.down_epoch = 1000 + (uint64_t)i; /* never the parent's */
+        Shifan__Envelope env = SHIFAN__ENVELOPE__INIT;
+        env.version = CODEC_WIRE_VERSION;
+        env.body_case = SHIFAN__ENVELOPE__BODY_HELLO;
+        env.hello = &hello;
+        len = shifan__envelope__pack(&env, frame);
+        zmq_send(raw, frame, len, 0);
+        pump(f, 30, NULL);
+    }
+    pump(f, 200, NULL);
+    zmq_close(raw);
+    assert_int_equal(f->child_resyncs, 20);
+    assert_int_equal(store_count(f->parent_store, DB_OUTBOX), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +733,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_child_restored_from_backup_loses_nothing_new, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_replaced_key_loses_its_open_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_parent_restored_from_backup_gets_what_it_lost, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_child_restored_behind_the_parent_is_not_stalled, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_parent_restored_behind_the_child_restarts_its_stream,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_bad_item_is_refused_alone_not_with_its_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_deferred_item_waits_and_arrives, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_session_no_apply_and_hellos_queue_state_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_restored_child_that_queued_past_the_parent_loses_nothing,
                                         setup, teardown),
     };
