@@ -34,6 +34,7 @@ typedef struct {
     engine_tier_t tier;
     char report_id[REPORT_ID_MAX];
     uint32_t version;
+    uint64_t series;
     int64_t submitted_at;
     int64_t received_at;
     size_t present_count;
@@ -403,6 +404,7 @@ static int add_stored(engine_input_t *self, const report_t *report, engine_tier_
     stored->tier = tier;
     snprintf(stored->report_id, sizeof stored->report_id, "%s", report->report_id);
     stored->version = report->version;
+    stored->series = report->series;
     stored->submitted_at = report->submitted_at;
     stored->received_at = received_at;
     for (size_t v = 0; v < report->value_count; v++) {
@@ -494,10 +496,13 @@ int engine_input_add_recommendation(engine_input_t *self, const char *prefecture
 
 /* ---- evaluation ---- */
 
-/* The latest version counts: highest version, then the later submission,
+/* The latest version counts: the later numbering series (a re-initialised
+ * node starts a new one), the highest version, then the later submission,
  * then the larger report_id, so the choice never depends on arrival order. */
 static bool stored_newer(const stored_t *a, const stored_t *b)
 {
+    if (a->series != b->series)
+        return a->series > b->series;
     if (a->version != b->version)
         return a->version > b->version;
     if (a->submitted_at != b->submitted_at)

@@ -573,7 +573,7 @@ static int apply_batch(MDB_txn *txn, const apply_ctx_t *ctx, const Shifan__Batch
                 if (error_is_systemic(ctx->store, rc))
                     return rc;
                 char reason[LINK_WHY_MAX];
-                snprintf(reason, sizeof reason, "cannot store item %" PRIu64 ": %s", item->seq,
+                snprintf(reason, sizeof reason, "cannot store item %" PRIu64 ": %.100s", item->seq,
                          why[0] ? why : sf_strerror(rc));
                 slog_warn("refused an item from %s: %s", *ctx->peer ? ctx->peer : "the parent",
                           reason);

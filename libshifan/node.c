@@ -112,7 +112,8 @@ static int write_meta_fn(MDB_txn *txn, void *arg)
         (rc = store_put_string(txn, meta, "code", a->code)) ||
         (rc = store_put_string(txn, meta, "created_at",
                                stime_format(stime_now(), created, sizeof created))) ||
-        (rc = store_put_u64(txn, meta, "keys_generation", 1)))
+        (rc = store_put_u64(txn, meta, "keys_generation", 1)) ||
+        (rc = store_put_u64(txn, meta, "series", (uint64_t)stime_now())))
         return rc;
     if (a->options->listen && (rc = store_put_string(txn, meta, "listen", a->options->listen)))
         return rc;
@@ -270,6 +271,7 @@ static int read_meta_fn(MDB_txn *txn, void *arg)
     store_get_string(txn, meta, "upstream", self->upstream, sizeof self->upstream);
     store_get_string(txn, meta, "upstream_key", self->upstream_key, sizeof self->upstream_key);
     store_get_u64(txn, meta, "keys_generation", &self->keys_generation);
+    store_get_u64(txn, meta, "series", &self->series);
     return 0;
 }
 
@@ -475,9 +477,17 @@ int node_revoke(node_t *self, const char *code, char *err, size_t errsize)
 
 /* ---- reports: storage shared by every tier ---- */
 
-/* DB_LATEST value: version be32 | report_id. */
-int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t *version,
-                    char *report_id, size_t idsize)
+/* DB_LATEST value: version be32 | series be64 | submitted_at be64 | report_id.
+ * (A record of version 0.1, version be32 | report_id, has a digit where the
+ * series' top byte, always 0, stands: it reads as series 0.) */
+typedef struct {
+    uint32_t version;
+    uint64_t series;
+    int64_t submitted_at;
+    char report_id[REPORT_ID_MAX];
+} latest_t;
+
+static int latest_read(MDB_txn *txn, store_t *store, const char *unit, int year, latest_t *out)
 {
     char key[48];
     snprintf(key, sizeof key, "%s/%d", unit, year);
@@ -485,31 +495,67 @@ int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, ui
     int rc = mdb_get(txn, store_dbi(store, DB_LATEST), &k, &v);
     if (rc)
         return store_error(rc);
-    if (v.mv_size < 4 || v.mv_size - 4 >= idsize)
+    const uint8_t *p = v.mv_data;
+    size_t head = v.mv_size >= 21 && p[4] == 0 ? 20 : 4;
+    if (v.mv_size < head || v.mv_size - head >= sizeof out->report_id)
         return SF_ECORRUPT;
-    *version = store_get_be32(v.mv_data);
-    memcpy(report_id, (uint8_t *)v.mv_data + 4, v.mv_size - 4);
-    report_id[v.mv_size - 4] = '\0';
+    out->version = store_get_be32(p);
+    out->series = head == 20 ? store_get_be64(p + 4) : 0;
+    out->submitted_at = head == 20 ? (int64_t)store_get_be64(p + 12) : 0;
+    memcpy(out->report_id, p + head, v.mv_size - head);
+    out->report_id[v.mv_size - head] = '\0';
     return 0;
 }
 
-static int latest_update(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t version,
-                         const char *report_id)
+int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t *version,
+                    char *report_id, size_t idsize)
 {
-    uint32_t current = 0;
-    char current_id[REPORT_ID_MAX];
-    int rc = node_latest_get(txn, store, unit, year, &current, current_id, sizeof current_id);
-    if (rc == 0 && current >= version)
+    latest_t latest;
+    int rc = latest_read(txn, store, unit, year, &latest);
+    if (rc)
+        return rc;
+    if (strlen(latest.report_id) >= idsize)
+        return SF_ECORRUPT;
+    *version = latest.version;
+    snprintf(report_id, idsize, "%s", latest.report_id);
+    return 0;
+}
+
+/* The order of a unit-year's versions (docs/formats.md, "Which version
+ * counts"): series, then version, then the later submission, then the larger
+ * id. A re-initialised county numbers from v1 again in a later series, so
+ * its newest submission still counts. The engine orders the same way. */
+static bool latest_newer(const Shifan__Report *r, const latest_t *current)
+{
+    uint64_t series = r->has_series ? r->series : 0;
+    if (series != current->series)
+        return series > current->series;
+    if (r->version != current->version)
+        return r->version > current->version;
+    if (r->submitted_at != current->submitted_at)
+        return r->submitted_at > current->submitted_at;
+    return strcmp(r->report_id, current->report_id) > 0;
+}
+
+static int latest_update(MDB_txn *txn, store_t *store, const Shifan__Report *r)
+{
+    latest_t current;
+    int rc = latest_read(txn, store, r->unit, (int)r->year, &current);
+    if (rc == 0 && !latest_newer(r, &current))
         return 0;
     if (rc && rc != SF_ENOTFOUND)
         return rc;
     char key[48];
-    uint8_t value[4 + REPORT_ID_MAX];
-    size_t idlen = strlen(report_id);
-    snprintf(key, sizeof key, "%s/%d", unit, year);
-    store_put_be32(value, version);
-    memcpy(value + 4, report_id, idlen);
-    MDB_val k = {strlen(key), key}, v = {4 + idlen, value};
+    uint8_t value[20 + REPORT_ID_MAX];
+    size_t idlen = strlen(r->report_id);
+    if (idlen >= REPORT_ID_MAX)
+        return SF_EINVAL;
+    snprintf(key, sizeof key, "%s/%u", r->unit, r->year);
+    store_put_be32(value, r->version);
+    store_put_be64(value + 4, r->has_series ? r->series : 0);
+    store_put_be64(value + 12, (uint64_t)r->submitted_at);
+    memcpy(value + 20, r->report_id, idlen);
+    MDB_val k = {strlen(key), key}, v = {20 + idlen, value};
     return store_error(mdb_put(txn, store_dbi(store, DB_LATEST), &k, &v, 0));
 }
 
@@ -527,8 +573,7 @@ int node_report_store(MDB_txn *txn, store_t *store, const Shifan__Report *report
     if (rc)
         return store_error(rc);
     *stored = true;
-    return latest_update(txn, store, report->unit, (int)report->year, report->version,
-                         report->report_id);
+    return latest_update(txn, store, report);
 }
 
 /* ---- submit (county) ---- */
@@ -548,6 +593,7 @@ static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
     if (rc && rc != SF_ENOTFOUND)
         return rc;
     report->version = version + 1;
+    report->series = self->series;
     snprintf(report->report_id, sizeof report->report_id, "%s-%d-v%u-%08x", report->unit,
              report->year, report->version, randombytes_random());
 
@@ -1202,6 +1248,17 @@ static void node_write_status(node_t *self)
         json_object_set_new(link, "last_contact",
                             contact ? json_string(stime_format(contact, when, sizeof when))
                                     : json_null());
+        link_stats_t stats;
+        link_client_stats(self->client, &stats);
+        json_object_set_new(link, "rate_bytes_per_s", json_integer((json_int_t)stats.rate_Bps));
+        json_object_set_new(link, "round_trip_ms", json_integer((json_int_t)stats.srtt_ms));
+        json_object_set_new(link, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
+        json_object_set_new(link, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
+        json_object_set_new(link, "refused_by_parent", json_integer((json_int_t)stats.refused));
+        json_object_set_new(link, "resyncs", json_integer((json_int_t)stats.resyncs));
+        json_object_set_new(link, "restarts", json_integer((json_int_t)stats.restarts));
+        json_object_set_new(link, "last_event",
+                            stats.last_event[0] ? json_string(stats.last_event) : json_null());
         json_object_set_new(status, "link", link);
     }
     if (self->server) {
@@ -1229,6 +1286,13 @@ static void node_write_status(node_t *self)
                             json_integer((json_int_t)link_server_refused_items(self->server)));
         json_object_set_new(status, "refused_keys",
                             json_integer((json_int_t)zap_refused(self->zap)));
+        json_object_set_new(
+            status, "sessionless_frames",
+            json_integer((json_int_t)link_server_sessionless_frames(self->server)));
+        link_stats_t stats;
+        link_server_stats(self->server, &stats);
+        json_object_set_new(status, "children_event",
+                            stats.last_event[0] ? json_string(stats.last_event) : json_null());
     }
     char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN + 8];
     node_path_join(path, self->dir, "run/status.json");
@@ -1430,6 +1494,9 @@ json_t *node_status(node_t *self)
     }
     json_object_set_new(status, "returns",
                         json_integer((json_int_t)store_count(self->store, DB_RETURNS)));
+    /* Items of ours a peer refused (told durably; see docs/protocol.md). */
+    json_object_set_new(status, "refused",
+                        json_integer((json_int_t)store_count(self->store, DB_REFUSALS)));
     json_t *daemon = NULL;
     bool running = daemon_running(self->dir, &daemon);
     json_object_set_new(status, "daemon", json_string(running ? "running" : "stopped"));
@@ -1446,8 +1513,9 @@ json_t *node_status(node_t *self)
         }
     }
     if (daemon && self->role != ROLE_COUNTY) {
-        const char *fields[] = {"children", "dropped_frames", "refused_items", "refused_keys"};
-        for (size_t i = 0; i < 4; i++) {
+        const char *fields[] = {"children",     "dropped_frames",     "refused_items",
+                                "refused_keys", "sessionless_frames", "children_event"};
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
             json_t *value = json_object_get(daemon, fields[i]);
             if (value)
                 json_object_set(status, fields[i], value);
@@ -1482,6 +1550,25 @@ static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, cons
 {
     MDB_val k = {strlen(report_id), (void *)report_id}, v;
     const char *state = json_object_get(a->pending, report_id) ? "queued" : "delivered";
+    char refusal_key[REPORT_ID_MAX + 8];
+    snprintf(refusal_key, sizeof refusal_key, "up/%s", report_id);
+    MDB_val rk = {strlen(refusal_key), refusal_key}, rv;
+    if (mdb_get(txn, store_dbi(a->self->store, DB_REFUSALS), &rk, &rv) == 0) {
+        Shifan__Payload *payload = codec_payload_unpack(rv.mv_data, rv.mv_size);
+        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED) {
+            char text[640];
+            snprintf(text, sizeof text, "refused: %s", payload->refused->detail);
+            json_object_set_new(entry, "refusal_reason", json_string(payload->refused->detail));
+            json_object_set_new(entry, "refused_by",
+                                json_string(payload->refused->refused_by
+                                                ? payload->refused->refused_by
+                                                : ""));
+            json_object_set_new(entry, "state", json_string(text));
+            codec_payload_free(payload);
+            return;
+        }
+        codec_payload_free(payload);
+    }
     if (mdb_get(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v) == 0) {
         Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
         if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {

@@ -29,6 +29,7 @@ struct node {
     link_server_t *server;
     link_client_t *client;
     uint64_t keys_generation;
+    uint64_t series; /* numbering series of what this node originates (its init time) */
     codec_arena_t *arena;       /* decoding on the apply path (daemon thread only) */
     uint64_t ranked_generation; /* hub: data_generation last ranked */
     uint64_t seen_generation;   /* hub: data_generation last seen changing */

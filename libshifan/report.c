@@ -1143,6 +1143,8 @@ struct Shifan__Report *report_to_proto(const report_t *self)
     msg->year = (uint32_t)self->year;
     msg->standard_id = (char *)self->standard_id;
     msg->version = self->version;
+    msg->has_series = self->series != 0;
+    msg->series = self->series;
     msg->submitted_at = self->submitted_at;
     msg->origin = (char *)self->origin;
     msg->n_values = n;
@@ -1267,6 +1269,7 @@ report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t 
     strcpy(report->origin, msg->origin);
     report->year = (int)msg->year;
     report->version = msg->version;
+    report->series = msg->has_series ? msg->series : 0;
     report->submitted_at = msg->submitted_at;
     int rc = 0;
     for (size_t v = 0; v < msg->n_values && !rc; v++) {

@@ -49,6 +49,7 @@ typedef struct {
     int year;
     char standard_id[PROGRAMME_ID_MAX];
     uint32_t version;                /* 1, 2, ... per unit-year at its origin */
+    uint64_t series;                 /* origin's numbering series (its init time), 0: none */
     int64_t submitted_at;            /* unix seconds */
     char origin[PROGRAMME_CODE_MAX]; /* node that created it */
     report_value_t *values;          /* sorted by criterion id, no duplicates */

@@ -539,6 +539,7 @@ int node_inspect(node_t *self, report_t *inspection, char *err, size_t errsize)
     }
     inspection->submitted_at = stime_now();
     inspection->version = 1;
+    inspection->series = self->series;
     snprintf(inspection->origin, sizeof inspection->origin, "%s", self->code);
     snprintf(inspection->standard_id, sizeof inspection->standard_id, "%s",
              programme_standard_id(self->programme));

@@ -233,6 +233,25 @@ static void the_latest_version_counts(void **state)
     assert_true(c->qualified);
 }
 
+/* A county that lost its disk and was initialised again numbers from v1 in
+ * a later series: its new v1 counts over the old v5. */
+static void a_reinitialised_county_is_heard(void **state)
+{
+    world_t *w = *state;
+    report_t *old = fixture_passing_report("990101", 2018, 5, "2018-07-01", "old-v5", 5);
+    report_t *fresh = fixture_passing_report("990101", 2018, 1, "2018-07-05", "new-v1", 5);
+    old->series = 1500000000;
+    fresh->series = 1530000000;
+    fixture_bool(old, "1.1", false);
+    add(w, fresh, 0);
+    add(w, old, 0);
+    const engine_unit_result_t *a = evaluate(w, 2018, NULL, "990101");
+    assert_string_equal(a->report_id, "new-v1");
+    assert_int_equal(a->version, 1);
+    assert_int_equal(a->version_count, 2);
+    assert_true(a->qualified);
+}
+
 static void missing_values_fail_their_items(void **state)
 {
     world_t *w = *state;
@@ -923,6 +942,7 @@ int main(void)
         cmocka_unit_test(criteria_pass_exactly_at_their_thresholds),
         WORLD(lateness_is_judged_by_submission_not_receipt),
         WORLD(the_latest_version_counts),
+        WORLD(a_reinitialised_county_is_heard),
         WORLD(missing_values_fail_their_items),
         WORLD(inspections_replace_values_and_catch_discrepancies),
         WORLD(province_inspection_overrides_and_removes_a_recommended_unit),
