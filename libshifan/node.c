@@ -138,6 +138,26 @@ static bool endpoint_valid(const char *endpoint)
            strlen(endpoint) < 200;
 }
 
+/* The parent's endpoint and key, as init and set-upstream take them. */
+static int upstream_check(const char *endpoint, const char *key, char *err, size_t errsize)
+{
+    if (!endpoint_valid(endpoint)) {
+        if (endpoint)
+            snprintf(err, errsize,
+                     "--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001", endpoint);
+        else
+            snprintf(err, errsize, "--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001");
+        return SF_EINVAL;
+    }
+    if (!keys_valid_z85(key)) {
+        snprintf(err, errsize,
+                 "--upstream-key: expected the parent's 40-character public key (its "
+                 "'key' verb prints it)");
+        return SF_EINVAL;
+    }
+    return 0;
+}
+
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize)
 {
     programme_t *programme = options->programme
@@ -182,23 +202,9 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
             snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
         goto out;
     }
-    if (options->role != ROLE_PROVINCE) {
-        if (!endpoint_valid(options->upstream)) {
-            if (options->upstream)
-                snprintf(err, errsize,
-                         "--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001",
-                         options->upstream);
-            else
-                snprintf(err, errsize, "--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001");
-            goto out;
-        }
-        if (!keys_valid_z85(options->upstream_key)) {
-            snprintf(err, errsize,
-                     "--upstream-key: expected the parent's 40-character public key (its "
-                     "'key' verb prints it)");
-            goto out;
-        }
-    }
+    if (options->role != ROLE_PROVINCE &&
+        upstream_check(options->upstream, options->upstream_key, err, errsize))
+        goto out;
     char path[PATH_MAX_LEN];
     if ((rc = make_dirs(data_dir, 0700))) {
         snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
@@ -471,6 +477,61 @@ int node_revoke(node_t *self, const char *code, char *err, size_t errsize)
     else
         slog_info("revoked the key of %s", code);
     return rc;
+}
+
+/* ---- set-upstream (county, hub) ---- */
+
+struct set_upstream_arg {
+    const node_t *self;
+    const char *endpoint;
+    const char *key;
+};
+
+static int set_upstream_fn(MDB_txn *txn, void *arg)
+{
+    struct set_upstream_arg *a = arg;
+    MDB_dbi meta = store_dbi(a->self->store, DB_META);
+    uint64_t generation = 0;
+    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &generation);
+    int rc;
+    if ((rc = store_put_string(txn, meta, "upstream", a->endpoint)) ||
+        (rc = store_put_string(txn, meta, "upstream_key", a->key)))
+        return rc;
+    /* The daemon watches this counter, as it watches keys_generation. */
+    return store_put_u64(txn, meta, META_UPSTREAM_GENERATION, generation + 1);
+}
+
+int node_set_upstream(node_t *self, const char *endpoint, const char *key, char *err,
+                      size_t errsize)
+{
+    if (self->role == ROLE_PROVINCE) {
+        snprintf(err, errsize,
+                 "the province has no upstream: set-upstream is for a county or a prefecture hub");
+        return SF_EINVAL;
+    }
+    int rc = upstream_check(endpoint, key, err, errsize);
+    if (rc)
+        return rc;
+    /* Only the two meta values: streams, queue and epochs stay, so the new
+     * parent starts its view of our stream where the old one left it. */
+    struct set_upstream_arg arg = {self, endpoint, key};
+    if ((rc = store_write(self->store, set_upstream_fn, &arg))) {
+        snprintf(err, errsize, "cannot store the upstream: %s", sf_strerror(rc));
+        return rc;
+    }
+    snprintf(self->upstream, sizeof self->upstream, "%s", endpoint);
+    snprintf(self->upstream_key, sizeof self->upstream_key, "%s", key);
+    return 0;
+}
+
+const char *node_upstream(const node_t *self)
+{
+    return self->upstream;
+}
+
+const char *node_upstream_key(const node_t *self)
+{
+    return self->upstream_key;
 }
 
 /* ---- reports: storage shared by every tier ---- */

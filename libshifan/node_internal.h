@@ -12,6 +12,7 @@
 #define UP_STREAM "up"
 #define PATH_MAX_LEN 4096
 #define META_DATA_GENERATION "data_generation"
+#define META_UPSTREAM_GENERATION "upstream_generation"
 
 struct node {
     node_role_t role;
