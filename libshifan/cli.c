@@ -121,6 +121,10 @@ static void print_status_text(const json_t *status)
                json_string_value(json_object_get(link, "upstream")),
                json_string_value(json_object_get(link, "state")),
                json_is_string(contact) ? json_string_value(contact) : "never");
+        const json_t *unreachable = json_object_get(link, "unreachable_since");
+        if (json_is_string(unreachable))
+            printf("  parent unreachable since %s: check --upstream (set-upstream)\n",
+                   json_string_value(unreachable));
     }
     const json_t *children = json_object_get(status, "children");
     size_t index;
