@@ -224,10 +224,12 @@ static int verb_set_upstream(const cli_args_t *args, node_t *node)
     json_t *status = node_status(node);
     bool running =
         status && strcmp(json_string_value(json_object_get(status, "daemon")), "running") == 0;
+    bool changed = strcmp(old_endpoint, endpoint) != 0 || strcmp(old_key, key) != 0;
     printf("queue kept: %lld item(s) wait for the parent; %s\n",
            (long long)json_integer_value(json_object_get(status, "queued")),
-           running ? "the running daemon switches within a second"
-                   : "the daemon connects there when it runs");
+           !changed  ? "nothing to switch"
+           : running ? "the running daemon switches within a second"
+                     : "the daemon connects there when it runs");
     json_decref(status);
     return 0;
 }
