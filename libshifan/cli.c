@@ -121,6 +121,10 @@ static void print_status_text(const json_t *status)
                json_string_value(json_object_get(link, "upstream")),
                json_string_value(json_object_get(link, "state")),
                json_is_string(contact) ? json_string_value(contact) : "never");
+        const json_t *unreachable = json_object_get(link, "unreachable_since");
+        if (json_is_string(unreachable))
+            printf("  parent unreachable since %s: check --upstream (set-upstream)\n",
+                   json_string_value(unreachable));
     }
     const json_t *children = json_object_get(status, "children");
     size_t index;
@@ -196,11 +200,48 @@ static int verb_revoke(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+static void print_change(const char *what, const char *old_value, const char *new_value)
+{
+    if (strcmp(old_value, new_value) == 0)
+        printf("%-13s %s (unchanged)\n", what, new_value);
+    else
+        printf("%-13s %s -> %s\n", what, old_value, new_value);
+}
+
+static int verb_set_upstream(const cli_args_t *args, node_t *node)
+{
+    char old_endpoint[256], old_key[64], err[512];
+    snprintf(old_endpoint, sizeof old_endpoint, "%s", node_upstream(node));
+    snprintf(old_key, sizeof old_key, "%s", node_upstream_key(node));
+    const char *endpoint = cli_get(args, "upstream"), *key = cli_get(args, "upstream-key");
+    int rc = node_set_upstream(node, endpoint, key, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return cli_exit_code(rc);
+    }
+    print_change("upstream:", old_endpoint, endpoint);
+    print_change("upstream key:", old_key, key);
+    json_t *status = node_status(node);
+    bool running =
+        status && strcmp(json_string_value(json_object_get(status, "daemon")), "running") == 0;
+    bool changed = strcmp(old_endpoint, endpoint) != 0 || strcmp(old_key, key) != 0;
+    printf("queue kept: %lld item(s) wait for the parent; %s\n",
+           (long long)json_integer_value(json_object_get(status, "queued")),
+           !changed  ? "nothing to switch"
+           : running ? "the running daemon switches within a second"
+                     : "the daemon connects there when it runs");
+    json_decref(status);
+    return 0;
+}
+
 static const cli_verb_t common_verbs[] = {
     {"key", "", 0, "print this node's public key (below: where it goes)", verb_key},
     {"allow", "code=,key=", 0, "--code CODE --key KEY: register a child's public key", verb_allow},
     {"revoke", "code=", 0, "--code CODE: remove a child's key; its open session ends too",
      verb_revoke},
+    {"set-upstream", "upstream=,upstream-key=", 0,
+     "--upstream ENDPOINT --upstream-key KEY: a moved or re-keyed parent; queue kept",
+     verb_set_upstream},
     {"run", "", 0, "run the daemon in the foreground (SIGTERM/SIGINT stop it)", verb_run},
     {"status", "json", 0, "[--json]: stored reports, queue, link state", verb_status},
     {"list", "json", 0, "[--json]: every stored report version (and, on a county, its state)",
@@ -249,18 +290,19 @@ static int do_init(const cli_args_t *args, node_role_t role)
 static void usage(FILE *out, const char *program, node_role_t role, const cli_verb_t *extra)
 {
     fprintf(out, "usage: %s --data DIR VERB [OPTIONS]\n\nverbs:\n", program);
-    fprintf(out, "  %-10s %s\n", "init",
+    fprintf(out, "  %-12s %s\n", "init",
             role == ROLE_COUNTY       ? "--code CODE --upstream ENDPOINT --upstream-key KEY "
                                         "[--programme FILE]"
             : role == ROLE_PREFECTURE ? "--code CODE --listen ENDPOINT --upstream ENDPOINT "
                                         "--upstream-key KEY [--programme FILE]"
                                       : "--listen ENDPOINT [--programme FILE]");
-    fprintf(out, "  %-10s %s\n", "", "(without --programme: the embedded Yunnan 2017-2020)");
+    fprintf(out, "  %-12s %s\n", "", "(without --programme: the embedded Yunnan 2017-2020)");
     for (const cli_verb_t *verb = common_verbs; verb->name; verb++)
-        if (role != ROLE_COUNTY || (verb->fn != verb_allow && verb->fn != verb_revoke))
-            fprintf(out, "  %-10s %s\n", verb->name, verb->usage);
+        if ((role != ROLE_COUNTY || (verb->fn != verb_allow && verb->fn != verb_revoke)) &&
+            (role != ROLE_PROVINCE || verb->fn != verb_set_upstream))
+            fprintf(out, "  %-12s %s\n", verb->name, verb->usage);
     for (const cli_verb_t *verb = extra; verb && verb->name; verb++)
-        fprintf(out, "  %-10s %s\n", verb->name, verb->usage);
+        fprintf(out, "  %-12s %s\n", verb->name, verb->usage);
     fprintf(out,
             "\n%s\nSHIFAN_NOW=ISO-8601 sets the clock; exit codes: 0 ok, 2 bad input, 1 "
             "failure.\n",

@@ -139,6 +139,26 @@ static bool endpoint_valid(const char *endpoint)
            strlen(endpoint) < 200;
 }
 
+/* The parent's endpoint and key, as init and set-upstream take them. */
+static int upstream_check(const char *endpoint, const char *key, char *err, size_t errsize)
+{
+    if (!endpoint_valid(endpoint)) {
+        if (endpoint)
+            snprintf(err, errsize,
+                     "--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001", endpoint);
+        else
+            snprintf(err, errsize, "--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001");
+        return SF_EINVAL;
+    }
+    if (!keys_valid_z85(key)) {
+        snprintf(err, errsize,
+                 "--upstream-key: expected the parent's 40-character public key (its "
+                 "'key' verb prints it)");
+        return SF_EINVAL;
+    }
+    return 0;
+}
+
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize)
 {
     programme_t *programme = options->programme
@@ -183,23 +203,9 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
             snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
         goto out;
     }
-    if (options->role != ROLE_PROVINCE) {
-        if (!endpoint_valid(options->upstream)) {
-            if (options->upstream)
-                snprintf(err, errsize,
-                         "--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001",
-                         options->upstream);
-            else
-                snprintf(err, errsize, "--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001");
-            goto out;
-        }
-        if (!keys_valid_z85(options->upstream_key)) {
-            snprintf(err, errsize,
-                     "--upstream-key: expected the parent's 40-character public key (its "
-                     "'key' verb prints it)");
-            goto out;
-        }
-    }
+    if (options->role != ROLE_PROVINCE &&
+        upstream_check(options->upstream, options->upstream_key, err, errsize))
+        goto out;
     char path[PATH_MAX_LEN];
     if ((rc = make_dirs(data_dir, 0700))) {
         snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
@@ -272,6 +278,8 @@ static int read_meta_fn(MDB_txn *txn, void *arg)
     store_get_string(txn, meta, "upstream_key", self->upstream_key, sizeof self->upstream_key);
     store_get_u64(txn, meta, "keys_generation", &self->keys_generation);
     store_get_u64(txn, meta, "series", &self->series);
+    /* With upstream in one snapshot: a later set-upstream is then noticed. */
+    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &self->upstream_generation);
     return 0;
 }
 
@@ -473,6 +481,61 @@ int node_revoke(node_t *self, const char *code, char *err, size_t errsize)
     else
         slog_info("revoked the key of %s", code);
     return rc;
+}
+
+/* ---- set-upstream (county, hub) ---- */
+
+struct set_upstream_arg {
+    const node_t *self;
+    const char *endpoint;
+    const char *key;
+};
+
+static int set_upstream_fn(MDB_txn *txn, void *arg)
+{
+    struct set_upstream_arg *a = arg;
+    MDB_dbi meta = store_dbi(a->self->store, DB_META);
+    uint64_t generation = 0;
+    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &generation);
+    int rc;
+    if ((rc = store_put_string(txn, meta, "upstream", a->endpoint)) ||
+        (rc = store_put_string(txn, meta, "upstream_key", a->key)))
+        return rc;
+    /* The daemon watches this counter, as it watches keys_generation. */
+    return store_put_u64(txn, meta, META_UPSTREAM_GENERATION, generation + 1);
+}
+
+int node_set_upstream(node_t *self, const char *endpoint, const char *key, char *err,
+                      size_t errsize)
+{
+    if (self->role == ROLE_PROVINCE) {
+        snprintf(err, errsize,
+                 "the province has no upstream: set-upstream is for a county or a prefecture hub");
+        return SF_EINVAL;
+    }
+    int rc = upstream_check(endpoint, key, err, errsize);
+    if (rc)
+        return rc;
+    /* Only the two meta values: streams, queue and epochs stay, so the new
+     * parent starts its view of our stream where the old one left it. */
+    struct set_upstream_arg arg = {self, endpoint, key};
+    if ((rc = store_write(self->store, set_upstream_fn, &arg))) {
+        snprintf(err, errsize, "cannot store the upstream: %s", sf_strerror(rc));
+        return rc;
+    }
+    snprintf(self->upstream, sizeof self->upstream, "%s", endpoint);
+    snprintf(self->upstream_key, sizeof self->upstream_key, "%s", key);
+    return 0;
+}
+
+const char *node_upstream(const node_t *self)
+{
+    return self->upstream;
+}
+
+const char *node_upstream_key(const node_t *self)
+{
+    return self->upstream_key;
 }
 
 /* ---- reports: storage shared by every tier ---- */
@@ -1232,6 +1295,115 @@ static void node_reload_keys(node_t *self, bool force)
     free(arg.entries);
 }
 
+/* ---- the daemon: the parent it follows ---- */
+
+#define UNREACHABLE_WARN_MS 60000
+#define UNREACHABLE_REPEAT_MS (5 * 60000)
+
+/* SHIFAN_UNREACHABLE_AFTER=SECONDS replaces the minute (tests). */
+static int64_t unreachable_after_ms(void)
+{
+    const char *env = getenv("SHIFAN_UNREACHABLE_AFTER");
+    if (!env || !*env)
+        return UNREACHABLE_WARN_MS;
+    char *end;
+    long seconds = strtol(env, &end, 10);
+    return *end == '\0' && seconds > 0 && seconds <= 86400 ? (int64_t)seconds * 1000
+                                                           : UNREACHABLE_WARN_MS;
+}
+
+/* A new link (at start, or to another parent) gets the whole grace period. */
+static void upstream_watch_start(node_t *self)
+{
+    self->link_down_since_ms = stime_mono_ms();
+    self->link_down_since = stime_now();
+    self->unreachable_warned_ms = 0;
+}
+
+/* A wrong --upstream otherwise shows only as "connecting": after a minute
+ * without the link up, say so naming the endpoint, then every 5 minutes.
+ * Reads the link's public state only. */
+static void upstream_watch(node_t *self)
+{
+    link_state_t state = link_client_state(self->client);
+    int64_t now = stime_mono_ms();
+    if (state == LINK_UP) {
+        if (self->unreachable_warned_ms)
+            slog_info("the parent at %s is reachable again", self->upstream);
+        self->link_down_since_ms = 0;
+        self->unreachable_warned_ms = 0;
+        return;
+    }
+    if (!self->link_down_since_ms) {
+        self->link_down_since_ms = now;
+        self->link_down_since = stime_now();
+    }
+    int64_t down_ms = now - self->link_down_since_ms;
+    if (down_ms < self->unreachable_after_ms ||
+        (self->unreachable_warned_ms && now - self->unreachable_warned_ms < UNREACHABLE_REPEAT_MS))
+        return;
+    self->unreachable_warned_ms = now;
+    slog_warn("cannot reach the parent at %s for %" PRId64 " s (state %s): check --upstream "
+              "(set-upstream) and that the parent runs and allows our key",
+              self->upstream, down_ms / 1000, link_state_name(state));
+}
+
+/* For status: since when the parent is out of reach, once that is reported. */
+static json_t *upstream_unreachable_since(const node_t *self)
+{
+    char when[STIME_BUFSZ];
+    if (!self->link_down_since_ms ||
+        stime_mono_ms() - self->link_down_since_ms < self->unreachable_after_ms)
+        return json_null();
+    return json_string(stime_format(self->link_down_since, when, sizeof when));
+}
+
+struct upstream_read_arg {
+    node_t *self;
+    uint64_t generation;
+    char endpoint[256];
+    char key[KEYS_Z85_LEN + 1];
+};
+
+static int upstream_read_fn(MDB_txn *txn, void *arg)
+{
+    struct upstream_read_arg *a = arg;
+    MDB_dbi meta = store_dbi(a->self->store, DB_META);
+    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &a->generation);
+    int rc = store_get_string(txn, meta, "upstream", a->endpoint, sizeof a->endpoint);
+    return rc ? rc : store_get_string(txn, meta, "upstream_key", a->key, sizeof a->key);
+}
+
+/* set-upstream stored another parent: replace the link client. Queue and
+ * streams live in the store, so the new client resumes from them. If no
+ * client can be made for it, the old one stays (logged once). */
+static void upstream_follow(node_t *self, const link_hooks_t *hooks)
+{
+    struct upstream_read_arg arg = {self, 0, "", ""};
+    if (store_read(self->store, upstream_read_fn, &arg) != 0 ||
+        arg.generation == self->upstream_generation)
+        return;
+    self->upstream_generation = arg.generation;
+    if (strcmp(arg.endpoint, self->upstream) == 0 && strcmp(arg.key, self->upstream_key) == 0)
+        return;
+    link_client_config_t config = {self->code, arg.endpoint, arg.key, self->keys.public_z85,
+                                   self->keys.secret_z85};
+    int rc;
+    link_client_t *client = link_client_new(self->ctx, self->store, &config, hooks, &rc);
+    if (!client) {
+        slog_error("cannot switch the parent to %s (%s): keeping %s", arg.endpoint, sf_strerror(rc),
+                   self->upstream);
+        return;
+    }
+    link_client_destroy(&self->client);
+    self->client = client;
+    slog_warn("parent changed by set-upstream: %s -> %s (key %s); the queue resumes there",
+              self->upstream, arg.endpoint, arg.key);
+    snprintf(self->upstream, sizeof self->upstream, "%s", arg.endpoint);
+    snprintf(self->upstream_key, sizeof self->upstream_key, "%s", arg.key);
+    upstream_watch_start(self);
+}
+
 static void node_write_status(node_t *self)
 {
     json_t *status = json_object();
@@ -1259,6 +1431,7 @@ static void node_write_status(node_t *self)
         json_object_set_new(link, "restarts", json_integer((json_int_t)stats.restarts));
         json_object_set_new(link, "last_event",
                             stats.last_event[0] ? json_string(stats.last_event) : json_null());
+        json_object_set_new(link, "unreachable_since", upstream_unreachable_since(self));
         json_object_set_new(status, "link", link);
     }
     if (self->server) {
@@ -1357,6 +1530,8 @@ int node_run(node_t *self)
         if (!(self->client = link_client_new(self->ctx, self->store, &config, &hooks, &rc)))
             goto out;
         slog_info("connecting to %s", self->upstream);
+        self->unreachable_after_ms = unreachable_after_ms();
+        upstream_watch_start(self);
     }
     int64_t last_second = 0, last_reader_check = stime_mono_ms();
     while (!node_stop_requested) {
@@ -1399,8 +1574,10 @@ int node_run(node_t *self)
             link_client_on_readable(self->client);
         if (self->server)
             link_server_tick(self->server);
-        if (self->client)
+        if (self->client) {
             link_client_tick(self->client);
+            upstream_watch(self);
+        }
         slog_flush();
         int64_t now = stime_mono_ms();
         if (now - last_second >= 1000) {
@@ -1408,6 +1585,8 @@ int node_run(node_t *self)
             if (self->zap)
                 node_reload_keys(self, false);
             tier_programme_reload(self, true);
+            if (self->client)
+                upstream_follow(self, &hooks);
             if (self->role == ROLE_PREFECTURE)
                 tier_auto_recommend(self);
             node_write_status(self);
@@ -1509,6 +1688,7 @@ json_t *node_status(node_t *self)
             json_object_set_new(link, "state", json_string(running ? "starting" : "stopped"));
             json_object_set_new(link, "upstream", json_string(self->upstream));
             json_object_set_new(link, "last_contact", json_null());
+            json_object_set_new(link, "unreachable_since", json_null());
             json_object_set_new(status, "link", link);
         }
     }

@@ -60,6 +60,19 @@ int node_allow(node_t *self, const char *code, const char *key, char *err, size_
  * has no key here. */
 int node_revoke(node_t *self, const char *code, char *err, size_t errsize);
 
+/* County or hub: points the node at another parent (moved, or re-keyed).
+ * Checks endpoint and key as node_init does (SF_EINVAL with err; nothing
+ * changes) and writes both to DB_META in one durable transaction; the
+ * queue and every stream stay, so delivery resumes at the new parent from
+ * where the old one left off (the new parent must have allowed this key).
+ * A running daemon switches within a second. The province has none:
+ * SF_EINVAL. */
+int node_set_upstream(node_t *self, const char *endpoint, const char *key, char *err,
+                      size_t errsize);
+/* The parent's endpoint and public key as stored ("" on the province). */
+const char *node_upstream(const node_t *self);
+const char *node_upstream_key(const node_t *self);
+
 /* County: stores a validated report as the next version of its unit-year
  * and queues it upward, in one durable transaction. Fills report_id,
  * version, submitted_at, origin and standard_id of the report. */

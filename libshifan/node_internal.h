@@ -12,6 +12,7 @@
 #define UP_STREAM "up"
 #define PATH_MAX_LEN 4096
 #define META_DATA_GENERATION "data_generation"
+#define META_UPSTREAM_GENERATION "upstream_generation"
 
 struct node {
     node_role_t role;
@@ -34,6 +35,12 @@ struct node {
     uint64_t ranked_generation; /* hub: data_generation last ranked */
     uint64_t seen_generation;   /* hub: data_generation last seen changing */
     int64_t seen_changed_ms, ranked_ms;
+    /* county, hub daemon: the parent it follows, how long out of reach */
+    uint64_t upstream_generation;  /* meta upstream_generation the client was made for */
+    int64_t unreachable_after_ms;  /* warn after this long without the link up */
+    int64_t link_down_since_ms;    /* monotonic; 0 while the link is up */
+    int64_t link_down_since;       /* the same moment, wall clock */
+    int64_t unreachable_warned_ms; /* last warning of this outage, monotonic; 0: none */
 };
 
 void node_path_join(char *out, const char *dir, const char *name);
