@@ -818,6 +818,52 @@ int node_refuse(char *why, size_t whysize, const char *fmt, const char *a, const
     return LINK_REFUSED;
 }
 
+/* What one child may make us store: NODE_CHILD_BYTES_PER_UNIT per unit of
+ * its area (its own unit and every unit under it) and programme year, in
+ * reports and inspections (docs/protocol.md, "Bounds per child"). Counted in
+ * DB_META "bytes/<child>/<year>" in the transaction that stores. */
+static uint64_t child_quota_limit(node_t *self, const char *child)
+{
+    for (size_t i = 0; i < self->quota_cached; i++)
+        if (strcmp(self->quota_cache[i].code, child) == 0)
+            return self->quota_cache[i].limit;
+    uint64_t units = 0;
+    for (size_t i = 0; i < programme_unit_count(self->programme); i++)
+        units += programme_unit_within(self->programme, programme_unit(self->programme, i)->code,
+                                       child);
+    uint64_t limit = (units ? units : 1) * NODE_CHILD_BYTES_PER_UNIT;
+    if (self->quota_cached < sizeof self->quota_cache / sizeof self->quota_cache[0]) {
+        snprintf(self->quota_cache[self->quota_cached].code,
+                 sizeof self->quota_cache[self->quota_cached].code, "%s", child);
+        self->quota_cache[self->quota_cached++].limit = limit;
+    }
+    return limit;
+}
+
+static int child_quota_take(node_t *self, MDB_txn *txn, const char *child, uint32_t year,
+                            size_t bytes, char *why, size_t whysize)
+{
+    char key[64];
+    snprintf(key, sizeof key, "bytes/%s/%u", child, year);
+    uint64_t used = 0;
+    MDB_dbi meta = store_dbi(self->store, DB_META);
+    int rc = store_get_u64(txn, meta, key, &used);
+    if (rc && rc != SF_ENOTFOUND)
+        return rc;
+    if (used + bytes > NODE_CHILD_BYTES_PER_UNIT) { /* only then is the area's size needed */
+        uint64_t limit = child_quota_limit(self, child);
+        if (used + bytes > limit) {
+            snprintf(why, whysize,
+                     "over limit: %s has stored %" PRIu64 " bytes for year %u here, the bound is "
+                     "%" PRIu64,
+                     child, used, year, limit);
+            slog_warn("refused: %s", why);
+            return LINK_OVER_LIMIT;
+        }
+    }
+    return store_put_u64(txn, meta, key, used + bytes);
+}
+
 /* A report or inspection arriving from a child (hub: from a county; province:
  * from a hub). The sender's key may speak only for units under its code. */
 static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan__Payload *payload,
@@ -851,6 +897,17 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
     if (payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION && self->role != ROLE_PROVINCE)
         return node_refuse(why, whysize, "malformed: %s may not send inspections to %s", peer,
                            self->code);
+
+    /* A resend of what we hold changes nothing (and is never over limit). */
+    MDB_val known_key = {strlen(wire->report_id), wire->report_id}, known_value;
+    store_db_t db = payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? DB_REPORTS : DB_INSPECTIONS;
+    rc = mdb_get(txn, store_dbi(self->store, db), &known_key, &known_value);
+    if (rc == 0)
+        return 0;
+    if (rc != MDB_NOTFOUND)
+        return store_error(rc);
+    if ((rc = child_quota_take(self, txn, peer, wire->year, raw_len + 64, why, whysize)))
+        return rc;
 
     /* Stamp our receipt: the province can then tell "submitted on time,
      * delivered late" from "submitted late". */
@@ -936,6 +993,12 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
     else
         rc = apply_from_child(self, txn, peer, payload, bytes, len, why, whysize);
     codec_payload_free_arena(self->arena, payload);
+    if (rc == LINK_REFUSED && *peer && tier_programme_pending(self, txn)) {
+        /* Judged by a programme about to be replaced: ask again after the
+         * reload (within a tick) instead of refusing for good. */
+        slog_info("deferred an item from %s until programme revision reload: %s", peer, why);
+        rc = LINK_LATER;
+    }
     return rc;
 }
 

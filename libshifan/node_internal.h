@@ -12,6 +12,10 @@
 #define UP_STREAM "up"
 #define PATH_MAX_LEN 4096
 #define META_DATA_GENERATION "data_generation"
+/* Bytes of reports and inspections one child may make us store per unit of
+ * its area and programme year (a county's report is about 4 KB: 1,000
+ * versions per unit-year). */
+#define NODE_CHILD_BYTES_PER_UNIT ((uint64_t)4 << 20)
 #define META_UPSTREAM_GENERATION "upstream_generation"
 
 struct node {
@@ -31,6 +35,11 @@ struct node {
     link_client_t *client;
     uint64_t keys_generation;
     uint64_t series; /* numbering series of what this node originates (its init time) */
+    struct {
+        char code[PROGRAMME_CODE_MAX];
+        uint64_t limit;
+    } quota_cache[64]; /* per child: bytes it may make us store per year */
+    size_t quota_cached;
     codec_arena_t *arena;       /* decoding on the apply path (daemon thread only) */
     uint64_t ranked_generation; /* hub: data_generation last ranked */
     uint64_t seen_generation;   /* hub: data_generation last seen changing */
@@ -68,6 +77,9 @@ int tier_programme_payload(const programme_t *programme, uint8_t **bytes, size_t
 int tier_store_programme(store_t *store, MDB_txn *txn, const uint8_t *bytes, size_t len,
                          bool *newer);
 int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child);
+/* True if a newer programme revision is stored than the one loaded: what
+ * it alone would accept must wait (LINK_LATER), not be refused. */
+bool tier_programme_pending(node_t *self, MDB_txn *txn);
 /* Queues to a new child its part of every evaluation published here. */
 int tier_queue_evaluations(node_t *self, MDB_txn *txn, const char *child);
 int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payload,

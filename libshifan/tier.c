@@ -79,7 +79,20 @@ int tier_programme_reload(node_t *self, bool announce)
             programme_id(self->programme), (unsigned long long)programme_revision(self->programme));
     programme_destroy(&self->programme);
     self->programme = arg.programme;
+    self->quota_cached = 0; /* areas may have changed */
     return 0;
+}
+
+bool tier_programme_pending(node_t *self, MDB_txn *txn)
+{
+    MDB_val k = {strlen(PROGRAMME_KEY), PROGRAMME_KEY}, v;
+    if (mdb_get(txn, store_dbi(self->store, DB_PROGRAMMES), &k, &v) != 0)
+        return false;
+    Shifan__Payload *stored = codec_payload_unpack(v.mv_data, v.mv_size);
+    bool newer = stored && stored->body_case == SHIFAN__PAYLOAD__BODY_PROGRAMME &&
+                 stored->programme->revision > programme_revision(self->programme);
+    codec_payload_free(stored);
+    return newer;
 }
 
 int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child)
