@@ -66,6 +66,18 @@ __attribute__((format(printf, 3, 4))) static int refuse(const check_t *c, int rc
     return rc;
 }
 
+/* Reasons quote unit names and loader messages, and a cut (vsnprintf's, or
+ * "%.20s") can split a character: a reason that is not UTF-8 loses its
+ * non-ASCII bytes, since it goes into logs and a Refusal's string. */
+static int settle(int rc, char *why, size_t whysize)
+{
+    if (rc && why && whysize && !report_text_valid(why, whysize))
+        for (char *p = why; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+    return rc;
+}
+
 /* A value that failed a check, safe to log and to send back: printable
  * ASCII, other bytes as '?', cut to fit `size` with "..." at the end. */
 static const char *shown(const char *text, char *out, size_t size)
@@ -274,20 +286,10 @@ static int admit_report_or_inspection(const admission_t *at, const Shifan__Repor
     return rc;
 }
 
-int admit_report(const admission_t *at, const Shifan__Report *report, char *why, size_t whysize)
-{
-    return admit_report_or_inspection(at, report, false, why, whysize);
-}
-
-int admit_inspection(const admission_t *at, const Shifan__Report *inspection, char *why,
-                     size_t whysize)
-{
-    return admit_report_or_inspection(at, inspection, true, why, whysize);
-}
-
 /* ---- returns ---- */
 
-int admit_return(const admission_t *at, const Shifan__Return *ret, char *why, size_t whysize)
+static int return_checked(const admission_t *at, const Shifan__Return *ret, char *why,
+                          size_t whysize)
 {
     char item[ITEM_MAX], buf[SHOWN_MAX + 4];
     if (ret && report_id_ok(ret->report_id))
@@ -367,8 +369,8 @@ static int check_units(const check_t *c, const char *item, const Shifan__Recomme
     return 0;
 }
 
-int admit_recommendation(const admission_t *at, const Shifan__Recommendation *rec, char *why,
-                         size_t whysize)
+static int recommendation_checked(const admission_t *at, const Shifan__Recommendation *rec,
+                                  char *why, size_t whysize)
 {
     char item[ITEM_MAX], buf[SHOWN_MAX + 4];
     if (rec)
@@ -440,8 +442,8 @@ static int check_placement(const check_t *c, const char *item, const programme_t
     return 0;
 }
 
-int admit_programme(const admission_t *at, const Shifan__Programme *programme, programme_t **loaded,
-                    char *why, size_t whysize)
+static int programme_checked(const admission_t *at, const Shifan__Programme *programme,
+                             programme_t **loaded, char *why, size_t whysize)
 {
     char item[ITEM_MAX], buf[SHOWN_MAX + 4];
     if (loaded)
@@ -501,8 +503,8 @@ static int check_document(const check_t *c, const char *item, const json_t *docu
     return 0;
 }
 
-int admit_evaluation(const admission_t *at, const Shifan__EvaluationResult *result, char *why,
-                     size_t whysize)
+static int evaluation_checked(const admission_t *at, const Shifan__EvaluationResult *result,
+                              char *why, size_t whysize)
 {
     char item[ITEM_MAX];
     if (result)
@@ -565,7 +567,8 @@ static int check_receipts(const check_t *c, const char *item, const Shifan__Payl
     return 0;
 }
 
-int admit_payload(const admission_t *at, const Shifan__Payload *payload, char *why, size_t whysize)
+static int payload_checked(const admission_t *at, const Shifan__Payload *payload, char *why,
+                           size_t whysize)
 {
     check_t c = {.why = why, .whysize = whysize};
     if (!payload)
@@ -609,6 +612,45 @@ int admit_payload(const admission_t *at, const Shifan__Payload *payload, char *w
         return rc;
     snprintf(item, sizeof item, "%s from %s", kind, sender(&c));
     return check_receipts(&c, item, payload);
+}
+
+int admit_report(const admission_t *at, const Shifan__Report *report, char *why, size_t whysize)
+{
+    return settle(admit_report_or_inspection(at, report, false, why, whysize), why, whysize);
+}
+
+int admit_inspection(const admission_t *at, const Shifan__Report *inspection, char *why,
+                     size_t whysize)
+{
+    return settle(admit_report_or_inspection(at, inspection, true, why, whysize), why, whysize);
+}
+
+int admit_return(const admission_t *at, const Shifan__Return *ret, char *why, size_t whysize)
+{
+    return settle(return_checked(at, ret, why, whysize), why, whysize);
+}
+
+int admit_recommendation(const admission_t *at, const Shifan__Recommendation *rec, char *why,
+                         size_t whysize)
+{
+    return settle(recommendation_checked(at, rec, why, whysize), why, whysize);
+}
+
+int admit_programme(const admission_t *at, const Shifan__Programme *programme, programme_t **loaded,
+                    char *why, size_t whysize)
+{
+    return settle(programme_checked(at, programme, loaded, why, whysize), why, whysize);
+}
+
+int admit_evaluation(const admission_t *at, const Shifan__EvaluationResult *result, char *why,
+                     size_t whysize)
+{
+    return settle(evaluation_checked(at, result, why, whysize), why, whysize);
+}
+
+int admit_payload(const admission_t *at, const Shifan__Payload *payload, char *why, size_t whysize)
+{
+    return settle(payload_checked(at, payload, why, whysize), why, whysize);
 }
 
 Shifan__Refusal__Reason admit_refusal_reason(int rc)

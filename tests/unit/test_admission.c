@@ -65,6 +65,7 @@ static programme_t *load_text(const char *text)
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
+    *state = f; /* teardown frees what setup made, even when it fails */
     if (!f || !(f->yunnan = programme_load_default()))
         return -1;
     const char *root = getenv("SHIFAN_SOURCE_DIR");
@@ -80,13 +81,14 @@ static int setup(void **state)
     free(roomy);
     if (stime_parse("2018-08-01T09:00:00+08:00", &f->now))
         return -1;
-    *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
     fixture_t *f = *state;
+    if (!f)
+        return 0;
     programme_destroy(&f->yunnan);
     programme_destroy(&f->qinhuangdao);
     programme_destroy(&f->roomy);
@@ -828,6 +830,22 @@ static void a_payload_carries_one_item_and_receipts_of_its_way(void **state)
     ADMITTED(admit_payload(&county, &payload, why, sizeof why));
 }
 
+static void a_reason_cut_short_is_still_utf8(void **state)
+{
+    fixture_t *f = *state;
+    report_msg_t r;
+    report_msg(&r, f, "530100", "530100");
+    admission_t province = at_province(f);
+    /* "report 530100-2018-v1-0000000a: unit: unit 530100 (" is 51 bytes, and
+     * 昆 3: room for 52 cuts it after its first byte. */
+    char why[53];
+    assert_int_equal(admit_report(&province, &r.msg, why, sizeof why), SF_EINVAL);
+    assert_string_equal(why, "report 530100-2018-v1-0000000a: unit: unit 530100 (?");
+    char whole[512];
+    assert_int_equal(admit_report(&province, &r.msg, whole, sizeof whole), SF_EINVAL);
+    assert_non_null(strstr(whole, "(昆明市)"));
+}
+
 static void refusals_map_to_their_reason_codes(void **state)
 {
     (void)state;
@@ -858,6 +876,7 @@ int main(void)
         cmocka_unit_test(a_programme_keeps_the_receiver_in_its_place),
         cmocka_unit_test(an_evaluation_is_this_nodes_part_of_a_result),
         cmocka_unit_test(a_payload_carries_one_item_and_receipts_of_its_way),
+        cmocka_unit_test(a_reason_cut_short_is_still_utf8),
         cmocka_unit_test(refusals_map_to_their_reason_codes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
