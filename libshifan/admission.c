@@ -230,7 +230,31 @@ static int county_of(const check_t *c, int unit)
 
 /* ---- reports and inspections ---- */
 
-static int check_report(const check_t *c, const char *item, const report_t *report, bool inspection)
+static bool earlier_standard(const check_t *c, const char *standard)
+{
+    for (const char *const *earlier = c->at->earlier_standards; earlier && *earlier; earlier++)
+        if (strcmp(*earlier, standard) == 0)
+            return true;
+    return false;
+}
+
+static int check_standard(const check_t *c, const char *item, const report_t *report)
+{
+    const char *ours = programme_standard_id(c->programme);
+    if (!report->standard_id[0])
+        return refuse(c, SF_EINVAL, "%s: standard_id is empty; the programme's standard is \"%s\"",
+                      item, ours);
+    if (strcmp(report->standard_id, ours) != 0 && !earlier_standard(c, report->standard_id))
+        return refuse(
+            c, SF_EINVAL, "%s: standard_id: \"%s\" is not the programme's standard \"%s\"%s", item,
+            report->standard_id, ours,
+            c->at->earlier_standards && *c->at->earlier_standards ? " nor one it replaced" : "");
+    return 0;
+}
+
+/* report is ours (decoded for this check): its standard_id is cleared once
+ * checked. */
+static int check_report(const check_t *c, const char *item, report_t *report, bool inspection)
 {
     char buf[SHOWN_MAX + 4];
     if (!report_id_ok(report->report_id))
@@ -244,11 +268,12 @@ static int check_report(const check_t *c, const char *item, const report_t *repo
     if (!within(c, unit, c->peer))
         return refuse(c, SF_EDENIED, "%s: unit %s is not %s or under it: its key may not %s for it",
                       item, report->unit, sender(c), inspection ? "inspect" : "report");
-    if (!report->standard_id[0])
-        return refuse(c, SF_EINVAL, "%s: standard_id is empty; the programme's standard is \"%s\"",
-                      item, programme_standard_id(c->programme));
-    int rc = report_validate(report, c->programme, item, c->why, c->whysize);
+    int rc = check_standard(c, item, report);
     if (rc)
+        return rc;
+    /* The standard is settled: validate the rest against the current one. */
+    report->standard_id[0] = '\0';
+    if (report_validate(report, c->programme, item, c->why, c->whysize))
         return SF_EINVAL;
     if (!report->origin[0])
         return refuse(c, SF_EINVAL, "%s: origin is empty", item);

@@ -56,6 +56,12 @@ typedef struct {
     const char *peer;             /* the sender: a child's code as its key proves it,
                                      or "" (or NULL) for the parent */
     int64_t now;                  /* the receiver's clock, unix seconds (stime_now()) */
+    /* Standard ids of the programmes this node's programme replaced, NULL-
+     * terminated, or NULL for none known. A report made under one of them
+     * before the new revision reached its county is admitted when its values
+     * fit the current standard, as stored reports are re-judged by it; a
+     * report naming any other standard is refused. */
+    const char *const *earlier_standards;
 } admission_t;
 
 /* The receiver's tier is its unit's place in the programme: the root is the

@@ -153,17 +153,19 @@ static void report_msg(report_msg_t *r, const fixture_t *f, const char *unit, co
 
 static admission_t at_hub(const fixture_t *f)
 {
-    return (admission_t){f->yunnan, "530100", "530102", f->now};
+    return (admission_t){
+        .programme = f->yunnan, .receiver = "530100", .peer = "530102", .now = f->now};
 }
 
 static admission_t at_province(const fixture_t *f)
 {
-    return (admission_t){f->yunnan, "530000", "530100", f->now};
+    return (admission_t){
+        .programme = f->yunnan, .receiver = "530000", .peer = "530100", .now = f->now};
 }
 
 static admission_t at_county(const fixture_t *f)
 {
-    return (admission_t){f->yunnan, "530102", "", f->now};
+    return (admission_t){.programme = f->yunnan, .receiver = "530102", .peer = "", .now = f->now};
 }
 
 /* ---- context ---- */
@@ -196,7 +198,9 @@ static void each_item_travels_only_its_own_way(void **state)
     char why[512];
     report_msg_t r;
     report_msg(&r, f, "530102", "530102");
-    admission_t county = at_county(f), hub_from_parent = {f->yunnan, "530100", "", f->now};
+    admission_t county = at_county(f),
+                hub_from_parent = {
+                    .programme = f->yunnan, .receiver = "530100", .peer = "", .now = f->now};
     MALFORMED(admit_report(&county, &r.msg, why, sizeof why),
               "report 530102-2018-v1-0000000a from the parent to the county 530102: reports "
               "travel up only");
@@ -233,7 +237,8 @@ static void a_report_is_admitted_at_the_hub_and_the_province(void **state)
     ADMITTED(admit_report(&province, &r.msg, why, sizeof why));
     /* A former code is a unit (禄丰县 532331, now 禄丰市 532302 of 楚雄州 532300). */
     report_msg(&r, f, "532331", "532302");
-    admission_t chuxiong = {f->yunnan, "532300", "532302", f->now};
+    admission_t chuxiong = {
+        .programme = f->yunnan, .receiver = "532300", .peer = "532302", .now = f->now};
     ADMITTED(admit_report(&chuxiong, &r.msg, why, sizeof why));
     /* A report of no values is allowed: every criterion is missing and fails. */
     r.msg.n_values = r.msg.n_comments = 0;
@@ -342,6 +347,33 @@ static void a_report_must_fit_the_programme(void **state)
               "standard_id is empty; the programme's standard is \"yunnan-2017-trial\"");
 }
 
+static void a_report_of_a_replaced_standard_is_judged_by_the_current_one(void **state)
+{
+    fixture_t *f = *state;
+    char why[512];
+    char *text = replaced(programme_json(f->yunnan), "\"standard_id\":\"yunnan-2017-trial\"",
+                          "\"standard_id\":\"yunnan-2017-rev2\"");
+    programme_t *rev2 = load_text(text);
+    free(text);
+    report_msg_t r;
+    report_msg(&r, f, "530102", "530102"); /* names yunnan-2017-trial */
+    admission_t hub = {.programme = rev2, .receiver = "530100", .peer = "530102", .now = f->now};
+    MALFORMED(admit_report(&hub, &r.msg, why, sizeof why),
+              "standard_id: \"yunnan-2017-trial\" is not the programme's standard "
+              "\"yunnan-2017-rev2\"");
+    const char *const replaced_ones[] = {"yunnan-2017-trial", NULL};
+    hub.earlier_standards = replaced_ones;
+    ADMITTED(admit_report(&hub, &r.msg, why, sizeof why));
+    strcpy(r.standard_id, "qinhuangdao-2018");
+    MALFORMED(admit_report(&hub, &r.msg, why, sizeof why),
+              "is not the programme's standard \"yunnan-2017-rev2\" nor one it replaced");
+    strcpy(r.standard_id, "yunnan-2017-trial");
+    r.values[1].criterion = "9.9"; /* its values must fit the current standard */
+    MALFORMED(admit_report(&hub, &r.msg, why, sizeof why),
+              "criterion 9.9: unknown criterion (not in standard yunnan-2017-rev2)");
+    programme_destroy(&rev2);
+}
+
 static void a_report_is_for_a_unit_of_the_sender(void **state)
 {
     fixture_t *f = *state;
@@ -379,7 +411,8 @@ static void a_report_comes_from_the_county_of_its_unit(void **state)
     report_msg(&r, f, "130302001", "130302");
     strcpy(r.standard_id, programme_standard_id(f->qinhuangdao));
     r.msg.n_values = r.msg.n_comments = 0;
-    admission_t city = {f->qinhuangdao, "130300", "130302", f->now};
+    admission_t city = {
+        .programme = f->qinhuangdao, .receiver = "130300", .peer = "130302", .now = f->now};
     ADMITTED(admit_report(&city, &r.msg, why, sizeof why));
     strcpy(r.origin, "130303");
     MALFORMED(admit_report(&city, &r.msg, why, sizeof why),
@@ -588,7 +621,8 @@ static void a_recommendation_is_for_a_holder_under_the_sender(void **state)
     r.msg.year = 2021;
     MALFORMED(admit_recommendation(&province, &r.msg, why, sizeof why), "year 2021 is outside");
     /* Qinhuangdao: each county holds the quota of its sites, the city none. */
-    admission_t hebei = {f->qinhuangdao, "130000", "130300", f->now};
+    admission_t hebei = {
+        .programme = f->qinhuangdao, .receiver = "130000", .peer = "130300", .now = f->now};
     rec_msg(&r, f, "130302", 1, "130302001");
     ADMITTED(admit_recommendation(&hebei, &r.msg, why, sizeof why));
     rec_msg(&r, f, "130300", 0);
@@ -608,11 +642,13 @@ static void a_recommendation_lists_distinct_units_of_its_holder_within_quota(voi
     rec_msg(&r, f, "530100", 1, "530102");
     r.msg.year = 2019; /* 530100: 1 in 2019 too */
     ADMITTED(admit_recommendation(&province, &r.msg, why, sizeof why));
-    admission_t zhaotong = {f->yunnan, "530000", "530600", f->now};
+    admission_t zhaotong = {
+        .programme = f->yunnan, .receiver = "530000", .peer = "530600", .now = f->now};
     rec_msg(&r, f, "530600", 1, "530602"); /* 昭通: no quota in 2018 */
     MALFORMED(admit_recommendation(&zhaotong, &r.msg, why, sizeof why),
               "1 units listed, beyond the quota of 0");
-    admission_t roomy = {f->roomy, "530000", "530100", f->now};
+    admission_t roomy = {
+        .programme = f->roomy, .receiver = "530000", .peer = "530100", .now = f->now};
     rec_msg(&r, f, "530100", 3, "530102", "530103", "530111");
     ADMITTED(admit_recommendation(&roomy, &r.msg, why, sizeof why));
     rec_msg(&r, f, "530100", 2, "530102", "530302");
@@ -667,7 +703,8 @@ static void a_programme_is_a_valid_document_of_the_same_hierarchy(void **state)
     fixture_t *f = *state;
     char why[512];
     Shifan__Programme p;
-    admission_t county = at_county(f), hub = {f->yunnan, "530100", "", f->now};
+    admission_t county = at_county(f),
+                hub = {.programme = f->yunnan, .receiver = "530100", .peer = "", .now = f->now};
     char *second = replaced(programme_json(f->yunnan), "\"revision\":1", "\"revision\":2");
     programme_msg(&p, f, second);
     p.revision = 2;
@@ -750,7 +787,8 @@ static void an_evaluation_is_this_nodes_part_of_a_result(void **state)
     fixture_t *f = *state;
     char why[512];
     Shifan__EvaluationResult e;
-    admission_t county = at_county(f), hub = {f->yunnan, "530100", "", f->now};
+    admission_t county = at_county(f),
+                hub = {.programme = f->yunnan, .receiver = "530100", .peer = "", .now = f->now};
     evaluation_msg(&e, f, "{\"year\":2018,\"published_for\":\"530102\",\"units\":[]}");
     ADMITTED(admit_evaluation(&county, &e, why, sizeof why));
     NOT_YOURS(admit_evaluation(&hub, &e, why, sizeof why),
@@ -862,6 +900,7 @@ int main(void)
         cmocka_unit_test(a_report_must_be_well_formed),
         cmocka_unit_test(a_report_id_is_a_safe_lmdb_key),
         cmocka_unit_test(a_report_must_fit_the_programme),
+        cmocka_unit_test(a_report_of_a_replaced_standard_is_judged_by_the_current_one),
         cmocka_unit_test(a_report_is_for_a_unit_of_the_sender),
         cmocka_unit_test(a_report_comes_from_the_county_of_its_unit),
         cmocka_unit_test(a_report_has_a_version_and_a_plausible_time),
