@@ -222,20 +222,6 @@ static void sort_by_code(const programme_t *programme, int *list, size_t count)
     }
 }
 
-/* The unit that recommends a unit of evaluation is the nearest one holding
- * quotas of its own (a Yunnan prefecture, a Qinhuangdao county for its
- * sites); without any, its prefecture-level ancestor, else its parent. */
-static int find_group(const programme_t *programme, int unit)
-{
-    const programme_unit_t *u = programme_unit(programme, (size_t)unit);
-    int holder = programme_quota_holder(programme, unit);
-    if (holder >= 0 && holder != unit)
-        return holder;
-    if (u->prefecture >= 0 && u->prefecture != unit)
-        return u->prefecture;
-    return u->parent;
-}
-
 void engine_input_destroy(engine_input_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -310,7 +296,7 @@ engine_input_t *engine_input_new(const programme_t *programme)
         if (!programme_unit(programme, u)->evaluated)
             continue;
         self->evaluated[self->evaluated_count++] = (int)u;
-        int group = find_group(programme, (int)u);
+        int group = programme_recommender(programme, (int)u);
         self->group_of[u] = group;
         if (group >= 0 && self->group_slot[group] < 0) {
             self->group_slot[group] = 0;

@@ -1465,6 +1465,19 @@ int programme_quota_holder(const programme_t *self, int unit)
     return -1;
 }
 
+int programme_recommender(const programme_t *self, int unit)
+{
+    if (unit < 0 || (size_t)unit >= self->unit_count)
+        return -1;
+    const programme_unit_t *u = &self->units[unit];
+    int holder = programme_quota_holder(self, unit);
+    if (holder >= 0 && holder != unit)
+        return holder;
+    if (u->prefecture >= 0 && u->prefecture != unit)
+        return u->prefecture;
+    return u->parent;
+}
+
 size_t programme_quota_count(const programme_t *self)
 {
     return self->quota_count;

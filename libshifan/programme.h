@@ -193,6 +193,13 @@ int programme_quota(const programme_t *self, const char *prefecture, int year);
  * of its own: the prefecture in Yunnan, the county in Qinhuangdao; -1 when
  * none. Recommendations must respect the quota of that holder too. */
 int programme_quota_holder(const programme_t *self, int unit);
+/* Index of the unit that recommends unit of evaluation `unit` (an index):
+ * the nearest unit above it that holds quotas of its own (a Yunnan
+ * prefecture, a Qinhuangdao county for its sites); without one, its
+ * prefecture-level ancestor, else its parent; -1 when none. The engine ranks
+ * the units of each recommender together, and a recommendation names it as
+ * its holder. */
+int programme_recommender(const programme_t *self, int unit);
 size_t programme_quota_count(const programme_t *self);
 const programme_quota_t *programme_quota_at(const programme_t *self, size_t index);
 /* National candidates a year may have; 0 when the programme sets none. */

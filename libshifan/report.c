@@ -1220,48 +1220,55 @@ static int proto_value(const parser_t *ps, const Shifan__Value *in, size_t index
     return 0;
 }
 
+bool report_text_valid(const char *text, size_t max)
+{
+    return text && text_ok(text, max);
+}
+
 report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t errsize)
 {
-    parser_t ps = {"report message", NULL, err, errsize};
+    report_t *report = NULL;
+    report_read_proto(msg, "report message", &report, err, errsize);
+    return report;
+}
+
+/* The fields other than values and comments. */
+static int proto_header(const parser_t *ps, const struct Shifan__Report *msg)
+{
+    if (!msg)
+        return fail(ps, NULL, "no message");
+    if (!msg->unit || !is_code(msg->unit))
+        return fail(ps, "unit", "not a 6- or 9-digit code");
+    if (!msg->report_id || !is_report_id(msg->report_id))
+        return fail(ps, "report_id", "not printable ASCII of at most %d bytes", REPORT_ID_MAX - 1);
+    if (!msg->standard_id || !is_standard_id(msg->standard_id))
+        return fail(ps, "standard_id", "not a standard id");
+    if (!msg->origin || !is_code_or_empty(msg->origin))
+        return fail(ps, "origin", "not a 6- or 9-digit code");
+    if (msg->year < 1 || msg->year > 9999)
+        return fail(ps, "year", "%u is not a year", msg->year);
+    if (msg->submitted_at < 0)
+        return fail(ps, "submitted_at", "negative time");
+    if (msg->n_values > REPORT_VALUES_MAX || msg->n_comments > msg->n_values)
+        return fail(ps, "values", "%zu values and %zu comments: too many", msg->n_values,
+                    msg->n_comments);
+    return 0;
+}
+
+int report_read_proto(const struct Shifan__Report *msg, const char *source, report_t **out,
+                      char *err, size_t errsize)
+{
+    parser_t ps = {source ? source : "report message", NULL, err, errsize};
+    *out = NULL;
     if (err && errsize)
         err[0] = '\0';
-    if (!msg) {
-        fail(&ps, NULL, "no message");
-        return NULL;
-    }
-    if (!msg->unit || !is_code(msg->unit)) {
-        fail(&ps, "unit", "not a 6- or 9-digit code");
-        return NULL;
-    }
-    if (!msg->report_id || !is_report_id(msg->report_id)) {
-        fail(&ps, "report_id", "not printable ASCII of at most %d bytes", REPORT_ID_MAX - 1);
-        return NULL;
-    }
-    if (!msg->standard_id || !is_standard_id(msg->standard_id)) {
-        fail(&ps, "standard_id", "not a standard id");
-        return NULL;
-    }
-    if (!msg->origin || !is_code_or_empty(msg->origin)) {
-        fail(&ps, "origin", "not a 6- or 9-digit code");
-        return NULL;
-    }
-    if (msg->year < 1 || msg->year > 9999) {
-        fail(&ps, "year", "%u is not a year", msg->year);
-        return NULL;
-    }
-    if (msg->submitted_at < 0) {
-        fail(&ps, "submitted_at", "negative time");
-        return NULL;
-    }
-    if (msg->n_values > REPORT_VALUES_MAX || msg->n_comments > msg->n_values) {
-        fail(&ps, "values", "%zu values and %zu comments: too many", msg->n_values,
-             msg->n_comments);
-        return NULL;
-    }
+    int rc = proto_header(&ps, msg);
+    if (rc)
+        return rc;
     report_t *report = report_new();
     if (!report) {
         fail(&ps, NULL, "out of memory");
-        return NULL;
+        return SF_ENOMEM;
     }
     strcpy(report->unit, msg->unit);
     strcpy(report->report_id, msg->report_id);
@@ -1271,7 +1278,6 @@ report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t 
     report->version = msg->version;
     report->series = msg->has_series ? msg->series : 0;
     report->submitted_at = msg->submitted_at;
-    int rc = 0;
     for (size_t v = 0; v < msg->n_values && !rc; v++) {
         report_value_t value;
         if (!(rc = proto_value(&ps, msg->values[v], v, &value))) {
@@ -1287,19 +1293,22 @@ report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t 
         report_value_t *value = comment && comment->criterion
                                     ? (report_value_t *)report_find(report, comment->criterion)
                                     : NULL;
-        if (!value)
+        if (!value) {
             rc = fail(&ps, where, "a comment for a criterion without a value");
-        else if (value->comment)
+        } else if (value->comment) {
             rc = fail(&ps, where, "criterion %s: a second comment", value->criterion);
-        else if (!comment->text || !text_ok(comment->text, REPORT_COMMENT_MAX))
+        } else if (!comment->text || !text_ok(comment->text, REPORT_COMMENT_MAX)) {
             rc = fail(&ps, where, "criterion %s: comment is not UTF-8 of at most %d bytes",
                       value->criterion, REPORT_COMMENT_MAX);
-        else if (!(value->comment = strdup(comment->text)))
-            rc = fail(&ps, NULL, "out of memory");
+        } else if (!(value->comment = strdup(comment->text))) {
+            fail(&ps, NULL, "out of memory");
+            rc = SF_ENOMEM;
+        }
     }
     if (rc)
         report_destroy(&report);
-    return report;
+    *out = report;
+    return rc;
 }
 
 /* ------------------------------------------------------------- JSON out */

@@ -109,6 +109,17 @@ struct Shifan__Report;
 struct Shifan__Report *report_to_proto(const report_t *self);
 void report_proto_free(struct Shifan__Report *msg);
 report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t errsize);
+/* The same checks, with `source` naming the message in err instead of
+ * "report message" (e.g. "report 530102-2018-v1-3fa9c1d2"), and a result
+ * that tells bad input (SF_EINVAL, message in err) from a lack of memory
+ * (SF_ENOMEM): a receiver refuses the first and retries the second. */
+int report_read_proto(const struct Shifan__Report *msg, const char *source, report_t **report,
+                      char *err, size_t errsize);
+
+/* True when text is strict UTF-8 (no overlong forms, no surrogates) of at
+ * most max bytes: the rule for comments, and for other free text that
+ * arrives over a link. */
+bool report_text_valid(const char *text, size_t max);
 
 /* True if text is valid UTF-8 of at most max bytes (NULL is not). */
 bool report_text_valid(const char *text, size_t max);

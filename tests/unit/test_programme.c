@@ -100,6 +100,12 @@ static void default_programme_is_yunnan_2017(void **state)
     assert_int_equal(programme_criterion_count(programme), 38);
     assert_int_equal(programme_section_count(programme), 6);
 
+    /* A Yunnan county is recommended by its prefecture, the quota holder. */
+    int county = programme_find_unit(programme, "530102");
+    assert_string_equal(
+        programme_unit(programme, (size_t)programme_recommender(programme, county))->code,
+        "530100");
+
     assert_int_equal(root_quota(programme, 2017), 5);
     assert_int_equal(root_quota(programme, 2018), 10);
     assert_int_equal(root_quota(programme, 2019), 10);
@@ -209,6 +215,10 @@ static void qinhuangdao_loads_with_sites_and_county_quotas(void **state)
     assert_int_equal(programme_quota(programme, "130300", 2019), 0);
     assert_string_equal(
         programme_unit(programme, (size_t)programme_quota_holder(programme, site))->code, "130302");
+    /* A site is ranked and recommended by its county, which holds the quota. */
+    assert_string_equal(
+        programme_unit(programme, (size_t)programme_recommender(programme, site))->code, "130302");
+    assert_int_equal(programme_recommender(programme, -1), -1);
     assert_int_equal(programme_national_quota(programme, 2018), 0);
     assert_int_equal(programme_target_count(programme), 1);
     assert_int_equal(programme_target(programme, 0)->kind, TARGET_SHARE);

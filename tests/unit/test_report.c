@@ -557,6 +557,40 @@ static void bad_messages_are_refused_by_field(void **state)
     }
 }
 
+static void read_proto_names_the_message_and_tells_bad_input(void **state)
+{
+    (void)state;
+    Shifan__Report msg = SHIFAN__REPORT__INIT;
+    msg.report_id = "530102-2018-v1-0000000a";
+    msg.unit = "530102";
+    msg.year = 2018;
+    msg.standard_id = "yunnan-2017-trial";
+    msg.origin = "530102";
+    report_t *report = NULL;
+    char err[256];
+    assert_int_equal(
+        report_read_proto(&msg, "report 530102-2018-v1-0000000a", &report, err, sizeof err), 0);
+    assert_non_null(report);
+    assert_string_equal(report->report_id, "530102-2018-v1-0000000a");
+    report_destroy(&report);
+    msg.year = 0;
+    assert_int_equal(
+        report_read_proto(&msg, "report 530102-2018-v1-0000000a", &report, err, sizeof err),
+        SF_EINVAL);
+    assert_null(report);
+    assert_string_equal(err, "report 530102-2018-v1-0000000a: year: 0 is not a year");
+}
+
+static void text_valid_is_bounded_strict_utf8(void **state)
+{
+    (void)state;
+    assert_true(report_text_valid("分母应为流动人口", 24));
+    assert_false(report_text_valid("分母应为流动人口", 23)); /* 24 bytes */
+    assert_false(report_text_valid("\xD6\xD0", 10));         /* GBK */
+    assert_false(report_text_valid("\xC0\xAF", 10));         /* overlong "/" */
+    assert_false(report_text_valid(NULL, 10));
+}
+
 static void put_and_dup_keep_order_and_refuse_duplicates(void **state)
 {
     (void)state;
@@ -595,6 +629,8 @@ int main(void)
         cmocka_unit_test(proto_round_trip_keeps_everything),
         cmocka_unit_test(hostile_bytes_give_clean_errors),
         cmocka_unit_test(bad_messages_are_refused_by_field),
+        cmocka_unit_test(read_proto_names_the_message_and_tells_bad_input),
+        cmocka_unit_test(text_valid_is_bounded_strict_utf8),
         cmocka_unit_test(put_and_dup_keep_order_and_refuse_duplicates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
