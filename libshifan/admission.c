@@ -34,6 +34,9 @@ static const route_t route_inspection = {
 static const route_t route_return = {
     AT(TIER_PROVINCE), AT(TIER_COUNTY),
     "returns travel from a prefecture hub down to the county and up to the province"};
+static const route_t route_refused = {
+    AT(TIER_HUB) | AT(TIER_PROVINCE), AT(TIER_HUB) | AT(TIER_COUNTY),
+    "refusal notices travel back to the sender of the refused item"};
 static const route_t route_recommendation = {
     AT(TIER_PROVINCE), 0, "recommendations travel only from a prefecture hub to the province"};
 static const route_t route_programme = {
@@ -564,6 +567,37 @@ static int evaluation_checked(const admission_t *at, const Shifan__EvaluationRes
     return rc;
 }
 
+/* ---- refusal notices ---- */
+
+static int refused_checked(const admission_t *at, const Shifan__ItemRefused *notice, char *why,
+                           size_t whysize)
+{
+    const char *item = "refusal notice";
+    check_t c;
+    int rc = start(&c, at, &route_refused, item, why, whysize);
+    if (rc)
+        return rc;
+    if (!notice)
+        return refuse(&c, SF_EINVAL, "%s: no message", item);
+    if (!report_text_valid(notice->detail, ADMIT_NOTICE_DETAIL_MAX))
+        return refuse(&c, SF_EINVAL, "%s: detail is not UTF-8 text of at most %d bytes", item,
+                      ADMIT_NOTICE_DETAIL_MAX);
+    if (notice->report_id && !report_id_ok(notice->report_id))
+        return refuse(&c, SF_EINVAL, "%s: report_id is not 1 to %d characters of A-Z a-z 0-9 - _ .",
+                      item, ADMIT_REPORT_ID_MAX);
+    if (notice->kind && !report_text_valid(notice->kind, 32))
+        return refuse(&c, SF_EINVAL, "%s: kind is not UTF-8 text of at most 32 bytes", item);
+    /* Who refused: the sender, or (a notice a hub passes down) a unit above
+     * this node. */
+    if (notice->refused_by) {
+        int by = programme_find_unit(c.programme, notice->refused_by);
+        if (by < 0 || (c.peer >= 0 ? by != c.peer : within(&c, by, c.receiver)))
+            return refuse(&c, SF_EINVAL, "%s: refused_by %s is not the sender or above it", item,
+                          notice->refused_by ? "(given)" : "(none)");
+    }
+    return 0;
+}
+
 /* ---- payloads ---- */
 
 static int check_receipts(const check_t *c, const char *item, const Shifan__Payload *payload)
@@ -624,6 +658,10 @@ static int payload_checked(const admission_t *at, const Shifan__Payload *payload
     case SHIFAN__PAYLOAD__BODY_EVALUATION:
         kind = "evaluation";
         rc = admit_evaluation(at, payload->evaluation, why, whysize);
+        break;
+    case SHIFAN__PAYLOAD__BODY_REFUSED:
+        kind = "refusal notice";
+        rc = settle(refused_checked(at, payload->refused, why, whysize), why, whysize);
         break;
     default:
         return refuse(&c, SF_EINVAL, "payload: carries no item this version knows");

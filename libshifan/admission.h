@@ -49,6 +49,7 @@
 #define ADMIT_REASON_MAX REPORT_COMMENT_MAX /* bytes of a return's reason, like a comment */
 #define ADMIT_DOCUMENT_MAX (512 * 1024)     /* an evaluation document: one item payload */
 #define ADMIT_RECEIPTS_MAX 4                /* one per tier that stored it, and room */
+#define ADMIT_NOTICE_DETAIL_MAX 512         /* bytes of a refusal notice's reason */
 
 typedef struct {
     const programme_t *programme; /* the receiver's programme in force */

@@ -479,6 +479,8 @@ static int refusal_reason(int outcome, const char *why)
 {
     if (outcome == LINK_OVER_LIMIT)
         return SHIFAN__REFUSAL__REASON__OVER_LIMIT;
+    if (outcome == LINK_REFUSED_UNIT)
+        return SHIFAN__REFUSAL__REASON__NOT_YOUR_UNIT;
     if (strstr(why, "cannot store"))
         return SHIFAN__REFUSAL__REASON__CANNOT_STORE;
     if (strncmp(why, "malformed", 9) == 0)
@@ -581,7 +583,7 @@ static int apply_batch(MDB_txn *txn, const apply_ctx_t *ctx, const Shifan__Batch
                     return rc;
                 return LINK_ERERUN;
             }
-            if (rc == LINK_REFUSED || rc == LINK_OVER_LIMIT) {
+            if (rc == LINK_REFUSED || rc == LINK_OVER_LIMIT || rc == LINK_REFUSED_UNIT) {
                 const char *text = why[0] ? why : "refused";
                 if ((rc = apply_refuse(txn, ctx, in.epoch, item, refusal_reason(rc, text), text)))
                     return rc;

@@ -59,12 +59,14 @@
 #define LINK_LATER 2      /* not now (a programme revision not yet loaded, say): the item and
                            * the rest of its batch wait and are resent; nothing is refused */
 #define LINK_OVER_LIMIT 3 /* refused: the sender is at its storage bound (Refusal OVER_LIMIT) */
+#define LINK_REFUSED_UNIT 4 /* refused: the sender may not speak for that unit (NOT_YOUR_UNIT) */
 
 typedef struct {
     void *arg;
     /* Applies one received item in the receiver's write transaction. `peer`
      * is the sender's unit code as proven by its key, "" for the parent.
-     * Returns 0, LINK_REFUSED or LINK_OVER_LIMIT (with a reason in why),
+     * Returns 0, LINK_REFUSED, LINK_REFUSED_UNIT or LINK_OVER_LIMIT (with
+     * a reason in why),
      * LINK_LATER, or a negative sf_err_t. An error that says the node cannot
      * write now (SF_ENOSPC, SF_EIO, SF_ENOMEM, a failed store) aborts the
      * whole transaction: nothing is acknowledged and the senders resend.

@@ -1,5 +1,6 @@
 #include "node.h"
 #include "node_internal.h"
+#include "admission.h"
 #include "codec.h"
 #include "error.h"
 #include "keys.h"
@@ -349,6 +350,8 @@ void node_destroy(node_t **self_p)
     store_destroy(&self->store);
     programme_destroy(&self->programme);
     codec_arena_destroy(&self->arena);
+    for (size_t i = 0; self->earlier_standards[i]; i++)
+        free(self->earlier_standards[i]);
     free(self);
     *self_p = NULL;
 }
@@ -877,20 +880,8 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
     if (!wire)
         return node_refuse(why, whysize, "malformed: %s sent a message type it may not send%s",
                            peer, "");
-    /* Content is validated at the edge, where reports enter from counties;
-     * further up only authorisation is re-checked (below). The engine checks
-     * every stored report again when it evaluates and skips what it cannot
-     * read, so a faulty hub cannot corrupt an evaluation either. */
-    if (self->role == ROLE_PREFECTURE) {
-        char err[256];
-        report_t *report = report_from_proto(wire, err, sizeof err);
-        if (!report)
-            return node_refuse(why, whysize, "malformed report from %s: %s", peer, err);
-        report_destroy(&report);
-    } else if (!wire->unit || !wire->report_id || !*wire->report_id ||
-               strlen(wire->report_id) >= REPORT_ID_MAX) {
-        return node_refuse(why, whysize, "malformed report from %s: no unit or id%s", peer, "");
-    }
+    /* Its content was admitted in node_apply (admission.h), at every tier;
+     * what follows only re-states the authorisation as a last guard. */
     if (!programme_unit_within(self->programme, wire->unit, peer))
         return node_refuse(why, whysize, "the key of %s may not report for unit %s", peer,
                            wire->unit);
@@ -982,7 +973,20 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
         return node_refuse(why, whysize, "malformed: an item from %s does not decode%s",
                            *peer ? peer : "the parent", "");
     int rc;
-    if (payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED)
+    admission_t at = {.programme = self->programme,
+                      .receiver = self->code,
+                      .peer = peer,
+                      .now = stime_now(),
+                      .earlier_standards = (const char *const *)self->earlier_standards};
+    int verdict = admit_payload(&at, payload, why, whysize);
+    if (verdict == SF_ENOMEM) {
+        codec_payload_free_arena(self->arena, payload);
+        return SF_ENOMEM; /* not the item's fault: the whole group is retried */
+    }
+    if (verdict) {
+        slog_warn("refused an item from %s: %s", *peer ? peer : "the parent", why);
+        rc = verdict == SF_EDENIED ? LINK_REFUSED_UNIT : LINK_REFUSED;
+    } else if (payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED)
         rc = apply_refused(self, txn, peer, payload, bytes, len, why, whysize);
     else if (!*peer)
         rc = apply_from_parent(self, txn, payload, bytes, len, why, whysize);
@@ -993,7 +997,8 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
     else
         rc = apply_from_child(self, txn, peer, payload, bytes, len, why, whysize);
     codec_payload_free_arena(self->arena, payload);
-    if (rc == LINK_REFUSED && *peer && tier_programme_pending(self, txn)) {
+    if ((rc == LINK_REFUSED || rc == LINK_REFUSED_UNIT) && *peer &&
+        tier_programme_pending(self, txn)) {
         /* Judged by a programme about to be replaced: ask again after the
          * reload (within a tick) instead of refusing for good. */
         slog_info("deferred an item from %s until programme revision reload: %s", peer, why);
@@ -1123,13 +1128,8 @@ static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
                          const Shifan__Payload *payload, const uint8_t *bytes, size_t len,
                          char *why, size_t whysize)
 {
+    (void)why, (void)whysize; /* admitted in node_apply (admission.c) */
     const Shifan__ItemRefused *notice = payload->refused;
-    if (!report_text_valid(notice->detail, 512) ||
-        (notice->report_id && !report_text_valid(notice->report_id, REPORT_ID_MAX - 1)) ||
-        (notice->kind && !report_text_valid(notice->kind, 32)) ||
-        (notice->refused_by && !report_text_valid(notice->refused_by, PROGRAMME_CODE_MAX - 1)))
-        return node_refuse(why, whysize, "malformed refusal notice from %s%s",
-                           *peer ? peer : "the parent", "");
     char key[PROGRAMME_CODE_MAX + REPORT_ID_MAX + 48];
     const char *who = *peer ? peer : "up";
     if (notice->report_id && *notice->report_id)

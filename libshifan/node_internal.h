@@ -16,6 +16,7 @@
  * its area and programme year (a county's report is about 4 KB: 1,000
  * versions per unit-year). */
 #define NODE_CHILD_BYTES_PER_UNIT ((uint64_t)4 << 20)
+#define NODE_EARLIER_STANDARDS_MAX 16
 #define META_UPSTREAM_GENERATION "upstream_generation"
 
 struct node {
@@ -40,6 +41,11 @@ struct node {
         uint64_t limit;
     } quota_cache[64]; /* per child: bytes it may make us store per year */
     size_t quota_cached;
+    /* Standard ids of programmes this node's programme replaced (DB_META
+     * "earlier_standards"), NULL-terminated: reports made under them are
+     * still admitted (admission.h). */
+    char *earlier_standards[NODE_EARLIER_STANDARDS_MAX + 1];
+    bool earlier_standards_read;
     codec_arena_t *arena;       /* decoding on the apply path (daemon thread only) */
     uint64_t ranked_generation; /* hub: data_generation last ranked */
     uint64_t seen_generation;   /* hub: data_generation last seen changing */

@@ -1366,8 +1366,3 @@ char *report_to_json(const report_t *self)
     json_decref(root);
     return text;
 }
-
-bool report_text_valid(const char *text, size_t max)
-{
-    return text && text_ok(text, max);
-}

@@ -116,12 +116,9 @@ report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t 
 int report_read_proto(const struct Shifan__Report *msg, const char *source, report_t **report,
                       char *err, size_t errsize);
 
-/* True when text is strict UTF-8 (no overlong forms, no surrogates) of at
- * most max bytes: the rule for comments, and for other free text that
- * arrives over a link. */
-bool report_text_valid(const char *text, size_t max);
-
-/* True if text is valid UTF-8 of at most max bytes (NULL is not). */
+/* True when text (not NULL) is strict UTF-8 (no overlong forms, no
+ * surrogates) of at most max bytes: the rule for comments, and for other
+ * free text that arrives over a link. */
 bool report_text_valid(const char *text, size_t max);
 
 /* JSON form of a report (as accepted by report_parse_json, plus report_id,

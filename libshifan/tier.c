@@ -61,9 +61,65 @@ static int read_programme_fn(MDB_txn *txn, void *arg)
     return a->programme ? 0 : SF_ECORRUPT;
 }
 
+#define META_EARLIER_STANDARDS "earlier_standards"
+
+/* DB_META "earlier_standards": the standard ids of programmes replaced here,
+ * one per line, newest last, at most NODE_EARLIER_STANDARDS_MAX. */
+static int read_earlier_fn(MDB_txn *txn, void *arg)
+{
+    node_t *self = arg;
+    char list[NODE_EARLIER_STANDARDS_MAX * PROGRAMME_ID_MAX];
+    int rc = store_get_string(txn, store_dbi(self->store, DB_META), META_EARLIER_STANDARDS, list,
+                              sizeof list);
+    for (size_t i = 0; self->earlier_standards[i]; i++) {
+        free(self->earlier_standards[i]);
+        self->earlier_standards[i] = NULL;
+    }
+    if (rc)
+        return rc == SF_ENOTFOUND ? 0 : rc;
+    size_t n = 0;
+    for (char *save = NULL, *line = strtok_r(list, "\n", &save);
+         line && n < NODE_EARLIER_STANDARDS_MAX; line = strtok_r(NULL, "\n", &save))
+        if ((self->earlier_standards[n] = strdup(line)))
+            n++;
+    return 0;
+}
+
+/* Remembers the standard of the programme in use before a newer one is
+ * stored, so reports made under it on their way still get in. */
+static int remember_standard(node_t *self, MDB_txn *txn)
+{
+    const char *current = programme_standard_id(self->programme);
+    MDB_dbi meta = store_dbi(self->store, DB_META);
+    char list[NODE_EARLIER_STANDARDS_MAX * PROGRAMME_ID_MAX] = "";
+    int rc = store_get_string(txn, meta, META_EARLIER_STANDARDS, list, sizeof list);
+    if (rc && rc != SF_ENOTFOUND)
+        return rc;
+    size_t lines = 0;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, "\n");
+        if (len == strlen(current) && strncmp(p, current, len) == 0)
+            return 0;
+        lines++;
+        p += len + (p[len] == '\n');
+    }
+    char *keep = list;
+    if (lines >= NODE_EARLIER_STANDARDS_MAX) { /* drop the oldest */
+        keep = strchr(list, '\n');
+        keep = keep ? keep + 1 : list + strlen(list);
+    }
+    char next[sizeof list + PROGRAMME_ID_MAX + 2];
+    snprintf(next, sizeof next, "%s%s%s", keep, *keep ? "\n" : "", current);
+    return store_put_string(txn, meta, META_EARLIER_STANDARDS, next);
+}
+
 int tier_programme_reload(node_t *self, bool announce)
 {
     struct stored_programme arg = {self, NULL, ""};
+    if (!self->earlier_standards_read) {
+        store_read(self->store, read_earlier_fn, self);
+        self->earlier_standards_read = true;
+    }
     int rc = store_read(self->store, read_programme_fn, &arg);
     if (rc == SF_ENOTFOUND || rc == SF_EEXIST)
         return 0;
@@ -80,6 +136,7 @@ int tier_programme_reload(node_t *self, bool announce)
     programme_destroy(&self->programme);
     self->programme = arg.programme;
     self->quota_cached = 0; /* areas may have changed */
+    store_read(self->store, read_earlier_fn, self);
     return 0;
 }
 
@@ -214,6 +271,8 @@ int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payl
     int rc = tier_store_programme(self->store, txn, raw, len, &newer);
     if (rc || !newer)
         return rc;
+    if ((rc = remember_standard(self, txn)))
+        return rc;
     slog_info("received programme %s revision %llu; it is used from now on", incoming->programme_id,
               (unsigned long long)incoming->revision);
     /* A hub passes it on to each of its counties, in the same commit. */
@@ -237,6 +296,8 @@ static int publish_fn(MDB_txn *txn, void *arg)
         return rc;
     if (!newer)
         return SF_EEXIST;
+    if ((rc = remember_standard(a->self, txn)))
+        return rc;
     return queue_programme_to_children(a->self, txn);
 }
 
