@@ -322,4 +322,8 @@ county --data "$C" submit "$IN/bom.csv" >"$WORK/out" 2>"$WORK/err" || rc=$?
 grep -qE '^530102-2018-v2-' "$WORK/out" || fail "a CSV with a BOM printed no report id: $(cat "$WORK/out")"
 [ "$(status_field county-node "$C" .reports)" -eq $((before + 1)) ] || fail "the BOM CSV did not add one version"
 [ "$(status_field county-node "$C" .queued)" -eq $((before + 1)) ] || fail "the BOM CSV was not queued"
+# Its rows were read into the right criteria (the BOM did not eat the first column).
+[ "$(county --data "$C" evaluate --year 2018 --json | jq -c '.units[0] | [.version, [.criteria[] | select(.value != null) | {id, value}]]')" = \
+    '[2,[{"id":"1.1","value":true},{"id":"2.1","value":{"num":912,"den":1000}}]]' ] ||
+    fail "the BOM CSV's values: $(county --data "$C" evaluate --year 2018 --json | jq -c '[.units[0].criteria[] | select(.value != null) | {id, value}]')"
 note "--help anywhere exits 0; a UTF-8 BOM CSV is accepted"
