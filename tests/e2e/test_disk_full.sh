@@ -26,7 +26,9 @@ wait_until 10 field_is prefecture-hub "$WORK/530100" .reports 1 || fail "nothing
 # Leave about 200 KiB free, then send far more than fits (each report is
 # stored twice at the hub: itself and its forward).
 free_kib=$(df -k --output=avail "$WORK/disk" | tail -1)
-dd if=/dev/zero of="$WORK/disk/filler" bs=1k count=$((free_kib - 200)) status=none 2>/dev/null || true
+dd if=/dev/zero of="$WORK/disk/filler" bs=1k count=$((free_kib - 200)) status=none || fail "cannot fill the disk"
+left_kib=$(df -k --output=avail "$WORK/disk" | tail -1)
+[ "$left_kib" -le 256 ] || fail "$left_kib KiB still free after filling the disk"
 for _ in $(seq 1 150); do
     report_json 530102 2018 "$RANDOM" | county --data "$WORK/530102" submit - >>"$WORK/ids"
 done
@@ -73,7 +75,10 @@ county --data "$WORK/disk/c2" init --code 530103 --upstream "tcp://127.0.0.1:1" 
     --upstream-key "$(hub --data "$WORK/530100" key)" >/dev/null
 first=$(report_json 530103 2018 7 | county --data "$WORK/disk/c2" submit -)
 free_kib=$(df -k --output=avail "$WORK/disk" | tail -1)
+# dd stops at "No space left on device": that is the point.
 dd if=/dev/zero of="$WORK/disk/filler" bs=1k count="$free_kib" status=none 2>/dev/null || true
+left_kib=$(df -k --output=avail "$WORK/disk" | tail -1)
+[ "$left_kib" -le 64 ] || fail "$left_kib KiB still free after filling the disk"
 echo "$first" >"$WORK/c2.ids"
 set +e
 for i in $(seq 1 50); do

@@ -171,7 +171,11 @@ grep -qx "<p>本年度名额 1；推荐（已确认）：五华区（530102）</
 note "CSV and HTML agree with the JSON"
 
 # --- The result travels back down: each county sees its own verdict ---
-at 2018-11-20T10:00:00+08:00 province --data "$WORK/province" evaluate --year 2018 --publish --out "$WORK/published.json" 2>/dev/null
+at 2018-11-20T10:00:00+08:00 province --data "$WORK/province" evaluate --year 2018 --publish --out "$WORK/published.json" 2>"$WORK/err"
+grep -qx "published the 2018 evaluation to every prefecture and, through them, every county" "$WORK/err" ||
+    fail "--publish did not say it published: $(cat "$WORK/err")"
+[ "$(jq -c '[.evaluated_at, .province.demonstration]' "$WORK/published.json")" = '["2018-11-20T10:00:00+08:00",["530102","530303"]]' ] ||
+    fail "--out with --publish: $(jq -c '[.evaluated_at, .province.demonstration]' "$WORK/published.json")"
 got_result() { county --data "$WORK/$1" result --year 2018 --json >"$WORK/result.$1" 2>/dev/null; }
 for c in 530102 530103 530302; do wait_until 15 got_result "$c" || fail "county $c did not receive the published result"; done
 [ "$(jq -c '[.units[] | {code, demonstration, national_candidate}]' "$WORK/result.530102")" = \

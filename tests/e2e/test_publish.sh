@@ -27,14 +27,14 @@ province --data "$WORK/province" publish "$WORK/programme-rev2.json" >/dev/null
 [ "$(status_field province-core "$WORK/province" .programme_revision)" = 2 ] || fail "province not at revision 2"
 wait_until 15 field_is prefecture-hub "$WORK/530100" .programme_revision 2 || fail "the hub did not receive revision 2"
 wait_until 15 field_is county-node "$WORK/530103" .programme_revision 2 || fail "the online county did not receive it"
-[ "$(status_field county-node "$WORK/530102" .programme_revision)" = 1 ] || fail "the offline county changed"
 for log in hub c530103; do
     grep -q "INFO received programme yunnan-2017 revision 2; it is used from now on" "$WORK/$log.log" ||
         fail "$log did not log the programme's arrival over its link"
 done
+sleep 2
+[ "$(status_field county-node "$WORK/530102" .programme_revision)" = 1 ] || fail "the offline county changed"
 note "revision 2 reached the hub and the online county; the offline county still has 1"
 
-sleep 2
 start c530102 county-node "$WORK/530102"          # comes back online
 wait_until 15 field_is county-node "$WORK/530102" .programme_revision 2 ||
     fail "the county that came back did not receive revision 2"
