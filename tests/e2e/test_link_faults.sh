@@ -72,9 +72,10 @@ if [ "$before" -lt "$submitted" ]; then
     [ "$resumed" -gt "$worst" ] && worst=$resumed
 fi
 wait_until 20 hub_has "$submitted" || fail "hub has $(hub_reports) of $submitted after the cuts"
-# The cuts hit live sessions: most of them reset the county's connection.
+# The cuts hit live sessions: many of them reset the county's connection (a
+# cut that comes before the county has reconnected finds none).
 live_cuts=$(awk '/ cut [1-9][0-9]* connections$/ { n++ } END { print n + 0 }' "$WORK/proxy.log")
-[ "$live_cuts" -ge $((cuts / 2)) ] || fail "only $live_cuts of $cuts cuts reset a connection: $(grep " cut " "$WORK/proxy.log")"
+[ "$live_cuts" -ge $((cuts / 3 > 2 ? cuts / 3 : 2)) ] || fail "only $live_cuts of $cuts cuts reset a connection: $(grep " cut " "$WORK/proxy.log")"
 
 sort "$WORK/ids" >"$WORK/expected"
 hub --data "$WORK/hub" list --json | jq -r '.[].report_id' | sort >"$WORK/arrived"
