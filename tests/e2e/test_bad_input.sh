@@ -40,7 +40,16 @@ snapshot() {
 }
 BASELINE=$WORK/baseline.snap
 snapshot >"$BASELINE"
-grep -q '"reports":1' "$BASELINE" || fail "the setup stored no report"
+# What the baseline holds, exactly: one report (queued) at the county, one
+# inspection each at the hub and the province, one key at each parent.
+[ "$(county --data "$C" status --json | jq -c '[.reports, .queued, .returns]')" = '[1,1,0]' ] ||
+    fail "county baseline: $(county --data "$C" status --json | jq -c .)"
+[ "$(hub --data "$H" status --json | jq -c '[.reports, .queued, .inspections, .children_registered]')" = '[0,1,1,1]' ] ||
+    fail "hub baseline: $(hub --data "$H" status --json | jq -c .)"
+[ "$(province --data "$P" status --json | jq -c '[.reports, .inspections, .children_registered]')" = '[0,1,1]' ] ||
+    fail "province baseline: $(province --data "$P" status --json | jq -c .)"
+[ "$(county --data "$C" list --json | jq -r '.[] | "\(.unit) \(.year) v\(.version) \(.state)"')" = "530102 2018 v1 queued" ] ||
+    fail "county baseline list: $(county --data "$C" list --json | jq -c .)"
 
 # ---- the table runner ----
 cases=0
@@ -212,7 +221,7 @@ bad 'count.csv: line 3: criterion 1.2c: .*"abc" is not a whole number' "${C_[@]}
 bad 'unknown.csv: line 3: criterion 9.9: unknown criterion' "${C_[@]}" submit "$IN/unknown.csv"
 bad 'again.csv: line 3: criterion 1.1: given again \(first on line 2\)' "${C_[@]}" submit "$IN/again.csv"
 bad 'fields.csv: line 2: 5 fields, the header has 4' "${C_[@]}" submit "$IN/fields.csv"
-bad 'quote.csv: line [0-9]+'                  "${C_[@]}" submit "$IN/quote.csv"
+bad 'quote.csv: line 2: unterminated quoted field' "${C_[@]}" submit "$IN/quote.csv"
 bad '<stdin>: line 1: unknown column'        sh -c '"$@" <"$0"' "$IN/garbage.txt" "${C_[@]}" submit -
 
 # ---- evaluate, report, recommend ----
@@ -281,8 +290,8 @@ jq '.revision = 2 | .colour = "red"' "$yunnan" >"$IN/prog_key.json"
 jq '.revision = 2 | del(.id)' "$yunnan" >"$IN/prog_noid.json"
 bad 'needs a FILE'                           "${P_[@]}" publish
 bad "$IN/nonexistent.json: cannot open"      "${P_[@]}" publish "$IN/nonexistent.json"
-bad "$IN/empty.json"                         "${P_[@]}" publish "$IN/empty.json"
-bad "$IN/garbage.txt"                        "${P_[@]}" publish "$IN/garbage.txt"
+bad "$IN/empty.json: line 1, column 0: '\\[' or '\\{' expected near end of file" "${P_[@]}" publish "$IN/empty.json"
+bad "$IN/garbage.txt: line 1, column 5: '\\[' or '\\{' expected near 'hello'" "${P_[@]}" publish "$IN/garbage.txt"
 bad "$IN/syntax.json: line 2, column [0-9]+" "${P_[@]}" publish "$IN/syntax.json"
 bad 'prog_op.json: \$.standard.criteria\[3\].op: ">": expected' "${P_[@]}" publish "$IN/prog_op.json"
 bad 'prog_parent.json: \$.units\[3\].parent: unknown parent "539999"' "${P_[@]}" publish "$IN/prog_parent.json"
@@ -299,8 +308,12 @@ for prog in county-node prefecture-hub province-core; do
     expect 0 '' "$BIN/$prog" --data "$C" status --help
     grep -q "usage: $prog" "$WORK/out" || fail "$prog status --help printed no usage"
 done
-expect 0 '' "${C_[@]}" --json status
-expect 0 '' "$BIN/county-node" status --json --data "$C"
+# Options in any order: the same JSON status of this county, not some other output.
+for args in "--data $C --json status" "status --json --data $C"; do
+    expect 0 '' "$BIN/county-node" $args
+    jq -e '.role == "county" and .code == "530102" and .reports == 1 and .queued == 1' "$WORK/out" >/dev/null ||
+        fail "county-node $args printed: $(cat "$WORK/out")"
+done
 # A CSV saved by Excel with a UTF-8 BOM is accepted, and adds exactly one version.
 before=$(status_field county-node "$C" .reports)
 rc=0
@@ -309,4 +322,8 @@ county --data "$C" submit "$IN/bom.csv" >"$WORK/out" 2>"$WORK/err" || rc=$?
 grep -qE '^530102-2018-v2-' "$WORK/out" || fail "a CSV with a BOM printed no report id: $(cat "$WORK/out")"
 [ "$(status_field county-node "$C" .reports)" -eq $((before + 1)) ] || fail "the BOM CSV did not add one version"
 [ "$(status_field county-node "$C" .queued)" -eq $((before + 1)) ] || fail "the BOM CSV was not queued"
+# Its rows were read into the right criteria (the BOM did not eat the first column).
+[ "$(county --data "$C" evaluate --year 2018 --json | jq -c '.units[0] | [.version, [.criteria[] | select(.value != null) | {id, value}]]')" = \
+    '[2,[{"id":"1.1","value":true},{"id":"2.1","value":{"num":912,"den":1000}}]]' ] ||
+    fail "the BOM CSV's values: $(county --data "$C" evaluate --year 2018 --json | jq -c '[.units[0].criteria[] | select(.value != null) | {id, value}]')"
 note "--help anywhere exits 0; a UTF-8 BOM CSV is accepted"

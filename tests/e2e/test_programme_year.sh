@@ -24,11 +24,19 @@ submit() {
 # --- June-July: self-assessment (自评), due 2018-07-31 ---
 v1=$(submit 530102 2018-07-10T09:00:00+08:00 90 '.values["2.2"] = {"num":700,"den":1000}')
 at 2018-07-10T09:05:00+08:00 county --data "$WORK/530102" evaluate --year 2018 >"$WORK/selfcheck"
-grep -q "NOT QUALIFIED" "$WORK/selfcheck" || fail "the self-check did not show the failing item"
-grep -q "FAIL 2.2" "$WORK/selfcheck" || fail "the self-check did not name criterion 2.2"
+grep -qx "530102 五华区: NOT QUALIFIED (不合格), version 1 submitted 2018-07-10T09:00:00+08:00 (on_time)" \
+    "$WORK/selfcheck" && grep -qx "  items passed: 31 of 32" "$WORK/selfcheck" ||
+    fail "the self-check did not show the failing item: $(cat "$WORK/selfcheck")"
+grep -qE "^  FAIL 2\.2 .*: 700/1000 = 70\.00% \(needs >= 80%\)$" "$WORK/selfcheck" ||
+    fail "the self-check did not name criterion 2.2 and its value: $(cat "$WORK/selfcheck")"
+[ "$(grep -c "^  FAIL " "$WORK/selfcheck")" -eq 1 ] || fail "the self-check failed more than 2.2: $(cat "$WORK/selfcheck")"
 v2=$(submit 530102 2018-07-20T09:00:00+08:00 90)                 # correction: latest version counts
-submit 530103 2018-07-12T09:00:00+08:00 50 '.values["2.1"] = {"num":500,"den":400}' >/dev/null 2>&1 &&
-    fail "num > den was accepted"
+rc=0
+report_json 530103 2018 50 | jq -c '.values["2.1"] = {"num":500,"den":400}' |
+    at 2018-07-12T09:00:00+08:00 county --data "$WORK/530103" submit - >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -qx 'error: <stdin>: $.values\["2.1"\].num: criterion 2.1: numerator 500 exceeds denominator 400' "$WORK/err" ||
+    fail "num > den: exit $rc, $(cat "$WORK/err")"
+[ "$(status_field county-node "$WORK/530103" .reports)" -eq 0 ] || fail "the refused report was stored"
 r3=$(submit 530103 2018-07-12T09:00:00+08:00 50)
 submit 530302 2018-07-15T09:00:00+08:00 95 >/dev/null
 submit 530303 2018-07-28T09:00:00+08:00 60 >/dev/null
@@ -40,9 +48,16 @@ wait_until 20 field_is prefecture-hub "$WORK/530100" .reports 4 ||
     fail "hub 530100 holds $(status_field prefecture-hub "$WORK/530100" .reports) of 4 reports"
 at 2018-08-05T10:00:00+08:00 hub --data "$WORK/530100" return --unit 530103 --year 2018 \
     --reason "2.1 分母应为流动人口目标人群总数" >/dev/null
-returned() { county --data "$WORK/530103" list --json | jq -e --arg id "$r3" 'any(.[]; .report_id == $id and .state == "returned")'; }
-wait_until 10 returned || fail "the county does not show its report as returned"
-county --data "$WORK/530103" list | grep -q "分母" || fail "the county does not show the reason"
+reason="2.1 分母应为流动人口目标人群总数"
+returned() {
+    county --data "$WORK/530103" list --json |
+        jq -e --arg id "$r3" --arg reason "$reason" 'any(.[]; .report_id == $id and .state == "returned" and .return_reason == $reason)'
+}
+wait_until 10 returned || fail "the county does not show its report as returned: $(county --data "$WORK/530103" list --json | jq -c .)"
+county --data "$WORK/530103" list | grep -A1 "^$r3 .* returned" | grep -qx "    reason: $reason" ||
+    fail "the county's list does not show the reason under the returned version: $(county --data "$WORK/530103" list)"
+logged_return() { grep -qF "WARN report $r3 (unit 530103, year 2018) returned for correction by 530100: $reason" "$WORK/c530103.log"; }
+wait_until 3 logged_return || fail "the county did not log the return"
 submit 530103 2018-08-10T09:00:00+08:00 50 >/dev/null             # resubmission clears the return
 
 wait_until 20 field_is prefecture-hub "$WORK/530300" .reports 2 || fail "hub 530300 incomplete"
@@ -126,23 +141,41 @@ awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) at[$i] = i; next }
 [ "$(wc -l <"$WORK/facts.json.txt")" -eq 129 ] || fail "the JSON does not list the 129 counties"
 diff -u "$WORK/facts.json.txt" "$WORK/facts.csv.txt" || fail "the CSV and the JSON disagree"
 html=$WORK/result.html
-grep -q "<html" "$html" && grep -q "</html>" "$html" || fail "HTML is not a page"
-jq -r '.units[] | "\(.code) \(.name)"' "$R" >"$WORK/names"
-while read -r code name; do
-    grep -q "$code" "$html" && grep -q "$name" "$html" || fail "HTML lacks $code $name"
-done <"$WORK/names"
-demonstration_line=$(grep -o "本年度示范县[^<]*" "$html")
-for code in 530102 530303; do
-    echo "$demonstration_line" | grep -q "$code" || fail "HTML does not name $code as a demonstration unit: $demonstration_line"
-done
-echo "$demonstration_line" | grep -q "530103" && fail "HTML names 530103 as a demonstration unit"
-grep -q "迟报" "$html" || fail "HTML has no 迟报 (late) mark"
-grep -q "未报" "$html" || fail "HTML has no 未报 (missing) mark"
-grep -q "国家级" "$html" || fail "HTML has no national candidates section"
+[ "$(head -1 "$html")" = "<!DOCTYPE html>" ] && [ "$(tail -1 "$html")" = "</html>" ] || fail "HTML is not a whole page"
+# The same facts per unit from the HTML rows (the renderer prints 按时/迟报/未报,
+# 国家级候选 and ✓/✗ in every page's legend and headers, so only a row tells):
+# code name status qualified recommended demonstration national flags.
+zh_flags='{"late":"迟报","discrepancy":"核查不符（取消本年度推荐资格）","returned":"已退回修改",
+  "missing_values":"有缺项","inspected":"经核查","corrected":"已更正","not_yet_due":"未到截止日期",
+  "designated_earlier":"往年已认定"}'
+jq -r --argjson zh "$zh_flags" '.units[] | [.code, .name, .status, .qualified, .recommended, .demonstration,
+    .national_candidate, ([.flags[] | $zh[.]] | join("；"))] | join(" ")' "$R" | sort >"$WORK/facts.json-html.txt"
+grep -E '^<tr( class="recommended")?><td>[0-9]{6}</td><td class="name">' "$html" |
+    sed -E 's/<tr( class="recommended")?>//; s/<\/tr>$//; s/<td[^>]*>//g; s/<\/td>/|/g' |
+    awk -F'|' '{ st = $3 == "按时" ? "on_time" : $3 == "迟报" ? "late" : $3 == "未报" ? "missing" : "?" $3
+        yes = "true"; no = "false"
+        print $1, $2, st, ($(NF-7) == "合格" ? yes : $(NF-7) == "不合格" ? no : "?"),
+            ($(NF-4) == "推荐" ? yes : $(NF-4) == "" ? no : "?"), ($(NF-3) == "示范县" ? yes : $(NF-3) == "" ? no : "?"),
+            ($(NF-2) == "国家级候选" ? yes : $(NF-2) == "" ? no : "?"), $(NF-1) }' | sort >"$WORK/facts.html.txt"
+diff -u "$WORK/facts.json-html.txt" "$WORK/facts.html.txt" || fail "the HTML rows and the JSON disagree"
+# A recommended unit's row is highlighted, and only theirs.
+[ "$(grep -oE '^<tr class="recommended"><td>[0-9]{6}</td>' "$html" | grep -oE '[0-9]{6}' | sort | tr '\n' ' ')" = "530102 530303 " ] ||
+    fail "highlighted rows: $(grep -oE '^<tr class="recommended"><td>[0-9]{6}</td>' "$html")"
+grep -qx "<p>本年度示范县（2 个，名额合计 10）：五华区（530102）、沾益区（530303）</p>" "$html" ||
+    fail "HTML demonstration line: $(grep -o "<p>本年度示范县[^<]*</p>" "$html")"
+grep -qx "<p>国家级候选（名额 2）：五华区（530102）、沾益区（530303）</p>" "$html" ||
+    fail "HTML national candidates line: $(grep -o "<p>国家级候选[^<]*</p>" "$html")"
+grep -qx "<p>应报 14，已报 3（完整率 21.43%），按时 2（及时率 14.29%），迟报 1，未报 11，合格 3</p>" "$html" ||
+    fail "HTML has not 530100's completeness and timeliness: $(grep -o "<p>应报[^<]*</p>" "$html")"
+grep -qx "<p>本年度名额 1；推荐（已确认）：五华区（530102）</p>" "$html" || fail "HTML has not 530100's confirmed list"
 note "CSV and HTML agree with the JSON"
 
 # --- The result travels back down: each county sees its own verdict ---
-at 2018-11-20T10:00:00+08:00 province --data "$WORK/province" evaluate --year 2018 --publish --out "$WORK/published.json" 2>/dev/null
+at 2018-11-20T10:00:00+08:00 province --data "$WORK/province" evaluate --year 2018 --publish --out "$WORK/published.json" 2>"$WORK/err"
+grep -qx "published the 2018 evaluation to every prefecture and, through them, every county" "$WORK/err" ||
+    fail "--publish did not say it published: $(cat "$WORK/err")"
+[ "$(jq -c '[.evaluated_at, .province.demonstration]' "$WORK/published.json")" = '["2018-11-20T10:00:00+08:00",["530102","530303"]]' ] ||
+    fail "--out with --publish: $(jq -c '[.evaluated_at, .province.demonstration]' "$WORK/published.json")"
 got_result() { county --data "$WORK/$1" result --year 2018 --json >"$WORK/result.$1" 2>/dev/null; }
 for c in 530102 530103 530302; do wait_until 15 got_result "$c" || fail "county $c did not receive the published result"; done
 [ "$(jq -c '[.units[] | {code, demonstration, national_candidate}]' "$WORK/result.530102")" = \
@@ -151,7 +184,8 @@ for c in 530102 530103 530302; do wait_until 15 got_result "$c" || fail "county 
 [ "$(jq -c '[.units[] | {code, recommended, flags}]' "$WORK/result.530103")" = \
     '[{"code":"530103","recommended":false,"flags":["corrected"]}]' ] || fail "530103 got $(jq -c .units "$WORK/result.530103")"
 [ "$(jq -c '[.units[].code]' "$WORK/result.530302")" = '["530302"]' ] || fail "530302 sees other units"
-county --data "$WORK/530302" result --year 2018 | grep -q "not qualified" || fail "the text view does not show the verdict"
+county --data "$WORK/530302" result --year 2018 | grep -qx "  530302 麒麟区: on_time, not qualified (不合格)" ||
+    fail "the text view does not show the verdict: $(county --data "$WORK/530302" result --year 2018)"
 note "the published evaluation reached each county with only its own part"
 
 # A county allowed after the publication still gets its part of it.

@@ -39,6 +39,10 @@ site_report 130303002 4 | at county --data "$WORK/130302" submit - 2>"$WORK/err"
 rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "a county submitted for another county's site (exit $rc)"
+grep -qx "error: <stdin>: unit 130303002: this node (130302) may report only for its own unit" "$WORK/err" ||
+    fail "the refusal does not say why: $(cat "$WORK/err")"
+[ "$(county --data "$WORK/130302" list --json | jq -c '[.[].unit] | sort')" = '["130302001","130302002"]' ] ||
+    fail "130302 should hold its two sites' reports only: $(county --data "$WORK/130302" list --json | jq -c .)"
 note "sites reported; a county cannot report for another county's site"
 
 start province province-core "$WORK/province"

@@ -224,6 +224,30 @@ static int column(char *header[64], const char *name)
     return -1;
 }
 
+/* The HTML table row of a unit, from its <tr> to before its </tr> (caller frees). */
+static char *html_row(const char *html, const char *code)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "<td>%s</td><td class=\"name\">", code);
+    const char *cell = strstr(html, needle);
+    if (!cell)
+        fail_msg("no HTML row for %s", code);
+    const char *start = cell;
+    while (start > html && strncmp(start, "<tr", 3) != 0)
+        start--;
+    const char *end = strstr(cell, "</tr>");
+    assert_non_null(end);
+    return strndup(start, (size_t)(end - start));
+}
+
+static size_t count_of(const char *haystack, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(haystack, needle); p; p = strstr(p + strlen(needle), needle))
+        n++;
+    return n;
+}
+
 static void csv_and_html_carry_the_same_facts_as_json(void **state)
 {
     fixture_t *f = *state;
@@ -270,6 +294,19 @@ static void csv_and_html_carry_the_same_facts_as_json(void **state)
         assert_int_equal(strstr(copy, ">合格<") != NULL, is_qualified);
         assert_int_equal(strstr(copy, ">不合格<") != NULL, !is_qualified);
         assert_int_equal(strstr(copy, ">推荐<") != NULL, is_recommended);
+        /* The status cell (the flags cell has a class, so "<td>迟报</td>" is the status). */
+        const char *unit_status = json_string_value(json_object_get(unit, "status"));
+        const char *status_zh = strcmp(unit_status, "on_time") == 0 ? "<td>按时</td>"
+                                : strcmp(unit_status, "late") == 0  ? "<td>迟报</td>"
+                                                                    : "<td>未报</td>";
+        assert_int_equal(count_of(copy, "<td>按时</td>") + count_of(copy, "<td>迟报</td>") +
+                             count_of(copy, "<td>未报</td>"),
+                         1);
+        assert_non_null(strstr(copy, status_zh));
+        assert_int_equal(strstr(copy, "<td>示范县</td>") != NULL,
+                         json_boolean_value(json_object_get(unit, "demonstration")));
+        assert_int_equal(strstr(copy, "<td>国家级候选</td>") != NULL,
+                         json_boolean_value(json_object_get(unit, "national_candidate")));
         free(copy);
     }
     assert_string_equal(rows[3][item21], "fail"); /* 990103 */
@@ -297,15 +334,34 @@ static void html_is_self_contained_printable_and_escaped(void **state)
     assert_non_null(strstr(html, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; 附件"));
     assert_non_null(strstr(html, "丙&lt;三&gt;&amp;&quot;县&#39;"));
     assert_null(strstr(html, "丙<三>"));
-    assert_non_null(strstr(html, "示范县"));
-    assert_non_null(strstr(html, "国家级候选"));
-    assert_non_null(strstr(html, "按时"));
-    assert_non_null(strstr(html, "迟报"));
-    assert_non_null(strstr(html, "未报"));
-    assert_non_null(strstr(html, "✓"));
-    assert_non_null(strstr(html, "✗"));
-    assert_non_null(strstr(html, "示范县4个"));
-    assert_non_null(strstr(html, "<h2>汇总：测试省</h2>"));
+    /* 示范县, 国家级候选, 按时/迟报/未报 and ✓/✗ are in every page's headers,
+     * summary lines and legend: only whole lines and rows say what was decided. */
+    assert_non_null(strstr(html, "<h2>汇总：测试省</h2>\n"
+                                 "<p>本年度示范县（3 个，名额合计 3）：甲一县（990101）、"
+                                 "丙&lt;三&gt;&amp;&quot;县&#39;（990303）、甲二县（990102）</p>\n"
+                                 "<p>国家级候选（名额 1）：甲一县（990101）</p>\n"
+                                 "<p>应报 10，已报 7（完整率 70.00%），按时 6（及时率 60.00%），"
+                                 "迟报 1，未报 3，合格 4</p>\n"));
+    assert_non_null(strstr(html, "<tr><td class=\"name\">示范县4个</td><td>2019</td><td>4</td>"
+                                 "<td>3</td><td>75.00%</td></tr>"));
+    assert_non_null(strstr(html, "<h2>甲市（990100）</h2>\n"
+                                 "<p>本年度名额 2；推荐（自动排名（暂定））：甲一县（990101）、甲二县（990102）</p>\n"
+                                 "<p>应报 5，已报 4（完整率 80.00%），按时 3（及时率 60.00%），"
+                                 "迟报 1，未报 1，合格 2</p>\n"));
+    /* Items: 990103 fails 2.1 (the third of five), 990105 is missing. */
+    char *row = html_row(html, "990103");
+    assert_non_null(strstr(row, "<td>按时</td><td class=\"pass\">✓</td><td class=\"pass\">✓</td>"
+                                "<td class=\"fail\">✗</td><td class=\"pass\">✓</td>"
+                                "<td class=\"pass\">✓</td><td class=\"fail\">不合格</td>"));
+    free(row);
+    row = html_row(html, "990105");
+    assert_int_equal(count_of(row, "<td class=\"missing\">–</td>"), 5);
+    assert_int_equal(count_of(row, "✓") + count_of(row, "✗"), 0);
+    free(row);
+    row = html_row(html, "990104");
+    assert_non_null(strstr(row, "<td>迟报</td>"));
+    assert_non_null(strstr(row, "<td class=\"name\">迟报；核查不符（取消本年度推荐资格）；经核查</td>"));
+    free(row);
     free(html);
 }
 
