@@ -233,10 +233,10 @@ run_variant() {
             fi
         fi
         bound_ms=$((base_ms + flaps * FLAP_ALLOWANCE_S * 1000 + down_ms + is_down * FLAP_DOWN_S * 1000))
-        at_hub=$(status_field prefecture-hub "$hub_data" .reports || echo 0)
+        at_hub=$(status_field prefecture-hub "$hub_data" .reports) || fail "cannot read the hub's status"
         [ -n "$arrived_ms" ] || [ "$at_hub" -lt "$REPORTS" ] || arrived_ms=$elapsed
         if [ "$at_hub" -ge "$REPORTS" ]; then
-            queued=$(status_field county-node "$cty_data" .queued || echo -1)
+            queued=$(status_field county-node "$cty_data" .queued) || fail "cannot read the county's status"
             if [ "$queued" -eq 0 ]; then
                 delivered=1
                 break
