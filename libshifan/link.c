@@ -124,7 +124,7 @@ static int64_t sender_rto_ms(const sender_t *sender)
     int64_t base = sender->srtt_ms ? sender->srtt_ms + 4 * sender->rttvar_ms : 0;
     if (base < LINK_RESEND_MS)
         base = LINK_RESEND_MS;
-    base += sender->rate_Bps > 0 ? 0 : sender_drain_ms(sender);
+    base += sender->srtt_ms ? 0 : sender_drain_ms(sender);
     return clamp64(base << sender->backoff, LINK_RESEND_MS, LINK_TIMER_MAX_MS);
 }
 
@@ -637,6 +637,8 @@ struct link_client {
     sender_t up;
     uint64_t session; /* this connection's Hello.session */
     int dead_backoff; /* silences without progress since the last ack */
+    int handshake_ms; /* current handshake limit (ZMQ_HANDSHAKE_IVL) */
+    int handshake_timeouts; /* consecutive handshakes that ran out of time */
     int64_t last_rx_ms, last_tx_ms, last_hello_ms, last_refused_log_ms;
     int64_t reconnect_at_ms; /* after a failed handshake; 0 = not needed */
     int64_t last_contact;
@@ -673,7 +675,6 @@ static int link_common_options(void *socket)
         set_int(socket, ZMQ_HEARTBEAT_TIMEOUT, LINK_ZMTP_TIMEOUT_MS) ||
         set_int(socket, ZMQ_HEARTBEAT_TTL, LINK_ZMTP_TIMEOUT_MS) ||
         set_int(socket, ZMQ_TCP_MAXRT, LINK_TCP_MAXRT_MS) ||
-        set_int(socket, ZMQ_HANDSHAKE_IVL, LINK_HANDSHAKE_MS) ||
         zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg))
         return SF_ESTATE;
     return 0;
@@ -768,7 +769,9 @@ link_client_t *link_client_new(void *ctx, store_t *store, const link_client_conf
     /* IMMEDIATE: no pipe while disconnected, so nothing queues for a dead
      * connection and is sent later behind our resends (Z4). Reconnect fast
      * with a small cap: the link must resume within ~2 s of healing. */
+    self->handshake_ms = LINK_HANDSHAKE_MS;
     if (link_common_options(self->socket) || set_int(self->socket, ZMQ_IMMEDIATE, 1) ||
+        set_int(self->socket, ZMQ_HANDSHAKE_IVL, self->handshake_ms) ||
         set_int(self->socket, ZMQ_RECONNECT_IVL, LINK_RECONNECT_MS) ||
         set_int(self->socket, ZMQ_RECONNECT_IVL_MAX, LINK_RECONNECT_MAX_MS) ||
         zmq_setsockopt(self->socket, ZMQ_CURVE_SERVERKEY, server_key, 32) ||
@@ -887,6 +890,32 @@ static void client_new_session(link_client_t *self)
     self->last_rx_ms = stime_mono_ms();
 }
 
+/* The handshake ran out of time. On a link known to be fast that means a
+ * dead path: try again at once with the same limit (a blackholed path
+ * heals within a handshake). Otherwise it may be a slow one (a CURVE
+ * handshake is four round trips and a few hundred bytes): double the
+ * limit, up to LINK_HANDSHAKE_MAX_MS, and reconnect with it. */
+static void client_handshake_timed_out(link_client_t *self)
+{
+    int64_t now = stime_mono_ms();
+    bool known_fast = self->up.srtt_ms > 0 && self->up.srtt_ms < LINK_FAST_RTT_MS;
+    self->handshake_timeouts++;
+    int limit = LINK_HANDSHAKE_MS;
+    if (self->up.srtt_ms >= LINK_FAST_RTT_MS)
+        limit = (int)clamp64(8 * self->up.srtt_ms, LINK_HANDSHAKE_MS, LINK_HANDSHAKE_MAX_MS);
+    if (!known_fast) {
+        int doublings = self->handshake_timeouts < 5 ? self->handshake_timeouts : 5;
+        limit = (int)clamp64((int64_t)limit << doublings, LINK_HANDSHAKE_MS, LINK_HANDSHAKE_MAX_MS);
+    }
+    if (limit != self->handshake_ms) {
+        slog_info("handshake with %s timed out after %d ms (a slow link?): next limit %d ms",
+                  self->endpoint, self->handshake_ms, limit);
+        self->handshake_ms = limit;
+        set_int(self->socket, ZMQ_HANDSHAKE_IVL, limit); /* applies to the next connect */
+    }
+    self->reconnect_at_ms = now + LINK_RECONNECT_MS;
+}
+
 void link_client_on_monitor(link_client_t *self)
 {
     for (;;) {
@@ -911,6 +940,7 @@ void link_client_on_monitor(link_client_t *self)
         switch (event) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             /* A new connection: resume from the parent's durable state. */
+            self->handshake_timeouts = 0;
             client_link_lost(self, "reconnected");
             client_new_session(self);
             self->state = LINK_CONNECTING;
@@ -933,6 +963,12 @@ void link_client_on_monitor(link_client_t *self)
                 self->last_refused_log_ms = now;
             }
             break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            if (value == EAGAIN) {
+                client_handshake_timed_out(self);
+                break;
+            }
+            /* fall through */
         default:
             self->reconnect_at_ms = now + LINK_REFUSED_RETRY_MS;
             if (now - self->last_refused_log_ms > 30000) {
@@ -1110,19 +1146,22 @@ static void client_after_commit(link_client_t *self)
                   self->skipped_from, self->skipped_to, self->skipped_to);
         note_event(&self->up.stats, "restored from a backup: the parent's state requested again");
     }
-    if (self->welcome) {
-        if (self->state != LINK_UP)
-            slog_info("link to %s up (parent %s); resuming after seq %" PRIu64, self->endpoint,
-                      self->welcome->welcome->code, self->welcome->welcome->up_applied);
+    /* A second Welcome of the same session (an answer to a Hello resent
+     * while the first was on its way) only acknowledges: rewinding again
+     * would resend what is in flight, a storm on a slow link. */
+    bool session_starts = self->welcome && self->state != LINK_UP;
+    if (session_starts) {
+        slog_info("link to %s up (parent %s); resuming after seq %" PRIu64, self->endpoint,
+                  self->welcome->welcome->code, self->welcome->welcome->up_applied);
         self->state = LINK_UP;
         self->up.active = true;
     }
     uint64_t before = self->up.acked;
     sender_refresh(&self->up, self->store);
-    if (self->welcome) {
+    if (session_starts) {
         sender_rewind(&self->up);
         self->up.min_rtt_ms = 0; /* maybe a new path */
-    } else if (self->ack_seen && self->up.acked > before) {
+    } else if (self->up.acked > before) {
         self->dead_backoff = 0;
     }
     if (self->down_any)
@@ -1262,10 +1301,17 @@ void link_client_tick(link_client_t *self)
             self->dead_backoff++;
         client_reconnect(self);
     }
+    /* Hello again while no Welcome came: after two round trips, or half a
+     * handshake's time while no round trip is known (every Hello costs the
+     * parent a durable transaction, and waits behind our data). */
     int64_t hello_every =
         self->state == LINK_REFUSED_KEY ? LINK_REFUSED_RETRY_MS : LINK_HELLO_RETRY_MS;
-    if (self->state != LINK_REFUSED_KEY && 2 * self->up.srtt_ms > hello_every)
-        hello_every = 2 * self->up.srtt_ms;
+    if (self->state != LINK_REFUSED_KEY) {
+        int64_t patient = self->up.srtt_ms ? 2 * self->up.srtt_ms + sender_drain_ms(&self->up)
+                                           : self->handshake_ms / 2;
+        if (patient > hello_every)
+            hello_every = clamp64(patient, LINK_HELLO_RETRY_MS, LINK_TIMER_MAX_MS);
+    }
     if (self->state != LINK_UP && now - self->last_hello_ms >= hello_every)
         client_send_hello(self);
     if (self->state == LINK_UP && now - self->last_tx_ms >= LINK_HEARTBEAT_MS) {
@@ -1381,7 +1427,10 @@ link_server_t *link_server_new(void *ctx, store_t *store, const link_server_conf
     /* MANDATORY: a send to a gone child fails (EHOSTUNREACH) instead of
      * vanishing, and with DONTWAIT never blocks the hub (Z2). Routing ids
      * are assigned by the ROUTER, never chosen by children (Z6). */
+    /* A parent waits long for a handshake: its children's links may be
+     * slow, and a child that is gone costs only a socket until then. */
     if (link_common_options(self->socket) || set_int(self->socket, ZMQ_ROUTER_MANDATORY, 1) ||
+        set_int(self->socket, ZMQ_HANDSHAKE_IVL, LINK_HANDSHAKE_MAX_MS) ||
         (*err = zap_secure_server(self->socket, config->secret_key)) != 0) {
         if (!*err)
             *err = SF_ESTATE;

@@ -33,7 +33,10 @@
 #define LINK_DEAD_MS 3000           /* floor: silence after which a child declares the link dead */
 #define LINK_ZMTP_TIMEOUT_MS 60000  /* ZMTP heartbeat timeout: only a backstop (see protocol.md) */
 #define LINK_TCP_MAXRT_MS 30000     /* TCP_USER_TIMEOUT: data unacknowledged by TCP this long */
-#define LINK_HANDSHAKE_MS 1500      /* ZMTP/CURVE handshake must finish within this */
+#define LINK_HANDSHAKE_MS 1500      /* floor: a child's ZMTP/CURVE handshake must finish within
+                                     * this; grows on a link not known to be fast (see .c) */
+#define LINK_HANDSHAKE_MAX_MS 30000 /* ... up to this; and what a parent allows every child */
+#define LINK_FAST_RTT_MS 250        /* a link with a smaller round trip is known to be fast */
 #define LINK_RECONNECT_MS 100       /* first reconnect delay ... */
 #define LINK_RECONNECT_MAX_MS 500   /* ... doubling up to this */
 #define LINK_HELLO_RETRY_MS 500     /* floor: Hello resent while no Welcome */
