@@ -482,17 +482,19 @@ int engine_input_add_recommendation(engine_input_t *self, const char *prefecture
 
 /* ---- evaluation ---- */
 
-/* The latest version counts: the later numbering series (a re-initialised
- * node starts a new one), the highest version, then the later submission,
- * then the larger report_id, so the choice never depends on arrival order. */
+/* The latest submission counts: the later numbering series (a
+ * re-initialised node starts a new one), then the later submission (a node
+ * restored from a backup numbers again from where the backup stood), then
+ * the higher version, then the larger report_id, so the choice never
+ * depends on arrival order. */
 static bool stored_newer(const stored_t *a, const stored_t *b)
 {
     if (a->series != b->series)
         return a->series > b->series;
-    if (a->version != b->version)
-        return a->version > b->version;
     if (a->submitted_at != b->submitted_at)
         return a->submitted_at > b->submitted_at;
+    if (a->version != b->version)
+        return a->version > b->version;
     return strcmp(a->report_id, b->report_id) > 0;
 }
 

@@ -587,19 +587,20 @@ int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, ui
     return 0;
 }
 
-/* The order of a unit-year's versions (docs/formats.md, "Which version
- * counts"): series, then version, then the later submission, then the larger
- * id. A re-initialised county numbers from v1 again in a later series, so
- * its newest submission still counts. The engine orders the same way. */
+/* The order of a unit-year's versions (docs/results-format.md, "which
+ * version counts"): series, then the later submission, then version, then
+ * the larger id. A re-initialised county numbers from v1 again in a later
+ * series, and a restored one from where its backup stood: its newest
+ * submission still counts. The engine orders the same way. */
 static bool latest_newer(const Shifan__Report *r, const latest_t *current)
 {
     uint64_t series = r->has_series ? r->series : 0;
     if (series != current->series)
         return series > current->series;
-    if (r->version != current->version)
-        return r->version > current->version;
     if (r->submitted_at != current->submitted_at)
         return r->submitted_at > current->submitted_at;
+    if (r->version != current->version)
+        return r->version > current->version;
     return strcmp(r->report_id, current->report_id) > 0;
 }
 

@@ -245,11 +245,22 @@ static void a_reinitialised_county_is_heard(void **state)
     fixture_bool(old, "1.1", false);
     add(w, fresh, 0);
     add(w, old, 0);
+    /* 990102 was restored from a backup taken before its v3: it numbers v2
+     * again, later; the newer submission counts, not the higher number. */
+    report_t *v3 = fixture_passing_report("990102", 2018, 3, "2018-07-03", "b-v3", 5);
+    report_t *again = fixture_passing_report("990102", 2018, 2, "2018-07-06", "b-v2-again", 5);
+    v3->series = again->series = 1500000000;
+    fixture_bool(v3, "1.1", false);
+    add(w, again, 0);
+    add(w, v3, 0);
     const engine_unit_result_t *a = evaluate(w, 2018, NULL, "990101");
     assert_string_equal(a->report_id, "new-v1");
     assert_int_equal(a->version, 1);
     assert_int_equal(a->version_count, 2);
     assert_true(a->qualified);
+    const engine_unit_result_t *b = engine_result_find_unit(w->result, "990102");
+    assert_string_equal(b->report_id, "b-v2-again");
+    assert_true(b->qualified);
 }
 
 static void missing_values_fail_their_items(void **state)
