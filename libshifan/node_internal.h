@@ -41,6 +41,7 @@ struct node {
         uint64_t limit;
     } quota_cache[64]; /* per child: bytes it may make us store per year */
     size_t quota_cached;
+    uint64_t child_bytes_per_unit; /* NODE_CHILD_BYTES_PER_UNIT, or the environment's */
     /* Standard ids of programmes this node's programme replaced (DB_META
      * "earlier_standards"), NULL-terminated: reports made under them are
      * still admitted (admission.h). */
