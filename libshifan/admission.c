@@ -591,7 +591,7 @@ static int refused_checked(const admission_t *at, const Shifan__ItemRefused *not
      * this node. */
     if (notice->refused_by) {
         int by = programme_find_unit(c.programme, notice->refused_by);
-        if (by < 0 || (c.peer >= 0 ? by != c.peer : within(&c, by, c.receiver)))
+        if (by < 0 || (c.peer >= 0 ? by != c.peer : by == c.receiver || !within(&c, c.receiver, by)))
             return refuse(&c, SF_EINVAL, "%s: refused_by %s is not the sender or above it", item,
                           notice->refused_by ? "(given)" : "(none)");
     }
@@ -709,6 +709,11 @@ int admit_evaluation(const admission_t *at, const Shifan__EvaluationResult *resu
                      size_t whysize)
 {
     return settle(evaluation_checked(at, result, why, whysize), why, whysize);
+}
+
+bool admit_report_id_ok(const char *id)
+{
+    return report_id_ok(id);
 }
 
 int admit_payload(const admission_t *at, const Shifan__Payload *payload, char *why, size_t whysize)

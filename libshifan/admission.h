@@ -77,6 +77,9 @@ typedef struct {
  * call admit_programme to keep it. */
 int admit_payload(const admission_t *at, const Shifan__Payload *payload, char *why, size_t whysize);
 
+/* True if id is a report id a receiver admits (1..63 of A-Z a-z 0-9 - _ .). */
+bool admit_report_id_ok(const char *id);
+
 /* A self-assessment, from a child to a hub or the province. */
 int admit_report(const admission_t *at, const Shifan__Report *report, char *why, size_t whysize);
 

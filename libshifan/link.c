@@ -481,12 +481,7 @@ static int refusal_reason(int outcome, const char *why)
         return SHIFAN__REFUSAL__REASON__OVER_LIMIT;
     if (outcome == LINK_REFUSED_UNIT)
         return SHIFAN__REFUSAL__REASON__NOT_YOUR_UNIT;
-    if (strstr(why, "cannot store"))
-        return SHIFAN__REFUSAL__REASON__CANNOT_STORE;
-    if (strncmp(why, "malformed", 9) == 0)
-        return SHIFAN__REFUSAL__REASON__MALFORMED;
-    if (strstr(why, "may not") || strstr(why, "not ours") || strstr(why, "not under"))
-        return SHIFAN__REFUSAL__REASON__NOT_YOUR_UNIT;
+    (void)why;
     return SHIFAN__REFUSAL__REASON__MALFORMED;
 }
 
@@ -1119,6 +1114,13 @@ static void sender_rtt_sample(sender_t *sender, int64_t sample)
 
 static void client_after_commit(link_client_t *self)
 {
+    if (self->welcome && self->skipped_down) {
+        slog_warn("this store applied the parent's items only to %" PRIu64 " but acknowledged "
+                  "%" PRIu64 " (restored from a backup?): continuing after %" PRIu64
+                  "; the parent queues its state again",
+                  self->skipped_from, self->skipped_to, self->skipped_to);
+        note_event(&self->up.stats, "restored from a backup: the parent's state requested again");
+    }
     if (self->welcome && self->restarted_stream) {
         if (self->resynced_parent) {
             slog_warn("the parent at %s lacks items it once acknowledged (restored from a "
@@ -1138,13 +1140,6 @@ static void client_after_commit(link_client_t *self)
         self->welcome = NULL;
         sender_refresh(&self->up, self->store);
         client_send_hello(self);
-    }
-    if (self->welcome && self->skipped_down) {
-        slog_warn("this store applied the parent's items only to %" PRIu64 " but acknowledged "
-                  "%" PRIu64 " (restored from a backup?): continuing after %" PRIu64
-                  "; the parent queues its state again",
-                  self->skipped_from, self->skipped_to, self->skipped_to);
-        note_event(&self->up.stats, "restored from a backup: the parent's state requested again");
     }
     /* A second Welcome of the same session (an answer to a Hello resent
      * while the first was on its way) only acknowledges: rewinding again
@@ -1649,7 +1644,6 @@ static int server_hello(link_server_t *self, MDB_txn *txn, pending_t *pending)
          * under them: we were restored from an older backup. */
         pending->event = "the child applied more of our stream than this store ever held "
                          "(restored from a backup?): restarting the stream to it";
-        self->stats.restarts++;
         if ((rc = outbox_restart_stream(txn, self->store, peer->down.stream, &down)))
             return rc;
     } else if (same && hello->down_applied > down.acked) {
@@ -1661,7 +1655,6 @@ static int server_hello(link_server_t *self, MDB_txn *txn, pending_t *pending)
          * to it again. */
         pending->event = "the child applied less than it acknowledged (restored from a "
                          "backup?): our state is queued to it again";
-        self->stats.resyncs++;
         if (self->hooks.resync_child &&
             (rc = self->hooks.resync_child(self->hooks.arg, txn, peer->code)))
             return rc;
@@ -1822,6 +1815,11 @@ static void server_after_commit(link_server_t *self)
         peer_t *peer = pending->peer;
         struct server_send_ctx ctx = {self, peer};
         if (pending->event) {
+            /* Counted here, after the commit: the transaction may have run twice. */
+            if (strstr(pending->event, "restarting the stream"))
+                self->stats.restarts++;
+            else if (strstr(pending->event, "queued to it again"))
+                self->stats.resyncs++;
             slog_warn("child %s: %s", peer->code, pending->event);
             snprintf(self->stats.last_event, sizeof self->stats.last_event, "child %s: %s",
                      peer->code, pending->event);

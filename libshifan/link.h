@@ -81,8 +81,9 @@ typedef struct {
                  char *why, size_t whysize);
     /* An item of `peer` was refused: queue the sender a durable notice
      * (Payload.refused) in this transaction. reason is a Refusal.Reason.
-     * Optional. Not called for more than LINK_REFUSALS_PENDING_MAX notices
-     * waiting to one peer. */
+     * Optional. Not called while LINK_REFUSALS_PENDING_MAX items (of any
+     * kind) wait on the stream back to that peer: a peer that sends only
+     * what we refuse cannot grow our store without bound. */
     int (*refused)(void *arg, MDB_txn *txn, const char *peer, uint64_t epoch, uint64_t seq,
                    const uint8_t *payload, size_t len, int reason, const char *why);
     /* Parent: the child lacks our downward state (first contact, a

@@ -993,8 +993,9 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
         return SF_ENOMEM; /* not the item's fault: the whole group is retried */
     }
     if (verdict) {
-        slog_warn("refused an item from %s: %s", *peer ? peer : "the parent", why);
         rc = verdict == SF_EDENIED ? LINK_REFUSED_UNIT : LINK_REFUSED;
+        if (!*peer || !tier_programme_pending(self, txn))
+            slog_warn("refused an item from %s: %s", *peer ? peer : "the parent", why);
     } else if (payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED)
         rc = apply_refused(self, txn, peer, payload, bytes, len, why, whysize);
     else if (!*peer)
@@ -1095,7 +1096,7 @@ static void payload_identity(const uint8_t *bytes, size_t len, char *kind, size_
     if (name)
         snprintf(kind, kindsize, "%s", name);
     /* Only an id we could store as a key and print safely. */
-    if (ref && *ref && report_text_valid(ref, idsize - 1))
+    if (admit_report_id_ok(ref) && strlen(ref) < idsize)
         snprintf(id, idsize, "%s", ref);
     codec_payload_free(payload);
 }
@@ -1105,13 +1106,20 @@ static int node_on_refused(void *arg, MDB_txn *txn, const char *peer, uint64_t e
                            const char *why)
 {
     node_t *self = arg;
-    char kind[32], id[REPORT_ID_MAX];
+    char kind[32], id[REPORT_ID_MAX], detail[ADMIT_NOTICE_DETAIL_MAX + 1];
     payload_identity(payload, len, kind, sizeof kind, id, sizeof id);
+    /* A reason cut short may have split a character: the notice must be
+     * admitted by its receiver, so non-ASCII goes if the text is not UTF-8. */
+    snprintf(detail, sizeof detail, "%s", why);
+    if (!report_text_valid(detail, ADMIT_NOTICE_DETAIL_MAX))
+        for (char *p = detail; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
     Shifan__ItemRefused notice = SHIFAN__ITEM_REFUSED__INIT;
     notice.epoch = epoch;
     notice.seq = seq;
     notice.reason = (uint32_t)reason;
-    notice.detail = (char *)why;
+    notice.detail = detail;
     notice.report_id = id[0] ? id : NULL;
     notice.kind = kind;
     notice.refused_by = self->code;
@@ -1521,6 +1529,9 @@ static void node_write_status(node_t *self)
                     : json_null());
             json_object_set_new(peer, "down_pending",
                                 json_integer((json_int_t)peers[i].down_pending));
+            json_object_set_new(peer, "rate_bytes_per_s",
+                                json_integer((json_int_t)peers[i].rate_Bps));
+            json_object_set_new(peer, "round_trip_ms", json_integer((json_int_t)peers[i].srtt_ms));
             json_array_append_new(list, peer);
         }
         json_object_set_new(status, "children", list);
@@ -1538,6 +1549,12 @@ static void node_write_status(node_t *self)
         link_server_stats(self->server, &stats);
         json_object_set_new(status, "children_event",
                             stats.last_event[0] ? json_string(stats.last_event) : json_null());
+        json_t *down = json_object();
+        json_object_set_new(down, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
+        json_object_set_new(down, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
+        json_object_set_new(down, "resyncs", json_integer((json_int_t)stats.resyncs));
+        json_object_set_new(down, "restarts", json_integer((json_int_t)stats.restarts));
+        json_object_set_new(status, "downlinks", down);
     }
     char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN + 8];
     node_path_join(path, self->dir, "run/status.json");
@@ -1765,8 +1782,9 @@ json_t *node_status(node_t *self)
         }
     }
     if (daemon && self->role != ROLE_COUNTY) {
-        const char *fields[] = {"children",     "dropped_frames",     "refused_items",
-                                "refused_keys", "sessionless_frames", "children_event"};
+        const char *fields[] = {"children",           "dropped_frames", "refused_items",
+                                "refused_keys",       "sessionless_frames",
+                                "children_event",     "downlinks"};
         for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
             json_t *value = json_object_get(daemon, fields[i]);
             if (value)

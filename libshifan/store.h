@@ -67,8 +67,10 @@ int store_write(store_t *self, store_txn_fn fn, void *arg);
 /* Runs fn in a read-only transaction (aborted afterwards). */
 int store_read(store_t *self, store_txn_fn fn, void *arg);
 
-/* Converts an LMDB or errno code into sf_err_t. MDB_MAP_FULL and
- * MDB_TXN_FULL become STORE_EGROW, which store_write() handles. */
+/* Converts an LMDB or errno code into sf_err_t. MDB_MAP_FULL becomes
+ * STORE_EGROW, which store_write() handles; MDB_TXN_FULL (a transaction
+ * dirtying more pages than LMDB allows: a bigger map does not help)
+ * SF_ETOOBIG. */
 int store_error(int mdb_rc);
 #define STORE_EGROW (-1000)
 

@@ -11,7 +11,8 @@
 # ends of a veth pair; on a kernel without sch_netem, by tests/tools/slowwire
 # (the same model in userspace, between two TAP devices). Skips (77) where
 # it cannot make namespaces (not root, no CAP_SYS_ADMIN, no ip/tc).
-# Figures: lines "slow_link_<name> VALUE" per variant. docs/slow-link-test.md
+# Figures: lines "slow_link_<name> VALUE" per variant. docs/protocol.md, "Slow and
+# lossy links",
 # explains the setup and every bound.
 #
 # Environment (all optional):
@@ -41,7 +42,7 @@ DELAY_MS=${SLOW_LINK_DELAY_MS:-400}
 LOSS_PCT=${SLOW_LINK_LOSS_PCT:-2}
 QUEUE_BYTES=32768       # slowwire counts bytes
 QUEUE_PACKETS=22        # netem counts packets: 22 full 1514-byte frames = 32.5 KiB
-# Bounds (docs/slow-link-test.md says why):
+# Bounds (docs/protocol.md, "Slow and lossy links", says why):
 K=4                     # time <= K x payload/rate + ALLOWANCE_S (+ per flap: down time + FLAP_ALLOWANCE_S)
 ALLOWANCE_S=10          # one session set-up over this link (~5 round trips), a lost SYN, the last ack
 FLAP_ALLOWANCE_S=8      # per flap: noticing, TCP back-off, a new session

@@ -818,6 +818,44 @@ static void an_evaluation_is_this_nodes_part_of_a_result(void **state)
 
 /* ---- payloads and receipts ---- */
 
+/* A refusal notice comes back from the node that refused, or (passed down
+ * by a hub) from a unit above the receiver; its text is bounded UTF-8 and
+ * its report id a safe key. */
+static void a_refusal_notice_is_from_the_refuser_and_well_formed(void **state)
+{
+    fixture_t *f = *state;
+    char why[512];
+    Shifan__ItemRefused notice = SHIFAN__ITEM_REFUSED__INIT;
+    notice.epoch = 1;
+    notice.seq = 7;
+    notice.reason = 2;
+    notice.detail = "criterion 9.9: unknown criterion";
+    notice.report_id = "530102-2018-v1-0a1b2c3d";
+    notice.kind = "report";
+    notice.refused_by = "530100";
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_REFUSED;
+    payload.refused = &notice;
+    admission_t county = at_county(f), hub = at_hub(f);
+    ADMITTED(admit_payload(&county, &payload, why, sizeof why));
+    notice.refused_by = "530000"; /* the province's, passed down by the hub */
+    ADMITTED(admit_payload(&county, &payload, why, sizeof why));
+    notice.refused_by = "530103"; /* a sibling county is not above us */
+    MALFORMED(admit_payload(&county, &payload, why, sizeof why), "refused_by");
+    notice.refused_by = "530102"; /* the hub's child refused a downward item of ours */
+    ADMITTED(admit_payload(&hub, &payload, why, sizeof why));
+    notice.refused_by = "530100";
+    MALFORMED(admit_payload(&hub, &payload, why, sizeof why), "refused_by");
+    notice.refused_by = "530100";
+    notice.report_id = "bad id/with slash";
+    MALFORMED(admit_payload(&county, &payload, why, sizeof why), "report_id");
+    notice.report_id = NULL;
+    notice.detail = "\xff\xfe not text";
+    MALFORMED(admit_payload(&county, &payload, why, sizeof why), "detail");
+    notice.detail = NULL;
+    MALFORMED(admit_payload(&county, &payload, why, sizeof why), "detail");
+}
+
 static void a_payload_carries_one_item_and_receipts_of_its_way(void **state)
 {
     fixture_t *f = *state;
@@ -915,6 +953,7 @@ int main(void)
         cmocka_unit_test(a_programme_keeps_the_receiver_in_its_place),
         cmocka_unit_test(an_evaluation_is_this_nodes_part_of_a_result),
         cmocka_unit_test(a_payload_carries_one_item_and_receipts_of_its_way),
+        cmocka_unit_test(a_refusal_notice_is_from_the_refuser_and_well_formed),
         cmocka_unit_test(a_reason_cut_short_is_still_utf8),
         cmocka_unit_test(refusals_map_to_their_reason_codes),
     };
