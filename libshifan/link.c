@@ -555,6 +555,8 @@ static int apply_batch(MDB_txn *txn, const apply_ctx_t *ctx, const Shifan__Batch
             break; /* a gap: earlier frames were lost; the sender will rewind */
         const poison_t *poisoned = poison_find(ctx->poisons, ctx->inbound, in.epoch, item->seq);
         if (poisoned) {
+            slog_warn("refused an item from %s: %s", *ctx->peer ? ctx->peer : "the parent",
+                      poisoned->why);
             if ((rc = apply_refuse(txn, ctx, in.epoch, item,
                                    SHIFAN__REFUSAL__REASON__CANNOT_STORE, poisoned->why)))
                 return rc;
@@ -572,8 +574,6 @@ static int apply_batch(MDB_txn *txn, const apply_ctx_t *ctx, const Shifan__Batch
                 char reason[LINK_WHY_MAX];
                 snprintf(reason, sizeof reason, "cannot store item %" PRIu64 ": %.100s", item->seq,
                          why[0] ? why : sf_strerror(rc));
-                slog_warn("refused an item from %s: %s", *ctx->peer ? ctx->peer : "the parent",
-                          reason);
                 if ((rc = poison_add(ctx->poisons, ctx->inbound, in.epoch, item->seq, reason)))
                     return rc;
                 return LINK_ERERUN;
@@ -1038,6 +1038,7 @@ static int client_txn_fn(MDB_txn *txn, void *arg)
 {
     link_client_t *self = arg;
     int rc;
+    slog_hold(); /* what the hooks log stands or falls with this transaction */
     self->refusals.count = 0;
     self->down_any = false;
     self->restarted_stream = self->resynced_parent = self->skipped_down = false;
@@ -1254,6 +1255,7 @@ void link_client_on_readable(link_client_t *self)
     if (self->welcome || self->ack_seen || self->batch_count) {
         int64_t started = stime_mono_ms();
         int rc = write_refusing(self->store, client_txn_fn, self, &self->poisons);
+        slog_release(rc == 0);
         slog_debug("client commit: ack %llu, %zu batch(es) in %lld ms",
                    (unsigned long long)self->ack_applied, self->batch_count,
                    (long long)(stime_mono_ms() - started));
@@ -1686,6 +1688,7 @@ static int server_txn_fn(MDB_txn *txn, void *arg)
 {
     link_server_t *self = arg;
     int rc;
+    slog_hold(); /* what the hooks log stands or falls with this transaction */
     for (size_t i = 0; i < self->pending_count; i++) {
         pending_t *pending = &self->pending[i];
         self->refusals[i].count = 0;
@@ -1944,6 +1947,7 @@ void link_server_on_readable(link_server_t *self)
         self->pending[i].peer = server_peer(self, self->pending[i].code, true);
     int64_t started = stime_mono_ms();
     int rc = write_refusing(self->store, server_txn_fn, self, &self->poisons);
+    slog_release(rc == 0);
     slog_debug("group commit: %zu frame(s) in %lld ms", self->pending_count,
                (long long)(stime_mono_ms() - started));
     if (rc)

@@ -17,6 +17,11 @@ static bool slog_buffered;
 static char slog_buffer[64 * 1024];
 static size_t slog_buffered_len;
 static int64_t slog_cached_second = INT64_MIN;
+/* Lines held for a transaction (slog_hold): kept or dropped with it. */
+#define SLOG_HOLD_MAX (4u << 20)
+static bool slog_holding;
+static char *slog_held;
+static size_t slog_held_len, slog_held_cap, slog_held_dropped;
 static char slog_cached_when[STIME_BUFSZ];
 
 void slog_set_buffered(bool buffered)
@@ -35,6 +40,33 @@ void slog_flush(void)
         done += (size_t)wrote;
     }
     slog_buffered_len = 0;
+}
+
+static void slog_out(const char *line, size_t n, bool at_once);
+
+void slog_hold(void)
+{
+    slog_holding = true;
+    slog_held_len = 0;
+    slog_held_dropped = 0;
+}
+
+void slog_release(bool keep)
+{
+    slog_holding = false;
+    if (keep) {
+        for (size_t at = 0; at < slog_held_len;) {
+            const char *end = memchr(slog_held + at, '\n', slog_held_len - at);
+            size_t n = end ? (size_t)(end - (slog_held + at)) + 1 : slog_held_len - at;
+            slog_out(slog_held + at, n, false);
+            at += n;
+        }
+        if (slog_held_dropped)
+            slog(SLOG_WARN, "%zu log line(s) of that transaction were not kept (too many)",
+                 slog_held_dropped);
+    }
+    slog_held_len = 0;
+    slog_held_dropped = 0;
 }
 
 void slog_set_identity(const char *program, const char *code)
@@ -77,14 +109,37 @@ void slog(slog_level_t level, const char *fmt, ...)
     if ((size_t)n >= sizeof line - 1)
         n = (int)sizeof line - 2;
     line[n++] = '\n';
-    if (slog_buffered && level < SLOG_ERROR) {
-        if (slog_buffered_len + (size_t)n > sizeof slog_buffer)
-            slog_flush();
-        memcpy(slog_buffer + slog_buffered_len, line, (size_t)n);
-        slog_buffered_len += (size_t)n;
+    if (slog_holding && level < SLOG_ERROR) {
+        if (slog_held_len + (size_t)n > slog_held_cap) {
+            size_t cap = slog_held_cap ? slog_held_cap * 2 : 64 * 1024;
+            char *grown = cap <= SLOG_HOLD_MAX ? realloc(slog_held, cap) : NULL;
+            if (!grown) {
+                slog_held_dropped++;
+                return;
+            }
+            slog_held = grown;
+            slog_held_cap = cap;
+        }
+        memcpy(slog_held + slog_held_len, line, (size_t)n);
+        slog_held_len += (size_t)n;
         return;
     }
+    slog_out(line, (size_t)n, level >= SLOG_ERROR);
+}
+
+/* Errors are written at once; other lines wait in the daemon's buffer. */
+static void slog_out(const char *line, size_t n, bool at_once)
+{
+    if (slog_buffered && !at_once) {
+        if (slog_buffered_len + n > sizeof slog_buffer)
+            slog_flush();
+        if (n <= sizeof slog_buffer) {
+            memcpy(slog_buffer + slog_buffered_len, line, n);
+            slog_buffered_len += n;
+            return;
+        }
+    }
     slog_flush();
-    ssize_t ignored = write(STDERR_FILENO, line, (size_t)n);
+    ssize_t ignored = write(STDERR_FILENO, line, n);
     (void)ignored;
 }

@@ -23,6 +23,13 @@ void slog_set_level(slog_level_t level);
 void slog_set_buffered(bool buffered);
 void slog_flush(void);
 
+/* Lines (below ERROR) logged from now on are held for a transaction: the
+ * link calls slog_hold() when its transaction function starts (again, if
+ * the store re-runs it) and slog_release(committed) after the commit, so
+ * "stored report X" is logged once, and only if it was stored. */
+void slog_hold(void);
+void slog_release(bool keep);
+
 void slog(slog_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define slog_debug(...) slog(SLOG_DEBUG, __VA_ARGS__)
