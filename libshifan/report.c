@@ -164,6 +164,11 @@ static bool is_report_id(const char *text)
     return true;
 }
 
+bool report_id_valid(const char *text)
+{
+    return text && *text && is_report_id(text);
+}
+
 /* The bytes as UTF-8 in a new buffer: a UTF-8 BOM is dropped (Excel's "CSV
  * UTF-8"), and text that is not UTF-8 is taken for GB18030, a superset of the
  * GBK that Excel writes on Chinese Windows. Pure ASCII reads the same. */

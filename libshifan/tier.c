@@ -565,6 +565,9 @@ int tier_apply_return_from_child(node_t *self, MDB_txn *txn, const char *peer,
     if (!programme_unit_within(self->programme, ret->unit, peer))
         return node_refuse(why, whysize, "the key of %s may not return reports of unit %s", peer,
                            ret->unit);
+    if (!report_id_valid(ret->report_id)) /* the key below: see apply_from_parent */
+        return node_refuse(why, whysize, "malformed: a return from %s names no report id%s",
+                           peer, "");
     MDB_val k = {strlen(ret->report_id), ret->report_id}, v = {len, (void *)raw};
     int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RETURNS), &k, &v, 0));
     if (rc == 0)
