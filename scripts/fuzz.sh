@@ -42,6 +42,7 @@ dict_for() {
     case $1 in
     report_json | report_csv | inspection_json) echo "-dict=tests/fuzz/report.dict" ;;
     programme_json) echo "-dict=tests/fuzz/programme.dict" ;;
+    envelope | payload | apply) echo "-dict=tests/fuzz/proto.dict" ;;
     esac
 }
 

@@ -17,6 +17,7 @@
 #include "render.h"
 #include "report.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,6 +342,17 @@ int main(int argc, char **argv)
     if (codec_payload_append_receipt(report_blob.bytes, report_blob.len, "530100", 1531620000,
                                      &stamped.bytes, &stamped.len))
         return 1;
+
+    /* Times at both ends of int64, as a hub's clock or a forged record may
+     * give them (test_apply: times_out_of_range_are_shown_...). */
+    report->submitted_at = INT64_MAX;
+    blob_t far_blob = report_payload(report, SHIFAN__PAYLOAD__BODY_REPORT), far = {NULL, 0};
+    if (codec_payload_append_receipt(far_blob.bytes, far_blob.len, "530100", INT64_MIN, &far.bytes,
+                                     &far.len))
+        return 1;
+    write_apply_seed("province-report-far-times", AT_PROVINCE_FROM_530100, far.bytes, far.len);
+    free(far_blob.bytes);
+    free(far.bytes);
 
     write_seed("payload", "report", report_blob.bytes, report_blob.len);
     write_seed("payload", "report-with-receipt", stamped.bytes, stamped.len);
