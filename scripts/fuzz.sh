@@ -34,8 +34,15 @@ cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo 
 cmake --build "$dir" --target fuzzers -j"$(nproc)" >"$dir/build.log" 2>&1 ||
     { cat "$dir/build.log"; exit 1; }
 
-seeds=$(mktemp -d "${TMPDIR:-/tmp}/shifan-seeds.XXXXXX")
-trap 'rm -rf "$seeds"' EXIT
+# Scratch space for this run: the generated seeds, and the nodes fuzz_apply
+# makes (an fsync per input: in memory when /dev/shm is there). Removed at
+# exit, also what a crashed harness left.
+scratch_parent=${TMPDIR:-/tmp}
+[ -n "${TMPDIR:-}" ] || { [ -d /dev/shm ] && [ -w /dev/shm ] && scratch_parent=/dev/shm; }
+scratch=$(mktemp -d "$scratch_parent/shifan-fuzz.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+seeds=$scratch/seeds
+mkdir -p "$scratch/tmp"
 "$dir/bin/make_seeds" "$seeds"
 
 dict_for() {
@@ -57,7 +64,7 @@ run_one() {
     # -close_fd_mask=2: the library's own log lines are dropped; libFuzzer,
     # the sanitizers and the harnesses' checks keep writing to the log.
     # shellcheck disable=SC2046
-    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    TMPDIR=$scratch/tmp ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
         "$dir/bin/fuzz_$target" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
         -close_fd_mask=2 -artifact_prefix="$findings/" $(dict_for "$target") "$corpus" \
         >"$dir/findings/$target.log" 2>&1 || status=$?
