@@ -1236,8 +1236,9 @@ report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t 
         fail(&ps, "unit", "not a 6- or 9-digit code");
         return NULL;
     }
-    if (!msg->report_id || !is_report_id(msg->report_id)) {
-        fail(&ps, "report_id", "not printable ASCII of at most %d bytes", REPORT_ID_MAX - 1);
+    /* Never empty on the wire: it is the key the report is stored under. */
+    if (!report_id_valid(msg->report_id)) {
+        fail(&ps, "report_id", "not 1 to %d bytes of printable ASCII", REPORT_ID_MAX - 1);
         return NULL;
     }
     if (!msg->standard_id || !is_standard_id(msg->standard_id)) {

@@ -131,6 +131,37 @@ static void a_return_without_a_usable_report_id_is_refused(void **state)
                      LINK_REFUSED);
 }
 
+/* fuzz_apply: a report from a county whose report_id began with a NUL
+ * passed report_from_proto ("" was a valid id) and the hub's mdb_put
+ * failed on the empty key: the county would have resent it for ever. */
+static void a_report_without_a_report_id_is_refused_at_the_hub(void **state)
+{
+    fixture_t *f = *state;
+    report_t *report = report_new();
+    strcpy(report->unit, "530102");
+    report->year = 2018;
+    strcpy(report->standard_id, "yunnan-2017-trial");
+    strcpy(report->origin, "530102");
+    report->version = 1;
+    report->submitted_at = 1531616400;
+    report_value_t value = {.criterion = "1.1", .kind = CRITERION_BOOL, .flag = true};
+    assert_int_equal(report_put(report, &value), 0);
+    struct Shifan__Report *wire = report_to_proto(report);
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_REPORT;
+    payload.report = wire;
+    uint8_t *bytes;
+    size_t len;
+    assert_int_equal(codec_payload_pack(&payload, &bytes, &len), 0);
+    char why[256];
+    assert_int_equal(node_apply_payload(f->hub, "530102", bytes, len, why, sizeof why),
+                     LINK_REFUSED);
+    assert_non_null(strstr(why, "report_id"));
+    free(bytes);
+    report_proto_free(wire);
+    report_destroy(&report);
+}
+
 /* The province stores what a hub forwards without checking its content
  * (node.c: the hub did), then shows it: `list` and the rendered result
  * formatted a submitted_at of INT64_MAX by adding the +08:00 offset to it,
@@ -228,6 +259,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(an_evaluation_too_large_to_pass_down_is_kept_at_the_hub,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_report_without_a_report_id_is_refused_at_the_hub, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
