@@ -1,9 +1,46 @@
 #include "codec.h"
 #include "error.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+
+/* protobuf-c takes a key of field number 0, which protobuf forbids, when it
+ * comes as an over-long varint (0x82 0x00), and keeps it as an unknown
+ * field; packed again, the key is written short (0x02) and protobuf-c
+ * refuses its own output. So a message holding one is refused here, in it
+ * or in any message inside it (found by tests/fuzz/fuzz_envelope). */
+static bool field_numbers_valid(const ProtobufCMessage *message)
+{
+    for (unsigned i = 0; i < message->n_unknown_fields; i++)
+        if (message->unknown_fields[i].tag == 0)
+            return false;
+    const ProtobufCMessageDescriptor *descriptor = message->descriptor;
+    const char *base = (const char *)message;
+    for (unsigned f = 0; f < descriptor->n_fields; f++) {
+        const ProtobufCFieldDescriptor *field = &descriptor->fields[f];
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t count = *(const size_t *)(base + field->quantifier_offset);
+            ProtobufCMessage *const *items =
+                *(ProtobufCMessage *const *const *)(base + field->offset);
+            for (size_t k = 0; k < count; k++)
+                if (!field_numbers_valid(items[k]))
+                    return false;
+            continue;
+        }
+        /* The members of a oneof share their storage: only the set one counts. */
+        if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + field->quantifier_offset) != field->id)
+            continue;
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + field->offset);
+        if (sub && !field_numbers_valid(sub))
+            return false;
+    }
+    return true;
+}
 
 Shifan__Envelope *codec_unpack(const uint8_t *data, size_t len, int *err)
 {
@@ -21,7 +58,8 @@ Shifan__Envelope *codec_unpack(const uint8_t *data, size_t len, int *err)
         return NULL;
     }
     if (envelope->version != CODEC_WIRE_VERSION ||
-        envelope->body_case == SHIFAN__ENVELOPE__BODY__NOT_SET) {
+        envelope->body_case == SHIFAN__ENVELOPE__BODY__NOT_SET ||
+        !field_numbers_valid(&envelope->base)) {
         *err = SF_EPROTO;
         goto refuse;
     }
@@ -72,7 +110,8 @@ Shifan__Payload *codec_payload_unpack(const uint8_t *data, size_t len)
     if (len == 0 || len > CODEC_MAX_PAYLOAD)
         return NULL;
     Shifan__Payload *payload = shifan__payload__unpack(NULL, len, data);
-    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET) {
+    if (payload && (payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET ||
+                    !field_numbers_valid(&payload->base))) {
         shifan__payload__free_unpacked(payload, NULL);
         return NULL;
     }
@@ -187,7 +226,8 @@ Shifan__Payload *codec_payload_unpack_arena(codec_arena_t *arena, const uint8_t 
     arena->used = 0;
     ProtobufCAllocator allocator = {arena_alloc, arena_free, arena};
     Shifan__Payload *payload = shifan__payload__unpack(&allocator, len, data);
-    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET) {
+    if (payload && (payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET ||
+                    !field_numbers_valid(&payload->base))) {
         shifan__payload__free_unpacked(payload, &allocator);
         return NULL;
     }

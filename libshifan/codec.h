@@ -3,9 +3,12 @@
  * Decoding treats every frame as hostile: empty frames (which protobuf-c
  * would turn into an all-default message, trap P4), frames over
  * CODEC_MAX_FRAME, another wire version, an envelope with no body, and
- * batches with too many items are refused with SF_EPROTO or SF_ETOOBIG.
- * No schema type is recursive (P2). Payloads inside items stay opaque bytes
- * here; codec_payload_* decode them. */
+ * batches with too many items are refused with SF_EPROTO or SF_ETOOBIG; so
+ * is a key of field number 0 anywhere in a frame or payload (protobuf-c
+ * takes it, but cannot read what it packs from it). So whatever decodes
+ * here packs again into bytes that decode. No schema type is recursive
+ * (P2). Payloads inside items stay opaque bytes here; codec_payload_*
+ * decode them. */
 #ifndef SHIFAN_CODEC_H
 #define SHIFAN_CODEC_H
 

@@ -947,6 +947,11 @@ static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payloa
     switch (payload->body_case) {
     case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION: {
         const Shifan__Return *ret = payload->return_for_correction;
+        /* Its id is the key it is stored under: LMDB refuses "" (and more
+         * than 511 bytes), which would abort the link's txn for ever. */
+        if (!report_id_valid(ret->report_id))
+            return node_refuse(why, whysize, "malformed: a return names no report id%s%s", "",
+                               "");
         if (!programme_unit_within(self->programme, ret->unit, self->code))
             return node_refuse(why, whysize, "malformed: a return for unit %s is not ours (%s)",
                                ret->unit, self->code);

@@ -164,6 +164,11 @@ static bool is_report_id(const char *text)
     return true;
 }
 
+bool report_id_valid(const char *text)
+{
+    return text && *text && is_report_id(text);
+}
+
 /* The bytes as UTF-8 in a new buffer: a UTF-8 BOM is dropped (Excel's "CSV
  * UTF-8"), and text that is not UTF-8 is taken for GB18030, a superset of the
  * GBK that Excel writes on Chinese Windows. Pure ASCII reads the same. */
@@ -1239,8 +1244,9 @@ static int proto_header(const parser_t *ps, const struct Shifan__Report *msg)
         return fail(ps, NULL, "no message");
     if (!msg->unit || !is_code(msg->unit))
         return fail(ps, "unit", "not a 6- or 9-digit code");
-    if (!msg->report_id || !is_report_id(msg->report_id))
-        return fail(ps, "report_id", "not printable ASCII of at most %d bytes", REPORT_ID_MAX - 1);
+    /* Never empty on the wire: it is the key the report is stored under. */
+    if (!report_id_valid(msg->report_id))
+        return fail(ps, "report_id", "not 1 to %d bytes of printable ASCII", REPORT_ID_MAX - 1);
     if (!msg->standard_id || !is_standard_id(msg->standard_id))
         return fail(ps, "standard_id", "not a standard id");
     if (!msg->origin || !is_code_or_empty(msg->origin))

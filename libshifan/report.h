@@ -91,6 +91,10 @@ size_t report_missing(const report_t *self, const programme_t *programme, char *
 
 const report_value_t *report_find(const report_t *self, const char *criterion);
 
+/* True for a report id as stored and sent: 1 to REPORT_ID_MAX - 1 bytes of
+ * printable ASCII, no space, quote or backslash. */
+bool report_id_valid(const char *text);
+
 /* Adds a copy of `value` (its comment copied too) in criterion order.
  * SF_EEXIST when the report has that criterion, SF_EINVAL when the value is
  * not well formed (bad id, num > den, ...), SF_ETOOBIG past

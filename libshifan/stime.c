@@ -95,8 +95,17 @@ int stime_parse(const char *text, int64_t *out)
     return 0;
 }
 
+/* The first and last second that "%04d-..." can show: 0000-01-01T00:00:00
+ * and 9999-12-31T23:59:59, China Standard Time. */
+#define STIME_FIRST (-62167219200LL - STIME_CST_OFFSET)
+#define STIME_LAST (253402300799LL - STIME_CST_OFFSET)
+
 char *stime_format(int64_t t, char *buf, size_t size)
 {
+    /* Times come from other nodes too (the province lists what hubs
+     * forwarded unchecked): beyond the format's range, the nearest end of
+     * it, so that t + offset cannot overflow (UBSan, via tests/fuzz/fuzz_apply). */
+    t = t < STIME_FIRST ? STIME_FIRST : t > STIME_LAST ? STIME_LAST : t;
     int64_t local = t + STIME_CST_OFFSET;
     int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
     int64_t secs = local - days * 86400;

@@ -22,7 +22,8 @@ int64_t stime_mono_ms(void);
 int stime_parse(const char *text, int64_t *out);
 
 /* Writes the time as "YYYY-MM-DDTHH:MM:SS+08:00" (China Standard Time) into
- * buf (at least 26 bytes). Returns buf. */
+ * buf (at least 26 bytes). A time before year 0000 or after 9999 is written
+ * as 0000-01-01T00:00:00+08:00 or 9999-12-31T23:59:59+08:00. Returns buf. */
 char *stime_format(int64_t t, char *buf, size_t size);
 
 #define STIME_BUFSZ 32

@@ -395,6 +395,7 @@ struct evaluation_part {
     const json_t *full;
     unsigned year;
     int64_t evaluated_at;
+    bool skip_oversized; /* a hub: see evaluation_to_child */
 };
 
 /* Queues to one child the part of the result for its area. */
@@ -418,6 +419,14 @@ static int evaluation_to_child(node_t *self, MDB_txn *txn, const char *code, voi
     size_t len;
     int rc = codec_payload_pack(&payload, &bytes, &len);
     free(text);
+    /* jansson writes reals in full (1e5 becomes 100000.0), so a part can
+     * outgrow the document it came from. A hub must not fail the item from
+     * its parent, nor a child's Hello, for it: the link would retry for
+     * ever. The county goes without, and the log says so. */
+    if (rc == SF_ETOOBIG && a->skip_oversized) {
+        slog_error("the evaluation of %u for %s is too large to pass on; not sent", a->year, code);
+        return 0;
+    }
     if (rc)
         return rc;
     char stream[OUTBOX_STREAM_MAX];
@@ -430,7 +439,7 @@ static int evaluation_to_child(node_t *self, MDB_txn *txn, const char *code, voi
 static int evaluation_to_children(node_t *self, MDB_txn *txn, const json_t *full, unsigned year,
                                   int64_t evaluated_at)
 {
-    struct evaluation_part part = {full, year, evaluated_at};
+    struct evaluation_part part = {full, year, evaluated_at, self->role == ROLE_PREFECTURE};
     return each_child(self, txn, evaluation_to_child, &part);
 }
 
@@ -454,7 +463,7 @@ int tier_queue_evaluations(node_t *self, MDB_txn *txn, const char *child)
                            : NULL;
         if (full) {
             struct evaluation_part part = {full, payload->evaluation->year,
-                                           payload->evaluation->evaluated_at};
+                                           payload->evaluation->evaluated_at, true};
             result = evaluation_to_child(self, txn, child, &part);
         }
         json_decref(full);
@@ -640,6 +649,9 @@ int tier_apply_return_from_child(node_t *self, MDB_txn *txn, const char *peer,
     if (!programme_unit_within(self->programme, ret->unit, peer))
         return node_refuse(why, whysize, "the key of %s may not return reports of unit %s", peer,
                            ret->unit);
+    if (!report_id_valid(ret->report_id)) /* the key below: see apply_from_parent */
+        return node_refuse(why, whysize, "malformed: a return from %s names no report id%s", peer,
+                           "");
     MDB_val k = {strlen(ret->report_id), ret->report_id}, v = {len, (void *)raw};
     int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RETURNS), &k, &v, 0));
     if (rc == 0)

@@ -10,6 +10,7 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler
   libjansson-dev libcsv-dev libcmocka-dev
   jq iproute2 procps
+  clang libclang-rt-14-dev
 )
 
 missing=()

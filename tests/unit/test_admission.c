@@ -300,7 +300,7 @@ static void a_report_id_is_a_safe_lmdb_key(void **state)
     ADMITTED(admit_report(&hub, &r.msg, why, sizeof why));
     strcpy(r.report_id, "");
     MALFORMED(admit_report(&hub, &r.msg, why, sizeof why),
-              "report: report_id \"\": not 1 to 63 characters of A-Z a-z 0-9 - _ .");
+              "report_id: not 1 to 63 bytes of printable ASCII");
     strcpy(r.report_id, "530102/2018");
     MALFORMED(admit_report(&hub, &r.msg, why, sizeof why),
               "report_id \"530102/2018\": not 1 to 63");
@@ -310,7 +310,7 @@ static void a_report_id_is_a_safe_lmdb_key(void **state)
     memset(r.report_id, 'a', 64);
     r.report_id[64] = '\0';
     MALFORMED(admit_report(&hub, &r.msg, why, sizeof why),
-              "report_id: not printable ASCII of at most 63 bytes");
+              "report_id: not 1 to 63 bytes of printable ASCII");
 }
 
 static void a_report_must_fit_the_programme(void **state)

@@ -180,6 +180,62 @@ static void appended_receipts_decode_in_order(void **state)
     free(big);
 }
 
+/* protobuf-c takes a key of field number 0 sent as an over-long varint
+ * (0x82 0x00) and packs it short (0x02), which it then refuses: a frame
+ * that decoded could not be packed again into one that decodes. Found by
+ * tests/fuzz/fuzz_envelope; the decoders refuse such keys at any depth. */
+static void field_number_zero_is_refused_at_any_depth(void **state)
+{
+    (void)state;
+    /* version 1, a Ping (nonce 42), then field 0 as bytes of length 0 */
+    const uint8_t frame[] = {0x08, 0x01, 0x72, 0x02, 0x08, 0x2a, 0x82, 0x00, 0x00};
+    int err = 0;
+    assert_null(codec_unpack(frame, sizeof frame, &err));
+    assert_int_equal(err, SF_EPROTO);
+    /* without the bad key the same frame decodes */
+    Shifan__Envelope *envelope = codec_unpack(frame, sizeof frame - 3, &err);
+    assert_non_null(envelope);
+    assert_int_equal(envelope->ping->nonce, 42);
+    codec_free(envelope);
+
+    /* the key inside a Ping, inside the envelope */
+    const uint8_t nested[] = {0x08, 0x01, 0x72, 0x05, 0x08, 0x2a, 0x82, 0x00, 0x00};
+    assert_null(codec_unpack(nested, sizeof nested, &err));
+    assert_int_equal(err, SF_EPROTO);
+
+    /* a Receipt (field 30) inside a Payload with a Return; the receipt holds the key */
+    Shifan__Return ret = SHIFAN__RETURN__INIT;
+    ret.report_id = "530102-2018-v1-00000001";
+    ret.unit = "530102";
+    ret.year = 2018;
+    ret.reason = "r";
+    ret.by = "530100";
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION;
+    payload.return_for_correction = &ret;
+    uint8_t *bytes;
+    size_t len;
+    assert_int_equal(codec_payload_pack(&payload, &bytes, &len), 0);
+    const uint8_t receipt[] = {0xf2, 0x01, 0x0d, 0x0a, 0x06, '5',  '3',  '0',
+                               '1',  '0',  '0',  0x10, 0x01, 0x82, 0x00, 0x00};
+    uint8_t *bad = malloc(len + sizeof receipt);
+    memcpy(bad, bytes, len);
+    memcpy(bad + len, receipt, sizeof receipt);
+    assert_null(codec_payload_unpack(bad, len + sizeof receipt));
+    codec_arena_t *arena = codec_arena_new(4096);
+    assert_null(codec_payload_unpack_arena(arena, bad, len + sizeof receipt));
+    /* the same receipt without the bad key is one more receipt */
+    bad[len + 2] = 0x0a;
+    Shifan__Payload *decoded = codec_payload_unpack(bad, len + sizeof receipt - 3);
+    assert_non_null(decoded);
+    assert_int_equal(decoded->n_receipts, 1);
+    assert_string_equal(decoded->receipts[0]->node, "530100");
+    codec_payload_free(decoded);
+    codec_arena_destroy(&arena);
+    free(bad);
+    free(bytes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +245,7 @@ int main(void)
         cmocka_unit_test(random_bytes_never_crash),
         cmocka_unit_test(wrong_version_and_gaps_are_protocol_errors),
         cmocka_unit_test(appended_receipts_decode_in_order),
+        cmocka_unit_test(field_number_zero_is_refused_at_any_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
