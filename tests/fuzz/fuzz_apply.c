@@ -175,16 +175,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *peer = peer_for(which, (uint8_t)(data[0] / 3));
     char why[256];
     int rc = node_apply_payload(nodes[which], peer, data + 1, size - 1, why, sizeof why);
-    if (rc == LINK_REFUSED) {
+    if (rc == LINK_REFUSED || rc == LINK_REFUSED_UNIT || rc == LINK_OVER_LIMIT) {
         if (!why[0])
             fuzz_fail("a refusal without a reason");
         return 0;
     }
+    if (rc == LINK_LATER) /* a newer programme stored, not yet loaded */
+        return 0;
     if (rc == SF_ENOMEM || rc == SF_ENOSPC || rc == SF_EIO)
         return 0;
     if (rc != 0)
         fuzz_fail("applying an item from \"%s\" at the %s failed with %d (%s): the link would "
-                  "resend it for ever",
+                  "refuse it as CANNOT_STORE, but the node should have judged it",
                   peer, node_role_name((node_role_t)which), rc, sf_strerror(rc));
     read_back(nodes[which], which, data + 1, size - 1);
     return 0;
