@@ -37,6 +37,7 @@
                                      * this; grows on a link not known to be fast (see .c) */
 #define LINK_HANDSHAKE_MAX_MS 30000 /* ... up to this; and what a parent allows every child */
 #define LINK_FAST_RTT_MS 250        /* a link with a smaller round trip is known to be fast */
+#define LINK_FAST_BPS (1u << 20)    /* ... and, draining this many bytes/s, gets the full window */
 #define LINK_RECONNECT_MS 100       /* first reconnect delay ... */
 #define LINK_RECONNECT_MAX_MS 500   /* ... doubling up to this */
 #define LINK_HELLO_RETRY_MS 500     /* floor: Hello resent while no Welcome */
