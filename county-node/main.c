@@ -125,6 +125,13 @@ static int verb_evaluate(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+/* A string member of a document the parent sent, or "-": never NULL to printf. */
+static const char *text_of(const json_t *object, const char *key)
+{
+    const char *text = json_string_value(json_object_get(object, key));
+    return text ? text : "-";
+}
+
 static int verb_result(const cli_args_t *args, node_t *node)
 {
     int year;
@@ -151,14 +158,13 @@ static int verb_result(const cli_args_t *args, node_t *node)
     json_t *result = json_loads(document, 0, NULL);
     free(document);
     printf("the province's evaluation of %d (省级评估), evaluated %s:\n", year,
-           json_string_value(json_object_get(result, "evaluated_at")));
+           text_of(result, "evaluated_at"));
     size_t index;
     json_t *unit;
     json_array_foreach(json_object_get(result, "units"), index, unit)
     {
-        printf("  %s %s: %s, %s%s%s%s\n", json_string_value(json_object_get(unit, "code")),
-               json_string_value(json_object_get(unit, "name")),
-               json_string_value(json_object_get(unit, "status")),
+        printf("  %s %s: %s, %s%s%s%s\n", text_of(unit, "code"), text_of(unit, "name"),
+               text_of(unit, "status"),
                json_is_true(json_object_get(unit, "qualified")) ? "qualified (合格)"
                                                                 : "not qualified (不合格)",
                json_is_true(json_object_get(unit, "recommended")) ? ", recommended (推荐)" : "",

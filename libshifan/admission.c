@@ -617,6 +617,12 @@ static int check_receipts(const check_t *c, const char *item, const Shifan__Payl
         if (c->peer >= 0 && !within(c, node, c->peer))
             return refuse(c, SF_EDENIED, "%s: receipts[%zu]: node %s is not %s or under it", item,
                           i, receipt->node, sender(c));
+        /* ... and only a prefecture hub stores and passes an item on: a
+         * county's own "receipt" would be taken for its hub's time. */
+        if (programme_unit(c->programme, (size_t)node)->level != LEVEL_PREFECTURE)
+            return refuse(c, SF_EINVAL, "%s: receipts[%zu]: node %s is a %s, and only a prefecture "
+                          "hub stamps a receipt", item, i, receipt->node,
+                          programme_level_name(programme_unit(c->programme, (size_t)node)->level));
         char field[48];
         snprintf(field, sizeof field, "receipts[%zu].received_at", i);
         int rc = check_time(c, item, field, receipt->received_at);

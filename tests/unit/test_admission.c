@@ -884,6 +884,10 @@ static void a_payload_carries_one_item_and_receipts_of_its_way(void **state)
     receipt.node = "nowhere";
     MALFORMED(admit_payload(&province, &payload, why, sizeof why),
               "receipts[0]: node nowhere is not in programme");
+    /* A county's own receipt would pass for its hub's time of receipt. */
+    receipt.node = "530102";
+    MALFORMED(admit_payload(&hub, &payload, why, sizeof why),
+              "receipts[0]: node 530102 is a county, and only a prefecture hub stamps a receipt");
     receipt.node = "530100";
     receipt.received_at = 0;
     MALFORMED(admit_payload(&province, &payload, why, sizeof why),
