@@ -1193,25 +1193,23 @@ static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
 
 /* ---- state queued again for a peer that lost it ---- */
 
-/* The hub's returns of a county's reports, again to that county. */
-static int resync_returns(node_t *self, MDB_txn *txn, const char *child)
+/* Queues the values of a database again on a stream, once each (those that
+ * `keep` accepts, all if it is NULL); *count (may be NULL) adds how many
+ * were queued. */
+typedef bool (*keep_fn)(node_t *self, const MDB_val *value, const void *arg);
+
+static int requeue_values(node_t *self, MDB_txn *txn, store_db_t db, const char *stream,
+                          keep_fn keep, const void *keep_arg, size_t *count)
 {
-    char stream[OUTBOX_STREAM_MAX];
-    link_down_stream(stream, sizeof stream, child);
     MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(self->store, DB_RETURNS), &cursor);
+    int rc = mdb_cursor_open(txn, store_dbi(self->store, db), &cursor);
     if (rc)
         return store_error(rc);
     MDB_val k, v;
     int result = 0;
     for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
          rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
-        bool ours = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION &&
-                    programme_unit_within(self->programme, payload->return_for_correction->unit,
-                                          child);
-        codec_payload_free(payload);
-        if (!ours)
+        if (keep && !keep(self, &v, keep_arg))
             continue;
         uint8_t *copy = malloc(v.mv_size); /* the append writes to the map (L8) */
         if (!copy) {
@@ -1219,11 +1217,25 @@ static int resync_returns(node_t *self, MDB_txn *txn, const char *child)
             break;
         }
         memcpy(copy, v.mv_data, v.mv_size);
-        result = outbox_append_once(txn, self->store, stream, copy, v.mv_size, NULL);
+        bool queued = false;
+        result = outbox_append_once(txn, self->store, stream, copy, v.mv_size, &queued);
         free(copy);
+        if (count)
+            *count += queued;
     }
     mdb_cursor_close(cursor);
     return result;
+}
+
+/* A stored return of a unit of this child. */
+static bool return_for_child(node_t *self, const MDB_val *value, const void *child)
+{
+    Shifan__Payload *payload = codec_payload_unpack(value->mv_data, value->mv_size);
+    bool ours = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION &&
+                programme_unit_within(self->programme, payload->return_for_correction->unit,
+                                      child);
+    codec_payload_free(payload);
+    return ours;
 }
 
 /* Link hook: a child lacks our downward state (first contact, a
@@ -1236,35 +1248,12 @@ static int node_resync_child(void *arg, MDB_txn *txn, const char *peer)
     int rc = tier_queue_programme(self, txn, peer);
     if (rc == 0)
         rc = tier_queue_evaluations(self, txn, peer);
-    if (rc == 0 && self->role == ROLE_PREFECTURE)
-        rc = resync_returns(self, txn, peer);
-    return rc;
-}
-
-/* Every value of a database, again on the upward stream (once). */
-static int requeue_db(node_t *self, MDB_txn *txn, store_db_t db, size_t *count)
-{
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(self->store, db), &cursor);
-    if (rc)
-        return store_error(rc);
-    MDB_val k, v;
-    int result = 0;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        uint8_t *copy = malloc(v.mv_size); /* the append writes to the map (L8) */
-        if (!copy) {
-            result = SF_ENOMEM;
-            break;
-        }
-        memcpy(copy, v.mv_data, v.mv_size);
-        bool queued = false;
-        result = outbox_append_once(txn, self->store, UP_STREAM, copy, v.mv_size, &queued);
-        free(copy);
-        *count += queued;
+    if (rc == 0 && self->role == ROLE_PREFECTURE) {
+        char stream[OUTBOX_STREAM_MAX];
+        link_down_stream(stream, sizeof stream, peer);
+        rc = requeue_values(self, txn, DB_RETURNS, stream, return_for_child, peer, NULL);
     }
-    mdb_cursor_close(cursor);
-    return result;
+    return rc;
 }
 
 /* Link hook: the parent lacks what it once acknowledged. A county queues
@@ -1274,11 +1263,11 @@ static int node_resync_parent(void *arg, MDB_txn *txn)
 {
     node_t *self = arg;
     size_t count = 0;
-    int rc = requeue_db(self, txn, DB_REPORTS, &count);
+    int rc = requeue_values(self, txn, DB_REPORTS, UP_STREAM, NULL, NULL, &count);
     if (rc == 0 && self->role == ROLE_PREFECTURE) {
         store_db_t more[] = {DB_INSPECTIONS, DB_RETURNS, DB_RECOMMENDATIONS};
         for (size_t i = 0; i < 3 && rc == 0; i++)
-            rc = requeue_db(self, txn, more[i], &count);
+            rc = requeue_values(self, txn, more[i], UP_STREAM, NULL, NULL, &count);
     }
     if (rc == 0)
         slog_info("queued %zu item(s) again for the parent", count);
