@@ -116,7 +116,11 @@ exec 5<>"/dev/tcp/127.0.0.1/$proxy_port"
 send 5 after-cut
 expect_line 5 after-cut
 kill -USR1 "$proxy_pid"
-wait_for "$work/proxy.log" 'blackhole on' || fail "no second 'blackhole on'"
+# The log holds step 2's 'blackhole on' already: wait for the second one,
+# or the close below may reach the proxy before the blackhole does.
+second_blackhole() { [ "$(grep -c 'blackhole on' "$work/proxy.log")" -ge 2 ]; }
+for ((i = 0; i < 50; i++)); do second_blackhole && break; sleep 0.1; done
+second_blackhole || fail "no second 'blackhole on'"
 exec 5>&-
 wait_for "$work/proxy.log" 'client closed conn=3 during blackhole' || fail "client close not seen"
 sleep 0.3
