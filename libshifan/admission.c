@@ -591,7 +591,8 @@ static int refused_checked(const admission_t *at, const Shifan__ItemRefused *not
      * this node. */
     if (notice->refused_by) {
         int by = programme_find_unit(c.programme, notice->refused_by);
-        if (by < 0 || (c.peer >= 0 ? by != c.peer : by == c.receiver || !within(&c, c.receiver, by)))
+        if (by < 0 ||
+            (c.peer >= 0 ? by != c.peer : by == c.receiver || !within(&c, c.receiver, by)))
             return refuse(&c, SF_EINVAL, "%s: refused_by %s is not the sender or above it", item,
                           notice->refused_by ? "(given)" : "(none)");
     }
@@ -620,8 +621,10 @@ static int check_receipts(const check_t *c, const char *item, const Shifan__Payl
         /* ... and only a prefecture hub stores and passes an item on: a
          * county's own "receipt" would be taken for its hub's time. */
         if (programme_unit(c->programme, (size_t)node)->level != LEVEL_PREFECTURE)
-            return refuse(c, SF_EINVAL, "%s: receipts[%zu]: node %s is a %s, and only a prefecture "
-                          "hub stamps a receipt", item, i, receipt->node,
+            return refuse(c, SF_EINVAL,
+                          "%s: receipts[%zu]: node %s is a %s, and only a prefecture "
+                          "hub stamps a receipt",
+                          item, i, receipt->node,
                           programme_level_name(programme_unit(c->programme, (size_t)node)->level));
         char field[48];
         snprintf(field, sizeof field, "receipts[%zu].received_at", i);

@@ -502,7 +502,7 @@ static int refusal_reason(int outcome, const char *why)
 
 typedef struct {
     uint64_t epoch, applied;
-    bool matched; /* the batch's epoch is the one established */
+    bool matched;  /* the batch's epoch is the one established */
     bool deferred; /* an item was LINK_LATER: the sender must resend from there */
     size_t applied_now;
 } batch_result_t;
@@ -510,8 +510,8 @@ typedef struct {
 typedef struct {
     store_t *store;
     const link_hooks_t *hooks;
-    const char *peer;    /* "" from the parent */
-    const char *inbound; /* our name of the sender's stream */
+    const char *peer;          /* "" from the parent */
+    const char *inbound;       /* our name of the sender's stream */
     const char *notice_stream; /* the stream back to the sender, for the pending bound */
     refusals_t *refusals;
     poisons_t *poisons;
@@ -572,8 +572,8 @@ static int apply_batch(MDB_txn *txn, const apply_ctx_t *ctx, const Shifan__Batch
         if (poisoned) {
             slog_warn("refused an item from %s: %s", *ctx->peer ? ctx->peer : "the parent",
                       poisoned->why);
-            if ((rc = apply_refuse(txn, ctx, in.epoch, item,
-                                   SHIFAN__REFUSAL__REASON__CANNOT_STORE, poisoned->why)))
+            if ((rc = apply_refuse(txn, ctx, in.epoch, item, SHIFAN__REFUSAL__REASON__CANNOT_STORE,
+                                   poisoned->why)))
                 return rc;
         } else {
             char why[LINK_WHY_MAX] = "";
@@ -645,9 +645,9 @@ struct link_client {
     char endpoint[256];
     link_state_t state;
     sender_t up;
-    uint64_t session; /* this connection's Hello.session */
-    int dead_backoff; /* silences without progress since the last ack */
-    int handshake_ms; /* current handshake limit (ZMQ_HANDSHAKE_IVL) */
+    uint64_t session;       /* this connection's Hello.session */
+    int dead_backoff;       /* silences without progress since the last ack */
+    int handshake_ms;       /* current handshake limit (ZMQ_HANDSHAKE_IVL) */
     int handshake_timeouts; /* consecutive handshakes that ran out of time */
     int64_t last_rx_ms, last_tx_ms, last_hello_ms, last_refused_log_ms;
     int64_t reconnect_at_ms; /* after a failed handshake; 0 = not needed */
@@ -1067,7 +1067,7 @@ static int client_txn_fn(MDB_txn *txn, void *arg)
             (rc = outbox_ack(txn, self->store, UP_STREAM, up.epoch, self->ack_applied)))
             return rc;
     }
-    apply_ctx_t ctx = {self->store, &self->hooks, "", DOWN_INBOUND, UP_STREAM,
+    apply_ctx_t ctx = {self->store,     &self->hooks,  "", DOWN_INBOUND, UP_STREAM,
                        &self->refusals, &self->poisons};
     for (size_t i = 0; i < self->batch_count; i++) {
         if ((rc = apply_batch(txn, &ctx, self->batches[i]->batch, &self->down_result)))
@@ -1224,7 +1224,8 @@ void link_client_on_readable(link_client_t *self)
             }
             break;
         case SHIFAN__ENVELOPE__BODY_ACK:
-            if ((self->state == LINK_UP || self->welcome) && envelope->ack->epoch == self->up.epoch &&
+            if ((self->state == LINK_UP || self->welcome) &&
+                envelope->ack->epoch == self->up.epoch &&
                 envelope->ack->applied > self->ack_applied) {
                 self->ack_applied = envelope->ack->applied;
                 self->ack_seen = true;

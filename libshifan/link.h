@@ -29,11 +29,12 @@
 /* Timers and sizes. docs/protocol.md explains each. Timers marked
  * "floor" adapt upward to the link: round trips and drain times measured on
  * it, doubled after each timeout that made no progress (LINK_BACKOFF_MAX). */
-#define LINK_HEARTBEAT_MS 1000      /* ZMTP heartbeat and app Ping interval */
-#define LINK_DEAD_MS 3000           /* floor: silence after which a child declares the link dead */
-#define LINK_ZMTP_TIMEOUT_MS 60000  /* ZMTP heartbeat timeout: only a backstop (see protocol.md) */
-#define LINK_TCP_MAXRT_MS 30000     /* TCP_USER_TIMEOUT: data unacknowledged by TCP this long */
-#define LINK_HANDSHAKE_MS 1500      /* floor: a child's ZMTP/CURVE handshake must finish within
+#define LINK_HEARTBEAT_MS 1000     /* ZMTP heartbeat and app Ping interval */
+#define LINK_DEAD_MS 3000          /* floor: silence after which a child declares the link dead */
+#define LINK_ZMTP_TIMEOUT_MS 60000 /* ZMTP heartbeat timeout: only a backstop (see protocol.md) */
+#define LINK_TCP_MAXRT_MS 30000    /* TCP_USER_TIMEOUT: data unacknowledged by TCP this long */
+#define LINK_HANDSHAKE_MS                                                                          \
+    1500                            /* floor: a child's ZMTP/CURVE handshake must finish within    \
                                      * this; grows on a link not known to be fast (see .c) */
 #define LINK_HANDSHAKE_MAX_MS 30000 /* ... up to this; and what a parent allows every child */
 #define LINK_FAST_RTT_MS 250        /* a link with a smaller round trip is known to be fast */
@@ -45,24 +46,25 @@
 #define LINK_TIMER_MAX_MS 120000    /* no adaptive timer grows beyond this */
 #define LINK_BACKOFF_MAX 5          /* timeouts without progress double a timer at most 5 times */
 #define LINK_BATCH_ITEMS 64
-#define LINK_BATCH_BYTES (96 * 1024) /* a batch's bytes at most ... */
-#define LINK_BATCH_MIN_BYTES 4096    /* ... and at least (always one item), from the drain rate */
-#define LINK_BATCH_DRAIN_MS 250      /* a batch should take about this long on the link */
-#define LINK_WINDOW_ITEMS 16384      /* items in flight at most */
-#define LINK_WINDOW_BYTES (16u << 20) /* bytes in flight at most ... */
-#define LINK_WINDOW_QUEUE_MS 1000    /* ... and at most a round trip plus this much of the rate */
-#define LINK_FLIGHTS_MAX 1024        /* batches in flight at most */
-#define LINK_SLOWEST_BPS 1000        /* drain rate assumed before one is measured (8 kbit/s) */
-#define LINK_PEER_SILENT_MS 10000    /* parent stops sending to a child silent this long */
-#define LINK_REFUSED_RETRY_MS 3000   /* reconnect after a refused or failed handshake */
+#define LINK_BATCH_BYTES (96 * 1024)   /* a batch's bytes at most ... */
+#define LINK_BATCH_MIN_BYTES 4096      /* ... and at least (always one item), from the drain rate */
+#define LINK_BATCH_DRAIN_MS 250        /* a batch should take about this long on the link */
+#define LINK_WINDOW_ITEMS 16384        /* items in flight at most */
+#define LINK_WINDOW_BYTES (16u << 20)  /* bytes in flight at most ... */
+#define LINK_WINDOW_QUEUE_MS 1000      /* ... and at most a round trip plus this much of the rate */
+#define LINK_FLIGHTS_MAX 1024          /* batches in flight at most */
+#define LINK_SLOWEST_BPS 1000          /* drain rate assumed before one is measured (8 kbit/s) */
+#define LINK_PEER_SILENT_MS 10000      /* parent stops sending to a child silent this long */
+#define LINK_REFUSED_RETRY_MS 3000     /* reconnect after a refused or failed handshake */
 #define LINK_REFUSALS_PENDING_MAX 1024 /* refusal notices queued to one peer at most */
 
 /* What an apply hook returns besides 0 (applied) and a negative sf_err_t.
  * A hook that refuses or defers must not have written anything. */
-#define LINK_REFUSED 1    /* refused for good: consumed (acknowledged), the sender told why */
-#define LINK_LATER 2      /* not now (a programme revision not yet loaded, say): the item and
-                           * the rest of its batch wait and are resent; nothing is refused */
-#define LINK_OVER_LIMIT 3 /* refused: the sender is at its storage bound (Refusal OVER_LIMIT) */
+#define LINK_REFUSED 1 /* refused for good: consumed (acknowledged), the sender told why */
+#define LINK_LATER                                                                                 \
+    2                       /* not now (a programme revision not yet loaded, say): the item and    \
+                             * the rest of its batch wait and are resent; nothing is refused */
+#define LINK_OVER_LIMIT 3   /* refused: the sender is at its storage bound (Refusal OVER_LIMIT) */
 #define LINK_REFUSED_UNIT 4 /* refused: the sender may not speak for that unit (NOT_YOUR_UNIT) */
 
 typedef struct {
@@ -131,18 +133,18 @@ uint64_t link_client_acked(const link_client_t *self);
 
 /* What the link measured and did, for status and tests. */
 typedef struct {
-    uint64_t bytes_sent;      /* item payload bytes put on the wire, resends included */
-    uint64_t bytes_resent;    /* of which resends */
-    uint64_t items_acked;     /* items acknowledged by the peer */
-    uint64_t rate_Bps;        /* measured drain rate, bytes/s (0: not yet measured) */
-    int64_t srtt_ms;          /* smoothed time from sending a batch to its ack */
-    int64_t rto_ms;           /* current resend timer */
-    uint32_t batch_bytes;     /* current batch size bound */
-    uint64_t window_bytes;    /* current bytes-in-flight bound */
-    uint64_t resyncs;         /* times our state was queued again for a peer */
-    uint64_t restarts;        /* times a stream restarted under a new epoch */
-    uint64_t refused;         /* items the peer refused (its Refusal frames) */
-    char last_event[160];     /* the last restore/resync event, for status ("" none) */
+    uint64_t bytes_sent;   /* item payload bytes put on the wire, resends included */
+    uint64_t bytes_resent; /* of which resends */
+    uint64_t items_acked;  /* items acknowledged by the peer */
+    uint64_t rate_Bps;     /* measured drain rate, bytes/s (0: not yet measured) */
+    int64_t srtt_ms;       /* smoothed time from sending a batch to its ack */
+    int64_t rto_ms;        /* current resend timer */
+    uint32_t batch_bytes;  /* current batch size bound */
+    uint64_t window_bytes; /* current bytes-in-flight bound */
+    uint64_t resyncs;      /* times our state was queued again for a peer */
+    uint64_t restarts;     /* times a stream restarted under a new epoch */
+    uint64_t refused;      /* items the peer refused (its Refusal frames) */
+    char last_event[160];  /* the last restore/resync event, for status ("" none) */
 } link_stats_t;
 void link_client_stats(const link_client_t *self, link_stats_t *stats);
 

@@ -841,8 +841,8 @@ static uint64_t child_quota_limit(node_t *self, const char *child)
             return self->quota_cache[i].limit;
     uint64_t units = 0;
     for (size_t i = 0; i < programme_unit_count(self->programme); i++)
-        units += programme_unit_within(self->programme, programme_unit(self->programme, i)->code,
-                                       child);
+        units +=
+            programme_unit_within(self->programme, programme_unit(self->programme, i)->code, child);
     uint64_t limit = (units ? units : 1) * self->child_bytes_per_unit;
     if (self->quota_cached < sizeof self->quota_cache / sizeof self->quota_cache[0]) {
         snprintf(self->quota_cache[self->quota_cached].code,
@@ -900,7 +900,8 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
 
     /* A resend of what we hold changes nothing (and is never over limit). */
     MDB_val known_key = {strlen(wire->report_id), wire->report_id}, known_value;
-    store_db_t db = payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? DB_REPORTS : DB_INSPECTIONS;
+    store_db_t db =
+        payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? DB_REPORTS : DB_INSPECTIONS;
     rc = mdb_get(txn, store_dbi(self->store, db), &known_key, &known_value);
     if (rc == 0)
         return 0;
@@ -950,8 +951,7 @@ static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payloa
         /* Its id is the key it is stored under: LMDB refuses "" (and more
          * than 511 bytes), which would abort the link's txn for ever. */
         if (!report_id_valid(ret->report_id))
-            return node_refuse(why, whysize, "malformed: a return names no report id%s%s", "",
-                               "");
+            return node_refuse(why, whysize, "malformed: a return names no report id%s%s", "", "");
         if (!programme_unit_within(self->programme, ret->unit, self->code))
             return node_refuse(why, whysize, "malformed: a return for unit %s is not ours (%s)",
                                ret->unit, self->code);
@@ -1043,8 +1043,8 @@ static int apply_one_fn(MDB_txn *txn, void *arg)
     return 0;
 }
 
-int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, size_t len,
-                       char *why, size_t whysize)
+int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, size_t len, char *why,
+                       size_t whysize)
 {
     struct apply_one_arg arg = {self, peer ? peer : "", bytes, len, why, whysize, 0};
     int rc = store_write(self->store, apply_one_fn, &arg);
@@ -1106,9 +1106,8 @@ static void payload_identity(const uint8_t *bytes, size_t len, char *kind, size_
     codec_payload_free(payload);
 }
 
-static int node_on_refused(void *arg, MDB_txn *txn, const char *peer, uint64_t epoch,
-                           uint64_t seq, const uint8_t *payload, size_t len, int reason,
-                           const char *why)
+static int node_on_refused(void *arg, MDB_txn *txn, const char *peer, uint64_t epoch, uint64_t seq,
+                           const uint8_t *payload, size_t len, int reason, const char *why)
 {
     node_t *self = arg;
     char kind[32], id[REPORT_ID_MAX], detail[ADMIT_NOTICE_DETAIL_MAX + 1];
@@ -1232,8 +1231,7 @@ static bool return_for_child(node_t *self, const MDB_val *value, const void *chi
 {
     Shifan__Payload *payload = codec_payload_unpack(value->mv_data, value->mv_size);
     bool ours = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION &&
-                programme_unit_within(self->programme, payload->return_for_correction->unit,
-                                      child);
+                programme_unit_within(self->programme, payload->return_for_correction->unit, child);
     codec_payload_free(payload);
     return ours;
 }
@@ -1536,9 +1534,8 @@ static void node_write_status(node_t *self)
                             json_integer((json_int_t)link_server_refused_items(self->server)));
         json_object_set_new(status, "refused_keys",
                             json_integer((json_int_t)zap_refused(self->zap)));
-        json_object_set_new(
-            status, "sessionless_frames",
-            json_integer((json_int_t)link_server_sessionless_frames(self->server)));
+        json_object_set_new(status, "sessionless_frames",
+                            json_integer((json_int_t)link_server_sessionless_frames(self->server)));
         link_stats_t stats;
         link_server_stats(self->server, &stats);
         json_object_set_new(status, "children_event",
@@ -1588,8 +1585,8 @@ int node_run(node_t *self)
     }
     if ((rc = install_signals()))
         goto out;
-    link_hooks_t hooks = {self,          node_apply,         node_on_refused,
-                          node_resync_child, node_resync_parent, node_admit};
+    link_hooks_t hooks = {
+        self, node_apply, node_on_refused, node_resync_child, node_resync_parent, node_admit};
     slog_set_buffered(true);
     self->ranked_generation = UINT64_MAX; /* rank once at start */
     self->ctx = zmq_ctx_new();
@@ -1776,9 +1773,9 @@ json_t *node_status(node_t *self)
         }
     }
     if (daemon && self->role != ROLE_COUNTY) {
-        const char *fields[] = {"children",           "dropped_frames", "refused_items",
-                                "refused_keys",       "sessionless_frames",
-                                "children_event",     "downlinks"};
+        const char *fields[] = {"children",     "dropped_frames",     "refused_items",
+                                "refused_keys", "sessionless_frames", "children_event",
+                                "downlinks"};
         for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
             json_t *value = json_object_get(daemon, fields[i]);
             if (value)
@@ -1823,10 +1820,9 @@ static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, cons
             char text[640];
             snprintf(text, sizeof text, "refused: %s", payload->refused->detail);
             json_object_set_new(entry, "refusal_reason", json_string(payload->refused->detail));
-            json_object_set_new(entry, "refused_by",
-                                json_string(payload->refused->refused_by
-                                                ? payload->refused->refused_by
-                                                : ""));
+            json_object_set_new(
+                entry, "refused_by",
+                json_string(payload->refused->refused_by ? payload->refused->refused_by : ""));
             json_object_set_new(entry, "state", json_string(text));
             codec_payload_free(payload);
             return;

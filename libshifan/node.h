@@ -123,8 +123,8 @@ char *node_published_evaluation(node_t *self, int year, char *err, size_t errsiz
  * or "" (or NULL) for the parent. Returns 0 (applied), a positive link
  * outcome (LINK_REFUSED: refused, with the reason in why) or a negative
  * sf_err_t. For tests and fuzzing; the daemon applies through its link. */
-int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, size_t len,
-                       char *why, size_t whysize);
+int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, size_t len, char *why,
+                       size_t whysize);
 
 /* Runs the daemon until SIGTERM or SIGINT. Returns 0 on a clean stop. */
 int node_run(node_t *self);

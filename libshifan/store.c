@@ -9,9 +9,8 @@
 #include <string.h>
 
 static const char *const store_db_names[DB_COUNT] = {
-    "meta", "reports",     "latest",  "outbox",          "streams",    "children",
-    "keys", "inspections", "returns", "recommendations", "programmes", "submissions",
-    "refusals",
+    "meta",        "reports", "latest",          "outbox",     "streams",     "children", "keys",
+    "inspections", "returns", "recommendations", "programmes", "submissions", "refusals",
 };
 
 struct store {

@@ -596,7 +596,7 @@ static void a_child_restored_behind_the_parent_is_not_stalled(void **state)
     assert_int_equal(store_count(f->child_store, DB_RETURNS), 6);
     char path[128];
     snprintf(path, sizeof path, "%s/child-backup", f->dir);
-    reopen_child(f, path); /* applied 0-1 and the state only */
+    reopen_child(f, path);   /* applied 0-1 and the state only */
     f->state_generation = 2; /* the state changed meanwhile */
     parent_queue_down(f, 10, 2);
     start_client(f, &f->child_keys);

@@ -257,8 +257,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_child_is_bounded_per_year, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_refusal_notice_marks_the_report_refused, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(a_refusal_notice_marks_the_report_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

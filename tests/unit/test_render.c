@@ -344,10 +344,11 @@ static void html_is_self_contained_printable_and_escaped(void **state)
                                  "迟报 1，未报 3，合格 4</p>\n"));
     assert_non_null(strstr(html, "<tr><td class=\"name\">示范县4个</td><td>2019</td><td>4</td>"
                                  "<td>3</td><td>75.00%</td></tr>"));
-    assert_non_null(strstr(html, "<h2>甲市（990100）</h2>\n"
-                                 "<p>本年度名额 2；推荐（自动排名（暂定））：甲一县（990101）、甲二县（990102）</p>\n"
-                                 "<p>应报 5，已报 4（完整率 80.00%），按时 3（及时率 60.00%），"
-                                 "迟报 1，未报 1，合格 2</p>\n"));
+    assert_non_null(strstr(
+        html, "<h2>甲市（990100）</h2>\n"
+              "<p>本年度名额 2；推荐（自动排名（暂定））：甲一县（990101）、甲二县（990102）</p>\n"
+              "<p>应报 5，已报 4（完整率 80.00%），按时 3（及时率 60.00%），"
+              "迟报 1，未报 1，合格 2</p>\n"));
     /* Items: 990103 fails 2.1 (the third of five), 990105 is missing. */
     char *row = html_row(html, "990103");
     assert_non_null(strstr(row, "<td>按时</td><td class=\"pass\">✓</td><td class=\"pass\">✓</td>"
@@ -360,7 +361,8 @@ static void html_is_self_contained_printable_and_escaped(void **state)
     free(row);
     row = html_row(html, "990104");
     assert_non_null(strstr(row, "<td>迟报</td>"));
-    assert_non_null(strstr(row, "<td class=\"name\">迟报；核查不符（取消本年度推荐资格）；经核查</td>"));
+    assert_non_null(
+        strstr(row, "<td class=\"name\">迟报；核查不符（取消本年度推荐资格）；经核查</td>"));
     free(row);
     free(html);
 }
