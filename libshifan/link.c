@@ -170,6 +170,24 @@ static void sender_fill_stats(const sender_t *sender, link_stats_t *stats)
     stats->window_bytes = sender_window_bytes(sender);
 }
 
+/* One round-trip sample (RFC 6298): a batch to its ack, or on an idle link
+ * a Ping to its Pong. */
+static void sender_rtt_sample(sender_t *sender, int64_t sample)
+{
+    if (sample < 1)
+        sample = 1;
+    if (sender->srtt_ms == 0) {
+        sender->srtt_ms = sample;
+        sender->rttvar_ms = sample / 2;
+    } else {
+        int64_t diff = sender->srtt_ms - sample;
+        sender->rttvar_ms = (3 * sender->rttvar_ms + (diff < 0 ? -diff : diff)) / 4;
+        sender->srtt_ms = (7 * sender->srtt_ms + sample) / 8;
+    }
+    if (sender->min_rtt_ms == 0 || sample < sender->min_rtt_ms)
+        sender->min_rtt_ms = sample;
+}
+
 /* The peer acknowledged up to `acked` (already stored in sender->acked by
  * the caller's refresh): take the samples and drop the flights. */
 static void sender_on_progress(sender_t *sender, uint64_t previous_acked)
@@ -192,18 +210,8 @@ static void sender_on_progress(sender_t *sender, uint64_t previous_acked)
         sender->flight_first = (sender->flight_first + 1) % LINK_FLIGHTS_MAX;
         sender->flight_count--;
     }
-    if (sample >= 0) {
-        if (sender->srtt_ms == 0) {
-            sender->srtt_ms = sample > 0 ? sample : 1;
-            sender->rttvar_ms = sample / 2;
-        } else {
-            int64_t diff = sender->srtt_ms - sample;
-            sender->rttvar_ms = (3 * sender->rttvar_ms + (diff < 0 ? -diff : diff)) / 4;
-            sender->srtt_ms = (7 * sender->srtt_ms + sample) / 8;
-        }
-        if (sender->min_rtt_ms == 0 || sample < sender->min_rtt_ms)
-            sender->min_rtt_ms = sample > 0 ? sample : 1;
-    }
+    if (sample >= 0)
+        sender_rtt_sample(sender, sample);
     if (bytes && sender->busy_since_ms) {
         int64_t since = sender->busy_since_ms > first_sent ? sender->busy_since_ms : first_sent;
         int64_t elapsed = now - since;
@@ -490,20 +498,18 @@ static bool error_is_systemic(store_t *store, int rc)
            store_failed(store);
 }
 
-static int refusal_reason(int outcome, const char *why)
+static int refusal_reason(int outcome)
 {
     if (outcome == LINK_OVER_LIMIT)
         return SHIFAN__REFUSAL__REASON__OVER_LIMIT;
     if (outcome == LINK_REFUSED_UNIT)
         return SHIFAN__REFUSAL__REASON__NOT_YOUR_UNIT;
-    (void)why;
     return SHIFAN__REFUSAL__REASON__MALFORMED;
 }
 
 typedef struct {
     uint64_t epoch, applied;
-    bool matched;  /* the batch's epoch is the one established */
-    bool deferred; /* an item was LINK_LATER: the sender must resend from there */
+    bool matched; /* the batch's epoch is the one established */
     size_t applied_now;
 } batch_result_t;
 
@@ -549,7 +555,6 @@ static int apply_batch(MDB_txn *txn, const apply_ctx_t *ctx, const Shifan__Batch
     result->epoch = in.epoch;
     result->applied = in.applied;
     result->matched = false;
-    result->deferred = false;
     result->applied_now = 0;
     if (batch->epoch != in.epoch) {
         /* A stream first used after the session began starts at seq 1. */
@@ -579,10 +584,8 @@ static int apply_batch(MDB_txn *txn, const apply_ctx_t *ctx, const Shifan__Batch
             char why[LINK_WHY_MAX] = "";
             rc = ctx->hooks->apply(ctx->hooks->arg, txn, ctx->peer, item->payload.data,
                                    item->payload.len, why, sizeof why);
-            if (rc == LINK_LATER) {
-                result->deferred = true;
-                break; /* this item and the rest of the batch wait */
-            }
+            if (rc == LINK_LATER)
+                break; /* this item and the rest of the batch wait: the sender resends */
             if (rc < 0) {
                 if (error_is_systemic(ctx->store, rc))
                     return rc;
@@ -595,7 +598,7 @@ static int apply_batch(MDB_txn *txn, const apply_ctx_t *ctx, const Shifan__Batch
             }
             if (rc == LINK_REFUSED || rc == LINK_OVER_LIMIT || rc == LINK_REFUSED_UNIT) {
                 const char *text = why[0] ? why : "refused";
-                if ((rc = apply_refuse(txn, ctx, in.epoch, item, refusal_reason(rc, text), text)))
+                if ((rc = apply_refuse(txn, ctx, in.epoch, item, refusal_reason(rc), text)))
                     return rc;
             }
         }
@@ -1109,23 +1112,6 @@ static void send_refusals(void (*send)(void *, const Shifan__Envelope *), void *
 static void client_send_envelope_cb(void *ctx, const Shifan__Envelope *envelope)
 {
     client_send_envelope(ctx, envelope);
-}
-
-/* A round trip measured on an idle link (Ping to Pong). */
-static void sender_rtt_sample(sender_t *sender, int64_t sample)
-{
-    if (sample < 1)
-        sample = 1;
-    if (sender->srtt_ms == 0) {
-        sender->srtt_ms = sample;
-        sender->rttvar_ms = sample / 2;
-    } else {
-        int64_t diff = sender->srtt_ms - sample;
-        sender->rttvar_ms = (3 * sender->rttvar_ms + (diff < 0 ? -diff : diff)) / 4;
-        sender->srtt_ms = (7 * sender->srtt_ms + sample) / 8;
-    }
-    if (sender->min_rtt_ms == 0 || sample < sender->min_rtt_ms)
-        sender->min_rtt_ms = sample;
 }
 
 static void client_after_commit(link_client_t *self)
@@ -1710,7 +1696,6 @@ static int server_txn_fn(MDB_txn *txn, void *arg)
         self->refusals[i].count = 0;
         pending->welcome_ok = false;
         pending->batch.matched = false;
-        pending->batch.deferred = false;
         pending->event = NULL;
         switch (pending->envelope->body_case) {
         case SHIFAN__ENVELOPE__BODY_HELLO:

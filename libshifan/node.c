@@ -997,11 +997,9 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
         codec_payload_free_arena(self->arena, payload);
         return SF_ENOMEM; /* not the item's fault: the whole group is retried */
     }
-    if (verdict) {
+    if (verdict)
         rc = verdict == SF_EDENIED ? LINK_REFUSED_UNIT : LINK_REFUSED;
-        if (!*peer || !tier_programme_pending(self, txn))
-            slog_warn("refused an item from %s: %s", *peer ? peer : "the parent", why);
-    } else if (payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED)
+    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED)
         rc = apply_refused(self, txn, peer, payload, bytes, len, why, whysize);
     else if (!*peer)
         rc = apply_from_parent(self, txn, payload, bytes, len, why, whysize);
@@ -1018,6 +1016,8 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
          * reload (within a tick) instead of refusing for good. */
         slog_info("deferred an item from %s until programme revision reload: %s", peer, why);
         rc = LINK_LATER;
+    } else if (verdict) {
+        slog_warn("refused an item from %s: %s", *peer ? peer : "the parent", why);
     }
     return rc;
 }
@@ -1175,15 +1175,10 @@ static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
                 strcmp(report->report->origin, self->code) != 0)
                 snprintf(county, sizeof county, "%s", report->report->origin);
             codec_payload_free(report);
-            if (county[0]) {
+            if (county[0]) { /* the notice as received: not in the map (L8) */
                 char stream[OUTBOX_STREAM_MAX];
                 link_down_stream(stream, sizeof stream, county);
-                uint8_t *copy = malloc(len);
-                if (!copy)
-                    return SF_ENOMEM;
-                memcpy(copy, bytes, len);
-                rc = outbox_append(txn, self->store, stream, copy, len, NULL);
-                free(copy);
+                rc = outbox_append(txn, self->store, stream, bytes, len, NULL);
             }
         }
     }

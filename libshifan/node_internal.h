@@ -46,7 +46,6 @@ struct node {
      * "earlier_standards"), NULL-terminated: reports made under them are
      * still admitted (admission.h). */
     char *earlier_standards[NODE_EARLIER_STANDARDS_MAX + 1];
-    bool earlier_standards_read;
     codec_arena_t *arena;       /* decoding on the apply path (daemon thread only) */
     uint64_t ranked_generation; /* hub: data_generation last ranked */
     uint64_t seen_generation;   /* hub: data_generation last seen changing */

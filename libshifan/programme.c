@@ -30,6 +30,11 @@ typedef struct {
     int unit;
 } unit_key_t;
 
+typedef struct {
+    const char *id; /* points into the criterion */
+    int criterion;
+} criterion_key_t;
+
 struct programme {
     char id[PROGRAMME_ID_MAX];
     char standard_id[PROGRAMME_ID_MAX];
@@ -56,7 +61,7 @@ struct programme {
     size_t item_count;
     programme_criterion_t *criteria;
     size_t criterion_count;
-    int *criteria_by_text; /* criterion indices sorted by strcmp of id: lookups */
+    criterion_key_t *criteria_by_text; /* ids sorted by strcmp: lookups */
 
     programme_quota_t *quotas;
     size_t quota_count;
@@ -901,12 +906,9 @@ static int load_standard(loader_t *ld, programme_t *self, json_t *root)
  * few dozen per report): a binary search with strcmp over this index is
  * several times cheaper than one with programme_criterion_compare, and
  * equality is the same (ids are unique byte strings). */
-static const programme_t *sort_programme; /* qsort has no context argument */
-
-static int compare_by_text(const void *a, const void *b)
+static int compare_criterion_keys(const void *a, const void *b)
 {
-    return strcmp(sort_programme->criteria[*(const int *)a].id,
-                  sort_programme->criteria[*(const int *)b].id);
+    return strcmp(((const criterion_key_t *)a)->id, ((const criterion_key_t *)b)->id);
 }
 
 static int index_criteria(programme_t *self)
@@ -915,11 +917,9 @@ static int index_criteria(programme_t *self)
     if (!self->criteria_by_text)
         return SF_ENOMEM;
     for (size_t i = 0; i < self->criterion_count; i++)
-        self->criteria_by_text[i] = (int)i;
-    sort_programme = self;
+        self->criteria_by_text[i] = (criterion_key_t){self->criteria[i].id, (int)i};
     qsort(self->criteria_by_text, self->criterion_count, sizeof *self->criteria_by_text,
-          compare_by_text);
-    sort_programme = NULL;
+          compare_criterion_keys);
     return 0;
 }
 
@@ -1439,10 +1439,9 @@ int programme_find_criterion(const programme_t *self, const char *id)
         return -1;
     while (low < high) {
         size_t mid = low + (high - low) / 2;
-        int index = self->criteria_by_text[mid];
-        int cmp = strcmp(self->criteria[index].id, id);
+        int cmp = strcmp(self->criteria_by_text[mid].id, id);
         if (cmp == 0)
-            return index;
+            return self->criteria_by_text[mid].criterion;
         if (cmp < 0)
             low = mid + 1;
         else

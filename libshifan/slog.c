@@ -30,15 +30,20 @@ void slog_set_buffered(bool buffered)
     slog_buffered = buffered;
 }
 
-void slog_flush(void)
+static void write_all(const char *text, size_t len)
 {
     size_t done = 0;
-    while (done < slog_buffered_len) {
-        ssize_t wrote = write(STDERR_FILENO, slog_buffer + done, slog_buffered_len - done);
+    while (done < len) {
+        ssize_t wrote = write(STDERR_FILENO, text + done, len - done);
         if (wrote <= 0)
             break; /* a log that cannot be written must not stop the daemon */
         done += (size_t)wrote;
     }
+}
+
+void slog_flush(void)
+{
+    write_all(slog_buffer, slog_buffered_len);
     slog_buffered_len = 0;
 }
 
@@ -55,12 +60,8 @@ void slog_release(bool keep)
 {
     slog_holding = false;
     if (keep) {
-        for (size_t at = 0; at < slog_held_len;) {
-            const char *end = memchr(slog_held + at, '\n', slog_held_len - at);
-            size_t n = end ? (size_t)(end - (slog_held + at)) + 1 : slog_held_len - at;
-            slog_out(slog_held + at, n, false);
-            at += n;
-        }
+        if (slog_held_len)
+            slog_out(slog_held, slog_held_len, false); /* whole lines, in one piece */
         if (slog_held_dropped)
             slog(SLOG_WARN, "%zu log line(s) of that transaction were not kept (too many)",
                  slog_held_dropped);
@@ -140,6 +141,5 @@ static void slog_out(const char *line, size_t n, bool at_once)
         }
     }
     slog_flush();
-    ssize_t ignored = write(STDERR_FILENO, line, n);
-    (void)ignored;
+    write_all(line, n);
 }

@@ -116,10 +116,6 @@ static int remember_standard(node_t *self, MDB_txn *txn)
 int tier_programme_reload(node_t *self, bool announce)
 {
     struct stored_programme arg = {self, NULL, ""};
-    if (!self->earlier_standards_read) {
-        store_read(self->store, read_earlier_fn, self);
-        self->earlier_standards_read = true;
-    }
     int rc = store_read(self->store, read_programme_fn, &arg);
     if (rc == SF_ENOTFOUND || rc == SF_EEXIST)
         return 0;
@@ -136,6 +132,8 @@ int tier_programme_reload(node_t *self, bool announce)
     programme_destroy(&self->programme);
     self->programme = arg.programme;
     self->quota_cached = 0; /* areas may have changed */
+    /* Standards are remembered only when a programme is stored, so a node
+     * with none stored (node_open loads it here first) has none. */
     store_read(self->store, read_earlier_fn, self);
     return 0;
 }

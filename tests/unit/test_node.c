@@ -182,8 +182,8 @@ static void a_child_is_bounded_per_year(void **state)
     /* Far below the bound: all stored. */
     assert_int_equal(outcome, 0);
     assert_int_equal(stored, 80);
-    /* Fill towards the bound with more years' worth? No: the bound is per
-     * year. Another 2018 batch of the same size passes the 4 MiB. */
+    /* More 2018 batches of the same size pass the 4 MiB of that year; the
+     * county's outbox still holds the earlier ones, which are resends. */
     for (int round = 0; round < 4 && outcome == 0; round++) {
         county_submits(f, 80, 2018, 14000);
         for (size_t i = 0; i < f->count; i++) {
