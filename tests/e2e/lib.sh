@@ -43,7 +43,10 @@ declare -A HANDED=()
 free_port() {
     local port
     for _ in $(seq 1 200); do
-        port=$((20000 + RANDOM % 20000))
+        # Below Linux's ephemeral range (32768-60999 by default): a port
+        # probed free there can be taken by any outgoing connection (of a
+        # test running beside this one) before our daemon binds it.
+        port=$((20000 + RANDOM % 12000))
         [ -n "${HANDED[$port]:-}" ] && continue
         if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
             HANDED[$port]=1
