@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine.h"
-#include "render.h"
-#include "stime.h"
+#include "base/stime.h"
+#include "domain/engine.h"
+#include "domain/render.h"
 
 #define PREFECTURES 340
 #define COUNTIES 2850

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node.h"
-#include "report.h"
-#include "stime.h"
+#include "base/stime.h"
+#include "domain/report.h"
+#include "app/node.h"
 
 static const char *report_template =
     "{\"year\":2018,\"values\":{\"1.1\":true,\"1.2a\":true,\"1.2b\":true,\"1.2c\":3,\"1.3\":true,"

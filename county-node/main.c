@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "engine.h"
-#include "error.h"
-#include "render.h"
-#include "report.h"
-#include "stime.h"
+#include "base/error.h"
+#include "base/stime.h"
+#include "domain/engine.h"
+#include "domain/render.h"
+#include "domain/report.h"
+#include "app/cli.h"
 
 static int verb_submit(const cli_args_t *args, node_t *node)
 {

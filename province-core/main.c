@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "engine.h"
-#include "error.h"
-#include "render.h"
+#include "base/error.h"
+#include "domain/engine.h"
+#include "domain/render.h"
+#include "app/cli.h"
 
 static int verb_evaluate(const cli_args_t *args, node_t *node)
 {

@@ -20,11 +20,11 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "fuzz_common.h"
 
-#include "engine.h"
-#include "error.h"
-#include "link.h"
-#include "node.h"
-#include "node_internal.h"
+#include "base/error.h"
+#include "transport/link.h"
+#include "domain/engine.h"
+#include "app/node.h"
+#include "app/node_internal.h"
 
 #include <ftw.h>
 #include <zmq.h>

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codec.h"
-#include "report.h"
-#include "slog.h"
+#include "base/slog.h"
+#include "transport/codec.h"
+#include "domain/report.h"
 
 /* libFuzzer's entry points. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

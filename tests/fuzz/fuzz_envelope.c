@@ -7,7 +7,7 @@
  * with the same body. */
 #include "fuzz_common.h"
 
-#include "error.h"
+#include "base/error.h"
 
 #include <zmq.h>
 

@@ -9,7 +9,7 @@
  * its JSON form unchanged. */
 #include "fuzz_common.h"
 
-#include "programme.h"
+#include "domain/programme.h"
 
 #ifndef SHIFAN_SOURCE_DIR
 #error "SHIFAN_SOURCE_DIR: set by CMakeLists.txt for the fuzz harnesses"

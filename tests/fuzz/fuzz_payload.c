@@ -12,8 +12,8 @@
  * same canonical text (programme.h). */
 #include "fuzz_common.h"
 
-#include "error.h"
-#include "programme.h"
+#include "base/error.h"
+#include "domain/programme.h"
 
 #include <jansson.h>
 

@@ -11,9 +11,9 @@
  * order and found by their ids (programme.h promises both). */
 #include "fuzz_common.h"
 
-#include "engine.h"
-#include "programme.h"
-#include "render.h"
+#include "domain/engine.h"
+#include "domain/programme.h"
+#include "domain/render.h"
 
 static const programme_unit_t *check_units(const programme_t *programme)
 {

@@ -9,7 +9,7 @@
  * whatever report_load accepts as CSV, report_parse_csv accepts too. */
 #include "fuzz_common.h"
 
-#include "programme.h"
+#include "domain/programme.h"
 
 static programme_t *programme;
 

@@ -9,7 +9,7 @@
  * (the programme only adds checks). */
 #include "fuzz_common.h"
 
-#include "programme.h"
+#include "domain/programme.h"
 
 static programme_t *programme;
 

@@ -10,12 +10,12 @@
  *   OUTDIR/programme_json/  the embedded programme and Qinhuangdao 2018
  *
  * scripts/fuzz.sh runs it into its scratch corpus before each run. */
-#include "codec.h"
-#include "engine.h"
-#include "error.h"
-#include "programme.h"
-#include "render.h"
-#include "report.h"
+#include "base/error.h"
+#include "transport/codec.h"
+#include "domain/engine.h"
+#include "domain/programme.h"
+#include "domain/render.h"
+#include "domain/report.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,0 +1,491 @@
+#include "app/cli.h"
+#include "base/error.h"
+#include "base/slog.h"
+#include "transport/keys.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *cli_get(const cli_args_t *args, const char *name)
+{
+    for (size_t i = 0; i < args->count; i++)
+        if (strcmp(args->names[i], name) == 0)
+            return args->values[i];
+    return NULL;
+}
+
+bool cli_flag(const cli_args_t *args, const char *name)
+{
+    for (size_t i = 0; i < args->count; i++)
+        if (strcmp(args->names[i], name) == 0)
+            return true;
+    return false;
+}
+
+int cli_exit_code(int err)
+{
+    return err == 0 ? CLI_OK : err == SF_EINVAL ? CLI_USAGE : CLI_FAILURE;
+}
+
+int cli_year(const cli_args_t *args, int *year)
+{
+    const char *text = cli_get(args, "year");
+    char *end;
+    if (!text) {
+        fprintf(stderr, "error: --year YEAR is required\n");
+        return SF_EINVAL;
+    }
+    long value = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || value < 1900 || value > 2200) {
+        fprintf(stderr, "error: --year %s: expected a year such as 2018\n", text);
+        return SF_EINVAL;
+    }
+    *year = (int)value;
+    return 0;
+}
+
+char *cli_read_file(const char *path, size_t max, size_t *len)
+{
+    FILE *file = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!file) {
+        fprintf(stderr, "error: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(max + 2);
+    size_t total = 0, got;
+    while (buf && (got = fread(buf + total, 1, max + 1 - total, file)) > 0)
+        total += got;
+    bool failed = buf == NULL || ferror(file);
+    if (file != stdin)
+        fclose(file);
+    if (failed) {
+        fprintf(stderr, "error: %s: cannot read: %s\n", path, strerror(errno));
+        free(buf);
+        return NULL;
+    }
+    if (total > max) {
+        fprintf(stderr, "error: %s: larger than %zu bytes\n", path, max);
+        free(buf);
+        return NULL;
+    }
+    buf[total] = '\0';
+    *len = total;
+    return buf;
+}
+
+/* ---- common verbs ---- */
+
+static int verb_key(const cli_args_t *args, node_t *node)
+{
+    (void)args;
+    printf("%s\n", node_public_key(node));
+    return 0;
+}
+
+static int verb_allow(const cli_args_t *args, node_t *node)
+{
+    char err[512];
+    int rc = node_allow(node, cli_get(args, "code"), cli_get(args, "key"), err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return cli_exit_code(rc);
+    }
+    printf("allowed %s\n", cli_get(args, "code"));
+    return 0;
+}
+
+static int verb_run(const cli_args_t *args, node_t *node)
+{
+    (void)args;
+    int rc = node_run(node);
+    return rc == 0 ? 0 : CLI_FAILURE;
+}
+
+static void print_status_text(const json_t *status)
+{
+    printf("%s %s (programme %s), daemon %s\n", json_string_value(json_object_get(status, "role")),
+           json_string_value(json_object_get(status, "code")),
+           json_string_value(json_object_get(status, "programme")),
+           json_string_value(json_object_get(status, "daemon")));
+    printf("  reports stored:   %lld\n",
+           (long long)json_integer_value(json_object_get(status, "reports")));
+    const json_t *queued = json_object_get(status, "queued");
+    if (queued)
+        printf("  queued upstream:  %lld\n", (long long)json_integer_value(queued));
+    const json_t *link = json_object_get(status, "link");
+    if (link) {
+        const json_t *contact = json_object_get(link, "last_contact");
+        printf("  link to %s: %s, last contact %s\n",
+               json_string_value(json_object_get(link, "upstream")),
+               json_string_value(json_object_get(link, "state")),
+               json_is_string(contact) ? json_string_value(contact) : "never");
+        const json_t *unreachable = json_object_get(link, "unreachable_since");
+        if (json_is_string(unreachable))
+            printf("  parent unreachable since %s: check --upstream (set-upstream)\n",
+                   json_string_value(unreachable));
+    }
+    const json_t *children = json_object_get(status, "children");
+    size_t index;
+    const json_t *child;
+    json_array_foreach(children, index, child)
+    {
+        const json_t *contact = json_object_get(child, "last_contact");
+        printf("  child %s: %s, last contact %s\n",
+               json_string_value(json_object_get(child, "code")),
+               json_is_true(json_object_get(child, "connected")) ? "connected" : "disconnected",
+               json_is_string(contact) ? json_string_value(contact) : "never");
+    }
+}
+
+static int verb_status(const cli_args_t *args, node_t *node)
+{
+    json_t *status = node_status(node);
+    if (!status)
+        return CLI_FAILURE;
+    if (cli_flag(args, "json")) {
+        char *text = json_dumps(status, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("%s\n", text);
+        free(text);
+    } else {
+        print_status_text(status);
+    }
+    json_decref(status);
+    return 0;
+}
+
+static int verb_list(const cli_args_t *args, node_t *node)
+{
+    json_t *list = node_list(node);
+    if (!list) {
+        fprintf(stderr, "error: cannot read the stored reports\n");
+        return CLI_FAILURE;
+    }
+    if (cli_flag(args, "json")) {
+        char *text = json_dumps(list, JSON_INDENT(2));
+        printf("%s\n", text);
+        free(text);
+    } else {
+        size_t index;
+        json_t *entry;
+        json_array_foreach(list, index, entry)
+        {
+            const json_t *state = json_object_get(entry, "state");
+            const json_t *reason = json_object_get(entry, "return_reason");
+            printf("%-28s %-9s %lld v%lld %s%s%s%s\n",
+                   json_string_value(json_object_get(entry, "report_id")),
+                   json_string_value(json_object_get(entry, "unit")),
+                   (long long)json_integer_value(json_object_get(entry, "year")),
+                   (long long)json_integer_value(json_object_get(entry, "version")),
+                   json_string_value(json_object_get(entry, "submitted_at")), state ? " " : "",
+                   state ? json_string_value(state) : "", "");
+            if (reason)
+                printf("    reason: %s\n", json_string_value(reason));
+        }
+    }
+    json_decref(list);
+    return 0;
+}
+
+static int verb_revoke(const cli_args_t *args, node_t *node)
+{
+    char err[512];
+    int rc = node_revoke(node, cli_get(args, "code"), err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return cli_exit_code(rc);
+    }
+    printf("revoked %s\n", cli_get(args, "code"));
+    return 0;
+}
+
+static void print_change(const char *what, const char *old_value, const char *new_value)
+{
+    if (strcmp(old_value, new_value) == 0)
+        printf("%-13s %s (unchanged)\n", what, new_value);
+    else
+        printf("%-13s %s -> %s\n", what, old_value, new_value);
+}
+
+static int verb_set_upstream(const cli_args_t *args, node_t *node)
+{
+    char old_endpoint[256], old_key[64], err[512];
+    snprintf(old_endpoint, sizeof old_endpoint, "%s", node_upstream(node));
+    snprintf(old_key, sizeof old_key, "%s", node_upstream_key(node));
+    const char *endpoint = cli_get(args, "upstream"), *key = cli_get(args, "upstream-key");
+    int rc = node_set_upstream(node, endpoint, key, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return cli_exit_code(rc);
+    }
+    print_change("upstream:", old_endpoint, endpoint);
+    print_change("upstream key:", old_key, key);
+    json_t *status = node_status(node);
+    bool running =
+        status && strcmp(json_string_value(json_object_get(status, "daemon")), "running") == 0;
+    bool changed = strcmp(old_endpoint, endpoint) != 0 || strcmp(old_key, key) != 0;
+    printf("queue kept: %lld item(s) wait for the parent; %s\n",
+           (long long)json_integer_value(json_object_get(status, "queued")),
+           !changed  ? "nothing to switch"
+           : running ? "the running daemon switches within a second"
+                     : "the daemon connects there when it runs");
+    json_decref(status);
+    return 0;
+}
+
+static const cli_verb_t common_verbs[] = {
+    {"key", "", 0, "print this node's public key (below: where it goes)", verb_key},
+    {"allow", "code=,key=", 0, "--code CODE --key KEY: register a child's public key", verb_allow},
+    {"revoke", "code=", 0, "--code CODE: remove a child's key; its open session ends too",
+     verb_revoke},
+    {"set-upstream", "upstream=,upstream-key=", 0,
+     "--upstream ENDPOINT --upstream-key KEY: a moved or re-keyed parent; queue kept",
+     verb_set_upstream},
+    {"run", "", 0, "run the daemon in the foreground (SIGTERM/SIGINT stop it)", verb_run},
+    {"status", "json", 0, "[--json]: stored reports, queue, link state", verb_status},
+    {"list", "json", 0, "[--json]: every stored report version (and, on a county, its state)",
+     verb_list},
+    {NULL, NULL, 0, NULL, NULL},
+};
+
+static const char *init_options(node_role_t role)
+{
+    switch (role) {
+    case ROLE_COUNTY:
+        return "code=,upstream=,upstream-key=,programme=";
+    case ROLE_PREFECTURE:
+        return "code=,listen=,upstream=,upstream-key=,programme=";
+    default:
+        return "listen=,programme=";
+    }
+}
+
+static int do_init(const cli_args_t *args, node_role_t role)
+{
+    node_init_options_t options = {role,
+                                   cli_get(args, "code"),
+                                   cli_get(args, "listen"),
+                                   cli_get(args, "upstream"),
+                                   cli_get(args, "upstream-key"),
+                                   cli_get(args, "programme")};
+    char err[512];
+    int rc = node_init(args->data, &options, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", err);
+        return rc == SF_EEXIST ? CLI_USAGE : cli_exit_code(rc);
+    }
+    int open_rc;
+    node_t *node = node_open(args->data, role, &open_rc, err, sizeof err);
+    if (!node) {
+        fprintf(stderr, "error: %s\n", err);
+        return CLI_FAILURE;
+    }
+    printf("initialised %s %s in %s\npublic key: %s\n", node_role_name(role), node_code(node),
+           args->data, node_public_key(node));
+    node_destroy(&node);
+    return 0;
+}
+
+static void usage(FILE *out, const char *program, node_role_t role, const cli_verb_t *extra)
+{
+    fprintf(out, "usage: %s --data DIR VERB [OPTIONS]\n\nverbs:\n", program);
+    fprintf(out, "  %-12s %s\n", "init",
+            role == ROLE_COUNTY       ? "--code CODE --upstream ENDPOINT --upstream-key KEY "
+                                        "[--programme FILE]"
+            : role == ROLE_PREFECTURE ? "--code CODE --listen ENDPOINT --upstream ENDPOINT "
+                                        "--upstream-key KEY [--programme FILE]"
+                                      : "--listen ENDPOINT [--programme FILE]");
+    fprintf(out, "  %-12s %s\n", "", "(without --programme: the embedded Yunnan 2017-2020)");
+    for (const cli_verb_t *verb = common_verbs; verb->name; verb++)
+        if ((role != ROLE_COUNTY || (verb->fn != verb_allow && verb->fn != verb_revoke)) &&
+            (role != ROLE_PROVINCE || verb->fn != verb_set_upstream))
+            fprintf(out, "  %-12s %s\n", verb->name, verb->usage);
+    for (const cli_verb_t *verb = extra; verb && verb->name; verb++)
+        fprintf(out, "  %-12s %s\n", verb->name, verb->usage);
+    fprintf(out,
+            "\n%s\nSHIFAN_NOW=ISO-8601 sets the clock; exit codes: 0 ok, 2 bad input, 1 "
+            "failure.\n",
+            role == ROLE_COUNTY
+                ? "The key goes to the hub: prefecture-hub allow --code CODE --key KEY."
+            : role == ROLE_PREFECTURE
+                ? "The key goes to the province (province-core allow --code CODE --key KEY) "
+                  "and to each county (init --upstream-key KEY)."
+                : "The key goes to each hub (prefecture-hub init --upstream-key KEY).");
+}
+
+/* True if `name` is in the comma-separated spec; *takes_value says if "name=". */
+static bool option_allowed(const char *spec, const char *name, bool *takes_value)
+{
+    size_t len = strlen(name);
+    for (const char *p = spec; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t item = end ? (size_t)(end - p) : strlen(p);
+        bool value = item > 0 && p[item - 1] == '=';
+        if ((value ? item - 1 : item) == len && strncmp(p, name, len) == 0) {
+            *takes_value = value;
+            return true;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/* True if some verb of this program takes --name; *takes_value as above. The
+ * first pass needs it to skip an option's value before the verb is known (no
+ * name is a flag for one verb and takes a value for another). */
+static bool option_known(node_role_t role, const cli_verb_t *extra, const char *name,
+                         bool *takes_value)
+{
+    if (option_allowed(init_options(role), name, takes_value))
+        return true;
+    for (const cli_verb_t *v = common_verbs; v->name; v++)
+        if (option_allowed(v->options, name, takes_value))
+            return true;
+    for (const cli_verb_t *v = extra; v && v->name; v++)
+        if (option_allowed(v->options, name, takes_value))
+            return true;
+    return false;
+}
+
+static bool is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra)
+{
+    const char *program = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    cli_args_t args = {0};
+    slog_set_identity(program, NULL);
+    /* First pass: --data and the verb, wherever they stand. */
+    int verb_at = -1;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            usage(stdout, program, role, extra);
+            return 0;
+        }
+        if (strcmp(argv[i], "--data") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "error: --data needs a directory\n");
+                return CLI_USAGE;
+            }
+            if (args.data) {
+                fprintf(stderr, "error: --data given twice\n");
+                return CLI_USAGE;
+            }
+            args.data = argv[++i];
+            continue;
+        }
+        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
+            bool takes_value = false;
+            if (!option_known(role, extra, argv[i] + 2, &takes_value)) {
+                fprintf(stderr, "error: unknown option %s (see %s --help)\n", argv[i], program);
+                return CLI_USAGE;
+            }
+            if (takes_value)
+                i++; /* its value; the option itself is checked in the second pass */
+            continue;
+        }
+        verb_at = i;
+        break;
+    }
+    if (verb_at < 0) {
+        fprintf(stderr, "error: no verb given (see %s --help)\n", program);
+        usage(stderr, program, role, extra);
+        return CLI_USAGE;
+    }
+    args.verb = argv[verb_at];
+    const cli_verb_t *verb = NULL;
+    const char *spec = NULL;
+    int positional = 0;
+    if (strcmp(args.verb, "init") == 0) {
+        spec = init_options(role);
+    } else {
+        for (const cli_verb_t *v = common_verbs; v->name && !verb; v++)
+            if (strcmp(v->name, args.verb) == 0 &&
+                !(role == ROLE_COUNTY && (v->fn == verb_allow || v->fn == verb_revoke)))
+                verb = v;
+        for (const cli_verb_t *v = extra; v && v->name && !verb; v++)
+            if (strcmp(v->name, args.verb) == 0)
+                verb = v;
+        if (!verb) {
+            fprintf(stderr, "error: unknown verb '%s' (see %s --help)\n", args.verb, program);
+            return CLI_USAGE;
+        }
+        spec = verb->options;
+        positional = verb->positional;
+    }
+    /* Second pass: every option must be one the verb takes. */
+    for (int i = 1; i < argc; i++) {
+        if (i == verb_at)
+            continue;
+        if (strcmp(argv[i], "--data") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "error: --data needs a directory\n");
+                return CLI_USAGE;
+            }
+            if (!args.data) {
+                args.data = argv[i + 1]; /* given after the verb */
+            } else if (args.data != argv[i + 1]) {
+                fprintf(stderr, "error: --data given twice\n");
+                return CLI_USAGE;
+            }
+            i++;
+            continue;
+        }
+        if (is_help(argv[i])) {
+            usage(stdout, program, role, extra);
+            return 0;
+        }
+        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
+            const char *name = argv[i] + 2;
+            bool takes_value = false;
+            if (!option_allowed(spec, name, &takes_value)) {
+                fprintf(stderr, "error: %s %s does not take --%s (see %s --help)\n", program,
+                        args.verb, name, program);
+                return CLI_USAGE;
+            }
+            if (args.count == CLI_MAX_OPTIONS || cli_get(&args, name) || cli_flag(&args, name)) {
+                fprintf(stderr, "error: --%s given twice\n", name);
+                return CLI_USAGE;
+            }
+            args.names[args.count] = name;
+            if (takes_value) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "error: --%s needs a value\n", name);
+                    return CLI_USAGE;
+                }
+                args.values[args.count] = argv[++i];
+            }
+            args.count++;
+            continue;
+        }
+        if ((int)args.positional_count >= positional) {
+            fprintf(stderr, "error: unexpected argument '%s'\n", argv[i]);
+            return CLI_USAGE;
+        }
+        args.positional[args.positional_count++] = argv[i];
+    }
+    if ((int)args.positional_count < positional) {
+        fprintf(stderr, "error: %s %s needs %s\n", program, args.verb,
+                positional == 1 ? "a FILE argument (or - for stdin)" : "more arguments");
+        return CLI_USAGE;
+    }
+    if (!args.data) {
+        fprintf(stderr, "error: --data DIR is required\n");
+        return CLI_USAGE;
+    }
+    if (!verb)
+        return do_init(&args, role);
+    char err[512];
+    int rc;
+    node_t *node = node_open(args.data, role, &rc, err, sizeof err);
+    if (!node) {
+        fprintf(stderr, "error: %s\n", err);
+        return rc == SF_ESTATE || rc == SF_EINVAL ? CLI_USAGE : CLI_FAILURE;
+    }
+    int exit_code = verb->fn(&args, node);
+    node_destroy(&node);
+    return exit_code;
+}

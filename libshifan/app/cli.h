@@ -1,0 +1,79 @@
+/* cli.h - the command line shared by the three programs.
+ *
+ *   PROGRAM --data DIR VERB [--option VALUE | --flag]... [FILE]
+ *
+ * Each verb declares the options it takes ("code=" takes a value, "json" is
+ * a flag); anything else is a usage error. Exit codes: 0 success, 2 bad usage
+ * or bad input (the message names the option, file, line or field), 1 any
+ * other failure. */
+#ifndef SHIFAN_CLI_H
+#define SHIFAN_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app/node.h"
+
+#define CLI_MAX_OPTIONS 16
+#define CLI_MAX_POSITIONAL 2
+
+enum { CLI_OK = 0, CLI_FAILURE = 1, CLI_USAGE = 2 };
+
+typedef struct {
+    const char *data;
+    const char *verb;
+    const char *names[CLI_MAX_OPTIONS];
+    const char *values[CLI_MAX_OPTIONS]; /* NULL for a flag */
+    size_t count;
+    const char *positional[CLI_MAX_POSITIONAL];
+    size_t positional_count;
+} cli_args_t;
+
+const char *cli_get(const cli_args_t *args, const char *name);
+bool cli_flag(const cli_args_t *args, const char *name);
+/* Parses --year: SF_EINVAL unless 1900..2200. Prints the error. */
+int cli_year(const cli_args_t *args, int *year);
+
+typedef int (*cli_verb_fn)(const cli_args_t *args, node_t *node);
+
+typedef struct {
+    const char *name;
+    const char *options; /* comma-separated; "x=" takes a value */
+    int positional;      /* how many positional arguments it needs (0..2) */
+    const char *usage;   /* one line for --help */
+    cli_verb_fn fn;      /* gets an opened node */
+} cli_verb_t;
+
+/* Runs the program. extra: the tier's own verbs, ending with {NULL}. */
+int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra);
+
+/* Maps an sf_err_t to an exit code (SF_EINVAL -> 2, else 1). */
+int cli_exit_code(int err);
+
+/* Reads a whole file (or stdin for "-") up to max bytes into a malloc'd,
+ * NUL-terminated buffer. Prints a message naming the file on failure. */
+char *cli_read_file(const char *path, size_t max, size_t *len);
+
+/* Prints UTF-8 text padded to `width` terminal columns: CJK characters take
+ * two columns, so printf's byte-counting widths misalign Chinese names. */
+void cli_print_padded(const char *text, int width);
+
+/* Reads FILE (or "-" for stdin) and parses it as a report or inspection
+ * against the node's programme. Prints the error and returns NULL on bad
+ * input; *source names the input for later messages. */
+report_t *cli_load_report(const char *path, node_t *node, const char *default_unit,
+                          const char **source);
+
+/* Evaluates --year over everything the node stores, for scope. On failure
+ * prints the error and returns the exit code (non-zero). */
+struct engine_result;
+int cli_evaluate(const cli_args_t *args, node_t *node, const char *scope,
+                 struct engine_result **result, int *year);
+
+/* Verbs shared by the hub and the province (cli_tier.c). */
+int cli_verb_inspect(const cli_args_t *args, node_t *node);
+/* Renders an evaluation as json|csv|html to out_path, or stdout if NULL. */
+struct engine_result;
+int cli_write_result(const struct engine_result *result, const char *format, const char *out_path);
+
+#endif

@@ -1,0 +1,98 @@
+#include "base/error.h"
+#include "domain/engine.h"
+#include "domain/render.h"
+#include "domain/report.h"
+#include "app/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_print_padded(const char *text, int width)
+{
+    int columns = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p;) {
+        unsigned codepoint = *p;
+        int bytes = *p < 0x80 ? 1 : *p < 0xE0 ? 2 : *p < 0xF0 ? 3 : 4;
+        for (int i = 1; i < bytes && p[i]; i++)
+            codepoint = (codepoint << 6) | (p[i] & 0x3F);
+        columns += bytes >= 3 && (codepoint & 0xFFFF) >= 0x2E80 ? 2 : 1;
+        p += bytes;
+    }
+    fputs(text, stdout);
+    for (; columns < width; columns++)
+        putchar(' ');
+}
+
+report_t *cli_load_report(const char *path, node_t *node, const char *default_unit,
+                          const char **source)
+{
+    size_t len;
+    char *text = cli_read_file(path, REPORT_MAX_BYTES, &len);
+    if (!text)
+        return NULL;
+    char err[512];
+    *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    report_t *report =
+        report_load(text, len, *source, default_unit, node_programme(node), err, sizeof err);
+    free(text);
+    if (!report)
+        fprintf(stderr, "error: %s\n", err);
+    return report;
+}
+
+int cli_evaluate(const cli_args_t *args, node_t *node, const char *scope, engine_result_t **result,
+                 int *year)
+{
+    if (cli_year(args, year))
+        return CLI_USAGE;
+    char err[512];
+    int rc = node_evaluate(node, *year, scope, result, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "error: %s\n", err);
+    return cli_exit_code(rc);
+}
+
+int cli_verb_inspect(const cli_args_t *args, node_t *node)
+{
+    const char *source;
+    report_t *inspection = cli_load_report(args->positional[0], node, NULL, &source);
+    if (!inspection)
+        return CLI_USAGE;
+    char err[512];
+    int rc = node_inspect(node, inspection, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "error: %s: %s\n", source, err);
+    else
+        printf("%s\n", inspection->report_id);
+    report_destroy(&inspection);
+    return cli_exit_code(rc);
+}
+
+int cli_write_result(const engine_result_t *result, const char *format_name, const char *out_path)
+{
+    render_format_t format;
+    if (render_format_parse(format_name ? format_name : "json", &format) != 0) {
+        fprintf(stderr, "error: --format %s: expected json, csv or html\n", format_name);
+        return CLI_USAGE;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (render(result, format, &text, &len) != 0) {
+        fprintf(stderr, "error: cannot render the result\n");
+        return CLI_FAILURE;
+    }
+    int rc = 0;
+    if (out_path) {
+        FILE *file = fopen(out_path, "wb");
+        if (!file || fwrite(text, 1, len, file) != len || fclose(file) != 0) {
+            fprintf(stderr, "error: --out %s: cannot write: %s\n", out_path, strerror(errno));
+            rc = CLI_FAILURE;
+        }
+    } else if (fwrite(text, 1, len, stdout) != len) {
+        rc = CLI_FAILURE;
+    }
+    free(text);
+    return rc;
+}

@@ -1,0 +1,1859 @@
+#include "app/node.h"
+#include "base/error.h"
+#include "base/slog.h"
+#include "base/stime.h"
+#include "storage/outbox.h"
+#include "transport/codec.h"
+#include "transport/keys.h"
+#include "transport/link.h"
+#include "transport/net.h"
+#include "transport/zap.h"
+#include "domain/admission.h"
+#include "app/node_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *node_role_name(node_role_t role)
+{
+    switch (role) {
+    case ROLE_COUNTY:
+        return "county";
+    case ROLE_PREFECTURE:
+        return "prefecture";
+    case ROLE_PROVINCE:
+        return "province";
+    }
+    return "unknown";
+}
+
+const char *node_code(const node_t *self)
+{
+    return self->code;
+}
+
+const char *node_public_key(const node_t *self)
+{
+    return self->keys.public_z85;
+}
+
+const programme_t *node_programme(const node_t *self)
+{
+    return self->programme;
+}
+
+store_t *node_store(node_t *self)
+{
+    return self->store;
+}
+
+void node_path_join(char *out, const char *dir, const char *name)
+{
+    /* Data directories are short; a path that does not fit fails to open. */
+    if (snprintf(out, PATH_MAX_LEN, "%s/%s", dir, name) >= PATH_MAX_LEN)
+        out[0] = '\0';
+}
+
+static int make_dir(const char *path, mode_t mode)
+{
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
+    return errno == ENOSPC ? SF_ENOSPC : SF_EIO;
+}
+
+/* mkdir -p: the data directory's parents are created too. */
+static int make_dirs(const char *path, mode_t mode)
+{
+    char partial[PATH_MAX_LEN];
+    snprintf(partial, sizeof partial, "%s", path);
+    for (char *slash = strchr(partial + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        int rc = make_dir(partial, 0755);
+        *slash = '/';
+        if (rc)
+            return rc;
+    }
+    return make_dir(path, mode);
+}
+
+const char *node_programme_root(const programme_t *programme)
+{
+    for (size_t i = 0; i < programme_unit_count(programme); i++)
+        if (programme_unit(programme, i)->parent < 0)
+            return programme_unit(programme, i)->code;
+    return "";
+}
+
+/* ---- init ---- */
+
+struct meta_arg {
+    store_t *store;
+    const node_init_options_t *options;
+    const char *code;
+    const uint8_t *programme; /* Programme payload to store, or NULL */
+    size_t programme_len;
+};
+
+static int write_meta_fn(MDB_txn *txn, void *arg)
+{
+    struct meta_arg *a = arg;
+    MDB_dbi meta = store_dbi(a->store, DB_META);
+    int rc;
+    char created[STIME_BUFSZ];
+    if ((rc = store_put_string(txn, meta, "role", node_role_name(a->options->role))) ||
+        (rc = store_put_string(txn, meta, "code", a->code)) ||
+        (rc = store_put_string(txn, meta, "created_at",
+                               stime_format(stime_now(), created, sizeof created))) ||
+        (rc = store_put_u64(txn, meta, "keys_generation", 1)) ||
+        (rc = store_put_u64(txn, meta, "series", (uint64_t)stime_now())))
+        return rc;
+    if (a->options->listen && (rc = store_put_string(txn, meta, "listen", a->options->listen)))
+        return rc;
+    if (a->options->upstream &&
+        ((rc = store_put_string(txn, meta, "upstream", a->options->upstream)) ||
+         (rc = store_put_string(txn, meta, "upstream_key", a->options->upstream_key))))
+        return rc;
+    bool newer;
+    if (a->programme &&
+        (rc = tier_store_programme(a->store, txn, a->programme, a->programme_len, &newer)))
+        return rc;
+    /* The upward stream gets its epoch now, so the first Hello carries it. */
+    outbox_state_t state;
+    if (a->options->role != ROLE_PROVINCE &&
+        (rc = outbox_open_stream(txn, a->store, UP_STREAM, &state)))
+        return rc;
+    return 0;
+}
+
+static bool endpoint_valid(const char *endpoint)
+{
+    return endpoint && strncmp(endpoint, "tcp://", 6) == 0 && strrchr(endpoint + 6, ':') &&
+           strlen(endpoint) < 200;
+}
+
+/* The parent's endpoint and key, as init and set-upstream take them. */
+static int upstream_check(const char *endpoint, const char *key, char *err, size_t errsize)
+{
+    if (!endpoint_valid(endpoint)) {
+        if (endpoint)
+            snprintf(err, errsize,
+                     "--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001", endpoint);
+        else
+            snprintf(err, errsize, "--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001");
+        return SF_EINVAL;
+    }
+    if (!keys_valid_z85(key)) {
+        snprintf(err, errsize,
+                 "--upstream-key: expected the parent's 40-character public key (its "
+                 "'key' verb prints it)");
+        return SF_EINVAL;
+    }
+    return 0;
+}
+
+int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize)
+{
+    programme_t *programme = options->programme
+                                 ? programme_load_file(options->programme, err, errsize)
+                                 : programme_load_default();
+    if (!programme) {
+        if (!options->programme)
+            snprintf(err, errsize, "cannot load the embedded programme");
+        return options->programme ? SF_EINVAL : SF_ENOMEM;
+    }
+    uint8_t *programme_bytes = NULL;
+    size_t programme_len = 0;
+    int rc = SF_EINVAL;
+    const char *code = options->code;
+    if (options->role == ROLE_PROVINCE) {
+        code = code ? code : node_programme_root(programme);
+    } else {
+        if (!code) {
+            snprintf(err, errsize, "--code CODE is required");
+            goto out;
+        }
+        int index = programme_find_unit(programme, code);
+        unit_level_t want = options->role == ROLE_COUNTY ? LEVEL_COUNTY : LEVEL_PREFECTURE;
+        if (index < 0) {
+            snprintf(err, errsize, "--code %s: no such unit in programme %s", code,
+                     programme_id(programme));
+            goto out;
+        }
+        if (programme_unit(programme, index)->level != want) {
+            snprintf(err, errsize, "--code %s: %s is not a %s", code,
+                     programme_unit(programme, index)->name,
+                     options->role == ROLE_COUNTY ? "county" : "prefecture");
+            goto out;
+        }
+        code = programme_unit(programme, index)->code;
+    }
+    if (options->role != ROLE_COUNTY && !endpoint_valid(options->listen)) {
+        if (options->listen)
+            snprintf(err, errsize, "--listen %s: expected an endpoint such as tcp://0.0.0.0:7001",
+                     options->listen);
+        else
+            snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
+        goto out;
+    }
+    if (options->role != ROLE_PROVINCE &&
+        upstream_check(options->upstream, options->upstream_key, err, errsize))
+        goto out;
+    char path[PATH_MAX_LEN];
+    if ((rc = make_dirs(data_dir, 0700))) {
+        snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
+        goto out;
+    }
+    node_path_join(path, data_dir, "store");
+    struct stat st;
+    char existing[PATH_MAX_LEN];
+    node_path_join(existing, path, "data.mdb");
+    if (stat(existing, &st) == 0) {
+        snprintf(err, errsize, "%s already holds a node; use another --data directory", data_dir);
+        rc = SF_EEXIST;
+        goto out;
+    }
+    char keydir[PATH_MAX_LEN], rundir[PATH_MAX_LEN];
+    node_path_join(keydir, data_dir, "keys");
+    node_path_join(rundir, data_dir, "run");
+    if ((rc = make_dir(path, 0700)) || (rc = make_dir(keydir, 0700)) ||
+        (rc = make_dir(rundir, 0700))) {
+        snprintf(err, errsize, "cannot create directories in %s: %s", data_dir, strerror(errno));
+        goto out;
+    }
+    keys_pair_t keys;
+    if ((rc = keys_create(keydir, &keys)) && rc != SF_EEXIST) {
+        snprintf(err, errsize, "cannot write the key pair in %s: %s", keydir, sf_strerror(rc));
+        goto out;
+    }
+    store_t *store = store_open(path, 0, &rc);
+    if (!store) {
+        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(rc));
+        goto out;
+    }
+    if (options->programme &&
+        (rc = tier_programme_payload(programme, &programme_bytes, &programme_len))) {
+        snprintf(err, errsize, "--programme %s: too large (%s)", options->programme,
+                 sf_strerror(rc));
+        store_destroy(&store);
+        rc = SF_EINVAL;
+        goto out;
+    }
+    struct meta_arg meta = {store, options, code, programme_bytes, programme_len};
+    rc = store_write(store, write_meta_fn, &meta);
+    store_destroy(&store);
+    if (rc)
+        snprintf(err, errsize, "cannot write the configuration: %s", sf_strerror(rc));
+out:
+    free(programme_bytes);
+    programme_destroy(&programme);
+    return rc;
+}
+
+/* ---- open ---- */
+
+struct open_arg {
+    node_t *self;
+    char role[32];
+};
+
+static int read_meta_fn(MDB_txn *txn, void *arg)
+{
+    struct open_arg *a = arg;
+    node_t *self = a->self;
+    MDB_dbi meta = store_dbi(self->store, DB_META);
+    int rc;
+    if ((rc = store_get_string(txn, meta, "role", a->role, sizeof a->role)) ||
+        (rc = store_get_string(txn, meta, "code", self->code, sizeof self->code)))
+        return rc;
+    store_get_string(txn, meta, "listen", self->listen, sizeof self->listen);
+    store_get_string(txn, meta, "upstream", self->upstream, sizeof self->upstream);
+    store_get_string(txn, meta, "upstream_key", self->upstream_key, sizeof self->upstream_key);
+    store_get_u64(txn, meta, "keys_generation", &self->keys_generation);
+    store_get_u64(txn, meta, "series", &self->series);
+    /* The bound per child (docs/operations.md, "Bounds per child"); load
+     * tests that send one county's year many thousand times raise it. */
+    self->child_bytes_per_unit = NODE_CHILD_BYTES_PER_UNIT;
+    const char *bound = getenv("SHIFAN_CHILD_BYTES_PER_UNIT");
+    char *end;
+    unsigned long long value = bound ? strtoull(bound, &end, 10) : 0;
+    if (bound && *bound && !*end && value > 0)
+        self->child_bytes_per_unit = value;
+    /* With upstream in one snapshot: a later set-upstream is then noticed. */
+    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &self->upstream_generation);
+    return 0;
+}
+
+node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, size_t errsize)
+{
+    node_t *self = calloc(1, sizeof *self);
+    char path[PATH_MAX_LEN], probe[PATH_MAX_LEN];
+    if (!self) {
+        *rc = SF_ENOMEM;
+        return NULL;
+    }
+    self->role = role;
+    snprintf(self->dir, sizeof self->dir, "%s", data_dir);
+    node_path_join(path, data_dir, "store");
+    node_path_join(probe, path, "data.mdb");
+    if (access(probe, F_OK) != 0) {
+        snprintf(err, errsize, "%s holds no node: run 'init' first", data_dir);
+        *rc = SF_ESTATE;
+        goto fail;
+    }
+    if (!(self->store = store_open(path, 0, rc))) {
+        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(*rc));
+        goto fail;
+    }
+    struct open_arg arg = {self, ""};
+    if ((*rc = store_read(self->store, read_meta_fn, &arg))) {
+        snprintf(err, errsize, "%s: the node's configuration is unreadable: %s", data_dir,
+                 sf_strerror(*rc));
+        goto fail;
+    }
+    if (strcmp(arg.role, node_role_name(role)) != 0) {
+        snprintf(err, errsize, "%s holds a %s node, not a %s node", data_dir, arg.role,
+                 node_role_name(role));
+        *rc = SF_EINVAL;
+        goto fail;
+    }
+    char keydir[PATH_MAX_LEN];
+    node_path_join(keydir, data_dir, "keys");
+    if ((*rc = keys_load(keydir, &self->keys))) {
+        snprintf(err, errsize, "cannot load the key pair in %s: %s", keydir, sf_strerror(*rc));
+        goto fail;
+    }
+    /* The programme stored here (published to us, or given at init) if any;
+     * the embedded default is parsed only when there is none. */
+    tier_programme_reload(self, false);
+    if (!self->programme && !(self->programme = programme_load_default())) {
+        snprintf(err, errsize, "cannot load the programme");
+        *rc = SF_ENOMEM;
+        goto fail;
+    }
+    slog_set_identity(role == ROLE_COUNTY       ? "county-node"
+                      : role == ROLE_PREFECTURE ? "prefecture-hub"
+                                                : "province-core",
+                      self->code);
+    *rc = 0;
+    return self;
+fail:
+    node_destroy(&self);
+    return NULL;
+}
+
+void node_destroy(node_t **self_p)
+{
+    node_t *self = *self_p;
+    if (!self)
+        return;
+    store_destroy(&self->store);
+    programme_destroy(&self->programme);
+    codec_arena_destroy(&self->arena);
+    for (size_t i = 0; self->earlier_standards[i]; i++)
+        free(self->earlier_standards[i]);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- allow ---- */
+
+struct allow_arg {
+    node_t *self;
+    const char *code;
+    const char *key;
+    char owner[PROGRAMME_CODE_MAX]; /* out: the unit the key belongs to, on SF_EEXIST */
+};
+
+static int allow_fn(MDB_txn *txn, void *arg)
+{
+    struct allow_arg *a = arg;
+    store_t *store = a->self->store;
+    MDB_dbi children = store_dbi(store, DB_CHILDREN), keys = store_dbi(store, DB_KEYS);
+    char old[KEYS_Z85_LEN + 1];
+    int rc = store_get_string(txn, children, a->code, old, sizeof old);
+    if (rc == 0 && strcmp(old, a->key) != 0) {
+        MDB_val k = {strlen(old), old};
+        mdb_del(txn, keys, &k, NULL); /* the replaced key may not connect any more */
+    }
+    if (store_get_string(txn, keys, a->key, a->owner, sizeof a->owner) == 0 &&
+        strcmp(a->owner, a->code) != 0)
+        return SF_EEXIST; /* one key, one unit */
+    if ((rc = store_put_string(txn, children, a->code, a->key)) ||
+        (rc = store_put_string(txn, keys, a->key, a->code)))
+        return rc;
+    uint64_t generation = 0;
+    store_get_u64(txn, store_dbi(store, DB_META), "keys_generation", &generation);
+    if ((rc = store_put_u64(txn, store_dbi(store, DB_META), "keys_generation", generation + 1)))
+        return rc;
+    char stream[OUTBOX_STREAM_MAX];
+    outbox_state_t state;
+    link_down_stream(stream, sizeof stream, a->code);
+    if ((rc = outbox_open_stream(txn, store, stream, &state)))
+        return rc;
+    /* A new child gets the programme in force, however late it comes online. */
+    if (state.next_seq != 1)
+        return 0;
+    return (rc = tier_queue_programme(a->self, txn, a->code))
+               ? rc
+               : tier_queue_evaluations(a->self, txn, a->code);
+}
+
+int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize)
+{
+    if (self->role == ROLE_COUNTY) {
+        snprintf(err, errsize, "a county has no children to allow");
+        return SF_EINVAL;
+    }
+    if (!code || !key) {
+        snprintf(err, errsize, "allow needs --code CODE and --key KEY");
+        return SF_EINVAL;
+    }
+    if (!keys_valid_z85(key)) {
+        snprintf(err, errsize, "--key %s: expected a 40-character Z85 public key", key);
+        return SF_EINVAL;
+    }
+    int index = programme_find_unit(self->programme, code);
+    unit_level_t want = self->role == ROLE_PREFECTURE ? LEVEL_COUNTY : LEVEL_PREFECTURE;
+    if (index < 0) {
+        snprintf(err, errsize, "--code %s: no such unit in programme %s", code,
+                 programme_id(self->programme));
+        return SF_EINVAL;
+    }
+    const programme_unit_t *unit = programme_unit(self->programme, index);
+    if (unit->level != want || unit->parent < 0 ||
+        strcmp(programme_unit(self->programme, unit->parent)->code, self->code) != 0) {
+        snprintf(err, errsize, "--code %s: %s is not a %s under %s", code, unit->name,
+                 want == LEVEL_COUNTY ? "county" : "prefecture", self->code);
+        return SF_EINVAL;
+    }
+    if (strcmp(key, self->keys.public_z85) == 0) {
+        snprintf(err, errsize, "--key is this node's own key; use the child's 'key' output");
+        return SF_EINVAL;
+    }
+    struct allow_arg arg = {self, unit->code, key, ""};
+    int rc = store_write(self->store, allow_fn, &arg);
+    if (rc == SF_EEXIST)
+        snprintf(err, errsize, "--key is already registered to %s; one key, one unit", arg.owner);
+    else if (rc)
+        snprintf(err, errsize, "cannot store the key: %s", sf_strerror(rc));
+    return rc == SF_EEXIST ? SF_EINVAL : rc;
+}
+
+struct revoke_arg {
+    node_t *self;
+    const char *code;
+};
+
+static int revoke_fn(MDB_txn *txn, void *arg)
+{
+    struct revoke_arg *a = arg;
+    store_t *store = a->self->store;
+    char key[KEYS_Z85_LEN + 1];
+    int rc = store_get_string(txn, store_dbi(store, DB_CHILDREN), a->code, key, sizeof key);
+    if (rc)
+        return rc;
+    MDB_val by_code = {strlen(a->code), (void *)a->code}, by_key = {strlen(key), key};
+    if ((rc = store_error(mdb_del(txn, store_dbi(store, DB_CHILDREN), &by_code, NULL))) ||
+        ((rc = store_error(mdb_del(txn, store_dbi(store, DB_KEYS), &by_key, NULL))) &&
+         rc != SF_ENOTFOUND))
+        return rc;
+    uint64_t generation = 0;
+    store_get_u64(txn, store_dbi(store, DB_META), "keys_generation", &generation);
+    return store_put_u64(txn, store_dbi(store, DB_META), "keys_generation", generation + 1);
+}
+
+int node_revoke(node_t *self, const char *code, char *err, size_t errsize)
+{
+    if (self->role == ROLE_COUNTY) {
+        snprintf(err, errsize, "a county has no children to revoke");
+        return SF_EINVAL;
+    }
+    if (!code) {
+        snprintf(err, errsize, "revoke needs --code CODE");
+        return SF_EINVAL;
+    }
+    struct revoke_arg arg = {self, code};
+    int rc = store_write(self->store, revoke_fn, &arg);
+    if (rc == SF_ENOTFOUND) {
+        snprintf(err, errsize, "--code %s: no key is registered for it here", code);
+        return SF_EINVAL;
+    }
+    if (rc)
+        snprintf(err, errsize, "cannot remove the key: %s", sf_strerror(rc));
+    else
+        slog_info("revoked the key of %s", code);
+    return rc;
+}
+
+/* ---- set-upstream (county, hub) ---- */
+
+struct set_upstream_arg {
+    const node_t *self;
+    const char *endpoint;
+    const char *key;
+};
+
+static int set_upstream_fn(MDB_txn *txn, void *arg)
+{
+    struct set_upstream_arg *a = arg;
+    MDB_dbi meta = store_dbi(a->self->store, DB_META);
+    uint64_t generation = 0;
+    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &generation);
+    int rc;
+    if ((rc = store_put_string(txn, meta, "upstream", a->endpoint)) ||
+        (rc = store_put_string(txn, meta, "upstream_key", a->key)))
+        return rc;
+    /* The daemon watches this counter, as it watches keys_generation. */
+    return store_put_u64(txn, meta, META_UPSTREAM_GENERATION, generation + 1);
+}
+
+int node_set_upstream(node_t *self, const char *endpoint, const char *key, char *err,
+                      size_t errsize)
+{
+    if (self->role == ROLE_PROVINCE) {
+        snprintf(err, errsize,
+                 "the province has no upstream: set-upstream is for a county or a prefecture hub");
+        return SF_EINVAL;
+    }
+    int rc = upstream_check(endpoint, key, err, errsize);
+    if (rc)
+        return rc;
+    /* Only the two meta values: streams, queue and epochs stay, so the new
+     * parent starts its view of our stream where the old one left it. */
+    struct set_upstream_arg arg = {self, endpoint, key};
+    if ((rc = store_write(self->store, set_upstream_fn, &arg))) {
+        snprintf(err, errsize, "cannot store the upstream: %s", sf_strerror(rc));
+        return rc;
+    }
+    snprintf(self->upstream, sizeof self->upstream, "%s", endpoint);
+    snprintf(self->upstream_key, sizeof self->upstream_key, "%s", key);
+    return 0;
+}
+
+const char *node_upstream(const node_t *self)
+{
+    return self->upstream;
+}
+
+const char *node_upstream_key(const node_t *self)
+{
+    return self->upstream_key;
+}
+
+/* ---- reports: storage shared by every tier ---- */
+
+/* DB_LATEST value: version be32 | series be64 | submitted_at be64 | report_id.
+ * (A record of version 0.1, version be32 | report_id, has a digit where the
+ * series' top byte, always 0, stands: it reads as series 0.) */
+typedef struct {
+    uint32_t version;
+    uint64_t series;
+    int64_t submitted_at;
+    char report_id[REPORT_ID_MAX];
+} latest_t;
+
+static int latest_read(MDB_txn *txn, store_t *store, const char *unit, int year, latest_t *out)
+{
+    char key[48];
+    snprintf(key, sizeof key, "%s/%d", unit, year);
+    MDB_val k = {strlen(key), key}, v;
+    int rc = mdb_get(txn, store_dbi(store, DB_LATEST), &k, &v);
+    if (rc)
+        return store_error(rc);
+    const uint8_t *p = v.mv_data;
+    size_t head = v.mv_size >= 21 && p[4] == 0 ? 20 : 4;
+    if (v.mv_size < head || v.mv_size - head >= sizeof out->report_id)
+        return SF_ECORRUPT;
+    out->version = store_get_be32(p);
+    out->series = head == 20 ? store_get_be64(p + 4) : 0;
+    out->submitted_at = head == 20 ? (int64_t)store_get_be64(p + 12) : 0;
+    memcpy(out->report_id, p + head, v.mv_size - head);
+    out->report_id[v.mv_size - head] = '\0';
+    return 0;
+}
+
+int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t *version,
+                    char *report_id, size_t idsize)
+{
+    latest_t latest;
+    int rc = latest_read(txn, store, unit, year, &latest);
+    if (rc)
+        return rc;
+    if (strlen(latest.report_id) >= idsize)
+        return SF_ECORRUPT;
+    *version = latest.version;
+    snprintf(report_id, idsize, "%s", latest.report_id);
+    return 0;
+}
+
+/* The order of a unit-year's versions (docs/results-format.md, "which
+ * version counts"): series, then the later submission, then version, then
+ * the larger id. A re-initialised county numbers from v1 again in a later
+ * series, and a restored one from where its backup stood: its newest
+ * submission still counts. The engine orders the same way. */
+static bool latest_newer(const Shifan__Report *r, const latest_t *current)
+{
+    uint64_t series = r->has_series ? r->series : 0;
+    if (series != current->series)
+        return series > current->series;
+    if (r->submitted_at != current->submitted_at)
+        return r->submitted_at > current->submitted_at;
+    if (r->version != current->version)
+        return r->version > current->version;
+    return strcmp(r->report_id, current->report_id) > 0;
+}
+
+static int latest_update(MDB_txn *txn, store_t *store, const Shifan__Report *r)
+{
+    latest_t current;
+    int rc = latest_read(txn, store, r->unit, (int)r->year, &current);
+    if (rc == 0 && !latest_newer(r, &current))
+        return 0;
+    if (rc && rc != SF_ENOTFOUND)
+        return rc;
+    char key[48];
+    uint8_t value[20 + REPORT_ID_MAX];
+    size_t idlen = strlen(r->report_id);
+    if (idlen >= REPORT_ID_MAX)
+        return SF_EINVAL;
+    snprintf(key, sizeof key, "%s/%u", r->unit, r->year);
+    store_put_be32(value, r->version);
+    store_put_be64(value + 4, r->has_series ? r->series : 0);
+    store_put_be64(value + 12, (uint64_t)r->submitted_at);
+    memcpy(value + 20, r->report_id, idlen);
+    MDB_val k = {strlen(key), key}, v = {20 + idlen, value};
+    return store_error(mdb_put(txn, store_dbi(store, DB_LATEST), &k, &v, 0));
+}
+
+/* Stores a report payload (already carrying this node's receipt) unless its
+ * id is known. *stored says whether it was new. */
+int node_report_store(MDB_txn *txn, store_t *store, const Shifan__Report *report,
+                      const uint8_t *payload, size_t len, bool *stored)
+{
+    MDB_val k = {strlen(report->report_id), report->report_id}, v = {len, (void *)payload};
+    int rc = mdb_put(txn, store_dbi(store, DB_REPORTS), &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        *stored = false; /* deduplication by report id: a resend, or a second path */
+        return 0;
+    }
+    if (rc)
+        return store_error(rc);
+    *stored = true;
+    return latest_update(txn, store, report);
+}
+
+/* ---- submit (county) ---- */
+
+struct submit_arg {
+    node_t *self;
+    report_t **reports;
+    size_t count;
+};
+
+static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
+{
+    uint32_t version = 0;
+    char previous[REPORT_ID_MAX];
+    int rc = node_latest_get(txn, self->store, report->unit, report->year, &version, previous,
+                             sizeof previous);
+    if (rc && rc != SF_ENOTFOUND)
+        return rc;
+    report->version = version + 1;
+    report->series = self->series;
+    snprintf(report->report_id, sizeof report->report_id, "%s-%d-v%u-%08x", report->unit,
+             report->year, report->version, randombytes_random());
+
+    struct Shifan__Report *wire = report_to_proto(report);
+    if (!wire)
+        return SF_ENOMEM;
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_REPORT;
+    payload.report = wire;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    rc = codec_payload_pack(&payload, &bytes, &len);
+    if (rc == 0) {
+        bool stored;
+        if (!(rc = node_report_store(txn, self->store, wire, bytes, len, &stored)))
+            rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
+    }
+    free(bytes);
+    report_proto_free(wire);
+    return rc;
+}
+
+static int submit_fn(MDB_txn *txn, void *arg)
+{
+    struct submit_arg *a = arg;
+    for (size_t i = 0; i < a->count; i++) {
+        int rc = submit_one(txn, a->self, a->reports[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, size_t errsize)
+{
+    if (self->role != ROLE_COUNTY) {
+        snprintf(err, errsize, "only a county submits reports");
+        return SF_EINVAL;
+    }
+    int64_t now = stime_now();
+    for (size_t i = 0; i < count; i++) {
+        report_t *report = reports[i];
+        if (!report->unit[0])
+            snprintf(report->unit, sizeof report->unit, "%s", self->code);
+        if (!programme_unit_within(self->programme, report->unit, self->code)) {
+            snprintf(err, errsize, "unit %s: this node (%s) may report only for its own unit%s",
+                     report->unit, self->code,
+                     programme_find_unit(self->programme, report->unit) < 0 ? " (and it is unknown)"
+                                                                            : "");
+            return SF_EINVAL;
+        }
+        int rc = report_validate(report, self->programme, "report", err, errsize);
+        if (rc)
+            return rc;
+        report->submitted_at = now;
+        snprintf(report->origin, sizeof report->origin, "%s", self->code);
+        snprintf(report->standard_id, sizeof report->standard_id, "%s",
+                 programme_standard_id(self->programme));
+    }
+    /* All of them in one durable transaction: one fsync however many. */
+    struct submit_arg arg = {self, reports, count};
+    int rc = store_write(self->store, submit_fn, &arg);
+    if (rc)
+        snprintf(err, errsize, "the report was NOT stored: %s", sf_strerror(rc));
+    return rc;
+}
+
+int node_submit(node_t *self, report_t *report, char *err, size_t errsize)
+{
+    return node_submit_many(self, &report, 1, err, errsize);
+}
+
+/* ---- return (hub) ---- */
+
+struct return_arg {
+    node_t *self;
+    const char *unit;
+    int year;
+    const char *reason;
+    char report_id[REPORT_ID_MAX];
+};
+
+static int return_fn(MDB_txn *txn, void *arg)
+{
+    struct return_arg *a = arg;
+    uint32_t version;
+    int rc = node_latest_get(txn, a->self->store, a->unit, a->year, &version, a->report_id,
+                             sizeof a->report_id);
+    if (rc)
+        return rc;
+    Shifan__Return ret = SHIFAN__RETURN__INIT;
+    ret.report_id = a->report_id;
+    ret.unit = (char *)a->unit;
+    ret.year = (uint32_t)a->year;
+    ret.reason = (char *)a->reason;
+    ret.returned_at = stime_now();
+    ret.by = a->self->code;
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION;
+    payload.return_for_correction = &ret;
+    uint8_t *bytes;
+    size_t len;
+    if ((rc = codec_payload_pack(&payload, &bytes, &len)))
+        return rc;
+    /* The county that owns the unit: the unit itself, or its county for a site. */
+    int index = programme_find_unit(a->self->programme, a->unit);
+    const programme_unit_t *unit = programme_unit(a->self->programme, (size_t)index);
+    while (unit->level > LEVEL_COUNTY)
+        unit = programme_unit(a->self->programme, (size_t)unit->parent);
+    char stream[OUTBOX_STREAM_MAX];
+    link_down_stream(stream, sizeof stream, unit->code);
+    MDB_val k = {strlen(a->report_id), a->report_id}, v = {len, bytes};
+    rc = store_error(mdb_put(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v, 0));
+    /* Down to the county, and up: the province evaluates it as returned. */
+    if (rc == 0)
+        rc = outbox_append(txn, a->self->store, stream, bytes, len, NULL);
+    if (rc == 0)
+        rc = outbox_append(txn, a->self->store, UP_STREAM, bytes, len, NULL);
+    if (rc == 0)
+        rc = node_touch_data(txn, a->self);
+    free(bytes);
+    return rc;
+}
+
+int node_return(node_t *self, const char *unit, int year, const char *reason, char *err,
+                size_t errsize)
+{
+    if (self->role != ROLE_PREFECTURE) {
+        snprintf(err, errsize, "only a prefecture hub returns reports");
+        return SF_EINVAL;
+    }
+    if (!programme_unit_within(self->programme, unit, self->code) ||
+        strcmp(unit, self->code) == 0) {
+        snprintf(err, errsize, "--unit %s: not a unit under prefecture %s", unit, self->code);
+        return SF_EINVAL;
+    }
+    if (!reason || !*reason) {
+        snprintf(err, errsize, "--reason TEXT is required: the county sees it");
+        return SF_EINVAL;
+    }
+    struct return_arg arg = {self, unit, year, reason, ""};
+    int rc = store_write(self->store, return_fn, &arg);
+    if (rc == SF_ENOTFOUND) {
+        snprintf(err, errsize, "--unit %s --year %d: no report of that unit-year is stored here",
+                 unit, year);
+        return SF_EINVAL;
+    }
+    if (rc)
+        snprintf(err, errsize, "cannot queue the return: %s", sf_strerror(rc));
+    return rc;
+}
+
+/* ---- what arrives over a link ---- */
+
+int node_refuse(char *why, size_t whysize, const char *fmt, const char *a, const char *b)
+{
+    snprintf(why, whysize, fmt, a, b);
+    slog_warn("refused: %s", why);
+    return LINK_REFUSED;
+}
+
+/* What one child may make us store: NODE_CHILD_BYTES_PER_UNIT per unit of
+ * its area (its own unit and every unit under it) and programme year, in
+ * reports and inspections (docs/protocol.md, "Bounds per child"). Counted in
+ * DB_META "bytes/<child>/<year>" in the transaction that stores. */
+static uint64_t child_quota_limit(node_t *self, const char *child)
+{
+    for (size_t i = 0; i < self->quota_cached; i++)
+        if (strcmp(self->quota_cache[i].code, child) == 0)
+            return self->quota_cache[i].limit;
+    uint64_t units = 0;
+    for (size_t i = 0; i < programme_unit_count(self->programme); i++)
+        units +=
+            programme_unit_within(self->programme, programme_unit(self->programme, i)->code, child);
+    uint64_t limit = (units ? units : 1) * self->child_bytes_per_unit;
+    if (self->quota_cached < sizeof self->quota_cache / sizeof self->quota_cache[0]) {
+        snprintf(self->quota_cache[self->quota_cached].code,
+                 sizeof self->quota_cache[self->quota_cached].code, "%s", child);
+        self->quota_cache[self->quota_cached++].limit = limit;
+    }
+    return limit;
+}
+
+static int child_quota_take(node_t *self, MDB_txn *txn, const char *child, uint32_t year,
+                            size_t bytes, char *why, size_t whysize)
+{
+    char key[64];
+    snprintf(key, sizeof key, "bytes/%s/%u", child, year);
+    uint64_t used = 0;
+    MDB_dbi meta = store_dbi(self->store, DB_META);
+    int rc = store_get_u64(txn, meta, key, &used);
+    if (rc && rc != SF_ENOTFOUND)
+        return rc;
+    if (used + bytes > self->child_bytes_per_unit) { /* only then is the area's size needed */
+        uint64_t limit = child_quota_limit(self, child);
+        if (used + bytes > limit) {
+            snprintf(why, whysize,
+                     "over limit: %s has stored %" PRIu64 " bytes for year %u here, the bound is "
+                     "%" PRIu64,
+                     child, used, year, limit);
+            slog_warn("refused: %s", why);
+            return LINK_OVER_LIMIT;
+        }
+    }
+    return store_put_u64(txn, meta, key, used + bytes);
+}
+
+/* A report or inspection arriving from a child (hub: from a county; province:
+ * from a hub). The sender's key may speak only for units under its code. */
+static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan__Payload *payload,
+                            const uint8_t *raw, size_t raw_len, char *why, size_t whysize)
+{
+    int rc;
+    Shifan__Report *wire = payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? payload->report
+                           : payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION
+                               ? payload->inspection
+                               : NULL;
+    if (!wire)
+        return node_refuse(why, whysize, "malformed: %s sent a message type it may not send%s",
+                           peer, "");
+    /* Its content was admitted in node_apply (admission.h), at every tier;
+     * what follows only re-states the authorisation as a last guard. */
+    if (!programme_unit_within(self->programme, wire->unit, peer))
+        return node_refuse(why, whysize, "the key of %s may not report for unit %s", peer,
+                           wire->unit);
+    if (payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION && self->role != ROLE_PROVINCE)
+        return node_refuse(why, whysize, "malformed: %s may not send inspections to %s", peer,
+                           self->code);
+
+    /* A resend of what we hold changes nothing (and is never over limit). */
+    MDB_val known_key = {strlen(wire->report_id), wire->report_id}, known_value;
+    store_db_t db =
+        payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? DB_REPORTS : DB_INSPECTIONS;
+    rc = mdb_get(txn, store_dbi(self->store, db), &known_key, &known_value);
+    if (rc == 0)
+        return 0;
+    if (rc != MDB_NOTFOUND)
+        return store_error(rc);
+    if ((rc = child_quota_take(self, txn, peer, wire->year, raw_len + 64, why, whysize)))
+        return rc;
+
+    /* Stamp our receipt: the province can then tell "submitted on time,
+     * delivered late" from "submitted late". */
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    rc = codec_payload_append_receipt(raw, raw_len, self->code, stime_now(), &bytes, &len);
+    if (rc)
+        return rc == SF_ETOOBIG
+                   ? node_refuse(why, whysize, "malformed: payload from %s too large%s", peer, "")
+                   : rc;
+    bool stored = false;
+    if (payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT) {
+        rc = node_report_store(txn, self->store, wire, bytes, len, &stored);
+    } else {
+        MDB_val k = {strlen(wire->report_id), wire->report_id}, v = {len, bytes};
+        rc = mdb_put(txn, store_dbi(self->store, DB_INSPECTIONS), &k, &v, MDB_NOOVERWRITE);
+        stored = rc == 0;
+        rc = rc == MDB_KEYEXIST ? 0 : store_error(rc);
+    }
+    /* A hub forwards what it stored in the same transaction, and re-ranks. */
+    if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
+        rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
+    if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
+        rc = node_touch_data(txn, self);
+    if (rc == 0 && stored)
+        slog_info("stored %s %s (unit %s, year %u, version %u) from %s",
+                  payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? "report" : "inspection",
+                  wire->report_id, wire->unit, wire->year, wire->version, peer);
+    free(bytes);
+    return rc;
+}
+
+/* What arrives from the parent: returns, programmes, results. */
+static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payload,
+                             const uint8_t *bytes, size_t len, char *why, size_t whysize)
+{
+    switch (payload->body_case) {
+    case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION: {
+        const Shifan__Return *ret = payload->return_for_correction;
+        /* Its id is the key it is stored under: LMDB refuses "" (and more
+         * than 511 bytes), which would abort the link's txn for ever. */
+        if (!report_id_valid(ret->report_id))
+            return node_refuse(why, whysize, "malformed: a return names no report id%s%s", "", "");
+        if (!programme_unit_within(self->programme, ret->unit, self->code))
+            return node_refuse(why, whysize, "malformed: a return for unit %s is not ours (%s)",
+                               ret->unit, self->code);
+        MDB_val k = {strlen(ret->report_id), ret->report_id}, v = {len, (void *)bytes};
+        int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RETURNS), &k, &v, 0));
+        if (rc == 0)
+            slog_warn("report %s (unit %s, year %u) returned for correction by %s: %s",
+                      ret->report_id, ret->unit, ret->year, ret->by, ret->reason);
+        return rc;
+    }
+    case SHIFAN__PAYLOAD__BODY_PROGRAMME:
+        return tier_apply_programme(self, txn, payload, bytes, len, why, whysize);
+    case SHIFAN__PAYLOAD__BODY_EVALUATION:
+        return tier_apply_evaluation(self, txn, payload, why, whysize);
+    default:
+        return node_refuse(why, whysize, "malformed: the parent sent a message type %s%s",
+                           "a child does not take", "");
+    }
+}
+
+static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
+                         const Shifan__Payload *payload, const uint8_t *bytes, size_t len,
+                         char *why, size_t whysize);
+
+static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *bytes, size_t len,
+                      char *why, size_t whysize)
+{
+    node_t *self = arg;
+    if (!self->arena && !(self->arena = codec_arena_new(2u << 20)))
+        return SF_ENOMEM;
+    Shifan__Payload *payload = codec_payload_unpack_arena(self->arena, bytes, len);
+    if (!payload)
+        return node_refuse(why, whysize, "malformed: an item from %s does not decode%s",
+                           *peer ? peer : "the parent", "");
+    int rc;
+    admission_t at = {.programme = self->programme,
+                      .receiver = self->code,
+                      .peer = peer,
+                      .now = stime_now(),
+                      .earlier_standards = (const char *const *)self->earlier_standards};
+    int verdict = admit_payload(&at, payload, why, whysize);
+    if (verdict == SF_ENOMEM) {
+        codec_payload_free_arena(self->arena, payload);
+        return SF_ENOMEM; /* not the item's fault: the whole group is retried */
+    }
+    if (verdict)
+        rc = verdict == SF_EDENIED ? LINK_REFUSED_UNIT : LINK_REFUSED;
+    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED)
+        rc = apply_refused(self, txn, peer, payload, bytes, len, why, whysize);
+    else if (!*peer)
+        rc = apply_from_parent(self, txn, payload, bytes, len, why, whysize);
+    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION)
+        rc = tier_apply_return_from_child(self, txn, peer, payload, bytes, len, why, whysize);
+    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_RECOMMENDATION)
+        rc = tier_apply_recommendation(self, txn, peer, payload, bytes, len, why, whysize);
+    else
+        rc = apply_from_child(self, txn, peer, payload, bytes, len, why, whysize);
+    codec_payload_free_arena(self->arena, payload);
+    if ((rc == LINK_REFUSED || rc == LINK_REFUSED_UNIT) && *peer &&
+        tier_programme_pending(self, txn)) {
+        /* Judged by a programme about to be replaced: ask again after the
+         * reload (within a tick) instead of refusing for good. */
+        slog_info("deferred an item from %s until programme revision reload: %s", peer, why);
+        rc = LINK_LATER;
+    } else if (verdict) {
+        slog_warn("refused an item from %s: %s", *peer ? peer : "the parent", why);
+    }
+    return rc;
+}
+
+struct apply_one_arg {
+    node_t *self;
+    const char *peer;
+    const uint8_t *bytes;
+    size_t len;
+    char *why;
+    size_t whysize;
+    int outcome;
+};
+
+static int apply_one_fn(MDB_txn *txn, void *arg)
+{
+    struct apply_one_arg *a = arg;
+    a->why[0] = '\0';
+    int rc = node_apply(a->self, txn, a->peer, a->bytes, a->len, a->why, a->whysize);
+    if (rc < 0)
+        return rc;
+    a->outcome = rc;
+    return 0;
+}
+
+int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, size_t len, char *why,
+                       size_t whysize)
+{
+    struct apply_one_arg arg = {self, peer ? peer : "", bytes, len, why, whysize, 0};
+    int rc = store_write(self->store, apply_one_fn, &arg);
+    return rc ? rc : arg.outcome;
+}
+
+/* ---- refusals, told durably ---- */
+
+/* The stream back to the sender of an item: "up" to the parent, "d:<code>"
+ * to a child. */
+static void reverse_stream(char *out, size_t size, const char *peer)
+{
+    if (*peer)
+        link_down_stream(out, size, peer);
+    else
+        snprintf(out, size, "%s", UP_STREAM);
+}
+
+/* What a refused payload was, as far as it decodes. */
+static void payload_identity(const uint8_t *bytes, size_t len, char *kind, size_t kindsize,
+                             char *id, size_t idsize)
+{
+    snprintf(kind, kindsize, "item");
+    id[0] = '\0';
+    Shifan__Payload *payload = codec_payload_unpack(bytes, len);
+    if (!payload)
+        return;
+    const char *name = NULL, *ref = NULL;
+    switch (payload->body_case) {
+    case SHIFAN__PAYLOAD__BODY_REPORT:
+        name = "report", ref = payload->report->report_id;
+        break;
+    case SHIFAN__PAYLOAD__BODY_INSPECTION:
+        name = "inspection", ref = payload->inspection->report_id;
+        break;
+    case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION:
+        name = "return", ref = payload->return_for_correction->report_id;
+        break;
+    case SHIFAN__PAYLOAD__BODY_RECOMMENDATION:
+        name = "recommendation";
+        break;
+    case SHIFAN__PAYLOAD__BODY_PROGRAMME:
+        name = "programme";
+        break;
+    case SHIFAN__PAYLOAD__BODY_EVALUATION:
+        name = "evaluation";
+        break;
+    case SHIFAN__PAYLOAD__BODY_REFUSED:
+        name = "refusal notice";
+        break;
+    default:
+        break;
+    }
+    if (name)
+        snprintf(kind, kindsize, "%s", name);
+    /* Only an id we could store as a key and print safely. */
+    if (admit_report_id_ok(ref) && strlen(ref) < idsize)
+        snprintf(id, idsize, "%s", ref);
+    codec_payload_free(payload);
+}
+
+static int node_on_refused(void *arg, MDB_txn *txn, const char *peer, uint64_t epoch, uint64_t seq,
+                           const uint8_t *payload, size_t len, int reason, const char *why)
+{
+    node_t *self = arg;
+    char kind[32], id[REPORT_ID_MAX], detail[ADMIT_NOTICE_DETAIL_MAX + 1];
+    payload_identity(payload, len, kind, sizeof kind, id, sizeof id);
+    /* A reason cut short may have split a character: the notice must be
+     * admitted by its receiver, so non-ASCII goes if the text is not UTF-8. */
+    snprintf(detail, sizeof detail, "%s", why);
+    if (!report_text_valid(detail, ADMIT_NOTICE_DETAIL_MAX))
+        for (char *p = detail; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+    Shifan__ItemRefused notice = SHIFAN__ITEM_REFUSED__INIT;
+    notice.epoch = epoch;
+    notice.seq = seq;
+    notice.reason = (uint32_t)reason;
+    notice.detail = detail;
+    notice.report_id = id[0] ? id : NULL;
+    notice.kind = kind;
+    notice.refused_by = self->code;
+    Shifan__Payload out = SHIFAN__PAYLOAD__INIT;
+    out.body_case = SHIFAN__PAYLOAD__BODY_REFUSED;
+    out.refused = &notice;
+    uint8_t *bytes;
+    size_t out_len;
+    int rc = codec_payload_pack(&out, &bytes, &out_len);
+    if (rc)
+        return rc;
+    char stream[OUTBOX_STREAM_MAX];
+    reverse_stream(stream, sizeof stream, peer);
+    rc = outbox_append(txn, self->store, stream, bytes, out_len, NULL);
+    free(bytes);
+    return rc;
+}
+
+/* A notice that the peer refused an item of ours: kept (DB_REFUSALS), shown
+ * by list and status; a hub passes a refusal of a county's report down to
+ * that county. */
+static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
+                         const Shifan__Payload *payload, const uint8_t *bytes, size_t len,
+                         char *why, size_t whysize)
+{
+    (void)why, (void)whysize; /* admitted in node_apply (admission.c) */
+    const Shifan__ItemRefused *notice = payload->refused;
+    char key[PROGRAMME_CODE_MAX + REPORT_ID_MAX + 48];
+    const char *who = *peer ? peer : "up";
+    if (notice->report_id && *notice->report_id)
+        snprintf(key, sizeof key, "%s/%s", who, notice->report_id);
+    else
+        snprintf(key, sizeof key, "%s/%016" PRIx64 ":%" PRIu64, who, notice->epoch, notice->seq);
+    MDB_val k = {strlen(key), key}, v = {len, (void *)bytes};
+    int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_REFUSALS), &k, &v, 0));
+    if (rc)
+        return rc;
+    slog_warn("%s refused our %s %s: %s", *peer ? peer : "the parent",
+              notice->kind ? notice->kind : "item", notice->report_id ? notice->report_id : "",
+              notice->detail);
+    /* A hub tells the county whose report the province refused. */
+    if (!*peer && self->role == ROLE_PREFECTURE && notice->report_id && *notice->report_id) {
+        MDB_val rk = {strlen(notice->report_id), notice->report_id}, rv;
+        if (mdb_get(txn, store_dbi(self->store, DB_REPORTS), &rk, &rv) == 0) {
+            Shifan__Payload *report = codec_payload_unpack(rv.mv_data, rv.mv_size);
+            char county[PROGRAMME_CODE_MAX] = "";
+            if (report && report->body_case == SHIFAN__PAYLOAD__BODY_REPORT &&
+                programme_find_unit(self->programme, report->report->origin) >= 0 &&
+                strcmp(report->report->origin, self->code) != 0)
+                snprintf(county, sizeof county, "%s", report->report->origin);
+            codec_payload_free(report);
+            if (county[0]) { /* the notice as received: not in the map (L8) */
+                char stream[OUTBOX_STREAM_MAX];
+                link_down_stream(stream, sizeof stream, county);
+                rc = outbox_append(txn, self->store, stream, bytes, len, NULL);
+            }
+        }
+    }
+    return rc;
+}
+
+/* ---- state queued again for a peer that lost it ---- */
+
+/* Queues the values of a database again on a stream, once each (those that
+ * `keep` accepts, all if it is NULL); *count (may be NULL) adds how many
+ * were queued. */
+typedef bool (*keep_fn)(node_t *self, const MDB_val *value, const void *arg);
+
+static int requeue_values(node_t *self, MDB_txn *txn, store_db_t db, const char *stream,
+                          keep_fn keep, const void *keep_arg, size_t *count)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(self->store, db), &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k, v;
+    int result = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (keep && !keep(self, &v, keep_arg))
+            continue;
+        uint8_t *copy = malloc(v.mv_size); /* the append writes to the map (L8) */
+        if (!copy) {
+            result = SF_ENOMEM;
+            break;
+        }
+        memcpy(copy, v.mv_data, v.mv_size);
+        bool queued = false;
+        result = outbox_append_once(txn, self->store, stream, copy, v.mv_size, &queued);
+        free(copy);
+        if (count)
+            *count += queued;
+    }
+    mdb_cursor_close(cursor);
+    return result;
+}
+
+/* A stored return of a unit of this child. */
+static bool return_for_child(node_t *self, const MDB_val *value, const void *child)
+{
+    Shifan__Payload *payload = codec_payload_unpack(value->mv_data, value->mv_size);
+    bool ours = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION &&
+                programme_unit_within(self->programme, payload->return_for_correction->unit, child);
+    codec_payload_free(payload);
+    return ours;
+}
+
+/* Link hook: a child lacks our downward state (first contact, a
+ * re-initialised child, one restored from a backup). It gets the programme
+ * in force, its part of every published evaluation and, from a hub, the
+ * returns of its reports; each only if not already waiting for it. */
+static int node_resync_child(void *arg, MDB_txn *txn, const char *peer)
+{
+    node_t *self = arg;
+    int rc = tier_queue_programme(self, txn, peer);
+    if (rc == 0)
+        rc = tier_queue_evaluations(self, txn, peer);
+    if (rc == 0 && self->role == ROLE_PREFECTURE) {
+        char stream[OUTBOX_STREAM_MAX];
+        link_down_stream(stream, sizeof stream, peer);
+        rc = requeue_values(self, txn, DB_RETURNS, stream, return_for_child, peer, NULL);
+    }
+    return rc;
+}
+
+/* Link hook: the parent lacks what it once acknowledged. A county queues
+ * every report version it made; a hub everything it forwards: reports,
+ * its inspections, returns and recommendations. The parent dedupes. */
+static int node_resync_parent(void *arg, MDB_txn *txn)
+{
+    node_t *self = arg;
+    size_t count = 0;
+    int rc = requeue_values(self, txn, DB_REPORTS, UP_STREAM, NULL, NULL, &count);
+    if (rc == 0 && self->role == ROLE_PREFECTURE) {
+        store_db_t more[] = {DB_INSPECTIONS, DB_RETURNS, DB_RECOMMENDATIONS};
+        for (size_t i = 0; i < 3 && rc == 0; i++)
+            rc = requeue_values(self, txn, more[i], UP_STREAM, NULL, NULL, &count);
+    }
+    if (rc == 0)
+        slog_info("queued %zu item(s) again for the parent", count);
+    return rc;
+}
+
+/* Every frame's key must still be the one registered for its code. */
+static bool node_admit(void *arg, const char *code, const char *key_z85)
+{
+    node_t *self = arg;
+    return self->zap && zap_is_current(self->zap, code, key_z85);
+}
+
+/* ---- the daemon ---- */
+
+static volatile sig_atomic_t node_stop_requested;
+static int node_signal_pipe[2] = {-1, -1};
+
+static void node_on_signal(int signo)
+{
+    (void)signo;
+    node_stop_requested = 1;
+    int saved = errno;
+    ssize_t ignored = write(node_signal_pipe[1], "x", 1);
+    (void)ignored;
+    errno = saved;
+}
+
+static int install_signals(void)
+{
+    if (node_signal_pipe[0] < 0 && pipe(node_signal_pipe) != 0)
+        return SF_EIO;
+    fcntl(node_signal_pipe[0], F_SETFL, O_NONBLOCK);
+    fcntl(node_signal_pipe[1], F_SETFL, O_NONBLOCK);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = node_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+struct keys_load_arg {
+    node_t *self;
+    zap_entry_t *entries;
+    size_t count, cap;
+    uint64_t generation;
+};
+
+static int keys_load_fn(MDB_txn *txn, void *arg)
+{
+    struct keys_load_arg *a = arg;
+    store_get_u64(txn, store_dbi(a->self->store, DB_META), "keys_generation", &a->generation);
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_KEYS), &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        char z85[KEYS_Z85_LEN + 1];
+        if (k.mv_size != KEYS_Z85_LEN || v.mv_size >= ZAP_CODE_MAX)
+            continue;
+        if (a->count == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 32;
+            zap_entry_t *grown = realloc(a->entries, cap * sizeof *grown);
+            if (!grown) {
+                mdb_cursor_close(cursor);
+                return SF_ENOMEM;
+            }
+            a->entries = grown;
+            a->cap = cap;
+        }
+        memcpy(z85, k.mv_data, KEYS_Z85_LEN);
+        z85[KEYS_Z85_LEN] = '\0';
+        zap_entry_t *entry = &a->entries[a->count];
+        if (keys_decode(z85, entry->key))
+            continue;
+        memcpy(entry->code, v.mv_data, v.mv_size);
+        entry->code[v.mv_size] = '\0';
+        a->count++;
+    }
+    mdb_cursor_close(cursor);
+    return 0;
+}
+
+/* The ZAP table is rebuilt when 'allow' bumped keys_generation. */
+static void node_reload_keys(node_t *self, bool force)
+{
+    struct keys_load_arg arg = {self, NULL, 0, 0, 0};
+    if (store_read(self->store, keys_load_fn, &arg) == 0 &&
+        (force || arg.generation != self->keys_generation)) {
+        zap_set_entries(self->zap, arg.entries, arg.count);
+        slog_info("key table loaded: %zu child key(s)", arg.count);
+        self->keys_generation = arg.generation;
+    }
+    free(arg.entries);
+}
+
+/* ---- the daemon: the parent it follows ---- */
+
+#define UNREACHABLE_WARN_MS 60000
+#define UNREACHABLE_REPEAT_MS (5 * 60000)
+
+/* SHIFAN_UNREACHABLE_AFTER=SECONDS replaces the minute (tests). */
+static int64_t unreachable_after_ms(void)
+{
+    const char *env = getenv("SHIFAN_UNREACHABLE_AFTER");
+    if (!env || !*env)
+        return UNREACHABLE_WARN_MS;
+    char *end;
+    long seconds = strtol(env, &end, 10);
+    return *end == '\0' && seconds > 0 && seconds <= 86400 ? (int64_t)seconds * 1000
+                                                           : UNREACHABLE_WARN_MS;
+}
+
+/* A new link (at start, or to another parent) gets the whole grace period. */
+static void upstream_watch_start(node_t *self)
+{
+    self->link_down_since_ms = stime_mono_ms();
+    self->link_down_since = stime_now();
+    self->unreachable_warned_ms = 0;
+}
+
+/* A wrong --upstream otherwise shows only as "connecting": after a minute
+ * without the link up, say so naming the endpoint, then every 5 minutes.
+ * Reads the link's public state only. */
+static void upstream_watch(node_t *self)
+{
+    link_state_t state = link_client_state(self->client);
+    int64_t now = stime_mono_ms();
+    if (state == LINK_UP) {
+        if (self->unreachable_warned_ms)
+            slog_info("the parent at %s is reachable again", self->upstream);
+        self->link_down_since_ms = 0;
+        self->unreachable_warned_ms = 0;
+        return;
+    }
+    if (!self->link_down_since_ms) {
+        self->link_down_since_ms = now;
+        self->link_down_since = stime_now();
+    }
+    int64_t down_ms = now - self->link_down_since_ms;
+    if (down_ms < self->unreachable_after_ms ||
+        (self->unreachable_warned_ms && now - self->unreachable_warned_ms < UNREACHABLE_REPEAT_MS))
+        return;
+    self->unreachable_warned_ms = now;
+    slog_warn("cannot reach the parent at %s for %" PRId64 " s (state %s): check --upstream "
+              "(set-upstream) and that the parent runs and allows our key",
+              self->upstream, down_ms / 1000, link_state_name(state));
+}
+
+/* For status: since when the parent is out of reach, once that is reported. */
+static json_t *upstream_unreachable_since(const node_t *self)
+{
+    char when[STIME_BUFSZ];
+    if (!self->link_down_since_ms ||
+        stime_mono_ms() - self->link_down_since_ms < self->unreachable_after_ms)
+        return json_null();
+    return json_string(stime_format(self->link_down_since, when, sizeof when));
+}
+
+struct upstream_read_arg {
+    node_t *self;
+    uint64_t generation;
+    char endpoint[256];
+    char key[KEYS_Z85_LEN + 1];
+};
+
+static int upstream_read_fn(MDB_txn *txn, void *arg)
+{
+    struct upstream_read_arg *a = arg;
+    MDB_dbi meta = store_dbi(a->self->store, DB_META);
+    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &a->generation);
+    int rc = store_get_string(txn, meta, "upstream", a->endpoint, sizeof a->endpoint);
+    return rc ? rc : store_get_string(txn, meta, "upstream_key", a->key, sizeof a->key);
+}
+
+/* set-upstream stored another parent: replace the link client. Queue and
+ * streams live in the store, so the new client resumes from them. If no
+ * client can be made for it, the old one stays (logged once). */
+static void upstream_follow(node_t *self, const link_hooks_t *hooks)
+{
+    struct upstream_read_arg arg = {self, 0, "", ""};
+    if (store_read(self->store, upstream_read_fn, &arg) != 0 ||
+        arg.generation == self->upstream_generation)
+        return;
+    self->upstream_generation = arg.generation;
+    if (strcmp(arg.endpoint, self->upstream) == 0 && strcmp(arg.key, self->upstream_key) == 0)
+        return;
+    link_client_config_t config = {self->code, arg.endpoint, arg.key, self->keys.public_z85,
+                                   self->keys.secret_z85};
+    int rc;
+    link_client_t *client = link_client_new(self->ctx, self->store, &config, hooks, &rc);
+    if (!client) {
+        slog_error("cannot switch the parent to %s (%s): keeping %s", arg.endpoint, sf_strerror(rc),
+                   self->upstream);
+        return;
+    }
+    link_client_destroy(&self->client);
+    self->client = client;
+    slog_warn("parent changed by set-upstream: %s -> %s (key %s); the queue resumes there",
+              self->upstream, arg.endpoint, arg.key);
+    snprintf(self->upstream, sizeof self->upstream, "%s", arg.endpoint);
+    snprintf(self->upstream_key, sizeof self->upstream_key, "%s", arg.key);
+    upstream_watch_start(self);
+}
+
+static void node_write_status(node_t *self)
+{
+    json_t *status = json_object();
+    char when[STIME_BUFSZ];
+    json_object_set_new(status, "pid", json_integer(getpid()));
+    json_object_set_new(status, "updated_at",
+                        json_string(stime_format(stime_now(), when, sizeof when)));
+    if (self->client) {
+        json_t *link = json_object();
+        int64_t contact = link_client_last_contact(self->client);
+        json_object_set_new(link, "state",
+                            json_string(link_state_name(link_client_state(self->client))));
+        json_object_set_new(link, "upstream", json_string(self->upstream));
+        json_object_set_new(link, "last_contact",
+                            contact ? json_string(stime_format(contact, when, sizeof when))
+                                    : json_null());
+        link_stats_t stats;
+        link_client_stats(self->client, &stats);
+        json_object_set_new(link, "rate_bytes_per_s", json_integer((json_int_t)stats.rate_Bps));
+        json_object_set_new(link, "round_trip_ms", json_integer((json_int_t)stats.srtt_ms));
+        json_object_set_new(link, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
+        json_object_set_new(link, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
+        json_object_set_new(link, "refused_by_parent", json_integer((json_int_t)stats.refused));
+        json_object_set_new(link, "resyncs", json_integer((json_int_t)stats.resyncs));
+        json_object_set_new(link, "restarts", json_integer((json_int_t)stats.restarts));
+        json_object_set_new(link, "last_event",
+                            stats.last_event[0] ? json_string(stats.last_event) : json_null());
+        json_object_set_new(link, "unreachable_since", upstream_unreachable_since(self));
+        json_object_set_new(status, "link", link);
+    }
+    if (self->server) {
+        link_peer_info_t peers[512];
+        size_t count = link_server_peers(self->server, peers, 512);
+        json_t *list = json_array();
+        for (size_t i = 0; i < count && i < 512; i++) {
+            json_t *peer = json_object();
+            json_object_set_new(peer, "code", json_string(peers[i].code));
+            json_object_set_new(peer, "connected", json_boolean(peers[i].connected));
+            json_object_set_new(
+                peer, "last_contact",
+                peers[i].last_contact
+                    ? json_string(stime_format(peers[i].last_contact, when, sizeof when))
+                    : json_null());
+            json_object_set_new(peer, "down_pending",
+                                json_integer((json_int_t)peers[i].down_pending));
+            json_object_set_new(peer, "rate_bytes_per_s",
+                                json_integer((json_int_t)peers[i].rate_Bps));
+            json_object_set_new(peer, "round_trip_ms", json_integer((json_int_t)peers[i].srtt_ms));
+            json_array_append_new(list, peer);
+        }
+        json_object_set_new(status, "children", list);
+        json_object_set_new(status, "listen", json_string(self->listen));
+        json_object_set_new(status, "dropped_frames",
+                            json_integer((json_int_t)link_server_dropped_frames(self->server)));
+        json_object_set_new(status, "refused_items",
+                            json_integer((json_int_t)link_server_refused_items(self->server)));
+        json_object_set_new(status, "refused_keys",
+                            json_integer((json_int_t)zap_refused(self->zap)));
+        json_object_set_new(status, "sessionless_frames",
+                            json_integer((json_int_t)link_server_sessionless_frames(self->server)));
+        link_stats_t stats;
+        link_server_stats(self->server, &stats);
+        json_object_set_new(status, "children_event",
+                            stats.last_event[0] ? json_string(stats.last_event) : json_null());
+        json_t *down = json_object();
+        json_object_set_new(down, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
+        json_object_set_new(down, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
+        json_object_set_new(down, "resyncs", json_integer((json_int_t)stats.resyncs));
+        json_object_set_new(down, "restarts", json_integer((json_int_t)stats.restarts));
+        json_object_set_new(status, "downlinks", down);
+    }
+    char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN + 8];
+    node_path_join(path, self->dir, "run/status.json");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    /* A status snapshot is rebuilt every second: rename for atomicity, no fsync. */
+    if (json_dump_file(status, tmp, JSON_INDENT(2)) == 0)
+        rename(tmp, path);
+    json_decref(status);
+}
+
+static int node_lock(node_t *self, int *fd_out)
+{
+    char path[PATH_MAX_LEN];
+    node_path_join(path, self->dir, "run/daemon.lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return SF_EIO;
+    /* `status` takes the lock for an instant to see whether a daemon runs:
+     * try for a second before concluding that another daemon holds it. */
+    for (int attempt = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; attempt++) {
+        if (attempt == 20) {
+            close(fd);
+            return SF_EEXIST;
+        }
+        usleep(50000);
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+int node_run(node_t *self)
+{
+    int lock_fd = -1, rc;
+    if ((rc = node_lock(self, &lock_fd))) {
+        slog_error("another daemon already runs on %s (run/daemon.lock is held)", self->dir);
+        return rc;
+    }
+    if ((rc = install_signals()))
+        goto out;
+    link_hooks_t hooks = {
+        self, node_apply, node_on_refused, node_resync_child, node_resync_parent, node_admit};
+    slog_set_buffered(true);
+    self->ranked_generation = UINT64_MAX; /* rank once at start */
+    if (!(self->ctx = net_context_new(&rc)))
+        goto out;
+    if (self->role != ROLE_COUNTY) {
+        /* ZAP before the server binds, so no connection is ever unauthenticated (A1). */
+        if (!(self->zap = zap_new(self->ctx, &rc)))
+            goto out;
+        node_reload_keys(self, true);
+        link_server_config_t config = {self->code, self->listen, self->keys.secret_z85};
+        if (!(self->server = link_server_new(self->ctx, self->store, &config, &hooks, &rc)))
+            goto out;
+        slog_info("listening on %s", self->listen);
+    }
+    if (self->role != ROLE_PROVINCE) {
+        link_client_config_t config = {self->code, self->upstream, self->upstream_key,
+                                       self->keys.public_z85, self->keys.secret_z85};
+        if (!(self->client = link_client_new(self->ctx, self->store, &config, &hooks, &rc)))
+            goto out;
+        slog_info("connecting to %s", self->upstream);
+        self->unreachable_after_ms = unreachable_after_ms();
+        upstream_watch_start(self);
+    }
+    int64_t last_second = 0, last_reader_check = stime_mono_ms();
+    while (!node_stop_requested) {
+        net_watch_t watch = {node_signal_pipe[0], self->zap, self->server, self->client};
+        if ((rc = net_serve(&watch, 100)))
+            goto out;
+        if (store_failed(self->store)) {
+            slog_error("the store reported a fatal error (MDB_PANIC): exiting so that the "
+                       "service manager restarts the daemon on a freshly opened store");
+            rc = SF_ESTORE;
+            goto out;
+        }
+        if (self->server)
+            link_server_tick(self->server);
+        if (self->client) {
+            link_client_tick(self->client);
+            upstream_watch(self);
+        }
+        slog_flush();
+        int64_t now = stime_mono_ms();
+        if (now - last_second >= 1000) {
+            last_second = now;
+            if (self->zap)
+                node_reload_keys(self, false);
+            tier_programme_reload(self, true);
+            if (self->client)
+                upstream_follow(self, &hooks);
+            if (self->role == ROLE_PREFECTURE)
+                tier_auto_recommend(self);
+            node_write_status(self);
+        }
+        if (now - last_reader_check >= 30000) {
+            last_reader_check = now;
+            store_check_readers(self->store);
+        }
+    }
+    slog_info("stopping");
+    rc = 0;
+out:
+    /* Servers before the ZAP handler, so no connection slips in unchecked (A1). */
+    link_client_destroy(&self->client);
+    link_server_destroy(&self->server);
+    zap_destroy(&self->zap);
+    net_context_destroy(&self->ctx);
+    char path[PATH_MAX_LEN];
+    node_path_join(path, self->dir, "run/status.json");
+    unlink(path);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    slog_set_buffered(false);
+    return rc;
+}
+
+/* ---- status ---- */
+
+struct status_arg {
+    node_t *self;
+    uint64_t queued;
+};
+
+static int status_fn(MDB_txn *txn, void *arg)
+{
+    struct status_arg *a = arg;
+    outbox_state_t up;
+    if (a->self->role != ROLE_PROVINCE) {
+        int rc = outbox_state(txn, a->self->store, UP_STREAM, &up);
+        if (rc)
+            return rc;
+        a->queued = up.next_seq - 1 - up.acked;
+    }
+    return 0;
+}
+
+static bool daemon_running(const char *dir, json_t **daemon_status)
+{
+    char path[PATH_MAX_LEN];
+    node_path_join(path, dir, "run/daemon.lock");
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    bool running = false;
+    if (fd >= 0) {
+        running = flock(fd, LOCK_EX | LOCK_NB) != 0;
+        close(fd);
+    }
+    node_path_join(path, dir, "run/status.json");
+    *daemon_status = running ? json_load_file(path, 0, NULL) : NULL;
+    return running;
+}
+
+json_t *node_status(node_t *self)
+{
+    struct status_arg arg = {self, 0};
+    store_read(self->store, status_fn, &arg);
+    json_t *status = json_object();
+    json_object_set_new(status, "role", json_string(node_role_name(self->role)));
+    json_object_set_new(status, "code", json_string(self->code));
+    json_object_set_new(status, "programme", json_string(programme_id(self->programme)));
+    json_object_set_new(status, "programme_revision",
+                        json_integer((json_int_t)programme_revision(self->programme)));
+    json_object_set_new(status, "reports",
+                        json_integer((json_int_t)store_count(self->store, DB_REPORTS)));
+    if (self->role != ROLE_PROVINCE)
+        json_object_set_new(status, "queued", json_integer((json_int_t)arg.queued));
+    if (self->role != ROLE_COUNTY) {
+        json_object_set_new(status, "inspections",
+                            json_integer((json_int_t)store_count(self->store, DB_INSPECTIONS)));
+        json_object_set_new(status, "children_registered",
+                            json_integer((json_int_t)store_count(self->store, DB_CHILDREN)));
+    }
+    json_object_set_new(status, "returns",
+                        json_integer((json_int_t)store_count(self->store, DB_RETURNS)));
+    /* Items of ours a peer refused (told durably; see docs/protocol.md). */
+    json_object_set_new(status, "refused",
+                        json_integer((json_int_t)store_count(self->store, DB_REFUSALS)));
+    json_t *daemon = NULL;
+    bool running = daemon_running(self->dir, &daemon);
+    json_object_set_new(status, "daemon", json_string(running ? "running" : "stopped"));
+    if (self->role != ROLE_PROVINCE) {
+        json_t *link = daemon ? json_object_get(daemon, "link") : NULL;
+        if (link)
+            json_object_set(status, "link", link);
+        else {
+            link = json_object();
+            json_object_set_new(link, "state", json_string(running ? "starting" : "stopped"));
+            json_object_set_new(link, "upstream", json_string(self->upstream));
+            json_object_set_new(link, "last_contact", json_null());
+            json_object_set_new(link, "unreachable_since", json_null());
+            json_object_set_new(status, "link", link);
+        }
+    }
+    if (daemon && self->role != ROLE_COUNTY) {
+        const char *fields[] = {"children",     "dropped_frames",     "refused_items",
+                                "refused_keys", "sessionless_frames", "children_event",
+                                "downlinks"};
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+            json_t *value = json_object_get(daemon, fields[i]);
+            if (value)
+                json_object_set(status, fields[i], value);
+        }
+    }
+    json_decref(daemon);
+    return status;
+}
+
+/* ---- list ---- */
+
+struct list_arg {
+    node_t *self;
+    json_t *list;
+    json_t *pending; /* report ids still in the upward outbox (a set) */
+};
+
+/* "queued" means "still in the outbox": read from the outbox itself, so the
+ * answer stays right when a stream is renumbered after a restore. */
+static int collect_pending(uint64_t seq, const void *data, size_t len, void *arg)
+{
+    struct list_arg *a = arg;
+    (void)seq;
+    Shifan__Payload *payload = codec_payload_unpack(data, len);
+    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT)
+        json_object_set_new(a->pending, payload->report->report_id, json_true());
+    codec_payload_free(payload);
+    return 0;
+}
+
+static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, const char *report_id)
+{
+    MDB_val k = {strlen(report_id), (void *)report_id}, v;
+    const char *state = json_object_get(a->pending, report_id) ? "queued" : "delivered";
+    char refusal_key[REPORT_ID_MAX + 8];
+    snprintf(refusal_key, sizeof refusal_key, "up/%s", report_id);
+    MDB_val rk = {strlen(refusal_key), refusal_key}, rv;
+    if (mdb_get(txn, store_dbi(a->self->store, DB_REFUSALS), &rk, &rv) == 0) {
+        Shifan__Payload *payload = codec_payload_unpack(rv.mv_data, rv.mv_size);
+        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED) {
+            char text[640];
+            snprintf(text, sizeof text, "refused: %s", payload->refused->detail);
+            json_object_set_new(entry, "refusal_reason", json_string(payload->refused->detail));
+            json_object_set_new(
+                entry, "refused_by",
+                json_string(payload->refused->refused_by ? payload->refused->refused_by : ""));
+            json_object_set_new(entry, "state", json_string(text));
+            codec_payload_free(payload);
+            return;
+        }
+        codec_payload_free(payload);
+    }
+    if (mdb_get(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v) == 0) {
+        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {
+            state = "returned";
+            json_object_set_new(entry, "return_reason",
+                                json_string(payload->return_for_correction->reason));
+        }
+        codec_payload_free(payload);
+    }
+    json_object_set_new(entry, "state", json_string(state));
+}
+
+static int list_fn(MDB_txn *txn, void *arg)
+{
+    struct list_arg *a = arg;
+    if (a->self->role == ROLE_COUNTY) {
+        int scanned =
+            outbox_scan(txn, a->self->store, UP_STREAM, 1, SIZE_MAX, SIZE_MAX, collect_pending, a);
+        if (scanned)
+            return scanned;
+    }
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_REPORTS), &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k, v;
+    char when[STIME_BUFSZ];
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        if (!payload || payload->body_case != SHIFAN__PAYLOAD__BODY_REPORT) {
+            codec_payload_free(payload);
+            continue;
+        }
+        const Shifan__Report *report = payload->report;
+        json_t *entry = json_object();
+        json_object_set_new(entry, "report_id", json_string(report->report_id));
+        json_object_set_new(entry, "unit", json_string(report->unit));
+        json_object_set_new(entry, "year", json_integer(report->year));
+        json_object_set_new(entry, "version", json_integer(report->version));
+        json_object_set_new(entry, "submitted_at",
+                            json_string(stime_format(report->submitted_at, when, sizeof when)));
+        json_object_set_new(entry, "origin", json_string(report->origin));
+        if (payload->n_receipts)
+            json_object_set_new(
+                entry, "received_at",
+                json_string(stime_format(payload->receipts[0]->received_at, when, sizeof when)));
+        if (a->self->role == ROLE_COUNTY)
+            list_add_state(a, txn, entry, report->report_id);
+        json_array_append_new(a->list, entry);
+        codec_payload_free(payload);
+    }
+    mdb_cursor_close(cursor);
+    return 0;
+}
+
+json_t *node_list(node_t *self)
+{
+    struct list_arg arg = {self, json_array(), json_object()};
+    int rc = store_read(self->store, list_fn, &arg);
+    json_decref(arg.pending);
+    if (rc != 0) {
+        json_decref(arg.list);
+        return NULL;
+    }
+    return arg.list;
+}

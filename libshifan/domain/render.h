@@ -1,0 +1,30 @@
+/* render.h - an evaluation result as JSON, CSV or a printable HTML page.
+ *
+ * The three forms carry the same facts (docs/results-format.md lists every
+ * JSON field and CSV column): JSON for scripts and the downward
+ * EvaluationResult, CSV for spreadsheets, HTML (one self-contained page,
+ * Chinese labels, inline CSS, printable) for officials. Output depends only
+ * on the result: the same result gives the same bytes (fixed key order,
+ * fixed number formatting, no locale).
+ *
+ * Ownership: every render_* returns a malloc'd, NUL-terminated buffer in
+ * *out (length in *len when len is not NULL) that the caller frees. */
+#ifndef SHIFAN_RENDER_H
+#define SHIFAN_RENDER_H
+
+#include <stddef.h>
+
+#include "domain/engine.h"
+
+typedef enum { RENDER_JSON = 0, RENDER_CSV, RENDER_HTML } render_format_t;
+
+/* "json", "csv" or "html" -> format; SF_EINVAL for anything else. */
+int render_format_parse(const char *name, render_format_t *format);
+
+/* Returns 0, or SF_ENOMEM / SF_EINVAL. */
+int render(const engine_result_t *result, render_format_t format, char **out, size_t *len);
+int render_json(const engine_result_t *result, char **out, size_t *len);
+int render_csv(const engine_result_t *result, char **out, size_t *len);
+int render_html(const engine_result_t *result, char **out, size_t *len);
+
+#endif

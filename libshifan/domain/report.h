@@ -1,0 +1,132 @@
+/* report.h - one unit's values for one year, in memory.
+ *
+ * A report is what a county submits (self-assessment) or what a prefecture
+ * or the province records (inspection): per-criterion values of three kinds.
+ * This module parses reports from JSON and CSV (docs/formats.md), validates
+ * them against a programme, and converts to and from the wire form
+ * (Shifan__Report in proto/shifan.proto).
+ *
+ * Ownership: report_new/report_parse_* return an object the caller destroys
+ * with report_destroy(); strings inside are owned by the report.
+ *
+ * Which function to call: report_load() for anything a person wrote (a
+ * submitted or inspection file): it parses and checks against the programme
+ * in one go, so every error names the CSV line or JSON path, and CSV cells
+ * "1"/"0" are read as the criterion's kind. report_parse_* alone read without
+ * a programme: there "1"/"0" are counts.
+ *
+ * Order: values are sorted by programme_criterion_compare() (section, item,
+ * letter: "1.2c" < "1.10" < "2.1"), which is the standard's own order. */
+#ifndef SHIFAN_REPORT_H
+#define SHIFAN_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/programme.h"
+
+#define REPORT_ID_MAX 64
+#define REPORT_MAX_BYTES (64 * 1024) /* largest accepted input file / payload */
+#define REPORT_VALUES_MAX 1024       /* values in one report */
+#define REPORT_COMMENT_MAX 4096      /* bytes of one comment */
+/* Counts, numerators and denominators are at most INT64_MAX, so that JSON
+ * (jansson's long long) can carry every value a report holds. */
+
+typedef struct {
+    char criterion[CRITERION_ID_MAX];
+    criterion_kind_t kind;
+    bool flag;      /* CRITERION_BOOL */
+    uint64_t count; /* CRITERION_COUNT */
+    uint64_t num;   /* CRITERION_RATIO */
+    uint64_t den;
+    char *comment; /* optional, UTF-8, owned */
+} report_value_t;
+
+typedef struct {
+    char report_id[REPORT_ID_MAX]; /* e.g. "530102-2018-v2-3fa9c1d2"; empty before submit */
+    char unit[PROGRAMME_CODE_MAX];
+    int year;
+    char standard_id[PROGRAMME_ID_MAX];
+    uint32_t version;                /* 1, 2, ... per unit-year at its origin */
+    uint64_t series;                 /* origin's numbering series (its init time), 0: none */
+    int64_t submitted_at;            /* unix seconds */
+    char origin[PROGRAMME_CODE_MAX]; /* node that created it */
+    report_value_t *values;          /* sorted by criterion id, no duplicates */
+    size_t value_count;
+} report_t;
+
+report_t *report_new(void);
+void report_destroy(report_t **self_p);
+
+/* Parses JSON ({"unit":..,"year":..,"values":{..},"comments":{..}}) or CSV
+ * (the layout in docs/formats.md). Structural errors only (syntax, kinds of
+ * JSON values, negative numbers, num > den, den = 0 with num > 0). `source`
+ * names the input in messages. On failure returns NULL and writes
+ * "SOURCE: line 4: criterion 2.1: numerator 12 exceeds denominator 10" or
+ * "SOURCE: $.values[\"2.1\"].num: ..." into err. default_unit is used when
+ * the input names no unit (may be NULL). */
+report_t *report_parse_json(const char *text, size_t len, const char *source,
+                            const char *default_unit, char *err, size_t errsize);
+report_t *report_parse_csv(const char *text, size_t len, const char *source,
+                           const char *default_unit, char *err, size_t errsize);
+/* Picks JSON or CSV by content (first non-blank byte '{' means JSON). */
+report_t *report_parse(const char *text, size_t len, const char *source, const char *default_unit,
+                       char *err, size_t errsize);
+/* report_parse + report_validate against `programme`, with errors located in
+ * the input ("SOURCE: line 7: criterion 9.9: unknown criterion"). Input is
+ * UTF-8 (a BOM is dropped) or else GB18030/GBK, converted. */
+report_t *report_load(const char *text, size_t len, const char *source, const char *default_unit,
+                      const programme_t *programme, char *err, size_t errsize);
+
+/* Checks a parsed report against a programme: unknown criterion, wrong kind
+ * for the criterion, year outside the programme, unit not in the hierarchy or
+ * not a unit of evaluation. Returns 0, or SF_EINVAL with the message in err.
+ * Missing criteria are allowed (they fail); report_missing lists them. */
+int report_validate(const report_t *self, const programme_t *programme, const char *source,
+                    char *err, size_t errsize);
+/* Writes the ids of the programme's criteria absent from the report,
+ * comma-separated, into buf; returns how many are missing. */
+size_t report_missing(const report_t *self, const programme_t *programme, char *buf, size_t size);
+
+const report_value_t *report_find(const report_t *self, const char *criterion);
+
+/* True for a report id as stored and sent: 1 to REPORT_ID_MAX - 1 bytes of
+ * printable ASCII, no space, quote or backslash. */
+bool report_id_valid(const char *text);
+
+/* Adds a copy of `value` (its comment copied too) in criterion order.
+ * SF_EEXIST when the report has that criterion, SF_EINVAL when the value is
+ * not well formed (bad id, num > den, ...), SF_ETOOBIG past
+ * REPORT_VALUES_MAX, SF_ENOMEM. */
+int report_put(report_t *self, const report_value_t *value);
+/* A deep copy, or NULL on allocation failure. */
+report_t *report_dup(const report_t *self);
+
+/* Wire form (Shifan__Report of proto/shifan.proto).
+ * report_to_proto builds a message that borrows the report's strings: keep
+ * the report alive while it is used, free it with report_proto_free().
+ * report_from_proto copies a received message and checks it (codes are
+ * digits, strings UTF-8 and bounded, kinds consistent, num <= den); on failure
+ * NULL and a message in err. */
+struct Shifan__Report;
+struct Shifan__Report *report_to_proto(const report_t *self);
+void report_proto_free(struct Shifan__Report *msg);
+report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t errsize);
+/* The same checks, with `source` naming the message in err instead of
+ * "report message" (e.g. "report 530102-2018-v1-3fa9c1d2"), and a result
+ * that tells bad input (SF_EINVAL, message in err) from a lack of memory
+ * (SF_ENOMEM): a receiver refuses the first and retries the second. */
+int report_read_proto(const struct Shifan__Report *msg, const char *source, report_t **report,
+                      char *err, size_t errsize);
+
+/* True when text (not NULL) is strict UTF-8 (no overlong forms, no
+ * surrogates) of at most max bytes: the rule for comments, and for other
+ * free text that arrives over a link. */
+bool report_text_valid(const char *text, size_t max);
+
+/* JSON form of a report (as accepted by report_parse_json, plus report_id,
+ * version, submitted_at, origin). Returns a malloc'd string. */
+char *report_to_json(const report_t *self);
+
+#endif

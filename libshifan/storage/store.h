@@ -1,0 +1,101 @@
+/* store.h - a node's LMDB environment: every database of one node in one
+ * environment, so business state and outgoing messages commit together.
+ *
+ * Durability: every write transaction is committed with LMDB's default
+ * flags, i.e. fsync'd before store_write() returns 0 (no NOSYNC, no
+ * WRITEMAP: dependency-traps L1, L2). A caller may acknowledge or report
+ * success only after store_write() returned 0.
+ *
+ * Growth: the map starts at `initial_mapsize` (sparse on Linux) and doubles
+ * whenever a transaction hits MDB_MAP_FULL: the transaction is aborted, the
+ * map grown and the transaction function run again from the start (L3). So a
+ * write function must derive everything from the transaction it is given and
+ * the argument, and may run more than once.
+ *
+ * Threads: one store per process, used from one thread. Other processes
+ * (CLI verbs next to a running daemon) open the same directory; LMDB
+ * serialises their writers, and a map grown by one is adopted by the other
+ * (MDB_MAP_RESIZED). Readers left by a killed process are cleared at open and
+ * by store_check_readers() (L4). */
+#ifndef SHIFAN_STORE_H
+#define SHIFAN_STORE_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    DB_META = 0,        /* string key -> value: node configuration and counters */
+    DB_REPORTS,         /* report_id -> stored Payload (Report + receipts) */
+    DB_LATEST,          /* "unit/year" -> latest version record (see node.h) */
+    DB_OUTBOX,          /* stream[16] | seq be64 -> Payload bytes */
+    DB_STREAMS,         /* "out:"/"in:" + stream -> stream state */
+    DB_CHILDREN,        /* child code -> Z85 public key */
+    DB_KEYS,            /* Z85 public key -> child code */
+    DB_INSPECTIONS,     /* inspection id -> stored Payload (inspection) */
+    DB_RETURNS,         /* report_id -> stored Payload (return) */
+    DB_RECOMMENDATIONS, /* prefecture/year -> stored Payload (recommendation) */
+    DB_PROGRAMMES,      /* "programme" -> Payload (programme in force), "evaluation" -> Payload */
+    DB_SUBMISSIONS,     /* county: report_id -> outbox seq (delivery state) */
+    DB_REFUSALS,        /* "up/<report_id or epoch:seq>" (our item the parent refused) or
+                         * "<child>/<...>" (ours a child refused) -> Payload(ItemRefused) */
+    DB_COUNT
+} store_db_t;
+
+typedef struct store store_t;
+/* A transaction of the store: LMDB's, opaque above storage/. */
+typedef struct MDB_txn store_txn_t;
+
+#define STORE_DEFAULT_MAPSIZE ((size_t)256 << 20)
+#define STORE_MAX_MAPSIZE ((size_t)1 << 40)
+
+/* Opens (creating if needed) the environment in directory `dir`, which must
+ * exist. initial_mapsize 0 means STORE_DEFAULT_MAPSIZE. Returns NULL with
+ * *err set (SF_EIO, SF_ESTORE, SF_ENOSPC) and a message logged. */
+store_t *store_open(const char *dir, size_t initial_mapsize, int *err);
+void store_destroy(store_t **self_p);
+
+MDB_dbi store_dbi(const store_t *self, store_db_t db);
+
+typedef int (*store_txn_fn)(MDB_txn *txn, void *arg);
+
+/* Runs fn in a write transaction and commits it durably. fn returns 0 to
+ * commit or a negative sf_err_t to abort (returned as is). LMDB errors from
+ * fn's calls should be turned into sf_err_t with store_error(); MDB_MAP_FULL
+ * inside fn is handled here by growing and re-running fn. */
+int store_write(store_t *self, store_txn_fn fn, void *arg);
+
+/* Runs fn in a read-only transaction (aborted afterwards). */
+int store_read(store_t *self, store_txn_fn fn, void *arg);
+
+/* Converts an LMDB or errno code into sf_err_t. MDB_MAP_FULL becomes
+ * SF_EGROW, which store_write() handles; MDB_TXN_FULL (a transaction
+ * dirtying more pages than LMDB allows: a bigger map does not help)
+ * SF_ETOOBIG. */
+int store_error(int mdb_rc);
+
+/* True once LMDB reported MDB_PANIC: the environment is unusable until it
+ * is reopened, so a daemon should exit and be restarted (L2). */
+bool store_failed(const store_t *self);
+
+/* Clears reader slots of dead processes; returns how many were cleared. */
+int store_check_readers(store_t *self);
+
+size_t store_mapsize(const store_t *self);
+/* Number of entries in a database (from a short read transaction). */
+size_t store_count(store_t *self, store_db_t db);
+
+/* Fixed-width big-endian integers, so memcmp order is numeric order (L9). */
+void store_put_be64(uint8_t *out, uint64_t value);
+uint64_t store_get_be64(const uint8_t *in);
+void store_put_be32(uint8_t *out, uint32_t value);
+uint32_t store_get_be32(const uint8_t *in);
+
+/* Convenience for string-keyed values in DB_META and the like. */
+int store_get_string(MDB_txn *txn, MDB_dbi dbi, const char *key, char *buf, size_t size);
+int store_put_string(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *value);
+int store_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *value);
+int store_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t value);
+
+#endif

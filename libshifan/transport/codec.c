@@ -1,0 +1,244 @@
+#include "transport/codec.h"
+#include "base/error.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+/* protobuf-c takes a key of field number 0, which protobuf forbids, when it
+ * comes as an over-long varint (0x82 0x00), and keeps it as an unknown
+ * field; packed again, the key is written short (0x02) and protobuf-c
+ * refuses its own output. So a message holding one is refused here, in it
+ * or in any message inside it (found by tests/fuzz/fuzz_envelope). */
+static bool field_numbers_valid(const ProtobufCMessage *message)
+{
+    for (unsigned i = 0; i < message->n_unknown_fields; i++)
+        if (message->unknown_fields[i].tag == 0)
+            return false;
+    const ProtobufCMessageDescriptor *descriptor = message->descriptor;
+    const char *base = (const char *)message;
+    for (unsigned f = 0; f < descriptor->n_fields; f++) {
+        const ProtobufCFieldDescriptor *field = &descriptor->fields[f];
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t count = *(const size_t *)(base + field->quantifier_offset);
+            ProtobufCMessage *const *items =
+                *(ProtobufCMessage *const *const *)(base + field->offset);
+            for (size_t k = 0; k < count; k++)
+                if (!field_numbers_valid(items[k]))
+                    return false;
+            continue;
+        }
+        /* The members of a oneof share their storage: only the set one counts. */
+        if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + field->quantifier_offset) != field->id)
+            continue;
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + field->offset);
+        if (sub && !field_numbers_valid(sub))
+            return false;
+    }
+    return true;
+}
+
+Shifan__Envelope *codec_unpack(const uint8_t *data, size_t len, int *err)
+{
+    if (len == 0) {
+        *err = SF_EPROTO;
+        return NULL;
+    }
+    if (len > CODEC_MAX_FRAME) {
+        *err = SF_ETOOBIG;
+        return NULL;
+    }
+    Shifan__Envelope *envelope = shifan__envelope__unpack(NULL, len, data);
+    if (!envelope) {
+        *err = SF_EPROTO;
+        return NULL;
+    }
+    if (envelope->version != CODEC_WIRE_VERSION ||
+        envelope->body_case == SHIFAN__ENVELOPE__BODY__NOT_SET ||
+        !field_numbers_valid(&envelope->base)) {
+        *err = SF_EPROTO;
+        goto refuse;
+    }
+    if (envelope->body_case == SHIFAN__ENVELOPE__BODY_BATCH) {
+        const Shifan__Batch *batch = envelope->batch;
+        if (batch->n_items > CODEC_MAX_ITEMS) {
+            *err = SF_ETOOBIG;
+            goto refuse;
+        }
+        for (size_t i = 0; i < batch->n_items; i++) {
+            if (batch->items[i]->payload.len > CODEC_MAX_PAYLOAD) {
+                *err = SF_ETOOBIG;
+                goto refuse;
+            }
+            /* Items must ascend without gaps: the receiver relies on it. */
+            if (i > 0 && batch->items[i]->seq != batch->items[i - 1]->seq + 1) {
+                *err = SF_EPROTO;
+                goto refuse;
+            }
+        }
+    }
+    *err = 0;
+    return envelope;
+refuse:
+    shifan__envelope__free_unpacked(envelope, NULL);
+    return NULL;
+}
+
+void codec_free(Shifan__Envelope *envelope)
+{
+    if (envelope)
+        shifan__envelope__free_unpacked(envelope, NULL);
+}
+
+int codec_pack_msg(const Shifan__Envelope *envelope, void *zmq_msg)
+{
+    size_t len = shifan__envelope__get_packed_size(envelope);
+    if (len > CODEC_MAX_FRAME)
+        return SF_ETOOBIG;
+    if (zmq_msg_init_size(zmq_msg, len))
+        return SF_ENOMEM;
+    shifan__envelope__pack(envelope, zmq_msg_data(zmq_msg));
+    return 0;
+}
+
+Shifan__Payload *codec_payload_unpack(const uint8_t *data, size_t len)
+{
+    if (len == 0 || len > CODEC_MAX_PAYLOAD)
+        return NULL;
+    Shifan__Payload *payload = shifan__payload__unpack(NULL, len, data);
+    if (payload && (payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET ||
+                    !field_numbers_valid(&payload->base))) {
+        shifan__payload__free_unpacked(payload, NULL);
+        return NULL;
+    }
+    return payload;
+}
+
+void codec_payload_free(Shifan__Payload *payload)
+{
+    if (payload)
+        shifan__payload__free_unpacked(payload, NULL);
+}
+
+int codec_payload_pack(const Shifan__Payload *payload, uint8_t **data, size_t *len)
+{
+    if (!protobuf_c_message_check(&payload->base))
+        return SF_EINVAL;
+    *len = shifan__payload__get_packed_size(payload);
+    if (*len > CODEC_MAX_PAYLOAD)
+        return SF_ETOOBIG;
+    if (!(*data = malloc(*len ? *len : 1)))
+        return SF_ENOMEM;
+    shifan__payload__pack(payload, *data);
+    return 0;
+}
+
+#define PAYLOAD_RECEIPTS_FIELD 30 /* Payload.receipts in proto/shifan.proto */
+
+static size_t put_varint(uint8_t *out, uint64_t value)
+{
+    size_t n = 0;
+    do {
+        out[n++] = (uint8_t)((value & 0x7f) | (value >= 0x80 ? 0x80 : 0));
+        value >>= 7;
+    } while (value);
+    return n;
+}
+
+int codec_payload_append_receipt(const uint8_t *payload, size_t len, const char *node,
+                                 int64_t received_at, uint8_t **out, size_t *out_len)
+{
+    Shifan__Receipt receipt = SHIFAN__RECEIPT__INIT;
+    receipt.node = (char *)node;
+    receipt.received_at = received_at;
+    size_t receipt_len = shifan__receipt__get_packed_size(&receipt);
+    /* key of field 30 (receipts), wire type 2, then the length, then the bytes */
+    uint8_t head[16];
+    size_t head_len = put_varint(head, (uint64_t)PAYLOAD_RECEIPTS_FIELD << 3 | 2);
+    head_len += put_varint(head + head_len, receipt_len);
+    size_t total = len + head_len + receipt_len;
+    if (total > CODEC_MAX_PAYLOAD)
+        return SF_ETOOBIG;
+    uint8_t *buf = malloc(total);
+    if (!buf)
+        return SF_ENOMEM;
+    memcpy(buf, payload, len);
+    memcpy(buf + len, head, head_len);
+    shifan__receipt__pack(&receipt, buf + len + head_len);
+    *out = buf;
+    *out_len = total;
+    return 0;
+}
+
+struct codec_arena {
+    uint8_t *buf;
+    size_t size, used;
+};
+
+codec_arena_t *codec_arena_new(size_t size)
+{
+    codec_arena_t *self = calloc(1, sizeof *self);
+    if (self && !(self->buf = malloc(size))) {
+        free(self);
+        return NULL;
+    }
+    if (self)
+        self->size = size;
+    return self;
+}
+
+void codec_arena_destroy(codec_arena_t **self_p)
+{
+    if (!*self_p)
+        return;
+    free((*self_p)->buf);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static void *arena_alloc(void *data, size_t size)
+{
+    codec_arena_t *arena = data;
+    size_t aligned = (size + 15) & ~(size_t)15;
+    if (aligned < size || arena->size - arena->used < aligned)
+        return malloc(size ? size : 1);
+    void *ptr = arena->buf + arena->used;
+    arena->used += aligned;
+    return ptr;
+}
+
+static void arena_free(void *data, void *ptr)
+{
+    codec_arena_t *arena = data;
+    uint8_t *p = ptr;
+    if (p < arena->buf || p >= arena->buf + arena->size)
+        free(ptr); /* a fallback allocation */
+}
+
+Shifan__Payload *codec_payload_unpack_arena(codec_arena_t *arena, const uint8_t *data, size_t len)
+{
+    if (len == 0 || len > CODEC_MAX_PAYLOAD)
+        return NULL;
+    arena->used = 0;
+    ProtobufCAllocator allocator = {arena_alloc, arena_free, arena};
+    Shifan__Payload *payload = shifan__payload__unpack(&allocator, len, data);
+    if (payload && (payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET ||
+                    !field_numbers_valid(&payload->base))) {
+        shifan__payload__free_unpacked(payload, &allocator);
+        return NULL;
+    }
+    return payload;
+}
+
+void codec_payload_free_arena(codec_arena_t *arena, Shifan__Payload *payload)
+{
+    if (!payload)
+        return;
+    ProtobufCAllocator allocator = {arena_alloc, arena_free, arena};
+    /* Walks the message only to free what fell back to malloc. */
+    shifan__payload__free_unpacked(payload, &allocator);
+}

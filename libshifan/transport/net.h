@@ -1,0 +1,38 @@
+/* net.h - the ZeroMQ context of a daemon and the one wait of its loop.
+ *
+ * The application never calls ZeroMQ itself: it makes a context here, hands
+ * it to zap_new(), link_server_new() and link_client_new(), and calls
+ * net_serve() from its loop, which waits for any of the daemon's sockets
+ * (and one plain file descriptor, e.g. a signal pipe) and lets each ready
+ * object read what arrived.
+ *
+ * Threads: one context per process; net_serve() from the thread that made
+ * the objects it serves (ZeroMQ sockets are not thread-safe). */
+#ifndef SHIFAN_NET_H
+#define SHIFAN_NET_H
+
+#include "transport/link.h"
+#include "transport/zap.h"
+
+/* A new ZeroMQ context. NULL with *err = SF_ESTATE (and errno) on failure. */
+void *net_context_new(int *err);
+/* Terminates the context (every socket in it must be closed first: destroy
+ * the link client, link server and ZAP handler, in that order) and sets
+ * *ctx_p to NULL. A NULL *ctx_p is a no-op. */
+void net_context_destroy(void **ctx_p);
+
+/* What one daemon waits on; any member may be NULL (wake_fd -1). */
+typedef struct {
+    int wake_fd; /* read end of the signal pipe: wakes the wait, read by no one here */
+    zap_t *zap;
+    link_server_t *server;
+    link_client_t *client;
+} net_watch_t;
+
+/* Waits up to timeout_ms for something to read on the watched sockets and
+ * serves it: ZAP requests first, then the server's frames, the client's
+ * monitor events and the client's frames. Returns 0 (also when a signal
+ * interrupted the wait), or SF_EIO if polling failed (logged). */
+int net_serve(const net_watch_t *watch, int timeout_ms);
+
+#endif

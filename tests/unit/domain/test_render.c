@@ -1,0 +1,431 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "base/error.h"
+#include "domain/engine.h"
+#include "domain/render.h"
+
+#include "engine_fixture.h"
+
+/* One year of the fixture province with every kind of unit: qualified and
+ * recommended, failing, late, returned (with a hostile reason), missing,
+ * inspected with a discrepancy, and a prefecture's confirmed list. */
+static engine_result_t *build_result(programme_t *programme, bool reversed)
+{
+    report_t *reports[8];
+    size_t n = 0;
+    reports[n++] = fixture_passing_report("990101", 2018, 1, "2018-07-01", "a1", 40);
+    reports[n++] = fixture_passing_report("990102", 2018, 1, "2018-07-02", "b1", 20);
+    reports[n] = fixture_passing_report("990103", 2018, 1, "2018-07-03", "c1", 20);
+    fixture_ratio(reports[n++], "2.1", 8999, 10000);
+    reports[n++] = fixture_passing_report("990104", 2018, 1, "2018-08-03", "d1", 10);
+    reports[n++] = fixture_passing_report("990201", 2018, 1, "2018-07-03", "e1", 10);
+    reports[n++] = fixture_passing_report("990301", 2018, 1, "2018-07-03", "f1", 10);
+    reports[n++] = fixture_passing_report("990303", 2018, 1, "2018-07-04", "g1", 30);
+    reports[n++] = fixture_passing_report("990303", 2018, 2, "2018-07-09", "g2", 30);
+    engine_input_t *input = engine_input_new(programme);
+    assert_non_null(input);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = reversed ? n - 1 - i : i;
+        assert_int_equal(engine_input_add_report(input, reports[k], reports[k]->submitted_at + 5),
+                         0);
+        report_destroy(&reports[k]);
+    }
+    report_t *insp = fixture_report("990104", 2018, 1, fixture_time("2018-08-20"), "i1");
+    fixture_ratio(insp, "2.1", 800, 1000);
+    assert_int_equal(engine_input_add_inspection(input, insp, ENGINE_TIER_PREFECTURE), 0);
+    report_destroy(&insp);
+    assert_int_equal(engine_input_add_return(input, "990201", 2018, "e1",
+                                             "<script>alert('x')</script> & 附件",
+                                             fixture_time("2018-07-20")),
+                     0);
+    const char *list[] = {"990303"};
+    assert_int_equal(engine_input_add_recommendation(input, "990300", 2018, list, 1, true,
+                                                     fixture_time("2018-09-28"), 1),
+                     0);
+    engine_result_t *result = NULL;
+    char err[256];
+    assert_int_equal(
+        engine_evaluate(input, 2018, fixture_time("2018-11-01"), NULL, &result, err, sizeof err),
+        0);
+    /* The result borrows the programme, never the input. */
+    engine_input_destroy(&input);
+    return result;
+}
+
+typedef struct {
+    programme_t *programme;
+    engine_result_t *result;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    f->programme = fixture_programme();
+    if (!f->programme)
+        return -1;
+    f->result = build_result(f->programme, false);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    engine_result_destroy(&f->result);
+    programme_destroy(&f->programme);
+    free(f);
+    return 0;
+}
+
+static json_t *load_json(const engine_result_t *result)
+{
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(render_json(result, &text, &len), 0);
+    assert_int_equal(strlen(text), len);
+    json_error_t error;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+    if (!root)
+        fail_msg("result JSON does not parse: %s (line %d)", error.text, error.line);
+    free(text);
+    return root;
+}
+
+static void json_carries_the_fixed_fields(void **state)
+{
+    fixture_t *f = *state;
+    json_t *root = load_json(f->result);
+    json_t *units = json_object_get(root, "units");
+    assert_true(json_is_array(units));
+    assert_int_equal(json_array_size(units), 10);
+    size_t i;
+    json_t *unit;
+    json_array_foreach(units, i, unit)
+    {
+        assert_true(json_is_string(json_object_get(unit, "code")));
+        assert_true(json_is_string(json_object_get(unit, "prefecture")));
+        const char *status = json_string_value(json_object_get(unit, "status"));
+        assert_non_null(status);
+        assert_true(strcmp(status, "on_time") == 0 || strcmp(status, "late") == 0 ||
+                    strcmp(status, "missing") == 0);
+        assert_true(json_is_boolean(json_object_get(unit, "qualified")));
+        assert_true(json_is_array(json_object_get(unit, "failed")));
+        assert_true(json_is_boolean(json_object_get(unit, "recommended")));
+        assert_true(json_is_boolean(json_object_get(unit, "demonstration")));
+        assert_true(json_is_boolean(json_object_get(unit, "national_candidate")));
+        assert_true(json_is_array(json_object_get(unit, "flags")));
+        assert_true(json_is_array(json_object_get(unit, "criteria")));
+    }
+    json_t *u103 = json_array_get(units, 2);
+    assert_string_equal(json_string_value(json_object_get(u103, "code")), "990103");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(u103, "failed"), 0)),
+                        "2.1");
+    json_t *c21 = json_array_get(json_object_get(u103, "criteria"), 3);
+    assert_string_equal(json_string_value(json_object_get(c21, "id")), "2.1");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(c21, "value"), "num")),
+                     8999);
+    assert_false(json_boolean_value(json_object_get(c21, "passed")));
+    /* 89.99 % shown with two decimals, margin -0.01 */
+    assert_float_equal(json_real_value(json_object_get(c21, "percent")), 89.99, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(c21, "margin")), -0.01, 1e-9);
+    json_t *u104 = json_array_get(units, 3);
+    assert_string_equal(json_string_value(json_object_get(u104, "status")), "late");
+    json_t *flags = json_object_get(u104, "flags");
+    bool late = false, discrepancy = false;
+    json_array_foreach(flags, i, unit)
+    {
+        late |= strcmp(json_string_value(unit), "late") == 0;
+        discrepancy |= strcmp(json_string_value(unit), "discrepancy") == 0;
+    }
+    assert_true(late && discrepancy);
+
+    json_t *prefectures = json_object_get(root, "prefectures");
+    assert_int_equal(json_array_size(prefectures), 3);
+    json_t *p = json_array_get(prefectures, 0);
+    assert_string_equal(json_string_value(json_object_get(p, "code")), "990100");
+    assert_int_equal(json_integer_value(json_object_get(p, "quota")), 2);
+    json_t *recommended = json_object_get(p, "recommended");
+    assert_int_equal(json_array_size(recommended), 2);
+    assert_string_equal(json_string_value(json_array_get(recommended, 0)), "990101");
+    assert_string_equal(json_string_value(json_array_get(recommended, 1)), "990102");
+    assert_true(json_boolean_value(json_object_get(p, "provisional")));
+    json_t *c = json_array_get(prefectures, 2);
+    assert_string_equal(json_string_value(json_object_get(c, "source")), "confirmed");
+    assert_false(json_boolean_value(json_object_get(c, "provisional")));
+    json_t *completeness = json_object_get(p, "completeness");
+    assert_int_equal(json_integer_value(json_object_get(completeness, "expected")), 5);
+    assert_int_equal(json_integer_value(json_object_get(completeness, "reported")), 4);
+
+    json_t *province = json_object_get(root, "province");
+    assert_true(json_is_object(province));
+    json_t *demonstration = json_object_get(province, "demonstration");
+    assert_int_equal(json_array_size(demonstration), 3);
+    assert_string_equal(json_string_value(json_array_get(demonstration, 0)), "990101");
+    assert_string_equal(json_string_value(json_array_get(demonstration, 1)), "990303");
+    assert_string_equal(json_string_value(json_array_get(demonstration, 2)), "990102");
+    json_t *national = json_object_get(province, "national_candidates");
+    assert_int_equal(json_array_size(national), 1);
+    json_t *progress = json_object_get(province, "progress");
+    assert_int_equal(json_integer_value(json_object_get(progress, "demonstration_total")), 3);
+    json_t *targets = json_object_get(progress, "targets");
+    assert_int_equal(json_array_size(targets), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(targets, 0), "needed")), 4);
+    json_decref(root);
+}
+
+/* Splits CSV text into rows of fields (handles quotes; enough for our own output). */
+static size_t csv_rows(char *text, char *rows[][64], size_t max_rows)
+{
+    size_t row = 0, field = 0;
+    char *p = text, *out = text;
+    rows[0][0] = out;
+    while (*p && row < max_rows) {
+        if (*p == '"') {
+            for (p++; *p; p++) {
+                if (*p == '"' && p[1] == '"')
+                    *out++ = *p++;
+                else if (*p == '"')
+                    break;
+                else
+                    *out++ = *p;
+            }
+            p++;
+        } else if (*p == ',') {
+            *out++ = '\0';
+            p++;
+            rows[row][++field] = out;
+        } else if (*p == '\r' && p[1] == '\n') {
+            *out++ = '\0';
+            p += 2;
+            rows[row][++field] = NULL;
+            row++;
+            field = 0;
+            if (row < max_rows)
+                rows[row][0] = out;
+        } else {
+            *out++ = *p++;
+        }
+    }
+    return row;
+}
+
+static int column(char *header[64], const char *name)
+{
+    for (int i = 0; i < 64 && header[i]; i++)
+        if (strcmp(header[i], name) == 0)
+            return i;
+    fail_msg("no column %s", name);
+    return -1;
+}
+
+/* The HTML table row of a unit, from its <tr> to before its </tr> (caller frees). */
+static char *html_row(const char *html, const char *code)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "<td>%s</td><td class=\"name\">", code);
+    const char *cell = strstr(html, needle);
+    if (!cell)
+        fail_msg("no HTML row for %s", code);
+    const char *start = cell;
+    while (start > html && strncmp(start, "<tr", 3) != 0)
+        start--;
+    const char *end = strstr(cell, "</tr>");
+    assert_non_null(end);
+    return strndup(start, (size_t)(end - start));
+}
+
+static size_t count_of(const char *haystack, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(haystack, needle); p; p = strstr(p + strlen(needle), needle))
+        n++;
+    return n;
+}
+
+static void csv_and_html_carry_the_same_facts_as_json(void **state)
+{
+    fixture_t *f = *state;
+    json_t *root = load_json(f->result);
+    char *csv = NULL, *html = NULL;
+    size_t csv_len = 0, html_len = 0;
+    assert_int_equal(render_csv(f->result, &csv, &csv_len), 0);
+    assert_int_equal(render_html(f->result, &html, &html_len), 0);
+    char *rows[16][64];
+    char *html_rows = strdup(html);
+    size_t count = csv_rows(csv, rows, 16);
+    assert_int_equal(count, 11); /* header + 10 units */
+    int code = column(rows[0], "code"), qualified = column(rows[0], "qualified");
+    int recommended = column(rows[0], "recommended"), status = column(rows[0], "status");
+    int item21 = column(rows[0], "item_2.1"), demonstration = column(rows[0], "demonstration");
+
+    json_t *units = json_object_get(root, "units");
+    for (size_t i = 0; i < json_array_size(units); i++) {
+        json_t *unit = json_array_get(units, i);
+        const char *unit_code = json_string_value(json_object_get(unit, "code"));
+        char **row = rows[i + 1];
+        assert_string_equal(row[code], unit_code);
+        bool is_qualified = json_boolean_value(json_object_get(unit, "qualified"));
+        bool is_recommended = json_boolean_value(json_object_get(unit, "recommended"));
+        assert_string_equal(row[qualified], is_qualified ? "true" : "false");
+        assert_string_equal(row[recommended], is_recommended ? "true" : "false");
+        assert_string_equal(row[demonstration],
+                            json_boolean_value(json_object_get(unit, "demonstration")) ? "true"
+                                                                                       : "false");
+        assert_string_equal(row[status], json_string_value(json_object_get(unit, "status")));
+        /* The unit's HTML row says the same. */
+        char needle[64];
+        snprintf(needle, sizeof needle, "<tr class=\"recommended\"><td>%s</td>", unit_code);
+        const char *line = strstr(html_rows, needle);
+        assert_int_equal(line != NULL, is_recommended);
+        if (!line) {
+            snprintf(needle, sizeof needle, "<tr><td>%s</td>", unit_code);
+            line = strstr(html_rows, needle);
+        }
+        assert_non_null(line);
+        const char *end = strstr(line, "</tr>");
+        assert_non_null(end);
+        char *copy = strndup(line, (size_t)(end - line));
+        assert_int_equal(strstr(copy, ">合格<") != NULL, is_qualified);
+        assert_int_equal(strstr(copy, ">不合格<") != NULL, !is_qualified);
+        assert_int_equal(strstr(copy, ">推荐<") != NULL, is_recommended);
+        /* The status cell (the flags cell has a class, so "<td>迟报</td>" is the status). */
+        const char *unit_status = json_string_value(json_object_get(unit, "status"));
+        const char *status_zh = strcmp(unit_status, "on_time") == 0 ? "<td>按时</td>"
+                                : strcmp(unit_status, "late") == 0  ? "<td>迟报</td>"
+                                                                    : "<td>未报</td>";
+        assert_int_equal(count_of(copy, "<td>按时</td>") + count_of(copy, "<td>迟报</td>") +
+                             count_of(copy, "<td>未报</td>"),
+                         1);
+        assert_non_null(strstr(copy, status_zh));
+        assert_int_equal(strstr(copy, "<td>示范县</td>") != NULL,
+                         json_boolean_value(json_object_get(unit, "demonstration")));
+        assert_int_equal(strstr(copy, "<td>国家级候选</td>") != NULL,
+                         json_boolean_value(json_object_get(unit, "national_candidate")));
+        free(copy);
+    }
+    assert_string_equal(rows[3][item21], "fail"); /* 990103 */
+    assert_string_equal(rows[1][item21], "pass"); /* 990101 */
+    assert_string_equal(rows[5][item21], "");     /* 990105, missing */
+    free(html_rows);
+    free(csv);
+    free(html);
+    json_decref(root);
+}
+
+static void html_is_self_contained_printable_and_escaped(void **state)
+{
+    fixture_t *f = *state;
+    char *html = NULL;
+    assert_int_equal(render_html(f->result, &html, NULL), 0);
+    assert_true(strncmp(html, "<!DOCTYPE html>", 15) == 0);
+    assert_non_null(strstr(html, "<meta charset=\"utf-8\">"));
+    assert_non_null(strstr(html, "@media print"));
+    assert_null(strstr(html, "http:"));
+    assert_null(strstr(html, "https:"));
+    assert_null(strstr(html, "src="));
+    assert_null(strstr(html, "<link"));
+    assert_null(strstr(html, "<script"));
+    assert_non_null(strstr(html, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; 附件"));
+    assert_non_null(strstr(html, "丙&lt;三&gt;&amp;&quot;县&#39;"));
+    assert_null(strstr(html, "丙<三>"));
+    /* 示范县, 国家级候选, 按时/迟报/未报 and ✓/✗ are in every page's headers,
+     * summary lines and legend: only whole lines and rows say what was decided. */
+    assert_non_null(strstr(html, "<h2>汇总：测试省</h2>\n"
+                                 "<p>本年度示范县（3 个，名额合计 3）：甲一县（990101）、"
+                                 "丙&lt;三&gt;&amp;&quot;县&#39;（990303）、甲二县（990102）</p>\n"
+                                 "<p>国家级候选（名额 1）：甲一县（990101）</p>\n"
+                                 "<p>应报 10，已报 7（完整率 70.00%），按时 6（及时率 60.00%），"
+                                 "迟报 1，未报 3，合格 4</p>\n"));
+    assert_non_null(strstr(html, "<tr><td class=\"name\">示范县4个</td><td>2019</td><td>4</td>"
+                                 "<td>3</td><td>75.00%</td></tr>"));
+    assert_non_null(strstr(
+        html, "<h2>甲市（990100）</h2>\n"
+              "<p>本年度名额 2；推荐（自动排名（暂定））：甲一县（990101）、甲二县（990102）</p>\n"
+              "<p>应报 5，已报 4（完整率 80.00%），按时 3（及时率 60.00%），"
+              "迟报 1，未报 1，合格 2</p>\n"));
+    /* Items: 990103 fails 2.1 (the third of five), 990105 is missing. */
+    char *row = html_row(html, "990103");
+    assert_non_null(strstr(row, "<td>按时</td><td class=\"pass\">✓</td><td class=\"pass\">✓</td>"
+                                "<td class=\"fail\">✗</td><td class=\"pass\">✓</td>"
+                                "<td class=\"pass\">✓</td><td class=\"fail\">不合格</td>"));
+    free(row);
+    row = html_row(html, "990105");
+    assert_int_equal(count_of(row, "<td class=\"missing\">–</td>"), 5);
+    assert_int_equal(count_of(row, "✓") + count_of(row, "✗"), 0);
+    free(row);
+    row = html_row(html, "990104");
+    assert_non_null(strstr(row, "<td>迟报</td>"));
+    assert_non_null(
+        strstr(row, "<td class=\"name\">迟报；核查不符（取消本年度推荐资格）；经核查</td>"));
+    free(row);
+    free(html);
+}
+
+static void the_same_inputs_give_the_same_bytes(void **state)
+{
+    fixture_t *f = *state;
+    engine_result_t *again = build_result(f->programme, true);
+    for (render_format_t format = RENDER_JSON; format <= RENDER_HTML; format++) {
+        char *first = NULL, *second = NULL, *third = NULL;
+        size_t first_len = 0, second_len = 0, third_len = 0;
+        assert_int_equal(render(f->result, format, &first, &first_len), 0);
+        assert_int_equal(render(f->result, format, &second, &second_len), 0);
+        assert_int_equal(render(again, format, &third, &third_len), 0);
+        assert_int_equal(first_len, second_len);
+        assert_int_equal(first_len, third_len);
+        assert_memory_equal(first, second, first_len);
+        assert_memory_equal(first, third, first_len);
+        free(first);
+        free(second);
+        free(third);
+    }
+    engine_result_destroy(&again);
+}
+
+static void a_county_scope_renders_without_a_province(void **state)
+{
+    fixture_t *f = *state;
+    engine_input_t *input = engine_input_new(f->programme);
+    report_t *r = fixture_passing_report("990101", 2018, 1, "2018-07-01", "a1", 40);
+    assert_int_equal(engine_input_add_report(input, r, 0), 0);
+    report_destroy(&r);
+    engine_result_t *result = NULL;
+    char err[128];
+    assert_int_equal(engine_evaluate(input, 2018, fixture_time("2018-07-02"), "990101", &result,
+                                     err, sizeof err),
+                     0);
+    json_t *root = load_json(result);
+    assert_true(json_is_null(json_object_get(root, "province")));
+    assert_int_equal(json_array_size(json_object_get(root, "units")), 1);
+    json_decref(root);
+    char *html = NULL;
+    assert_int_equal(render_html(result, &html, NULL), 0);
+    assert_null(strstr(html, "汇总："));
+    free(html);
+    engine_result_destroy(&result);
+    engine_input_destroy(&input);
+
+    render_format_t format;
+    assert_int_equal(render_format_parse("csv", &format), 0);
+    assert_int_equal(format, RENDER_CSV);
+    assert_int_equal(render_format_parse("xml", &format), SF_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(json_carries_the_fixed_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(csv_and_html_carry_the_same_facts_as_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(html_is_self_contained_printable_and_escaped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(the_same_inputs_give_the_same_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_county_scope_renders_without_a_province, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,645 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <iconv.h>
+#include <cmocka.h>
+
+#include "base/error.h"
+#include "domain/programme.h"
+#include "domain/report.h"
+#include "shifan.pb-c.h"
+
+static const char *const good_json =
+    "{\"unit\":\"530102\",\"year\":2018,"
+    "\"values\":{\"2.1\":{\"num\":912,\"den\":1000},\"1.1\":true,\"1.2c\":3,\"1.2a\":false,"
+    "\"2.7\":{\"num\":0,\"den\":0}},"
+    "\"comments\":{\"2.1\":\"含外来务工人员，见附表\"}}";
+
+/* The same report as a person fills it in a spreadsheet: rows in any order,
+ * unit and year only on the first row, 1/0 for yes/no. */
+static const char *const good_csv =
+    "unit,year,criterion,title,value,numerator,denominator,comment\r\n"
+    "530102,2018,1.1,纳入规划,1,,,\r\n"
+    ",,1.2a,启动大会,否,,,\r\n"
+    ",,1.2b,实施方案,,,,\r\n"
+    ",,2.1,覆盖率,,912,1000,\"含外来务工人员，见附表\"\r\n"
+    ",,1.2c,会议次数,3,,,\r\n"
+    ",,2.7,传染病报告率,,0,0,\r\n"
+    ",,,,,,,\r\n";
+
+static int setup(void **state)
+{
+    *state = programme_load_default();
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    programme_t *programme = *state;
+    programme_destroy(&programme);
+    return 0;
+}
+
+static report_t *load_ok(const programme_t *programme, const char *text, size_t len)
+{
+    char err[512];
+    report_t *report = report_load(text, len, "test", "530102", programme, err, sizeof err);
+    if (!report)
+        fail_msg("%s", err);
+    return report;
+}
+
+static void assert_same_report(const report_t *a, const report_t *b)
+{
+    assert_string_equal(a->unit, b->unit);
+    assert_int_equal(a->year, b->year);
+    assert_string_equal(a->report_id, b->report_id);
+    assert_string_equal(a->standard_id, b->standard_id);
+    assert_string_equal(a->origin, b->origin);
+    assert_int_equal(a->version, b->version);
+    assert_int_equal(a->submitted_at, b->submitted_at);
+    assert_int_equal(a->value_count, b->value_count);
+    for (size_t v = 0; v < a->value_count; v++) {
+        const report_value_t *x = &a->values[v], *y = &b->values[v];
+        assert_string_equal(x->criterion, y->criterion);
+        assert_int_equal(x->kind, y->kind);
+        assert_int_equal(x->flag, y->flag);
+        assert_int_equal(x->count, y->count);
+        assert_int_equal(x->num, y->num);
+        assert_int_equal(x->den, y->den);
+        assert_int_equal(x->comment == NULL, y->comment == NULL);
+        if (x->comment)
+            assert_string_equal(x->comment, y->comment);
+    }
+}
+
+static void json_and_csv_give_the_same_report(void **state)
+{
+    const programme_t *programme = *state;
+    report_t *from_json = load_ok(programme, good_json, strlen(good_json));
+    report_t *from_csv = load_ok(programme, good_csv, strlen(good_csv));
+    assert_same_report(from_json, from_csv);
+
+    assert_int_equal(from_json->value_count, 5);
+    const char *const order[] = {"1.1", "1.2a", "1.2c", "2.1", "2.7"};
+    for (size_t v = 0; v < 5; v++)
+        assert_string_equal(from_json->values[v].criterion, order[v]);
+    const report_value_t *value = report_find(from_json, "2.1");
+    assert_non_null(value);
+    assert_int_equal(value->kind, CRITERION_RATIO);
+    assert_int_equal(value->num, 912);
+    assert_int_equal(value->den, 1000);
+    assert_string_equal(value->comment, "含外来务工人员，见附表");
+    assert_true(report_find(from_csv, "1.1")->flag);
+    assert_false(report_find(from_csv, "1.2a")->flag);
+    assert_int_equal(report_find(from_csv, "1.2c")->count, 3);
+    assert_null(report_find(from_csv, "1.2b")); /* left empty: missing */
+
+    char missing[512];
+    assert_int_equal(report_missing(from_json, programme, missing, sizeof missing), 38 - 5);
+    assert_memory_equal(missing, "1.2b,1.3,1.4a,", 14);
+    assert_null(strstr(missing, "2.1,"));
+    char small[8];
+    assert_int_equal(report_missing(from_json, programme, small, sizeof small), 33);
+    assert_string_equal(small, "1.2b"); /* whole ids only */
+    report_destroy(&from_json);
+    report_destroy(&from_csv);
+    assert_null(from_csv);
+}
+
+static void unit_defaults_to_the_node_and_former_codes_are_units(void **state)
+{
+    const programme_t *programme = *state;
+    char err[512];
+    const char *text = "{\"year\":2019,\"values\":{\"1.1\":true}}";
+    report_t *report =
+        report_load(text, strlen(text), "t.json", "532331", programme, err, sizeof err);
+    if (!report)
+        fail_msg("%s", err);
+    assert_string_equal(report->unit, "532331"); /* kept as written, resolved by lookups */
+    report_destroy(&report);
+    assert_null(report_parse_json(text, strlen(text), "t.json", NULL, err, sizeof err));
+    assert_non_null(strstr(err, "t.json: $.unit: missing, and no default unit"));
+}
+
+static void values_sort_in_standard_order_without_a_programme(void **state)
+{
+    (void)state;
+    char err[512];
+    const char *text =
+        "{\"unit\":\"530102\",\"year\":2018,\"values\":{\"10.1\":1,\"2.1\":2,\"1.2c\":3,"
+        "\"1.2a\":4}}";
+    report_t *report = report_parse_json(text, strlen(text), "t", NULL, err, sizeof err);
+    assert_non_null(report);
+    const char *const order[] = {"1.2a", "1.2c", "2.1", "10.1"};
+    for (size_t v = 0; v < 4; v++)
+        assert_string_equal(report->values[v].criterion, order[v]);
+    report_destroy(&report);
+}
+
+typedef struct {
+    const char *text;
+    const char *message;
+} bad_report_t;
+
+#define HEADER "unit,year,criterion,value,numerator,denominator,comment\n"
+
+static const bad_report_t bad_reports[] = {
+    /* JSON */
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"9.9\":true}}",
+     "bad: $.values[\"9.9\"]: criterion 9.9: unknown criterion"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1.1\":3}}",
+     "bad: $.values[\"1.1\"]: criterion 1.1: is a bool criterion, got a count value"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"2.1\":true}}",
+     "$.values[\"2.1\"]: criterion 2.1: is a ratio criterion, got a bool value"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1.2c\":-1}}",
+     "$.values[\"1.2c\"]: count -1 is negative"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"2.1\":{\"num\":-1,\"den\":10}}}",
+     "$.values[\"2.1\"].num: numerator -1 is negative"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"2.1\":{\"num\":12,\"den\":10}}}",
+     "$.values[\"2.1\"].num: criterion 2.1: numerator 12 exceeds denominator 10"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"2.1\":{\"num\":1,\"den\":0}}}",
+     "$.values[\"2.1\"].den: criterion 2.1: denominator is 0 but numerator is 1"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"2.1\":{\"num\":1}}}",
+     "$.values[\"2.1\"].den: missing"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"2.1\":{\"num\":1,\"den\":2,\"pct\":50}}}",
+     "$.values[\"2.1\"].pct: unknown key"},
+    {"{\"unit\":\"530102\",\"year\":2016,\"values\":{}}",
+     "$.year: year 2016 is outside the programme's years 2017..2020"},
+    {"{\"unit\":\"530102\",\"year\":\"2018\",\"values\":{}}", "$.year: expected a year"},
+    {"{\"unit\":\"110101\",\"year\":2018,\"values\":{}}",
+     "$.unit: unit 110101 is not in the programme's hierarchy"},
+    {"{\"unit\":\"530100\",\"year\":2018,\"values\":{}}",
+     "$.unit: unit 530100 (昆明市) is a prefecture, not a unit of evaluation (county)"},
+    {"{\"unit\":\"5301\",\"year\":2018,\"values\":{}}",
+     "$.unit: \"5301\" is not a 6- or 9-digit unit code"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1.1\":true,\"1.1\":false}}",
+     "duplicate object key"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1.2c\":5.0}}",
+     "$.values[\"1.2c\"]: count 5 is not a whole number"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1.2c\":1e6}}",
+     "$.values[\"1.2c\"]: count 1e+06 is not a whole number"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1.2c\":99999999999999999999}}",
+     "too big integer"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1.2c\":\"3\"}}",
+     "$.values[\"1.2c\"]: expected true/false, a whole number"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1.1\":true},\"comments\":{\"2.1\":\"x\"}}",
+     "$.comments[\"2.1\"]: criterion 2.1: a comment for a criterion without a value"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{},\"colour\":1}", "$.colour: unknown key"},
+    {"{\"unit\":\"530102\",\"year\":2018}", "$.values: missing"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1 1\":true}}",
+     "$.values[\"1 1\"]: \"1 1\" is not a criterion id"},
+    {"{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1.1\":true}", "bad: line 1, column"},
+    /* CSV */
+    {HEADER "530102,2018,1.1,yes,,,\n530102,2018,9.9,yes,,,\n",
+     "bad: line 3: criterion 9.9: unknown criterion"},
+    {HEADER "530102,2018,1.2c,yes,,,\n", "line 2: criterion 1.2c: is a count criterion"},
+    {HEADER "530102,2018,1.1,3,,,\n", "line 2: criterion 1.1: is a bool criterion"},
+    {HEADER "530102,2018,2.1,91,,,\n", "line 2: criterion 2.1: is a ratio criterion"},
+    {HEADER "530102,2018,2.1,91%,,,\n", "line 2: criterion 2.1: is a ratio criterion"},
+    {HEADER "530102,2018,1.1,,1,2,\n", "line 2: criterion 1.1: is a bool criterion, got a ratio"},
+    {HEADER "530102,2018,1.2c,-3,,,\n", "line 2: criterion 1.2c: count -3 is negative"},
+    {HEADER "530102,2018,2.1,,-3,10,\n", "line 2: criterion 2.1: numerator -3 is negative"},
+    {HEADER "530102,2018,2.1,,12,10,\n",
+     "line 2: criterion 2.1: numerator 12 exceeds denominator 10"},
+    {HEADER "530102,2018,2.1,,3,0,\n",
+     "line 2: criterion 2.1: denominator is 0 but numerator is 3"},
+    {HEADER "530102,2018,2.1,,3,,\n", "line 2: criterion 2.1: a ratio needs both"},
+    {HEADER "530102,2016,1.1,yes,,,\n", "line 2: year 2016 is outside the programme's years"},
+    {HEADER "110101,2018,1.1,yes,,,\n", "line 2: unit 110101 is not in the programme's hierarchy"},
+    {HEADER "530000,2018,1.1,yes,,,\n", "line 2: unit 530000 (云南省) is a province"},
+    {HEADER "530102,2018,1.1,yes,,,\n,,2.1,,1,2,\n,,2.2,,1,2,\n,,2.1,,1,3,\n",
+     "line 5: criterion 2.1: given again (first on line 3)"},
+    {HEADER "530102,2018,1.2c,5.0,,,\n", "line 2: criterion 1.2c: count \"5.0\" is not a whole"},
+    {HEADER "530102,2018,1.2c,99999999999999999999,,,\n",
+     "line 2: criterion 1.2c: count 99999999999999999999 is larger than"},
+    {HEADER "530102,2018,1.1,yes,,\n", "line 2: 6 fields, the header has 7"},
+    {HEADER "530102,2018,1.1,yes,,,\n530102,2019,1.2c,3,,,\n",
+     "line 3: year 2019 differs from 2018 on line 2"},
+    {HEADER "530102,2018,1.1,yes,,,\n530103,,1.2c,3,,,\n",
+     "line 3: unit 530103 differs from 530102 on line 2"},
+    {HEADER "530102,2018,1.1,yes,,,\"unterminated\n", "line 2: unterminated quoted field"},
+    {HEADER "530102,2018,1.1,y\"es,,,\n", "bad: line 2: "},
+    {HEADER "530102,2018,1.1,,,,why\n", "line 2: criterion 1.1: a comment without a value"},
+    {HEADER "530102,,1.1,yes,,,\n", "line 2: no year"},
+    {HEADER "530102,2018,,yes,,,\n", "line 2: no criterion"},
+    {"unit,year,criterion,valeur\n530102,2018,1.1,yes\n", "line 1: unknown column \"valeur\""},
+    {"unit,criterion,value\n530102,1.1,yes\n", "line 1: the header needs the columns year"},
+    {"unit,year,criterion,value,numerator\n", "numerator and denominator columns go together"},
+    {HEADER, "bad: no data rows"},
+    {"", "bad: empty"},
+};
+
+static void bad_reports_name_the_place_and_criterion(void **state)
+{
+    const programme_t *programme = *state;
+    for (size_t i = 0; i < sizeof bad_reports / sizeof *bad_reports; i++) {
+        const bad_report_t *bad = &bad_reports[i];
+        char err[512] = "";
+        report_t *report =
+            report_load(bad->text, strlen(bad->text), "bad", "530102", programme, err, sizeof err);
+        if (report)
+            fail_msg("case %zu (%s) was accepted", i, bad->message);
+        if (!strstr(err, bad->message))
+            fail_msg("case %zu: expected \"%s\" in \"%s\"", i, bad->message, err);
+    }
+}
+
+static void csv_one_and_zero_are_counts_without_a_programme(void **state)
+{
+    const programme_t *programme = *state;
+    const char *text = HEADER "530102,2018,1.1,1,,,\n,,1.2a,yes,,,\n";
+    char err[512];
+    report_t *report = report_parse_csv(text, strlen(text), "t.csv", NULL, err, sizeof err);
+    assert_non_null(report);
+    assert_int_equal(report_find(report, "1.1")->kind, CRITERION_COUNT);
+    assert_int_equal(report_find(report, "1.2a")->kind, CRITERION_BOOL);
+    /* ...so validating that against the standard finds the kind wrong. */
+    assert_int_equal(report_validate(report, programme, "t.csv", err, sizeof err), SF_EINVAL);
+    assert_non_null(strstr(err, "t.csv: values[0]: criterion 1.1: is a bool criterion"));
+    report_destroy(&report);
+}
+
+static void validate_checks_standard_unit_and_year(void **state)
+{
+    const programme_t *programme = *state;
+    char err[512];
+    report_t *report = report_new();
+    assert_non_null(report);
+    strcpy(report->unit, "530102");
+    report->year = 2020;
+    assert_int_equal(report_validate(report, programme, "r", err, sizeof err), 0);
+    strcpy(report->standard_id, "other-std");
+    assert_int_equal(report_validate(report, programme, "r", err, sizeof err), SF_EINVAL);
+    assert_non_null(strstr(err, "r: standard_id: \"other-std\" is not the programme's standard"));
+    strcpy(report->standard_id, programme_standard_id(programme));
+    report->year = 2021;
+    assert_int_equal(report_validate(report, programme, "r", err, sizeof err), SF_EINVAL);
+    assert_non_null(strstr(err, "r: year: year 2021 is outside"));
+    report_destroy(&report);
+}
+
+static void bom_is_dropped(void **state)
+{
+    const programme_t *programme = *state;
+    size_t len = strlen(good_csv) + 3;
+    char *text = malloc(len + 1);
+    assert_non_null(text);
+    memcpy(text, "\xEF\xBB\xBF", 3);
+    strcpy(text + 3, good_csv);
+    report_t *with_bom = load_ok(programme, text, len);
+    report_t *plain = load_ok(programme, good_csv, strlen(good_csv));
+    assert_same_report(with_bom, plain);
+    report_destroy(&with_bom);
+    report_destroy(&plain);
+    free(text);
+}
+
+static char *to_gb18030(const char *utf8, size_t *len)
+{
+    iconv_t cd = iconv_open("GB18030", "UTF-8");
+    assert_true(cd != (iconv_t)-1);
+    size_t in_left = strlen(utf8), out_left = in_left * 2 + 1;
+    char *out = malloc(out_left), *in = (char *)utf8, *outp = out;
+    assert_non_null(out);
+    assert_int_not_equal(iconv(cd, &in, &in_left, &outp, &out_left), (size_t)-1);
+    iconv_close(cd);
+    *len = (size_t)(outp - out);
+    return out;
+}
+
+static void gbk_csv_from_chinese_excel_reads(void **state)
+{
+    const programme_t *programme = *state;
+    const char *utf8 = "单位,年度,指标,值,分子,分母,说明\r\n"
+                       "530102,2018,1.1,是,,,已纳入\r\n"
+                       "530102,2018,2.1,,912,1000,含外来务工人员，见附表\r\n";
+    size_t len;
+    char *gbk = to_gb18030(utf8, &len);
+    assert_true(len < strlen(utf8)); /* really re-encoded: two bytes per Han character */
+    report_t *report = load_ok(programme, gbk, len);
+    assert_true(report_find(report, "1.1")->flag);
+    assert_string_equal(report_find(report, "1.1")->comment, "已纳入");
+    assert_string_equal(report_find(report, "2.1")->comment, "含外来务工人员，见附表");
+    report_destroy(&report);
+    free(gbk);
+
+    char err[512];
+    const char bad[] = "unit,year,criterion,value\n530102,2018,1.1,\xFF\xFF\n";
+    assert_null(report_load(bad, sizeof bad - 1, "bad.csv", NULL, programme, err, sizeof err));
+    assert_non_null(strstr(err, "bad.csv: neither UTF-8 nor GB18030"));
+    const char nul[] = "unit,year\0,criterion";
+    assert_null(report_load(nul, sizeof nul - 1, "nul.csv", NULL, programme, err, sizeof err));
+    assert_non_null(strstr(err, "NUL byte at offset 9"));
+}
+
+static void oversized_input_is_refused(void **state)
+{
+    const programme_t *programme = *state;
+    size_t len = REPORT_MAX_BYTES + 1;
+    char *text = malloc(len);
+    assert_non_null(text);
+    memset(text, ' ', len);
+    char err[512];
+    assert_null(report_load(text, len, "big.json", NULL, programme, err, sizeof err));
+    assert_non_null(strstr(err, "big.json: larger than"));
+    free(text);
+}
+
+static report_t *sample(const programme_t *programme)
+{
+    report_t *report = load_ok(programme, good_json, strlen(good_json));
+    strcpy(report->report_id, "530102-2018-v2-3fa9c1d2");
+    strcpy(report->standard_id, programme_standard_id(programme));
+    strcpy(report->origin, "530102");
+    report->version = 2;
+    report->submitted_at = 1531616400;
+    return report;
+}
+
+static void json_output_reads_back_the_same(void **state)
+{
+    const programme_t *programme = *state;
+    report_t *report = sample(programme);
+    char *json = report_to_json(report);
+    assert_non_null(json);
+    /* Both present (a missing one would be NULL, which compares lower), in standard order. */
+    const char *c12 = strstr(json, "\"1.2c\""), *c21 = strstr(json, "\"2.1\"");
+    assert_non_null(c12);
+    assert_non_null(c21);
+    assert_true(c12 < c21);
+    assert_non_null(strstr(json, "\"submitted_at\": \"2018-07-15T09:00:00+08:00\""));
+    report_t *again = load_ok(programme, json, strlen(json));
+    assert_same_report(report, again);
+    char *twice = report_to_json(again);
+    assert_string_equal(json, twice);
+    free(json);
+    free(twice);
+    report_destroy(&report);
+    report_destroy(&again);
+}
+
+static void proto_round_trip_keeps_everything(void **state)
+{
+    const programme_t *programme = *state;
+    report_t *report = sample(programme);
+    Shifan__Report *msg = report_to_proto(report);
+    assert_non_null(msg);
+    assert_int_equal(protobuf_c_message_check(&msg->base), 1);
+    size_t size = shifan__report__get_packed_size(msg);
+    uint8_t *bytes = malloc(size);
+    assert_non_null(bytes);
+    shifan__report__pack(msg, bytes);
+    report_proto_free(msg);
+    Shifan__Report *received = shifan__report__unpack(NULL, size, bytes);
+    assert_non_null(received);
+    char err[512];
+    report_t *again = report_from_proto(received, err, sizeof err);
+    if (!again)
+        fail_msg("%s", err);
+    assert_same_report(report, again);
+    shifan__report__free_unpacked(received, NULL);
+    free(bytes);
+    report_destroy(&report);
+    report_destroy(&again);
+}
+
+/* xorshift: the same "random" bytes on every run. */
+static uint32_t next_random(uint32_t *seed)
+{
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 17;
+    *seed ^= *seed << 5;
+    return *seed;
+}
+
+static void hostile_bytes_give_clean_errors(void **state)
+{
+    const programme_t *programme = *state;
+    report_t *report = sample(programme);
+    Shifan__Report *msg = report_to_proto(report);
+    size_t size = shifan__report__get_packed_size(msg);
+    uint8_t *bytes = malloc(size);
+    assert_non_null(bytes);
+    shifan__report__pack(msg, bytes);
+    report_proto_free(msg);
+    size_t decoded = 0;
+    char err[512];
+    /* Every truncation, then every single-byte corruption, then noise. */
+    for (size_t cut = 0; cut < size; cut++) {
+        Shifan__Report *received = shifan__report__unpack(NULL, cut, bytes);
+        if (!received)
+            continue;
+        report_t *again = report_from_proto(received, err, sizeof err);
+        decoded += again != NULL;
+        report_destroy(&again);
+        shifan__report__free_unpacked(received, NULL);
+    }
+    uint32_t seed = 0x5eed;
+    uint8_t *noisy = malloc(size);
+    assert_non_null(noisy);
+    for (int round = 0; round < 3000; round++) {
+        memcpy(noisy, bytes, size);
+        size_t len = size;
+        if (round < 1000) {
+            noisy[next_random(&seed) % size] = (uint8_t)next_random(&seed);
+        } else {
+            len = next_random(&seed) % size;
+            for (size_t i = 0; i < len; i++)
+                noisy[i] = (uint8_t)next_random(&seed);
+        }
+        Shifan__Report *received = shifan__report__unpack(NULL, len, noisy);
+        if (!received)
+            continue;
+        report_t *again = report_from_proto(received, err, sizeof err);
+        if (again) {
+            /* Whatever got through is well formed. */
+            for (size_t v = 0; v < again->value_count; v++) {
+                assert_true(again->values[v].num <= again->values[v].den);
+                if (v)
+                    assert_true(programme_criterion_compare(again->values[v - 1].criterion,
+                                                            again->values[v].criterion) < 0);
+            }
+        }
+        report_destroy(&again);
+        shifan__report__free_unpacked(received, NULL);
+    }
+    assert_int_equal(decoded, 0); /* a cut message misses required fields or values */
+    free(noisy);
+    free(bytes);
+    report_destroy(&report);
+}
+
+static void bad_messages_are_refused_by_field(void **state)
+{
+    (void)state;
+    Shifan__Ratio ratio = SHIFAN__RATIO__INIT;
+    Shifan__Value values[2] = {SHIFAN__VALUE__INIT, SHIFAN__VALUE__INIT};
+    Shifan__Value *value_ptrs[2] = {&values[0], &values[1]};
+    Shifan__Comment comment = SHIFAN__COMMENT__INIT;
+    Shifan__Comment *comment_ptrs[1] = {&comment};
+    char unit[16], text[16], criterion[2][16], origin[16];
+    Shifan__Report msg = SHIFAN__REPORT__INIT;
+    const char *expected[] = {
+        "unit: not a 6- or 9-digit code",
+        "year: 0 is not a year",
+        "values[1]: criterion 2.1: no value set",
+        "values[1]: criterion 2.1: numerator exceeds",
+        "values[1]: criterion 2.1: given twice",
+        "comments[0]: a comment for a criterion without",
+        "comments[0]: criterion 2.1: comment is not UTF-8",
+        "origin: not a 6- or 9-digit code",
+        "values[1]: not a criterion id",
+        "report_id: not 1 to 63 bytes of printable ASCII",
+    };
+    for (int c = 0; c < 10; c++) {
+        strcpy(unit, "530102");
+        strcpy(origin, "530102");
+        strcpy(text, "ok");
+        strcpy(criterion[0], "1.1");
+        strcpy(criterion[1], "2.1");
+        ratio.num = 1;
+        ratio.den = 2;
+        values[0].criterion = criterion[0];
+        values[0].value_case = SHIFAN__VALUE__VALUE_FLAG;
+        values[0].flag = 1;
+        values[1].criterion = criterion[1];
+        values[1].value_case = SHIFAN__VALUE__VALUE_RATIO;
+        values[1].ratio = &ratio;
+        comment.criterion = criterion[1];
+        comment.text = text;
+        msg.report_id = "r1";
+        msg.unit = unit;
+        msg.year = 2018;
+        msg.standard_id = "yunnan-2017-trial";
+        msg.origin = origin;
+        msg.n_values = 2;
+        msg.values = value_ptrs;
+        msg.n_comments = 1;
+        msg.comments = comment_ptrs;
+        char err[512];
+        report_t *report = report_from_proto(&msg, err, sizeof err);
+        assert_non_null(report); /* the untouched message is fine */
+        report_destroy(&report);
+        switch (c) {
+        case 0:
+            strcpy(unit, "53\x01"
+                         "102");
+            break;
+        case 1:
+            msg.year = 0;
+            break;
+        case 2:
+            values[1].value_case = SHIFAN__VALUE__VALUE__NOT_SET;
+            break;
+        case 3:
+            ratio.num = 3;
+            break;
+        case 4:
+            strcpy(criterion[0], "2.1");
+            break;
+        case 5:
+            strcpy(criterion[1], "2.2");
+            comment.criterion = "9.9";
+            break;
+        case 6:
+            strcpy(text, "\xD6\xD0"); /* GBK bytes in a proto string */
+            break;
+        case 7:
+            strcpy(origin, "abc");
+            break;
+        case 8:
+            strcpy(criterion[1], "2.1\"");
+            break;
+        case 9: /* a hub stored it under "": MDB_BAD_VALSIZE (fuzz_apply) */
+            msg.report_id = "";
+            break;
+        }
+        assert_null(report_from_proto(&msg, err, sizeof err));
+        if (!strstr(err, expected[c]))
+            fail_msg("case %d: expected \"%s\" in \"%s\"", c, expected[c], err);
+    }
+}
+
+static void read_proto_names_the_message_and_tells_bad_input(void **state)
+{
+    (void)state;
+    Shifan__Report msg = SHIFAN__REPORT__INIT;
+    msg.report_id = "530102-2018-v1-0000000a";
+    msg.unit = "530102";
+    msg.year = 2018;
+    msg.standard_id = "yunnan-2017-trial";
+    msg.origin = "530102";
+    report_t *report = NULL;
+    char err[256];
+    assert_int_equal(
+        report_read_proto(&msg, "report 530102-2018-v1-0000000a", &report, err, sizeof err), 0);
+    assert_non_null(report);
+    assert_string_equal(report->report_id, "530102-2018-v1-0000000a");
+    report_destroy(&report);
+    msg.year = 0;
+    assert_int_equal(
+        report_read_proto(&msg, "report 530102-2018-v1-0000000a", &report, err, sizeof err),
+        SF_EINVAL);
+    assert_null(report);
+    assert_string_equal(err, "report 530102-2018-v1-0000000a: year: 0 is not a year");
+}
+
+static void text_valid_is_bounded_strict_utf8(void **state)
+{
+    (void)state;
+    assert_true(report_text_valid("分母应为流动人口", 24));
+    assert_false(report_text_valid("分母应为流动人口", 23)); /* 24 bytes */
+    assert_false(report_text_valid("\xD6\xD0", 10));         /* GBK */
+    assert_false(report_text_valid("\xC0\xAF", 10));         /* overlong "/" */
+    assert_false(report_text_valid(NULL, 10));
+}
+
+static void put_and_dup_keep_order_and_refuse_duplicates(void **state)
+{
+    (void)state;
+    report_t *report = report_new();
+    assert_non_null(report);
+    report_value_t value = {.criterion = "2.1", .kind = CRITERION_RATIO, .num = 1, .den = 2};
+    assert_int_equal(report_put(report, &value), 0);
+    assert_int_equal(report_put(report, &value), SF_EEXIST);
+    value =
+        (report_value_t){.criterion = "1.1", .kind = CRITERION_BOOL, .flag = true, .comment = "c"};
+    assert_int_equal(report_put(report, &value), 0);
+    value = (report_value_t){.criterion = "2.2", .kind = CRITERION_RATIO, .num = 3, .den = 2};
+    assert_int_equal(report_put(report, &value), SF_EINVAL);
+    assert_string_equal(report->values[0].criterion, "1.1");
+    report_t *copy = report_dup(report);
+    assert_non_null(copy);
+    assert_same_report(report, copy);
+    assert_ptr_not_equal(copy->values[0].comment, report->values[0].comment);
+    report_destroy(&report);
+    report_destroy(&copy);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(json_and_csv_give_the_same_report),
+        cmocka_unit_test(unit_defaults_to_the_node_and_former_codes_are_units),
+        cmocka_unit_test(values_sort_in_standard_order_without_a_programme),
+        cmocka_unit_test(bad_reports_name_the_place_and_criterion),
+        cmocka_unit_test(csv_one_and_zero_are_counts_without_a_programme),
+        cmocka_unit_test(validate_checks_standard_unit_and_year),
+        cmocka_unit_test(bom_is_dropped),
+        cmocka_unit_test(gbk_csv_from_chinese_excel_reads),
+        cmocka_unit_test(oversized_input_is_refused),
+        cmocka_unit_test(json_output_reads_back_the_same),
+        cmocka_unit_test(proto_round_trip_keeps_everything),
+        cmocka_unit_test(hostile_bytes_give_clean_errors),
+        cmocka_unit_test(bad_messages_are_refused_by_field),
+        cmocka_unit_test(read_proto_names_the_message_and_tells_bad_input),
+        cmocka_unit_test(text_valid_is_bounded_strict_utf8),
+        cmocka_unit_test(put_and_dup_keep_order_and_refuse_duplicates),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
