@@ -23,7 +23,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port() { echo $((30000 + RANDOM % 20000)); }
+# Below the ephemeral range (32768-60999): a port there can be taken by any
+# outgoing connection before our daemon binds it.
+port() { echo $((20000 + RANDOM % 12000)); }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 setup() { # DIR -> three nodes, county outbox filled with N reports

@@ -2,8 +2,16 @@
  *
  * Format: "2018-07-15T09:00:00+08:00 county-node 530102 INFO message".
  * The node name and code are set once by the program. Lines go to stderr
- * (a daemon's stderr is its log; deploy/ redirects it). Thread-safe enough
- * for one line per call: each line is one write(2). */
+ * (a daemon's stderr is its log; deploy/ redirects it).
+ *
+ * The log is the one process-wide object of the library, as stderr is:
+ * identity, level, the daemon's buffer and the held lines of a transaction.
+ * Threads: call it from one thread (our code runs on one thread per
+ * process; libzmq's own threads never log through it). Failure: none
+ * reported; a line that cannot be written (stderr closed, disk full) is
+ * dropped, because a log must never stop the daemon. Lines are cut at 2 KiB.
+ * The level comes from SHIFAN_DEBUG, read at the first line, unless
+ * slog_set_level() set it. */
 #ifndef SHIFAN_SLOG_H
 #define SHIFAN_SLOG_H
 

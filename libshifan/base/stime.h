@@ -3,7 +3,8 @@
  * Every program takes "now" from stime_now(): the environment variable
  * SHIFAN_NOW (ISO 8601, e.g. 2018-07-15T09:00:00+08:00) when it is set, so
  * tests and rehearsals can set the clock; the system clock otherwise.
- * Times are unix seconds (int64_t, UTC). */
+ * Times are unix seconds (int64_t, UTC). Every function here is
+ * thread-safe and allocates nothing. */
 #ifndef SHIFAN_STIME_H
 #define SHIFAN_STIME_H
 #include <stdint.h>
