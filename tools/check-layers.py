@@ -141,7 +141,8 @@ def check_functions(root, problems):
 def object_symbols(objects):
     """{module: (layer, defined set, undefined set)} from nm over the objects."""
     modules = {}
-    for dirpath, _, names in os.walk(objects):
+    library = os.path.join(objects, "CMakeFiles", "shifan.dir", "libshifan")
+    for dirpath, _, names in os.walk(library if os.path.isdir(library) else objects):
         for name in names:
             if not name.endswith(".c.o"):
                 continue
@@ -233,6 +234,7 @@ def main():
     for problem in problems:
         print(problem)
     if problems:
+        sys.stdout.flush()
         print(f"check-layers: {len(problems)} problem(s)", file=sys.stderr)
         return 1
     print(f"check-layers: {', '.join(sorted(rules))}: ok")
