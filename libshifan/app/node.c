@@ -3,6 +3,7 @@
 #include "base/slog.h"
 #include "base/stime.h"
 #include "storage/outbox.h"
+#include "storage/records.h"
 #include "transport/codec.h"
 #include "transport/keys.h"
 #include "transport/link.h"
@@ -103,24 +104,25 @@ struct meta_arg {
     size_t programme_len;
 };
 
-static int write_meta_fn(MDB_txn *txn, void *arg)
+static int write_meta_fn(store_txn_t *txn, void *arg)
 {
     struct meta_arg *a = arg;
-    MDB_dbi meta = store_dbi(a->store, DB_META);
+    store_t *store = a->store;
     int rc;
     char created[STIME_BUFSZ];
-    if ((rc = store_put_string(txn, meta, "role", node_role_name(a->options->role))) ||
-        (rc = store_put_string(txn, meta, "code", a->code)) ||
-        (rc = store_put_string(txn, meta, "created_at",
+    if ((rc = store_put_string(txn, store, DB_META, "role", node_role_name(a->options->role))) ||
+        (rc = store_put_string(txn, store, DB_META, "code", a->code)) ||
+        (rc = store_put_string(txn, store, DB_META, "created_at",
                                stime_format(stime_now(), created, sizeof created))) ||
-        (rc = store_put_u64(txn, meta, "keys_generation", 1)) ||
-        (rc = store_put_u64(txn, meta, "series", (uint64_t)stime_now())))
+        (rc = store_put_u64(txn, store, DB_META, "keys_generation", 1)) ||
+        (rc = store_put_u64(txn, store, DB_META, "series", (uint64_t)stime_now())))
         return rc;
-    if (a->options->listen && (rc = store_put_string(txn, meta, "listen", a->options->listen)))
+    if (a->options->listen &&
+        (rc = store_put_string(txn, store, DB_META, "listen", a->options->listen)))
         return rc;
     if (a->options->upstream &&
-        ((rc = store_put_string(txn, meta, "upstream", a->options->upstream)) ||
-         (rc = store_put_string(txn, meta, "upstream_key", a->options->upstream_key))))
+        ((rc = store_put_string(txn, store, DB_META, "upstream", a->options->upstream)) ||
+         (rc = store_put_string(txn, store, DB_META, "upstream_key", a->options->upstream_key))))
         return rc;
     bool newer;
     if (a->programme &&
@@ -265,20 +267,21 @@ struct open_arg {
     char role[32];
 };
 
-static int read_meta_fn(MDB_txn *txn, void *arg)
+static int read_meta_fn(store_txn_t *txn, void *arg)
 {
     struct open_arg *a = arg;
     node_t *self = a->self;
-    MDB_dbi meta = store_dbi(self->store, DB_META);
+    store_t *store = self->store;
     int rc;
-    if ((rc = store_get_string(txn, meta, "role", a->role, sizeof a->role)) ||
-        (rc = store_get_string(txn, meta, "code", self->code, sizeof self->code)))
+    if ((rc = store_get_string(txn, store, DB_META, "role", a->role, sizeof a->role)) ||
+        (rc = store_get_string(txn, store, DB_META, "code", self->code, sizeof self->code)))
         return rc;
-    store_get_string(txn, meta, "listen", self->listen, sizeof self->listen);
-    store_get_string(txn, meta, "upstream", self->upstream, sizeof self->upstream);
-    store_get_string(txn, meta, "upstream_key", self->upstream_key, sizeof self->upstream_key);
-    store_get_u64(txn, meta, "keys_generation", &self->keys_generation);
-    store_get_u64(txn, meta, "series", &self->series);
+    store_get_string(txn, store, DB_META, "listen", self->listen, sizeof self->listen);
+    store_get_string(txn, store, DB_META, "upstream", self->upstream, sizeof self->upstream);
+    store_get_string(txn, store, DB_META, "upstream_key", self->upstream_key,
+                     sizeof self->upstream_key);
+    store_get_u64(txn, store, DB_META, "keys_generation", &self->keys_generation);
+    store_get_u64(txn, store, DB_META, "series", &self->series);
     /* The bound per child (docs/operations.md, "Bounds per child"); load
      * tests that send one county's year many thousand times raise it. */
     self->child_bytes_per_unit = NODE_CHILD_BYTES_PER_UNIT;
@@ -288,7 +291,7 @@ static int read_meta_fn(MDB_txn *txn, void *arg)
     if (bound && *bound && !*end && value > 0)
         self->child_bytes_per_unit = value;
     /* With upstream in one snapshot: a later set-upstream is then noticed. */
-    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &self->upstream_generation);
+    store_get_u64(txn, store, DB_META, META_UPSTREAM_GENERATION, &self->upstream_generation);
     return 0;
 }
 
@@ -373,26 +376,20 @@ struct allow_arg {
     char owner[PROGRAMME_CODE_MAX]; /* out: the unit the key belongs to, on SF_EEXIST */
 };
 
-static int allow_fn(MDB_txn *txn, void *arg)
+static int allow_fn(store_txn_t *txn, void *arg)
 {
     struct allow_arg *a = arg;
     store_t *store = a->self->store;
-    MDB_dbi children = store_dbi(store, DB_CHILDREN), keys = store_dbi(store, DB_KEYS);
     char old[KEYS_Z85_LEN + 1];
-    int rc = store_get_string(txn, children, a->code, old, sizeof old);
-    if (rc == 0 && strcmp(old, a->key) != 0) {
-        MDB_val k = {strlen(old), old};
-        mdb_del(txn, keys, &k, NULL); /* the replaced key may not connect any more */
-    }
-    if (store_get_string(txn, keys, a->key, a->owner, sizeof a->owner) == 0 &&
+    int rc = store_get_string(txn, store, DB_CHILDREN, a->code, old, sizeof old);
+    if (rc == 0 && strcmp(old, a->key) != 0) /* the replaced key may not connect any more */
+        store_del(txn, store, DB_KEYS, old, strlen(old));
+    if (store_get_string(txn, store, DB_KEYS, a->key, a->owner, sizeof a->owner) == 0 &&
         strcmp(a->owner, a->code) != 0)
         return SF_EEXIST; /* one key, one unit */
-    if ((rc = store_put_string(txn, children, a->code, a->key)) ||
-        (rc = store_put_string(txn, keys, a->key, a->code)))
-        return rc;
-    uint64_t generation = 0;
-    store_get_u64(txn, store_dbi(store, DB_META), "keys_generation", &generation);
-    if ((rc = store_put_u64(txn, store_dbi(store, DB_META), "keys_generation", generation + 1)))
+    if ((rc = store_put_string(txn, store, DB_CHILDREN, a->code, a->key)) ||
+        (rc = store_put_string(txn, store, DB_KEYS, a->key, a->code)) ||
+        (rc = records_counter_bump(txn, store, "keys_generation")))
         return rc;
     char stream[OUTBOX_STREAM_MAX];
     outbox_state_t state;
@@ -453,22 +450,18 @@ struct revoke_arg {
     const char *code;
 };
 
-static int revoke_fn(MDB_txn *txn, void *arg)
+static int revoke_fn(store_txn_t *txn, void *arg)
 {
     struct revoke_arg *a = arg;
     store_t *store = a->self->store;
     char key[KEYS_Z85_LEN + 1];
-    int rc = store_get_string(txn, store_dbi(store, DB_CHILDREN), a->code, key, sizeof key);
+    int rc = store_get_string(txn, store, DB_CHILDREN, a->code, key, sizeof key);
     if (rc)
         return rc;
-    MDB_val by_code = {strlen(a->code), (void *)a->code}, by_key = {strlen(key), key};
-    if ((rc = store_error(mdb_del(txn, store_dbi(store, DB_CHILDREN), &by_code, NULL))) ||
-        ((rc = store_error(mdb_del(txn, store_dbi(store, DB_KEYS), &by_key, NULL))) &&
-         rc != SF_ENOTFOUND))
+    if ((rc = store_del(txn, store, DB_CHILDREN, a->code, strlen(a->code))) ||
+        ((rc = store_del(txn, store, DB_KEYS, key, strlen(key))) && rc != SF_ENOTFOUND))
         return rc;
-    uint64_t generation = 0;
-    store_get_u64(txn, store_dbi(store, DB_META), "keys_generation", &generation);
-    return store_put_u64(txn, store_dbi(store, DB_META), "keys_generation", generation + 1);
+    return records_counter_bump(txn, store, "keys_generation");
 }
 
 int node_revoke(node_t *self, const char *code, char *err, size_t errsize)
@@ -502,18 +495,16 @@ struct set_upstream_arg {
     const char *key;
 };
 
-static int set_upstream_fn(MDB_txn *txn, void *arg)
+static int set_upstream_fn(store_txn_t *txn, void *arg)
 {
     struct set_upstream_arg *a = arg;
-    MDB_dbi meta = store_dbi(a->self->store, DB_META);
-    uint64_t generation = 0;
-    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &generation);
+    store_t *store = a->self->store;
     int rc;
-    if ((rc = store_put_string(txn, meta, "upstream", a->endpoint)) ||
-        (rc = store_put_string(txn, meta, "upstream_key", a->key)))
+    if ((rc = store_put_string(txn, store, DB_META, "upstream", a->endpoint)) ||
+        (rc = store_put_string(txn, store, DB_META, "upstream_key", a->key)))
         return rc;
     /* The daemon watches this counter, as it watches keys_generation. */
-    return store_put_u64(txn, meta, META_UPSTREAM_GENERATION, generation + 1);
+    return records_counter_bump(txn, store, META_UPSTREAM_GENERATION);
 }
 
 int node_set_upstream(node_t *self, const char *endpoint, const char *key, char *err,
@@ -551,41 +542,12 @@ const char *node_upstream_key(const node_t *self)
 
 /* ---- reports: storage shared by every tier ---- */
 
-/* DB_LATEST value: version be32 | series be64 | submitted_at be64 | report_id.
- * (A record of version 0.1, version be32 | report_id, has a digit where the
- * series' top byte, always 0, stands: it reads as series 0.) */
-typedef struct {
-    uint32_t version;
-    uint64_t series;
-    int64_t submitted_at;
-    char report_id[REPORT_ID_MAX];
-} latest_t;
-
-static int latest_read(MDB_txn *txn, store_t *store, const char *unit, int year, latest_t *out)
-{
-    char key[48];
-    snprintf(key, sizeof key, "%s/%d", unit, year);
-    MDB_val k = {strlen(key), key}, v;
-    int rc = mdb_get(txn, store_dbi(store, DB_LATEST), &k, &v);
-    if (rc)
-        return store_error(rc);
-    const uint8_t *p = v.mv_data;
-    size_t head = v.mv_size >= 21 && p[4] == 0 ? 20 : 4;
-    if (v.mv_size < head || v.mv_size - head >= sizeof out->report_id)
-        return SF_ECORRUPT;
-    out->version = store_get_be32(p);
-    out->series = head == 20 ? store_get_be64(p + 4) : 0;
-    out->submitted_at = head == 20 ? (int64_t)store_get_be64(p + 12) : 0;
-    memcpy(out->report_id, p + head, v.mv_size - head);
-    out->report_id[v.mv_size - head] = '\0';
-    return 0;
-}
-
-int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t *version,
+/* DB_LATEST: the latest version (and its id) of a unit-year. */
+int node_latest_get(store_txn_t *txn, store_t *store, const char *unit, int year, uint32_t *version,
                     char *report_id, size_t idsize)
 {
-    latest_t latest;
-    int rc = latest_read(txn, store, unit, year, &latest);
+    records_latest_t latest;
+    int rc = records_latest_get(txn, store, unit, year, &latest);
     if (rc)
         return rc;
     if (strlen(latest.report_id) >= idsize)
@@ -595,60 +557,21 @@ int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, ui
     return 0;
 }
 
-/* The order of a unit-year's versions (docs/results-format.md, "which
- * version counts"): series, then the later submission, then version, then
- * the larger id. A re-initialised county numbers from v1 again in a later
- * series, and a restored one from where its backup stood: its newest
- * submission still counts. The engine orders the same way. */
-static bool latest_newer(const Shifan__Report *r, const latest_t *current)
-{
-    uint64_t series = r->has_series ? r->series : 0;
-    if (series != current->series)
-        return series > current->series;
-    if (r->submitted_at != current->submitted_at)
-        return r->submitted_at > current->submitted_at;
-    if (r->version != current->version)
-        return r->version > current->version;
-    return strcmp(r->report_id, current->report_id) > 0;
-}
-
-static int latest_update(MDB_txn *txn, store_t *store, const Shifan__Report *r)
-{
-    latest_t current;
-    int rc = latest_read(txn, store, r->unit, (int)r->year, &current);
-    if (rc == 0 && !latest_newer(r, &current))
-        return 0;
-    if (rc && rc != SF_ENOTFOUND)
-        return rc;
-    char key[48];
-    uint8_t value[20 + REPORT_ID_MAX];
-    size_t idlen = strlen(r->report_id);
-    if (idlen >= REPORT_ID_MAX)
-        return SF_EINVAL;
-    snprintf(key, sizeof key, "%s/%u", r->unit, r->year);
-    store_put_be32(value, r->version);
-    store_put_be64(value + 4, r->has_series ? r->series : 0);
-    store_put_be64(value + 12, (uint64_t)r->submitted_at);
-    memcpy(value + 20, r->report_id, idlen);
-    MDB_val k = {strlen(key), key}, v = {20 + idlen, value};
-    return store_error(mdb_put(txn, store_dbi(store, DB_LATEST), &k, &v, 0));
-}
-
 /* Stores a report payload (already carrying this node's receipt) unless its
  * id is known. *stored says whether it was new. */
-int node_report_store(MDB_txn *txn, store_t *store, const Shifan__Report *report,
+int node_report_store(store_txn_t *txn, store_t *store, const Shifan__Report *report,
                       const uint8_t *payload, size_t len, bool *stored)
 {
-    MDB_val k = {strlen(report->report_id), report->report_id}, v = {len, (void *)payload};
-    int rc = mdb_put(txn, store_dbi(store, DB_REPORTS), &k, &v, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST) {
-        *stored = false; /* deduplication by report id: a resend, or a second path */
-        return 0;
-    }
-    if (rc)
-        return store_error(rc);
-    *stored = true;
-    return latest_update(txn, store, report);
+    /* The order of a unit-year's versions (docs/results-format.md, "which
+     * version counts") is records_latest_newer's; the engine orders the same
+     * way. A report without a series is series 0. */
+    records_report_t record = {report->report_id,
+                               report->unit,
+                               report->year,
+                               report->version,
+                               report->has_series ? report->series : 0,
+                               report->submitted_at};
+    return records_report_store(txn, store, &record, payload, len, stored);
 }
 
 /* ---- submit (county) ---- */
@@ -659,7 +582,7 @@ struct submit_arg {
     size_t count;
 };
 
-static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
+static int submit_one(store_txn_t *txn, node_t *self, report_t *report)
 {
     uint32_t version = 0;
     char previous[REPORT_ID_MAX];
@@ -691,7 +614,7 @@ static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
     return rc;
 }
 
-static int submit_fn(MDB_txn *txn, void *arg)
+static int submit_fn(store_txn_t *txn, void *arg)
 {
     struct submit_arg *a = arg;
     for (size_t i = 0; i < a->count; i++) {
@@ -751,7 +674,7 @@ struct return_arg {
     char report_id[REPORT_ID_MAX];
 };
 
-static int return_fn(MDB_txn *txn, void *arg)
+static int return_fn(store_txn_t *txn, void *arg)
 {
     struct return_arg *a = arg;
     uint32_t version;
@@ -780,8 +703,8 @@ static int return_fn(MDB_txn *txn, void *arg)
         unit = programme_unit(a->self->programme, (size_t)unit->parent);
     char stream[OUTBOX_STREAM_MAX];
     link_down_stream(stream, sizeof stream, unit->code);
-    MDB_val k = {strlen(a->report_id), a->report_id}, v = {len, bytes};
-    rc = store_error(mdb_put(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v, 0));
+    rc = store_put(txn, a->self->store, DB_RETURNS, a->report_id, strlen(a->report_id), bytes, len,
+                   0);
     /* Down to the county, and up: the province evaluates it as returned. */
     if (rc == 0)
         rc = outbox_append(txn, a->self->store, stream, bytes, len, NULL);
@@ -852,14 +775,13 @@ static uint64_t child_quota_limit(node_t *self, const char *child)
     return limit;
 }
 
-static int child_quota_take(node_t *self, MDB_txn *txn, const char *child, uint32_t year,
+static int child_quota_take(node_t *self, store_txn_t *txn, const char *child, uint32_t year,
                             size_t bytes, char *why, size_t whysize)
 {
     char key[64];
     snprintf(key, sizeof key, "bytes/%s/%u", child, year);
     uint64_t used = 0;
-    MDB_dbi meta = store_dbi(self->store, DB_META);
-    int rc = store_get_u64(txn, meta, key, &used);
+    int rc = store_get_u64(txn, self->store, DB_META, key, &used);
     if (rc && rc != SF_ENOTFOUND)
         return rc;
     if (used + bytes > self->child_bytes_per_unit) { /* only then is the area's size needed */
@@ -873,13 +795,14 @@ static int child_quota_take(node_t *self, MDB_txn *txn, const char *child, uint3
             return LINK_OVER_LIMIT;
         }
     }
-    return store_put_u64(txn, meta, key, used + bytes);
+    return store_put_u64(txn, self->store, DB_META, key, used + bytes);
 }
 
 /* A report or inspection arriving from a child (hub: from a county; province:
  * from a hub). The sender's key may speak only for units under its code. */
-static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan__Payload *payload,
-                            const uint8_t *raw, size_t raw_len, char *why, size_t whysize)
+static int apply_from_child(node_t *self, store_txn_t *txn, const char *peer,
+                            Shifan__Payload *payload, const uint8_t *raw, size_t raw_len, char *why,
+                            size_t whysize)
 {
     int rc;
     Shifan__Report *wire = payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? payload->report
@@ -899,14 +822,16 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
                            self->code);
 
     /* A resend of what we hold changes nothing (and is never over limit). */
-    MDB_val known_key = {strlen(wire->report_id), wire->report_id}, known_value;
     store_db_t db =
         payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? DB_REPORTS : DB_INSPECTIONS;
-    rc = mdb_get(txn, store_dbi(self->store, db), &known_key, &known_value);
+    const void *known;
+    size_t known_len;
+    rc = store_get(txn, self->store, db, wire->report_id, strlen(wire->report_id), &known,
+                   &known_len);
     if (rc == 0)
         return 0;
-    if (rc != MDB_NOTFOUND)
-        return store_error(rc);
+    if (rc != SF_ENOTFOUND)
+        return rc;
     if ((rc = child_quota_take(self, txn, peer, wire->year, raw_len + 64, why, whysize)))
         return rc;
 
@@ -923,10 +848,10 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
     if (payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT) {
         rc = node_report_store(txn, self->store, wire, bytes, len, &stored);
     } else {
-        MDB_val k = {strlen(wire->report_id), wire->report_id}, v = {len, bytes};
-        rc = mdb_put(txn, store_dbi(self->store, DB_INSPECTIONS), &k, &v, MDB_NOOVERWRITE);
+        rc = store_put(txn, self->store, DB_INSPECTIONS, wire->report_id, strlen(wire->report_id),
+                       bytes, len, STORE_NOOVERWRITE);
         stored = rc == 0;
-        rc = rc == MDB_KEYEXIST ? 0 : store_error(rc);
+        rc = rc == SF_EEXIST ? 0 : rc;
     }
     /* A hub forwards what it stored in the same transaction, and re-ranks. */
     if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
@@ -942,7 +867,7 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
 }
 
 /* What arrives from the parent: returns, programmes, results. */
-static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payload,
+static int apply_from_parent(node_t *self, store_txn_t *txn, Shifan__Payload *payload,
                              const uint8_t *bytes, size_t len, char *why, size_t whysize)
 {
     switch (payload->body_case) {
@@ -955,8 +880,8 @@ static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payloa
         if (!programme_unit_within(self->programme, ret->unit, self->code))
             return node_refuse(why, whysize, "malformed: a return for unit %s is not ours (%s)",
                                ret->unit, self->code);
-        MDB_val k = {strlen(ret->report_id), ret->report_id}, v = {len, (void *)bytes};
-        int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RETURNS), &k, &v, 0));
+        int rc = store_put(txn, self->store, DB_RETURNS, ret->report_id, strlen(ret->report_id),
+                           bytes, len, 0);
         if (rc == 0)
             slog_warn("report %s (unit %s, year %u) returned for correction by %s: %s",
                       ret->report_id, ret->unit, ret->year, ret->by, ret->reason);
@@ -972,12 +897,12 @@ static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payloa
     }
 }
 
-static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
+static int apply_refused(node_t *self, store_txn_t *txn, const char *peer,
                          const Shifan__Payload *payload, const uint8_t *bytes, size_t len,
                          char *why, size_t whysize);
 
-static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *bytes, size_t len,
-                      char *why, size_t whysize)
+static int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8_t *bytes,
+                      size_t len, char *why, size_t whysize)
 {
     node_t *self = arg;
     if (!self->arena && !(self->arena = codec_arena_new(2u << 20)))
@@ -1032,7 +957,7 @@ struct apply_one_arg {
     int outcome;
 };
 
-static int apply_one_fn(MDB_txn *txn, void *arg)
+static int apply_one_fn(store_txn_t *txn, void *arg)
 {
     struct apply_one_arg *a = arg;
     a->why[0] = '\0';
@@ -1106,8 +1031,9 @@ static void payload_identity(const uint8_t *bytes, size_t len, char *kind, size_
     codec_payload_free(payload);
 }
 
-static int node_on_refused(void *arg, MDB_txn *txn, const char *peer, uint64_t epoch, uint64_t seq,
-                           const uint8_t *payload, size_t len, int reason, const char *why)
+static int node_on_refused(void *arg, store_txn_t *txn, const char *peer, uint64_t epoch,
+                           uint64_t seq, const uint8_t *payload, size_t len, int reason,
+                           const char *why)
 {
     node_t *self = arg;
     char kind[32], id[REPORT_ID_MAX], detail[ADMIT_NOTICE_DETAIL_MAX + 1];
@@ -1145,7 +1071,7 @@ static int node_on_refused(void *arg, MDB_txn *txn, const char *peer, uint64_t e
 /* A notice that the peer refused an item of ours: kept (DB_REFUSALS), shown
  * by list and status; a hub passes a refusal of a county's report down to
  * that county. */
-static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
+static int apply_refused(node_t *self, store_txn_t *txn, const char *peer,
                          const Shifan__Payload *payload, const uint8_t *bytes, size_t len,
                          char *why, size_t whysize)
 {
@@ -1157,8 +1083,7 @@ static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
         snprintf(key, sizeof key, "%s/%s", who, notice->report_id);
     else
         snprintf(key, sizeof key, "%s/%016" PRIx64 ":%" PRIu64, who, notice->epoch, notice->seq);
-    MDB_val k = {strlen(key), key}, v = {len, (void *)bytes};
-    int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_REFUSALS), &k, &v, 0));
+    int rc = store_put(txn, self->store, DB_REFUSALS, key, strlen(key), bytes, len, 0);
     if (rc)
         return rc;
     slog_warn("%s refused our %s %s: %s", *peer ? peer : "the parent",
@@ -1166,9 +1091,11 @@ static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
               notice->detail);
     /* A hub tells the county whose report the province refused. */
     if (!*peer && self->role == ROLE_PREFECTURE && notice->report_id && *notice->report_id) {
-        MDB_val rk = {strlen(notice->report_id), notice->report_id}, rv;
-        if (mdb_get(txn, store_dbi(self->store, DB_REPORTS), &rk, &rv) == 0) {
-            Shifan__Payload *report = codec_payload_unpack(rv.mv_data, rv.mv_size);
+        const void *stored;
+        size_t stored_len;
+        if (store_get(txn, self->store, DB_REPORTS, notice->report_id, strlen(notice->report_id),
+                      &stored, &stored_len) == 0) {
+            Shifan__Payload *report = codec_payload_unpack(stored, stored_len);
             char county[PROGRAMME_CODE_MAX] = "";
             if (report && report->body_case == SHIFAN__PAYLOAD__BODY_REPORT &&
                 programme_find_unit(self->programme, report->report->origin) >= 0 &&
@@ -1190,41 +1117,46 @@ static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
 /* Queues the values of a database again on a stream, once each (those that
  * `keep` accepts, all if it is NULL); *count (may be NULL) adds how many
  * were queued. */
-typedef bool (*keep_fn)(node_t *self, const MDB_val *value, const void *arg);
+typedef bool (*keep_fn)(node_t *self, const void *value, size_t len, const void *arg);
 
-static int requeue_values(node_t *self, MDB_txn *txn, store_db_t db, const char *stream,
+struct requeue_arg {
+    node_t *self;
+    store_txn_t *txn;
+    const char *stream;
+    keep_fn keep;
+    const void *keep_arg;
+    size_t *count;
+};
+
+static int requeue_one(const void *key, size_t klen, const void *value, size_t len, void *arg)
+{
+    struct requeue_arg *a = arg;
+    (void)key, (void)klen;
+    if (a->keep && !a->keep(a->self, value, len, a->keep_arg))
+        return 0;
+    uint8_t *copy = malloc(len); /* the append writes to the map (L8) */
+    if (!copy)
+        return SF_ENOMEM;
+    memcpy(copy, value, len);
+    bool queued = false;
+    int rc = outbox_append_once(a->txn, a->self->store, a->stream, copy, len, &queued);
+    free(copy);
+    if (a->count)
+        *a->count += queued;
+    return rc;
+}
+
+static int requeue_values(node_t *self, store_txn_t *txn, store_db_t db, const char *stream,
                           keep_fn keep, const void *keep_arg, size_t *count)
 {
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(self->store, db), &cursor);
-    if (rc)
-        return store_error(rc);
-    MDB_val k, v;
-    int result = 0;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        if (keep && !keep(self, &v, keep_arg))
-            continue;
-        uint8_t *copy = malloc(v.mv_size); /* the append writes to the map (L8) */
-        if (!copy) {
-            result = SF_ENOMEM;
-            break;
-        }
-        memcpy(copy, v.mv_data, v.mv_size);
-        bool queued = false;
-        result = outbox_append_once(txn, self->store, stream, copy, v.mv_size, &queued);
-        free(copy);
-        if (count)
-            *count += queued;
-    }
-    mdb_cursor_close(cursor);
-    return result;
+    struct requeue_arg arg = {self, txn, stream, keep, keep_arg, count};
+    return store_each(txn, self->store, db, NULL, 0, requeue_one, &arg);
 }
 
 /* A stored return of a unit of this child. */
-static bool return_for_child(node_t *self, const MDB_val *value, const void *child)
+static bool return_for_child(node_t *self, const void *value, size_t len, const void *child)
 {
-    Shifan__Payload *payload = codec_payload_unpack(value->mv_data, value->mv_size);
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
     bool ours = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION &&
                 programme_unit_within(self->programme, payload->return_for_correction->unit, child);
     codec_payload_free(payload);
@@ -1235,7 +1167,7 @@ static bool return_for_child(node_t *self, const MDB_val *value, const void *chi
  * re-initialised child, one restored from a backup). It gets the programme
  * in force, its part of every published evaluation and, from a hub, the
  * returns of its reports; each only if not already waiting for it. */
-static int node_resync_child(void *arg, MDB_txn *txn, const char *peer)
+static int node_resync_child(void *arg, store_txn_t *txn, const char *peer)
 {
     node_t *self = arg;
     int rc = tier_queue_programme(self, txn, peer);
@@ -1252,7 +1184,7 @@ static int node_resync_child(void *arg, MDB_txn *txn, const char *peer)
 /* Link hook: the parent lacks what it once acknowledged. A county queues
  * every report version it made; a hub everything it forwards: reports,
  * its inspections, returns and recommendations. The parent dedupes. */
-static int node_resync_parent(void *arg, MDB_txn *txn)
+static int node_resync_parent(void *arg, store_txn_t *txn)
 {
     node_t *self = arg;
     size_t count = 0;
@@ -1312,41 +1244,36 @@ struct keys_load_arg {
     uint64_t generation;
 };
 
-static int keys_load_fn(MDB_txn *txn, void *arg)
+static int keys_load_one(const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
     struct keys_load_arg *a = arg;
-    store_get_u64(txn, store_dbi(a->self->store, DB_META), "keys_generation", &a->generation);
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_KEYS), &cursor);
-    if (rc)
-        return store_error(rc);
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        char z85[KEYS_Z85_LEN + 1];
-        if (k.mv_size != KEYS_Z85_LEN || v.mv_size >= ZAP_CODE_MAX)
-            continue;
-        if (a->count == a->cap) {
-            size_t cap = a->cap ? a->cap * 2 : 32;
-            zap_entry_t *grown = realloc(a->entries, cap * sizeof *grown);
-            if (!grown) {
-                mdb_cursor_close(cursor);
-                return SF_ENOMEM;
-            }
-            a->entries = grown;
-            a->cap = cap;
-        }
-        memcpy(z85, k.mv_data, KEYS_Z85_LEN);
-        z85[KEYS_Z85_LEN] = '\0';
-        zap_entry_t *entry = &a->entries[a->count];
-        if (keys_decode(z85, entry->key))
-            continue;
-        memcpy(entry->code, v.mv_data, v.mv_size);
-        entry->code[v.mv_size] = '\0';
-        a->count++;
+    char z85[KEYS_Z85_LEN + 1];
+    if (klen != KEYS_Z85_LEN || vlen >= ZAP_CODE_MAX)
+        return 0;
+    if (a->count == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        zap_entry_t *grown = realloc(a->entries, cap * sizeof *grown);
+        if (!grown)
+            return SF_ENOMEM;
+        a->entries = grown;
+        a->cap = cap;
     }
-    mdb_cursor_close(cursor);
+    memcpy(z85, key, KEYS_Z85_LEN);
+    z85[KEYS_Z85_LEN] = '\0';
+    zap_entry_t *entry = &a->entries[a->count];
+    if (keys_decode(z85, entry->key))
+        return 0;
+    memcpy(entry->code, value, vlen);
+    entry->code[vlen] = '\0';
+    a->count++;
     return 0;
+}
+
+static int keys_load_fn(store_txn_t *txn, void *arg)
+{
+    struct keys_load_arg *a = arg;
+    store_get_u64(txn, a->self->store, DB_META, "keys_generation", &a->generation);
+    return store_each(txn, a->self->store, DB_KEYS, NULL, 0, keys_load_one, a);
 }
 
 /* The ZAP table is rebuilt when 'allow' bumped keys_generation. */
@@ -1432,13 +1359,13 @@ struct upstream_read_arg {
     char key[KEYS_Z85_LEN + 1];
 };
 
-static int upstream_read_fn(MDB_txn *txn, void *arg)
+static int upstream_read_fn(store_txn_t *txn, void *arg)
 {
     struct upstream_read_arg *a = arg;
-    MDB_dbi meta = store_dbi(a->self->store, DB_META);
-    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &a->generation);
-    int rc = store_get_string(txn, meta, "upstream", a->endpoint, sizeof a->endpoint);
-    return rc ? rc : store_get_string(txn, meta, "upstream_key", a->key, sizeof a->key);
+    store_t *store = a->self->store;
+    store_get_u64(txn, store, DB_META, META_UPSTREAM_GENERATION, &a->generation);
+    int rc = store_get_string(txn, store, DB_META, "upstream", a->endpoint, sizeof a->endpoint);
+    return rc ? rc : store_get_string(txn, store, DB_META, "upstream_key", a->key, sizeof a->key);
 }
 
 /* set-upstream stored another parent: replace the link client. Queue and
@@ -1664,7 +1591,7 @@ struct status_arg {
     uint64_t queued;
 };
 
-static int status_fn(MDB_txn *txn, void *arg)
+static int status_fn(store_txn_t *txn, void *arg)
 {
     struct status_arg *a = arg;
     outbox_state_t up;
@@ -1751,6 +1678,7 @@ json_t *node_status(node_t *self)
 
 struct list_arg {
     node_t *self;
+    store_txn_t *txn;
     json_t *list;
     json_t *pending; /* report ids still in the upward outbox (a set) */
 };
@@ -1768,15 +1696,17 @@ static int collect_pending(uint64_t seq, const void *data, size_t len, void *arg
     return 0;
 }
 
-static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, const char *report_id)
+static void list_add_state(struct list_arg *a, store_txn_t *txn, json_t *entry,
+                           const char *report_id)
 {
-    MDB_val k = {strlen(report_id), (void *)report_id}, v;
+    const void *value;
+    size_t len;
     const char *state = json_object_get(a->pending, report_id) ? "queued" : "delivered";
     char refusal_key[REPORT_ID_MAX + 8];
     snprintf(refusal_key, sizeof refusal_key, "up/%s", report_id);
-    MDB_val rk = {strlen(refusal_key), refusal_key}, rv;
-    if (mdb_get(txn, store_dbi(a->self->store, DB_REFUSALS), &rk, &rv) == 0) {
-        Shifan__Payload *payload = codec_payload_unpack(rv.mv_data, rv.mv_size);
+    if (store_get(txn, a->self->store, DB_REFUSALS, refusal_key, strlen(refusal_key), &value,
+                  &len) == 0) {
+        Shifan__Payload *payload = codec_payload_unpack(value, len);
         if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED) {
             char text[640];
             snprintf(text, sizeof text, "refused: %s", payload->refused->detail);
@@ -1790,8 +1720,9 @@ static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, cons
         }
         codec_payload_free(payload);
     }
-    if (mdb_get(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v) == 0) {
-        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+    if (store_get(txn, a->self->store, DB_RETURNS, report_id, strlen(report_id), &value, &len) ==
+        0) {
+        Shifan__Payload *payload = codec_payload_unpack(value, len);
         if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {
             state = "returned";
             json_object_set_new(entry, "return_reason",
@@ -1802,53 +1733,52 @@ static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, cons
     json_object_set_new(entry, "state", json_string(state));
 }
 
-static int list_fn(MDB_txn *txn, void *arg)
+static int list_one(const void *key, size_t klen, const void *value, size_t len, void *arg)
 {
     struct list_arg *a = arg;
+    (void)key, (void)klen;
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
+    if (!payload || payload->body_case != SHIFAN__PAYLOAD__BODY_REPORT) {
+        codec_payload_free(payload);
+        return 0;
+    }
+    const Shifan__Report *report = payload->report;
+    char when[STIME_BUFSZ];
+    json_t *entry = json_object();
+    json_object_set_new(entry, "report_id", json_string(report->report_id));
+    json_object_set_new(entry, "unit", json_string(report->unit));
+    json_object_set_new(entry, "year", json_integer(report->year));
+    json_object_set_new(entry, "version", json_integer(report->version));
+    json_object_set_new(entry, "submitted_at",
+                        json_string(stime_format(report->submitted_at, when, sizeof when)));
+    json_object_set_new(entry, "origin", json_string(report->origin));
+    if (payload->n_receipts)
+        json_object_set_new(
+            entry, "received_at",
+            json_string(stime_format(payload->receipts[0]->received_at, when, sizeof when)));
+    if (a->self->role == ROLE_COUNTY)
+        list_add_state(a, a->txn, entry, report->report_id);
+    json_array_append_new(a->list, entry);
+    codec_payload_free(payload);
+    return 0;
+}
+
+static int list_fn(store_txn_t *txn, void *arg)
+{
+    struct list_arg *a = arg;
+    a->txn = txn;
     if (a->self->role == ROLE_COUNTY) {
         int scanned =
             outbox_scan(txn, a->self->store, UP_STREAM, 1, SIZE_MAX, SIZE_MAX, collect_pending, a);
         if (scanned)
             return scanned;
     }
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_REPORTS), &cursor);
-    if (rc)
-        return store_error(rc);
-    MDB_val k, v;
-    char when[STIME_BUFSZ];
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
-        if (!payload || payload->body_case != SHIFAN__PAYLOAD__BODY_REPORT) {
-            codec_payload_free(payload);
-            continue;
-        }
-        const Shifan__Report *report = payload->report;
-        json_t *entry = json_object();
-        json_object_set_new(entry, "report_id", json_string(report->report_id));
-        json_object_set_new(entry, "unit", json_string(report->unit));
-        json_object_set_new(entry, "year", json_integer(report->year));
-        json_object_set_new(entry, "version", json_integer(report->version));
-        json_object_set_new(entry, "submitted_at",
-                            json_string(stime_format(report->submitted_at, when, sizeof when)));
-        json_object_set_new(entry, "origin", json_string(report->origin));
-        if (payload->n_receipts)
-            json_object_set_new(
-                entry, "received_at",
-                json_string(stime_format(payload->receipts[0]->received_at, when, sizeof when)));
-        if (a->self->role == ROLE_COUNTY)
-            list_add_state(a, txn, entry, report->report_id);
-        json_array_append_new(a->list, entry);
-        codec_payload_free(payload);
-    }
-    mdb_cursor_close(cursor);
-    return 0;
+    return store_each(txn, a->self->store, DB_REPORTS, NULL, 0, list_one, a);
 }
 
 json_t *node_list(node_t *self)
 {
-    struct list_arg arg = {self, json_array(), json_object()};
+    struct list_arg arg = {self, NULL, json_array(), json_object()};
     int rc = store_read(self->store, list_fn, &arg);
     json_decref(arg.pending);
     if (rc != 0) {

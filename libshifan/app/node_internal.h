@@ -62,15 +62,15 @@ void node_path_join(char *out, const char *dir, const char *name);
 const char *node_programme_root(const programme_t *programme);
 
 /* DB_LATEST: the latest version (and its id) of a unit-year. */
-int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t *version,
+int node_latest_get(store_txn_t *txn, store_t *store, const char *unit, int year, uint32_t *version,
                     char *report_id, size_t idsize);
 /* Stores a report payload unless its id is known; *stored says if it was new. */
-int node_report_store(MDB_txn *txn, store_t *store, const Shifan__Report *report,
+int node_report_store(store_txn_t *txn, store_t *store, const Shifan__Report *report,
                       const uint8_t *payload, size_t len, bool *stored);
 /* Logs a refusal and returns LINK_REFUSED with the reason in why. */
 int node_refuse(char *why, size_t whysize, const char *fmt, const char *a, const char *b);
 /* Bumps the counter the hub's daemon watches to re-rank its counties. */
-int node_touch_data(MDB_txn *txn, node_t *self);
+int node_touch_data(store_txn_t *txn, node_t *self);
 
 /* tier.c: the policy for programmes, inspections, returns and
  * recommendations as they arrive, and the hub's automatic ranking. */
@@ -80,25 +80,25 @@ int tier_programme_reload(node_t *self, bool announce);
 int tier_programme_payload(const programme_t *programme, uint8_t **bytes, size_t *len);
 /* Stores a Programme payload as the node's programme (newer revisions only;
  * *newer says if it was stored). */
-int tier_store_programme(store_t *store, MDB_txn *txn, const uint8_t *bytes, size_t len,
+int tier_store_programme(store_t *store, store_txn_t *txn, const uint8_t *bytes, size_t len,
                          bool *newer);
-int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child);
+int tier_queue_programme(node_t *self, store_txn_t *txn, const char *child);
 /* True if a newer programme revision is stored than the one loaded: what
  * it alone would accept must wait (LINK_LATER), not be refused. */
-bool tier_programme_pending(node_t *self, MDB_txn *txn);
+bool tier_programme_pending(node_t *self, store_txn_t *txn);
 /* Queues to a new child its part of every evaluation published here. */
-int tier_queue_evaluations(node_t *self, MDB_txn *txn, const char *child);
-int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payload,
+int tier_queue_evaluations(node_t *self, store_txn_t *txn, const char *child);
+int tier_apply_programme(node_t *self, store_txn_t *txn, const Shifan__Payload *payload,
                          const uint8_t *raw, size_t len, char *why, size_t whysize);
-int tier_apply_return_from_child(node_t *self, MDB_txn *txn, const char *peer,
+int tier_apply_return_from_child(node_t *self, store_txn_t *txn, const char *peer,
                                  const Shifan__Payload *payload, const uint8_t *raw, size_t len,
                                  char *why, size_t whysize);
-int tier_apply_recommendation(node_t *self, MDB_txn *txn, const char *peer,
+int tier_apply_recommendation(node_t *self, store_txn_t *txn, const char *peer,
                               const Shifan__Payload *payload, const uint8_t *raw, size_t len,
                               char *why, size_t whysize);
 /* A published evaluation from the parent: kept, and a hub passes each
  * county its part. */
-int tier_apply_evaluation(node_t *self, MDB_txn *txn, const Shifan__Payload *payload, char *why,
+int tier_apply_evaluation(node_t *self, store_txn_t *txn, const Shifan__Payload *payload, char *why,
                           size_t whysize);
 
 /* Hub daemon: re-ranks when the data changed and queues a provisional

@@ -9,6 +9,7 @@
 #include "base/slog.h"
 #include "base/stime.h"
 #include "storage/outbox.h"
+#include "storage/records.h"
 #include "domain/engine.h"
 #include "app/node_internal.h"
 
@@ -19,12 +20,9 @@
 
 #define PROGRAMME_KEY "programme"
 
-int node_touch_data(MDB_txn *txn, node_t *self)
+int node_touch_data(store_txn_t *txn, node_t *self)
 {
-    uint64_t generation = 0;
-    MDB_dbi meta = store_dbi(self->store, DB_META);
-    store_get_u64(txn, meta, META_DATA_GENERATION, &generation);
-    return store_put_u64(txn, meta, META_DATA_GENERATION, generation + 1);
+    return records_counter_bump(txn, self->store, META_DATA_GENERATION);
 }
 
 /* ---- programme ---- */
@@ -35,14 +33,16 @@ struct stored_programme {
     char err[512];
 };
 
-static int read_programme_fn(MDB_txn *txn, void *arg)
+static int read_programme_fn(store_txn_t *txn, void *arg)
 {
     struct stored_programme *a = arg;
-    MDB_val k = {strlen(PROGRAMME_KEY), PROGRAMME_KEY}, v;
-    int rc = mdb_get(txn, store_dbi(a->self->store, DB_PROGRAMMES), &k, &v);
+    const void *value;
+    size_t len;
+    int rc = store_get(txn, a->self->store, DB_PROGRAMMES, PROGRAMME_KEY, strlen(PROGRAMME_KEY),
+                       &value, &len);
     if (rc)
-        return store_error(rc);
-    Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        return rc;
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
     if (!payload || payload->body_case != SHIFAN__PAYLOAD__BODY_PROGRAMME) {
         codec_payload_free(payload);
         return SF_ECORRUPT;
@@ -65,12 +65,11 @@ static int read_programme_fn(MDB_txn *txn, void *arg)
 
 /* DB_META "earlier_standards": the standard ids of programmes replaced here,
  * one per line, newest last, at most NODE_EARLIER_STANDARDS_MAX. */
-static int read_earlier_fn(MDB_txn *txn, void *arg)
+static int read_earlier_fn(store_txn_t *txn, void *arg)
 {
     node_t *self = arg;
     char list[NODE_EARLIER_STANDARDS_MAX * PROGRAMME_ID_MAX];
-    int rc = store_get_string(txn, store_dbi(self->store, DB_META), META_EARLIER_STANDARDS, list,
-                              sizeof list);
+    int rc = store_get_string(txn, self->store, DB_META, META_EARLIER_STANDARDS, list, sizeof list);
     for (size_t i = 0; self->earlier_standards[i]; i++) {
         free(self->earlier_standards[i]);
         self->earlier_standards[i] = NULL;
@@ -87,12 +86,11 @@ static int read_earlier_fn(MDB_txn *txn, void *arg)
 
 /* Remembers the standard of the programme in use before a newer one is
  * stored, so reports made under it on their way still get in. */
-static int remember_standard(node_t *self, MDB_txn *txn)
+static int remember_standard(node_t *self, store_txn_t *txn)
 {
     const char *current = programme_standard_id(self->programme);
-    MDB_dbi meta = store_dbi(self->store, DB_META);
     char list[NODE_EARLIER_STANDARDS_MAX * PROGRAMME_ID_MAX] = "";
-    int rc = store_get_string(txn, meta, META_EARLIER_STANDARDS, list, sizeof list);
+    int rc = store_get_string(txn, self->store, DB_META, META_EARLIER_STANDARDS, list, sizeof list);
     if (rc && rc != SF_ENOTFOUND)
         return rc;
     size_t lines = 0;
@@ -110,7 +108,7 @@ static int remember_standard(node_t *self, MDB_txn *txn)
     }
     char next[sizeof list + PROGRAMME_ID_MAX + 2];
     snprintf(next, sizeof next, "%s%s%s", keep, *keep ? "\n" : "", current);
-    return store_put_string(txn, meta, META_EARLIER_STANDARDS, next);
+    return store_put_string(txn, self->store, DB_META, META_EARLIER_STANDARDS, next);
 }
 
 int tier_programme_reload(node_t *self, bool announce)
@@ -138,77 +136,86 @@ int tier_programme_reload(node_t *self, bool announce)
     return 0;
 }
 
-bool tier_programme_pending(node_t *self, MDB_txn *txn)
+bool tier_programme_pending(node_t *self, store_txn_t *txn)
 {
-    MDB_val k = {strlen(PROGRAMME_KEY), PROGRAMME_KEY}, v;
-    if (mdb_get(txn, store_dbi(self->store, DB_PROGRAMMES), &k, &v) != 0)
+    const void *value;
+    size_t len;
+    if (store_get(txn, self->store, DB_PROGRAMMES, PROGRAMME_KEY, strlen(PROGRAMME_KEY), &value,
+                  &len) != 0)
         return false;
-    Shifan__Payload *stored = codec_payload_unpack(v.mv_data, v.mv_size);
+    Shifan__Payload *stored = codec_payload_unpack(value, len);
     bool newer = stored && stored->body_case == SHIFAN__PAYLOAD__BODY_PROGRAMME &&
                  stored->programme->revision > programme_revision(self->programme);
     codec_payload_free(stored);
     return newer;
 }
 
-int tier_queue_programme(node_t *self, MDB_txn *txn, const char *child)
+int tier_queue_programme(node_t *self, store_txn_t *txn, const char *child)
 {
-    MDB_val k = {strlen(PROGRAMME_KEY), PROGRAMME_KEY}, v;
-    int rc = mdb_get(txn, store_dbi(self->store, DB_PROGRAMMES), &k, &v);
-    if (rc == MDB_NOTFOUND)
+    const void *value;
+    size_t len;
+    int rc = store_get(txn, self->store, DB_PROGRAMMES, PROGRAMME_KEY, strlen(PROGRAMME_KEY),
+                       &value, &len);
+    if (rc == SF_ENOTFOUND)
         return 0; /* the embedded default: every node has it already */
     if (rc)
-        return store_error(rc);
+        return rc;
     char stream[OUTBOX_STREAM_MAX];
     link_down_stream(stream, sizeof stream, child);
     /* Copy: the value points into the map, and the append writes to it (L8). */
-    uint8_t *copy = malloc(v.mv_size);
+    uint8_t *copy = malloc(len);
     if (!copy)
         return SF_ENOMEM;
-    memcpy(copy, v.mv_data, v.mv_size);
-    rc = outbox_append_once(txn, self->store, stream, copy, v.mv_size, NULL);
+    memcpy(copy, value, len);
+    rc = outbox_append_once(txn, self->store, stream, copy, len, NULL);
     free(copy);
     return rc;
 }
 
-typedef int (*child_fn)(node_t *self, MDB_txn *txn, const char *code, void *arg);
+typedef int (*child_fn)(node_t *self, store_txn_t *txn, const char *code, void *arg);
 
 /* Calls fn for every registered child, in code order, inside txn. Writes by
  * fn go to other databases, which leaves this cursor valid. */
-static int each_child(node_t *self, MDB_txn *txn, child_fn fn, void *arg)
+struct each_child_arg {
+    node_t *self;
+    store_txn_t *txn;
+    child_fn fn;
+    void *arg;
+};
+
+static int each_child_one(const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(self->store, DB_CHILDREN), &cursor);
-    if (rc)
-        return store_error(rc);
-    MDB_val k, v;
-    int result = 0;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        char code[PROGRAMME_CODE_MAX];
-        if (k.mv_size >= sizeof code)
-            continue;
-        memcpy(code, k.mv_data, k.mv_size);
-        code[k.mv_size] = '\0';
-        result = fn(self, txn, code, arg);
-    }
-    mdb_cursor_close(cursor);
-    return result;
+    struct each_child_arg *a = arg;
+    (void)value, (void)vlen;
+    char code[PROGRAMME_CODE_MAX];
+    if (klen >= sizeof code)
+        return 0;
+    memcpy(code, key, klen);
+    code[klen] = '\0';
+    return a->fn(a->self, a->txn, code, a->arg);
 }
 
-static int queue_programme_fn(node_t *self, MDB_txn *txn, const char *code, void *arg)
+static int each_child(node_t *self, store_txn_t *txn, child_fn fn, void *arg)
+{
+    struct each_child_arg each = {self, txn, fn, arg};
+    return store_each(txn, self->store, DB_CHILDREN, NULL, 0, each_child_one, &each);
+}
+
+static int queue_programme_fn(node_t *self, store_txn_t *txn, const char *code, void *arg)
 {
     (void)arg;
     return tier_queue_programme(self, txn, code);
 }
 
 /* Queues the stored programme to every registered child. */
-static int queue_programme_to_children(node_t *self, MDB_txn *txn)
+static int queue_programme_to_children(node_t *self, store_txn_t *txn)
 {
     return each_child(self, txn, queue_programme_fn, NULL);
 }
 
 /* Keeps a programme payload if it is newer than the stored one. */
-int tier_store_programme(store_t *store, MDB_txn *txn, const uint8_t *raw, size_t len, bool *newer)
+int tier_store_programme(store_t *store, store_txn_t *txn, const uint8_t *raw, size_t len,
+                         bool *newer)
 {
     *newer = false;
     Shifan__Payload *incoming = codec_payload_unpack(raw, len);
@@ -218,22 +225,22 @@ int tier_store_programme(store_t *store, MDB_txn *txn, const uint8_t *raw, size_
     }
     uint64_t revision = incoming->programme->revision;
     codec_payload_free(incoming);
-    MDB_dbi dbi = store_dbi(store, DB_PROGRAMMES);
-    MDB_val k = {strlen(PROGRAMME_KEY), PROGRAMME_KEY}, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
+    const void *value;
+    size_t value_len;
+    int rc = store_get(txn, store, DB_PROGRAMMES, PROGRAMME_KEY, strlen(PROGRAMME_KEY), &value,
+                       &value_len);
     if (rc == 0) {
-        Shifan__Payload *current = codec_payload_unpack(v.mv_data, v.mv_size);
+        Shifan__Payload *current = codec_payload_unpack(value, value_len);
         bool older = current && current->body_case == SHIFAN__PAYLOAD__BODY_PROGRAMME &&
                      current->programme->revision >= revision;
         codec_payload_free(current);
         if (older)
             return 0;
-    } else if (rc != MDB_NOTFOUND) {
-        return store_error(rc);
+    } else if (rc != SF_ENOTFOUND) {
+        return rc;
     }
-    v.mv_size = len;
-    v.mv_data = (void *)raw;
-    if ((rc = store_error(mdb_put(txn, dbi, &k, &v, 0))))
+    if ((rc = store_put(txn, store, DB_PROGRAMMES, PROGRAMME_KEY, strlen(PROGRAMME_KEY), raw, len,
+                        0)))
         return rc;
     *newer = true;
     return 0;
@@ -254,7 +261,7 @@ int tier_programme_payload(const programme_t *programme, uint8_t **bytes, size_t
     return codec_payload_pack(&payload, bytes, len);
 }
 
-int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payload,
+int tier_apply_programme(node_t *self, store_txn_t *txn, const Shifan__Payload *payload,
                          const uint8_t *raw, size_t len, char *why, size_t whysize)
 {
     const Shifan__Programme *incoming = payload->programme;
@@ -285,7 +292,7 @@ struct publish_arg {
     size_t len;
 };
 
-static int publish_fn(MDB_txn *txn, void *arg)
+static int publish_fn(store_txn_t *txn, void *arg)
 {
     struct publish_arg *a = arg;
     bool newer;
@@ -380,13 +387,12 @@ static json_t *result_for(const programme_t *programme, const json_t *full, cons
 }
 
 /* Stores a result document for a year here (overwriting an older one). */
-static int evaluation_put(node_t *self, MDB_txn *txn, unsigned year, const uint8_t *bytes,
+static int evaluation_put(node_t *self, store_txn_t *txn, unsigned year, const uint8_t *bytes,
                           size_t len)
 {
     char key[32];
     evaluation_key(key, sizeof key, year);
-    MDB_val k = {strlen(key), key}, v = {len, (void *)bytes};
-    return store_error(mdb_put(txn, store_dbi(self->store, DB_PROGRAMMES), &k, &v, 0));
+    return store_put(txn, self->store, DB_PROGRAMMES, key, strlen(key), bytes, len, 0);
 }
 
 struct evaluation_part {
@@ -397,7 +403,7 @@ struct evaluation_part {
 };
 
 /* Queues to one child the part of the result for its area. */
-static int evaluation_to_child(node_t *self, MDB_txn *txn, const char *code, void *arg)
+static int evaluation_to_child(node_t *self, store_txn_t *txn, const char *code, void *arg)
 {
     const struct evaluation_part *a = arg;
     json_t *part = result_for(self->programme, a->full, code);
@@ -434,44 +440,49 @@ static int evaluation_to_child(node_t *self, MDB_txn *txn, const char *code, voi
     return rc;
 }
 
-static int evaluation_to_children(node_t *self, MDB_txn *txn, const json_t *full, unsigned year,
+static int evaluation_to_children(node_t *self, store_txn_t *txn, const json_t *full, unsigned year,
                                   int64_t evaluated_at)
 {
     struct evaluation_part part = {full, year, evaluated_at, self->role == ROLE_PREFECTURE};
     return each_child(self, txn, evaluation_to_child, &part);
 }
 
-int tier_queue_evaluations(node_t *self, MDB_txn *txn, const char *child)
+struct queue_evaluations_arg {
+    node_t *self;
+    store_txn_t *txn;
+    const char *child;
+};
+
+static int queue_evaluation_one(const void *key, size_t klen, const void *value, size_t len,
+                                void *arg)
 {
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(self->store, DB_PROGRAMMES), &cursor);
-    if (rc)
-        return store_error(rc);
-    static const char prefix[] = "evaluation/";
-    MDB_val k = {sizeof prefix - 1, (void *)prefix}, v;
+    struct queue_evaluations_arg *a = arg;
+    (void)key, (void)klen;
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
+    json_t *full = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_EVALUATION
+                       ? json_loadb((const char *)payload->evaluation->document.data,
+                                    payload->evaluation->document.len, 0, NULL)
+                       : NULL;
     int result = 0;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE); rc == 0 && result == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < sizeof prefix - 1 || memcmp(k.mv_data, prefix, sizeof prefix - 1) != 0)
-            break;
-        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
-        json_t *full = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_EVALUATION
-                           ? json_loadb((const char *)payload->evaluation->document.data,
-                                        payload->evaluation->document.len, 0, NULL)
-                           : NULL;
-        if (full) {
-            struct evaluation_part part = {full, payload->evaluation->year,
-                                           payload->evaluation->evaluated_at, true};
-            result = evaluation_to_child(self, txn, child, &part);
-        }
-        json_decref(full);
-        codec_payload_free(payload);
+    if (full) {
+        struct evaluation_part part = {full, payload->evaluation->year,
+                                       payload->evaluation->evaluated_at, true};
+        result = evaluation_to_child(a->self, a->txn, a->child, &part);
     }
-    mdb_cursor_close(cursor);
+    json_decref(full);
+    codec_payload_free(payload);
     return result;
 }
 
-int tier_apply_evaluation(node_t *self, MDB_txn *txn, const Shifan__Payload *payload, char *why,
+int tier_queue_evaluations(node_t *self, store_txn_t *txn, const char *child)
+{
+    static const char prefix[] = "evaluation/";
+    struct queue_evaluations_arg arg = {self, txn, child};
+    return store_each(txn, self->store, DB_PROGRAMMES, prefix, sizeof prefix - 1,
+                      queue_evaluation_one, &arg);
+}
+
+int tier_apply_evaluation(node_t *self, store_txn_t *txn, const Shifan__Payload *payload, char *why,
                           size_t whysize)
 {
     const Shifan__EvaluationResult *result = payload->evaluation;
@@ -503,7 +514,7 @@ struct publish_evaluation_arg {
     unsigned year;
 };
 
-static int publish_evaluation_fn(MDB_txn *txn, void *arg)
+static int publish_evaluation_fn(store_txn_t *txn, void *arg)
 {
     struct publish_evaluation_arg *a = arg;
     return evaluation_to_children(a->self, txn, a->document, a->year, stime_now());
@@ -535,16 +546,17 @@ struct published_arg {
     char *document;
 };
 
-static int published_fn(MDB_txn *txn, void *arg)
+static int published_fn(store_txn_t *txn, void *arg)
 {
     struct published_arg *a = arg;
     char key[32];
     evaluation_key(key, sizeof key, a->year);
-    MDB_val k = {strlen(key), key}, v;
-    int rc = mdb_get(txn, store_dbi(a->self->store, DB_PROGRAMMES), &k, &v);
+    const void *value;
+    size_t len;
+    int rc = store_get(txn, a->self->store, DB_PROGRAMMES, key, strlen(key), &value, &len);
     if (rc)
-        return store_error(rc);
-    Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+        return rc;
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
     if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_EVALUATION)
         a->document = strndup((const char *)payload->evaluation->document.data,
                               payload->evaluation->document.len);
@@ -570,7 +582,7 @@ struct inspect_arg {
     report_t *inspection;
 };
 
-static int inspect_fn(MDB_txn *txn, void *arg)
+static int inspect_fn(store_txn_t *txn, void *arg)
 {
     struct inspect_arg *a = arg;
     node_t *self = a->self;
@@ -587,8 +599,8 @@ static int inspect_fn(MDB_txn *txn, void *arg)
     size_t len = 0;
     int rc = codec_payload_pack(&payload, &bytes, &len);
     if (rc == 0) {
-        MDB_val k = {strlen(inspection->report_id), inspection->report_id}, v = {len, bytes};
-        rc = store_error(mdb_put(txn, store_dbi(self->store, DB_INSPECTIONS), &k, &v, 0));
+        rc = store_put(txn, self->store, DB_INSPECTIONS, inspection->report_id,
+                       strlen(inspection->report_id), bytes, len, 0);
     }
     if (rc == 0 && self->role == ROLE_PREFECTURE)
         rc = outbox_append(txn, self->store, "up", bytes, len, NULL);
@@ -636,7 +648,7 @@ int node_inspect(node_t *self, report_t *inspection, char *err, size_t errsize)
 
 /* ---- returns and recommendations arriving at the province ---- */
 
-int tier_apply_return_from_child(node_t *self, MDB_txn *txn, const char *peer,
+int tier_apply_return_from_child(node_t *self, store_txn_t *txn, const char *peer,
                                  const Shifan__Payload *payload, const uint8_t *raw, size_t len,
                                  char *why, size_t whysize)
 {
@@ -650,8 +662,8 @@ int tier_apply_return_from_child(node_t *self, MDB_txn *txn, const char *peer,
     if (!report_id_valid(ret->report_id)) /* the key below: see apply_from_parent */
         return node_refuse(why, whysize, "malformed: a return from %s names no report id%s", peer,
                            "");
-    MDB_val k = {strlen(ret->report_id), ret->report_id}, v = {len, (void *)raw};
-    int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RETURNS), &k, &v, 0));
+    int rc = store_put(txn, self->store, DB_RETURNS, ret->report_id, strlen(ret->report_id), raw,
+                       len, 0);
     if (rc == 0)
         slog_info("%s returned report %s (unit %s, year %u) for correction: %s", peer,
                   ret->report_id, ret->unit, ret->year, ret->reason);
@@ -664,15 +676,16 @@ static void recommendation_key(char *key, size_t size, const char *prefecture, u
 }
 
 /* The stored recommendation of a prefecture-year, decoded (NULL if none). */
-static Shifan__Payload *recommendation_get(MDB_txn *txn, node_t *self, const char *prefecture,
+static Shifan__Payload *recommendation_get(store_txn_t *txn, node_t *self, const char *prefecture,
                                            unsigned year)
 {
     char key[48];
     recommendation_key(key, sizeof key, prefecture, year);
-    MDB_val k = {strlen(key), key}, v;
-    if (mdb_get(txn, store_dbi(self->store, DB_RECOMMENDATIONS), &k, &v) != 0)
+    const void *value;
+    size_t len;
+    if (store_get(txn, self->store, DB_RECOMMENDATIONS, key, strlen(key), &value, &len) != 0)
         return NULL;
-    Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
     if (payload && payload->body_case != SHIFAN__PAYLOAD__BODY_RECOMMENDATION) {
         codec_payload_free(payload);
         return NULL;
@@ -680,7 +693,7 @@ static Shifan__Payload *recommendation_get(MDB_txn *txn, node_t *self, const cha
     return payload;
 }
 
-int tier_apply_recommendation(node_t *self, MDB_txn *txn, const char *peer,
+int tier_apply_recommendation(node_t *self, store_txn_t *txn, const char *peer,
                               const Shifan__Payload *payload, const uint8_t *raw, size_t len,
                               char *why, size_t whysize)
 {
@@ -713,8 +726,7 @@ int tier_apply_recommendation(node_t *self, MDB_txn *txn, const char *peer,
     }
     char key[48];
     recommendation_key(key, sizeof key, rec->prefecture, rec->year);
-    MDB_val k = {strlen(key), key}, v = {len, (void *)raw};
-    int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RECOMMENDATIONS), &k, &v, 0));
+    int rc = store_put(txn, self->store, DB_RECOMMENDATIONS, key, strlen(key), raw, len, 0);
     if (rc == 0)
         slog_info("%s %s recommendation for %u (revision %llu): %zu unit(s)", peer,
                   rec->confirmed ? "confirmed its" : "sent a provisional", rec->year,
@@ -729,85 +741,89 @@ struct load_arg {
     engine_input_t *input;
 };
 
-static int load_reports(MDB_txn *txn, struct load_arg *a, store_db_t db)
+struct load_walk {
+    struct load_arg *load;
+    store_db_t db;
+    const char *root;
+};
+
+static int load_report_one(const void *key, size_t klen, const void *value, size_t len, void *arg)
 {
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, db), &cursor);
-    if (rc)
-        return store_error(rc);
-    const char *root = node_programme_root(a->self->programme);
-    MDB_val k, v;
+    struct load_walk *w = arg;
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
+    const Shifan__Report *wire = NULL;
+    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT)
+        wire = payload->report;
+    else if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION)
+        wire = payload->inspection;
+    char err[256];
+    report_t *report = wire ? report_from_proto(wire, err, sizeof err) : NULL;
     int result = 0;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
-        const Shifan__Report *wire = NULL;
-        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT)
-            wire = payload->report;
-        else if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION)
-            wire = payload->inspection;
-        char err[256];
-        report_t *report = wire ? report_from_proto(wire, err, sizeof err) : NULL;
-        if (!report) {
-            slog_warn("skipping an unreadable record in the store (%.*s)", (int)k.mv_size,
-                      (const char *)k.mv_data);
-        } else if (db == DB_REPORTS) {
-            int64_t received = payload->n_receipts ? payload->receipts[0]->received_at : 0;
-            result = engine_input_add_report(a->input, report, received);
-        } else {
-            engine_tier_t tier =
-                strcmp(report->origin, root) == 0 ? ENGINE_TIER_PROVINCE : ENGINE_TIER_PREFECTURE;
-            result = engine_input_add_inspection(a->input, report, tier);
-        }
-        /* A record the programme in use does not know (an old unit, say) is
-         * left out of this evaluation, not an error of the whole run. */
-        if (result == SF_EINVAL)
-            result = 0;
-        report_destroy(&report);
-        codec_payload_free(payload);
+    if (!report) {
+        slog_warn("skipping an unreadable record in the store (%.*s)", (int)klen,
+                  (const char *)key);
+    } else if (w->db == DB_REPORTS) {
+        int64_t received = payload->n_receipts ? payload->receipts[0]->received_at : 0;
+        result = engine_input_add_report(w->load->input, report, received);
+    } else {
+        engine_tier_t tier =
+            strcmp(report->origin, w->root) == 0 ? ENGINE_TIER_PROVINCE : ENGINE_TIER_PREFECTURE;
+        result = engine_input_add_inspection(w->load->input, report, tier);
     }
-    mdb_cursor_close(cursor);
+    /* A record the programme in use does not know (an old unit, say) is
+     * left out of this evaluation, not an error of the whole run. */
+    if (result == SF_EINVAL)
+        result = 0;
+    report_destroy(&report);
+    codec_payload_free(payload);
     return result;
 }
 
-static int load_fn(MDB_txn *txn, void *arg)
+static int load_return_one(const void *key, size_t klen, const void *value, size_t len, void *arg)
 {
     struct load_arg *a = arg;
+    (void)key, (void)klen;
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
+    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {
+        const Shifan__Return *ret = payload->return_for_correction;
+        engine_input_add_return(a->input, ret->unit, (int)ret->year, ret->report_id, ret->reason,
+                                ret->returned_at);
+    }
+    codec_payload_free(payload);
+    return 0;
+}
+
+static int load_recommendation_one(const void *key, size_t klen, const void *value, size_t len,
+                                   void *arg)
+{
+    struct load_arg *a = arg;
+    (void)key, (void)klen;
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
+    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RECOMMENDATION) {
+        const Shifan__Recommendation *rec = payload->recommendation;
+        /* A hub's own unconfirmed list is only a copy of its ranking:
+         * the engine recomputes that from current data. */
+        if (a->self->role != ROLE_PREFECTURE || rec->confirmed)
+            engine_input_add_recommendation(a->input, rec->prefecture, (int)rec->year,
+                                            (const char *const *)rec->units, rec->n_units,
+                                            rec->confirmed, rec->made_at, rec->revision);
+    }
+    codec_payload_free(payload);
+    return 0;
+}
+
+static int load_fn(store_txn_t *txn, void *arg)
+{
+    struct load_arg *a = arg;
+    store_t *store = a->self->store;
+    struct load_walk reports = {a, DB_REPORTS, node_programme_root(a->self->programme)};
+    struct load_walk inspections = {a, DB_INSPECTIONS, reports.root};
     int rc;
-    if ((rc = load_reports(txn, a, DB_REPORTS)) || (rc = load_reports(txn, a, DB_INSPECTIONS)))
+    if ((rc = store_each(txn, store, DB_REPORTS, NULL, 0, load_report_one, &reports)) ||
+        (rc = store_each(txn, store, DB_INSPECTIONS, NULL, 0, load_report_one, &inspections)) ||
+        (rc = store_each(txn, store, DB_RETURNS, NULL, 0, load_return_one, a)) ||
+        (rc = store_each(txn, store, DB_RECOMMENDATIONS, NULL, 0, load_recommendation_one, a)))
         return rc;
-    MDB_cursor *cursor;
-    MDB_val k, v;
-    if ((rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_RETURNS), &cursor)))
-        return store_error(rc);
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
-        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {
-            const Shifan__Return *ret = payload->return_for_correction;
-            engine_input_add_return(a->input, ret->unit, (int)ret->year, ret->report_id,
-                                    ret->reason, ret->returned_at);
-        }
-        codec_payload_free(payload);
-    }
-    mdb_cursor_close(cursor);
-    if ((rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_RECOMMENDATIONS), &cursor)))
-        return store_error(rc);
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
-        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RECOMMENDATION) {
-            const Shifan__Recommendation *rec = payload->recommendation;
-            /* A hub's own unconfirmed list is only a copy of its ranking:
-             * the engine recomputes that from current data. */
-            if (a->self->role != ROLE_PREFECTURE || rec->confirmed)
-                engine_input_add_recommendation(a->input, rec->prefecture, (int)rec->year,
-                                                (const char *const *)rec->units, rec->n_units,
-                                                rec->confirmed, rec->made_at, rec->revision);
-        }
-        codec_payload_free(payload);
-    }
-    mdb_cursor_close(cursor);
     return 0;
 }
 
@@ -868,7 +884,7 @@ static bool same_units(const Shifan__Recommendation *rec, const char *const *uni
     return true;
 }
 
-static int recommend_fn(MDB_txn *txn, void *arg)
+static int recommend_fn(store_txn_t *txn, void *arg)
 {
     struct recommend_arg *a = arg;
     node_t *self = a->self;
@@ -902,8 +918,7 @@ static int recommend_fn(MDB_txn *txn, void *arg)
         return rc;
     char key[48];
     recommendation_key(key, sizeof key, a->holder, a->year);
-    MDB_val k = {strlen(key), key}, v = {len, bytes};
-    rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RECOMMENDATIONS), &k, &v, 0));
+    rc = store_put(txn, self->store, DB_RECOMMENDATIONS, key, strlen(key), bytes, len, 0);
     if (rc == 0)
         rc = outbox_append(txn, self->store, "up", bytes, len, NULL);
     free(bytes);
@@ -911,7 +926,7 @@ static int recommend_fn(MDB_txn *txn, void *arg)
     return rc;
 }
 
-static int existing_fn(MDB_txn *txn, void *arg)
+static int existing_fn(store_txn_t *txn, void *arg)
 {
     struct recommend_arg *a = arg;
     a->existing = recommendation_get(txn, a->self, a->holder, a->year);
@@ -1031,11 +1046,11 @@ struct generation_arg {
     uint64_t generation;
 };
 
-static int generation_fn(MDB_txn *txn, void *arg)
+static int generation_fn(store_txn_t *txn, void *arg)
 {
     struct generation_arg *a = arg;
     a->generation = 0;
-    store_get_u64(txn, store_dbi(a->self->store, DB_META), META_DATA_GENERATION, &a->generation);
+    store_get_u64(txn, a->self->store, DB_META, META_DATA_GENERATION, &a->generation);
     return 0;
 }
 

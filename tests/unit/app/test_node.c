@@ -138,7 +138,7 @@ static int collect(uint64_t seq, const void *data, size_t len, void *arg)
     return 0;
 }
 
-static int collect_fn(MDB_txn *txn, void *arg)
+static int collect_fn(store_txn_t *txn, void *arg)
 {
     fixture_t *f = arg;
     return outbox_scan(txn, node_store(f->county), "up", 1, SIZE_MAX, SIZE_MAX, collect, f);
