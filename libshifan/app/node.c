@@ -10,7 +10,7 @@
 #include "transport/net.h"
 #include "transport/zap.h"
 #include "domain/admission.h"
-#include "app/node_internal.h"
+#include "app/tier.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +23,46 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define UP_STREAM "up"
+#define PATH_MAX_LEN 4096
+#define META_UPSTREAM_GENERATION "upstream_generation"
+/* Bytes of reports and inspections one child may make us store per unit of
+ * its area and programme year (a county's report is about 4 KB: 1,000
+ * versions per unit-year). */
+#define NODE_CHILD_BYTES_PER_UNIT ((uint64_t)4 << 20)
+
+struct node {
+    node_role_t role;
+    char dir[PATH_MAX_LEN];
+    char code[PROGRAMME_CODE_MAX];
+    char listen[256];
+    char upstream[256];
+    char upstream_key[KEYS_Z85_LEN + 1];
+    keys_pair_t keys;
+    store_t *store;
+    tier_t *tier; /* the tier's policy and the programme in force */
+    /* daemon only */
+    void *ctx;
+    zap_t *zap;
+    link_server_t *server;
+    link_client_t *client;
+    uint64_t keys_generation;
+    uint64_t series; /* numbering series of what this node originates (its init time) */
+    struct {
+        char code[PROGRAMME_CODE_MAX];
+        uint64_t limit;
+    } quota_cache[64]; /* per child: bytes it may make us store per year */
+    size_t quota_cached;
+    uint64_t child_bytes_per_unit; /* NODE_CHILD_BYTES_PER_UNIT, or the environment's */
+    codec_arena_t *arena;          /* decoding on the apply path (daemon thread only) */
+    /* county, hub daemon: the parent it follows, how long out of reach */
+    uint64_t upstream_generation;  /* meta upstream_generation the client was made for */
+    int64_t unreachable_after_ms;  /* warn after this long without the link up */
+    int64_t link_down_since_ms;    /* monotonic; 0 while the link is up */
+    int64_t link_down_since;       /* the same moment, wall clock */
+    int64_t unreachable_warned_ms; /* last warning of this outage, monotonic; 0: none */
+};
 
 const char *node_role_name(node_role_t role)
 {
@@ -49,7 +89,7 @@ const char *node_public_key(const node_t *self)
 
 const programme_t *node_programme(const node_t *self)
 {
-    return self->programme;
+    return tier_programme(self->tier);
 }
 
 store_t *node_store(node_t *self)
@@ -57,7 +97,7 @@ store_t *node_store(node_t *self)
     return self->store;
 }
 
-void node_path_join(char *out, const char *dir, const char *name)
+static void node_path_join(char *out, const char *dir, const char *name)
 {
     /* Data directories are short; a path that does not fit fails to open. */
     if (snprintf(out, PATH_MAX_LEN, "%s/%s", dir, name) >= PATH_MAX_LEN)
@@ -84,14 +124,6 @@ static int make_dirs(const char *path, mode_t mode)
             return rc;
     }
     return make_dir(path, mode);
-}
-
-const char *node_programme_root(const programme_t *programme)
-{
-    for (size_t i = 0; i < programme_unit_count(programme); i++)
-        if (programme_unit(programme, i)->parent < 0)
-            return programme_unit(programme, i)->code;
-    return "";
 }
 
 /* ---- init ---- */
@@ -177,7 +209,7 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
     int rc = SF_EINVAL;
     const char *code = options->code;
     if (options->role == ROLE_PROVINCE) {
-        code = code ? code : node_programme_root(programme);
+        code = code ? code : tier_programme_root(programme);
     } else {
         if (!code) {
             snprintf(err, errsize, "--code CODE is required");
@@ -242,7 +274,7 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
         goto out;
     }
     if (options->programme &&
-        (rc = tier_programme_payload(programme, &programme_bytes, &programme_len))) {
+        (rc = tier_programme_payload(programme, stime_now(), &programme_bytes, &programme_len))) {
         snprintf(err, errsize, "--programme %s: too large (%s)", options->programme,
                  sf_strerror(rc));
         store_destroy(&store);
@@ -334,12 +366,10 @@ node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, si
         snprintf(err, errsize, "cannot load the key pair in %s: %s", keydir, sf_strerror(*rc));
         goto fail;
     }
-    /* The programme stored here (published to us, or given at init) if any;
-     * the embedded default is parsed only when there is none. */
-    tier_programme_reload(self, false);
-    if (!self->programme && !(self->programme = programme_load_default())) {
-        snprintf(err, errsize, "cannot load the programme");
-        *rc = SF_ENOMEM;
+    sf_error_t error = {0, ""};
+    if (!(self->tier = tier_new(role, self->code, self->series, self->store, &error))) {
+        snprintf(err, errsize, "%s", error.text);
+        *rc = error.code;
         goto fail;
     }
     slog_set_identity(role == ROLE_COUNTY       ? "county-node"
@@ -358,11 +388,9 @@ void node_destroy(node_t **self_p)
     node_t *self = *self_p;
     if (!self)
         return;
+    tier_destroy(&self->tier); /* before the store it borrows */
     store_destroy(&self->store);
-    programme_destroy(&self->programme);
     codec_arena_destroy(&self->arena);
-    for (size_t i = 0; self->earlier_standards[i]; i++)
-        free(self->earlier_standards[i]);
     free(self);
     *self_p = NULL;
 }
@@ -399,9 +427,9 @@ static int allow_fn(store_txn_t *txn, void *arg)
     /* A new child gets the programme in force, however late it comes online. */
     if (state.next_seq != 1)
         return 0;
-    return (rc = tier_queue_programme(a->self, txn, a->code))
+    return (rc = tier_queue_programme(a->self->tier, txn, a->code))
                ? rc
-               : tier_queue_evaluations(a->self, txn, a->code);
+               : tier_queue_evaluations(a->self->tier, txn, a->code);
 }
 
 int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize)
@@ -418,16 +446,16 @@ int node_allow(node_t *self, const char *code, const char *key, char *err, size_
         snprintf(err, errsize, "--key %s: expected a 40-character Z85 public key", key);
         return SF_EINVAL;
     }
-    int index = programme_find_unit(self->programme, code);
+    int index = programme_find_unit(node_programme(self), code);
     unit_level_t want = self->role == ROLE_PREFECTURE ? LEVEL_COUNTY : LEVEL_PREFECTURE;
     if (index < 0) {
         snprintf(err, errsize, "--code %s: no such unit in programme %s", code,
-                 programme_id(self->programme));
+                 programme_id(node_programme(self)));
         return SF_EINVAL;
     }
-    const programme_unit_t *unit = programme_unit(self->programme, index);
+    const programme_unit_t *unit = programme_unit(node_programme(self), index);
     if (unit->level != want || unit->parent < 0 ||
-        strcmp(programme_unit(self->programme, unit->parent)->code, self->code) != 0) {
+        strcmp(programme_unit(node_programme(self), unit->parent)->code, self->code) != 0) {
         snprintf(err, errsize, "--code %s: %s is not a %s under %s", code, unit->name,
                  want == LEVEL_COUNTY ? "county" : "prefecture", self->code);
         return SF_EINVAL;
@@ -542,25 +570,10 @@ const char *node_upstream_key(const node_t *self)
 
 /* ---- reports: storage shared by every tier ---- */
 
-/* DB_LATEST: the latest version (and its id) of a unit-year. */
-int node_latest_get(store_txn_t *txn, store_t *store, const char *unit, int year, uint32_t *version,
-                    char *report_id, size_t idsize)
-{
-    records_latest_t latest;
-    int rc = records_latest_get(txn, store, unit, year, &latest);
-    if (rc)
-        return rc;
-    if (strlen(latest.report_id) >= idsize)
-        return SF_ECORRUPT;
-    *version = latest.version;
-    snprintf(report_id, idsize, "%s", latest.report_id);
-    return 0;
-}
-
 /* Stores a report payload (already carrying this node's receipt) unless its
  * id is known. *stored says whether it was new. */
-int node_report_store(store_txn_t *txn, store_t *store, const Shifan__Report *report,
-                      const uint8_t *payload, size_t len, bool *stored)
+static int report_store(store_txn_t *txn, store_t *store, const Shifan__Report *report,
+                        const uint8_t *payload, size_t len, bool *stored)
 {
     /* The order of a unit-year's versions (docs/results-format.md, "which
      * version counts") is records_latest_newer's; the engine orders the same
@@ -584,13 +597,11 @@ struct submit_arg {
 
 static int submit_one(store_txn_t *txn, node_t *self, report_t *report)
 {
-    uint32_t version = 0;
-    char previous[REPORT_ID_MAX];
-    int rc = node_latest_get(txn, self->store, report->unit, report->year, &version, previous,
-                             sizeof previous);
+    records_latest_t latest = {0, 0, 0, ""};
+    int rc = records_latest_get(txn, self->store, report->unit, report->year, &latest);
     if (rc && rc != SF_ENOTFOUND)
         return rc;
-    report->version = version + 1;
+    report->version = latest.version + 1;
     report->series = self->series;
     snprintf(report->report_id, sizeof report->report_id, "%s-%d-v%u-%08x", report->unit,
              report->year, report->version, randombytes_random());
@@ -606,7 +617,7 @@ static int submit_one(store_txn_t *txn, node_t *self, report_t *report)
     rc = codec_payload_pack(&payload, &bytes, &len);
     if (rc == 0) {
         bool stored;
-        if (!(rc = node_report_store(txn, self->store, wire, bytes, len, &stored)))
+        if (!(rc = report_store(txn, self->store, wire, bytes, len, &stored)))
             rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
     }
     free(bytes);
@@ -636,20 +647,21 @@ int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, 
         report_t *report = reports[i];
         if (!report->unit[0])
             snprintf(report->unit, sizeof report->unit, "%s", self->code);
-        if (!programme_unit_within(self->programme, report->unit, self->code)) {
+        if (!programme_unit_within(node_programme(self), report->unit, self->code)) {
             snprintf(err, errsize, "unit %s: this node (%s) may report only for its own unit%s",
                      report->unit, self->code,
-                     programme_find_unit(self->programme, report->unit) < 0 ? " (and it is unknown)"
-                                                                            : "");
+                     programme_find_unit(node_programme(self), report->unit) < 0
+                         ? " (and it is unknown)"
+                         : "");
             return SF_EINVAL;
         }
-        int rc = report_validate(report, self->programme, "report", err, errsize);
+        int rc = report_validate(report, node_programme(self), "report", err, errsize);
         if (rc)
             return rc;
         report->submitted_at = now;
         snprintf(report->origin, sizeof report->origin, "%s", self->code);
         snprintf(report->standard_id, sizeof report->standard_id, "%s",
-                 programme_standard_id(self->programme));
+                 programme_standard_id(node_programme(self)));
     }
     /* All of them in one durable transaction: one fsync however many. */
     struct submit_arg arg = {self, reports, count};
@@ -664,94 +676,61 @@ int node_submit(node_t *self, report_t *report, char *err, size_t errsize)
     return node_submit_many(self, &report, 1, err, errsize);
 }
 
-/* ---- return (hub) ---- */
-
-struct return_arg {
-    node_t *self;
-    const char *unit;
-    int year;
-    const char *reason;
-    char report_id[REPORT_ID_MAX];
-};
-
-static int return_fn(store_txn_t *txn, void *arg)
-{
-    struct return_arg *a = arg;
-    uint32_t version;
-    int rc = node_latest_get(txn, a->self->store, a->unit, a->year, &version, a->report_id,
-                             sizeof a->report_id);
-    if (rc)
-        return rc;
-    Shifan__Return ret = SHIFAN__RETURN__INIT;
-    ret.report_id = a->report_id;
-    ret.unit = (char *)a->unit;
-    ret.year = (uint32_t)a->year;
-    ret.reason = (char *)a->reason;
-    ret.returned_at = stime_now();
-    ret.by = a->self->code;
-    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
-    payload.body_case = SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION;
-    payload.return_for_correction = &ret;
-    uint8_t *bytes;
-    size_t len;
-    if ((rc = codec_payload_pack(&payload, &bytes, &len)))
-        return rc;
-    /* The county that owns the unit: the unit itself, or its county for a site. */
-    int index = programme_find_unit(a->self->programme, a->unit);
-    const programme_unit_t *unit = programme_unit(a->self->programme, (size_t)index);
-    while (unit->level > LEVEL_COUNTY)
-        unit = programme_unit(a->self->programme, (size_t)unit->parent);
-    char stream[OUTBOX_STREAM_MAX];
-    link_down_stream(stream, sizeof stream, unit->code);
-    rc = store_put(txn, a->self->store, DB_RETURNS, a->report_id, strlen(a->report_id), bytes, len,
-                   0);
-    /* Down to the county, and up: the province evaluates it as returned. */
-    if (rc == 0)
-        rc = outbox_append(txn, a->self->store, stream, bytes, len, NULL);
-    if (rc == 0)
-        rc = outbox_append(txn, a->self->store, UP_STREAM, bytes, len, NULL);
-    if (rc == 0)
-        rc = node_touch_data(txn, a->self);
-    free(bytes);
-    return rc;
-}
+/* ---- the tier's verbs: its policy, with one clock reading each ---- */
 
 int node_return(node_t *self, const char *unit, int year, const char *reason, char *err,
                 size_t errsize)
 {
-    if (self->role != ROLE_PREFECTURE) {
-        snprintf(err, errsize, "only a prefecture hub returns reports");
-        return SF_EINVAL;
-    }
-    if (!programme_unit_within(self->programme, unit, self->code) ||
-        strcmp(unit, self->code) == 0) {
-        snprintf(err, errsize, "--unit %s: not a unit under prefecture %s", unit, self->code);
-        return SF_EINVAL;
-    }
-    if (!reason || !*reason) {
-        snprintf(err, errsize, "--reason TEXT is required: the county sees it");
-        return SF_EINVAL;
-    }
-    struct return_arg arg = {self, unit, year, reason, ""};
-    int rc = store_write(self->store, return_fn, &arg);
-    if (rc == SF_ENOTFOUND) {
-        snprintf(err, errsize, "--unit %s --year %d: no report of that unit-year is stored here",
-                 unit, year);
-        return SF_EINVAL;
-    }
-    if (rc)
-        snprintf(err, errsize, "cannot queue the return: %s", sf_strerror(rc));
-    return rc;
+    return tier_return(self->tier, unit, year, reason, stime_now(), err, errsize);
+}
+
+int node_publish(node_t *self, const char *path, char *err, size_t errsize)
+{
+    return tier_publish(self->tier, path, stime_now(), err, errsize);
+}
+
+int node_inspect(node_t *self, report_t *inspection, char *err, size_t errsize)
+{
+    return tier_inspect(self->tier, inspection, stime_now(), err, errsize);
+}
+
+int node_evaluate(node_t *self, int year, const char *scope, engine_result_t **result, char *err,
+                  size_t errsize)
+{
+    return tier_evaluate(self->tier, year, scope, stime_now(), result, err, errsize);
+}
+
+int node_recommend(node_t *self, int year, bool confirm, node_recommendations_t **lists, char *err,
+                   size_t errsize)
+{
+    return tier_recommend(self->tier, year, confirm, stime_now(), lists, err, errsize);
+}
+
+void node_recommendations_destroy(node_recommendations_t **self_p)
+{
+    tier_recommendations_destroy(self_p);
+}
+
+int node_publish_evaluation(node_t *self, int year, const char *document, char *err, size_t errsize)
+{
+    return tier_publish_evaluation(self->tier, year, document, stime_now(), err, errsize);
+}
+
+char *node_published_evaluation(node_t *self, int year, char *err, size_t errsize)
+{
+    return tier_published_evaluation(self->tier, year, err, errsize);
+}
+
+/* A newer programme stored (published, or arrived): use it from now on. */
+int node_programme_reload(node_t *self, bool announce)
+{
+    int rc = tier_programme_reload(self->tier, announce);
+    if (rc == 1)
+        self->quota_cached = 0; /* areas may have changed */
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- what arrives over a link ---- */
-
-int node_refuse(char *why, size_t whysize, const char *fmt, const char *a, const char *b)
-{
-    snprintf(why, whysize, fmt, a, b);
-    slog_warn("refused: %s", why);
-    return LINK_REFUSED;
-}
 
 /* What one child may make us store: NODE_CHILD_BYTES_PER_UNIT per unit of
  * its area (its own unit and every unit under it) and programme year, in
@@ -763,9 +742,9 @@ static uint64_t child_quota_limit(node_t *self, const char *child)
         if (strcmp(self->quota_cache[i].code, child) == 0)
             return self->quota_cache[i].limit;
     uint64_t units = 0;
-    for (size_t i = 0; i < programme_unit_count(self->programme); i++)
-        units +=
-            programme_unit_within(self->programme, programme_unit(self->programme, i)->code, child);
+    for (size_t i = 0; i < programme_unit_count(node_programme(self)); i++)
+        units += programme_unit_within(node_programme(self),
+                                       programme_unit(node_programme(self), i)->code, child);
     uint64_t limit = (units ? units : 1) * self->child_bytes_per_unit;
     if (self->quota_cached < sizeof self->quota_cache / sizeof self->quota_cache[0]) {
         snprintf(self->quota_cache[self->quota_cached].code,
@@ -801,8 +780,8 @@ static int child_quota_take(node_t *self, store_txn_t *txn, const char *child, u
 /* A report or inspection arriving from a child (hub: from a county; province:
  * from a hub). The sender's key may speak only for units under its code. */
 static int apply_from_child(node_t *self, store_txn_t *txn, const char *peer,
-                            Shifan__Payload *payload, const uint8_t *raw, size_t raw_len, char *why,
-                            size_t whysize)
+                            Shifan__Payload *payload, const uint8_t *raw, size_t raw_len,
+                            int64_t now, char *why, size_t whysize)
 {
     int rc;
     Shifan__Report *wire = payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? payload->report
@@ -810,15 +789,15 @@ static int apply_from_child(node_t *self, store_txn_t *txn, const char *peer,
                                ? payload->inspection
                                : NULL;
     if (!wire)
-        return node_refuse(why, whysize, "malformed: %s sent a message type it may not send%s",
+        return tier_refuse(why, whysize, "malformed: %s sent a message type it may not send%s",
                            peer, "");
     /* Its content was admitted in node_apply (admission.h), at every tier;
      * what follows only re-states the authorisation as a last guard. */
-    if (!programme_unit_within(self->programme, wire->unit, peer))
-        return node_refuse(why, whysize, "the key of %s may not report for unit %s", peer,
+    if (!programme_unit_within(node_programme(self), wire->unit, peer))
+        return tier_refuse(why, whysize, "the key of %s may not report for unit %s", peer,
                            wire->unit);
     if (payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION && self->role != ROLE_PROVINCE)
-        return node_refuse(why, whysize, "malformed: %s may not send inspections to %s", peer,
+        return tier_refuse(why, whysize, "malformed: %s may not send inspections to %s", peer,
                            self->code);
 
     /* A resend of what we hold changes nothing (and is never over limit). */
@@ -839,14 +818,14 @@ static int apply_from_child(node_t *self, store_txn_t *txn, const char *peer,
      * delivered late" from "submitted late". */
     uint8_t *bytes = NULL;
     size_t len = 0;
-    rc = codec_payload_append_receipt(raw, raw_len, self->code, stime_now(), &bytes, &len);
+    rc = codec_payload_append_receipt(raw, raw_len, self->code, now, &bytes, &len);
     if (rc)
         return rc == SF_ETOOBIG
-                   ? node_refuse(why, whysize, "malformed: payload from %s too large%s", peer, "")
+                   ? tier_refuse(why, whysize, "malformed: payload from %s too large%s", peer, "")
                    : rc;
     bool stored = false;
     if (payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT) {
-        rc = node_report_store(txn, self->store, wire, bytes, len, &stored);
+        rc = report_store(txn, self->store, wire, bytes, len, &stored);
     } else {
         rc = store_put(txn, self->store, DB_INSPECTIONS, wire->report_id, strlen(wire->report_id),
                        bytes, len, STORE_NOOVERWRITE);
@@ -857,7 +836,7 @@ static int apply_from_child(node_t *self, store_txn_t *txn, const char *peer,
     if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
         rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
     if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
-        rc = node_touch_data(txn, self);
+        rc = tier_touch_data(self->tier, txn);
     if (rc == 0 && stored)
         slog_info("stored %s %s (unit %s, year %u, version %u) from %s",
                   payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? "report" : "inspection",
@@ -866,41 +845,46 @@ static int apply_from_child(node_t *self, store_txn_t *txn, const char *peer,
     return rc;
 }
 
-/* What arrives from the parent: returns, programmes, results. */
-static int apply_from_parent(node_t *self, store_txn_t *txn, Shifan__Payload *payload,
-                             const uint8_t *bytes, size_t len, char *why, size_t whysize)
-{
-    switch (payload->body_case) {
-    case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION: {
-        const Shifan__Return *ret = payload->return_for_correction;
-        /* Its id is the key it is stored under: LMDB refuses "" (and more
-         * than 511 bytes), which would abort the link's txn for ever. */
-        if (!report_id_valid(ret->report_id))
-            return node_refuse(why, whysize, "malformed: a return names no report id%s%s", "", "");
-        if (!programme_unit_within(self->programme, ret->unit, self->code))
-            return node_refuse(why, whysize, "malformed: a return for unit %s is not ours (%s)",
-                               ret->unit, self->code);
-        int rc = store_put(txn, self->store, DB_RETURNS, ret->report_id, strlen(ret->report_id),
-                           bytes, len, 0);
-        if (rc == 0)
-            slog_warn("report %s (unit %s, year %u) returned for correction by %s: %s",
-                      ret->report_id, ret->unit, ret->year, ret->by, ret->reason);
-        return rc;
-    }
-    case SHIFAN__PAYLOAD__BODY_PROGRAMME:
-        return tier_apply_programme(self, txn, payload, bytes, len, why, whysize);
-    case SHIFAN__PAYLOAD__BODY_EVALUATION:
-        return tier_apply_evaluation(self, txn, payload, why, whysize);
-    default:
-        return node_refuse(why, whysize, "malformed: the parent sent a message type %s%s",
-                           "a child does not take", "");
-    }
-}
-
 static int apply_refused(node_t *self, store_txn_t *txn, const char *peer,
                          const Shifan__Payload *payload, const uint8_t *bytes, size_t len,
                          char *why, size_t whysize);
 
+/* The one dispatch of what arrives over a link, after admission: by the
+ * item's type and whether the parent ("") or a child sent it. */
+static int apply_item(node_t *self, store_txn_t *txn, const char *peer, Shifan__Payload *payload,
+                      const uint8_t *bytes, size_t len, int64_t now, char *why, size_t whysize)
+{
+    bool from_parent = !*peer;
+    switch (payload->body_case) {
+    case SHIFAN__PAYLOAD__BODY_REFUSED:
+        return apply_refused(self, txn, peer, payload, bytes, len, why, whysize);
+    case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION:
+        return tier_apply_return(self->tier, txn, peer, payload, bytes, len, why, whysize);
+    case SHIFAN__PAYLOAD__BODY_PROGRAMME:
+        if (from_parent)
+            return tier_apply_programme(self->tier, txn, payload, bytes, len, why, whysize);
+        break;
+    case SHIFAN__PAYLOAD__BODY_EVALUATION:
+        if (from_parent)
+            return tier_apply_evaluation(self->tier, txn, payload, why, whysize);
+        break;
+    case SHIFAN__PAYLOAD__BODY_RECOMMENDATION:
+        if (!from_parent)
+            return tier_apply_recommendation(self->tier, txn, peer, payload, bytes, len, why,
+                                             whysize);
+        break;
+    default:
+        break;
+    }
+    if (from_parent)
+        return tier_refuse(why, whysize, "malformed: the parent sent a message type %s%s",
+                           "a child does not take", "");
+    /* Reports and inspections; apply_from_child refuses any other type. */
+    return apply_from_child(self, txn, peer, payload, bytes, len, now, why, whysize);
+}
+
+/* Link hook: admission (admission.h), then apply_item. A refusal judged by
+ * a programme about to be replaced is deferred instead. */
 static int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8_t *bytes,
                       size_t len, char *why, size_t whysize)
 {
@@ -909,34 +893,26 @@ static int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8
         return SF_ENOMEM;
     Shifan__Payload *payload = codec_payload_unpack_arena(self->arena, bytes, len);
     if (!payload)
-        return node_refuse(why, whysize, "malformed: an item from %s does not decode%s",
+        return tier_refuse(why, whysize, "malformed: an item from %s does not decode%s",
                            *peer ? peer : "the parent", "");
-    int rc;
-    admission_t at = {.programme = self->programme,
+    int64_t now = stime_now();
+    admission_t at = {.programme = node_programme(self),
                       .receiver = self->code,
                       .peer = peer,
-                      .now = stime_now(),
-                      .earlier_standards = (const char *const *)self->earlier_standards};
-    int verdict = admit_payload(&at, payload, why, whysize);
+                      .now = now,
+                      .earlier_standards = tier_earlier_standards(self->tier)};
+    int verdict = admit_payload(&at, payload, why, whysize), rc;
     if (verdict == SF_ENOMEM) {
         codec_payload_free_arena(self->arena, payload);
         return SF_ENOMEM; /* not the item's fault: the whole group is retried */
     }
     if (verdict)
         rc = verdict == SF_EDENIED ? LINK_REFUSED_UNIT : LINK_REFUSED;
-    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED)
-        rc = apply_refused(self, txn, peer, payload, bytes, len, why, whysize);
-    else if (!*peer)
-        rc = apply_from_parent(self, txn, payload, bytes, len, why, whysize);
-    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION)
-        rc = tier_apply_return_from_child(self, txn, peer, payload, bytes, len, why, whysize);
-    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_RECOMMENDATION)
-        rc = tier_apply_recommendation(self, txn, peer, payload, bytes, len, why, whysize);
     else
-        rc = apply_from_child(self, txn, peer, payload, bytes, len, why, whysize);
+        rc = apply_item(self, txn, peer, payload, bytes, len, now, why, whysize);
     codec_payload_free_arena(self->arena, payload);
     if ((rc == LINK_REFUSED || rc == LINK_REFUSED_UNIT) && *peer &&
-        tier_programme_pending(self, txn)) {
+        tier_programme_pending(self->tier, txn)) {
         /* Judged by a programme about to be replaced: ask again after the
          * reload (within a tick) instead of refusing for good. */
         slog_info("deferred an item from %s until programme revision reload: %s", peer, why);
@@ -1098,7 +1074,7 @@ static int apply_refused(node_t *self, store_txn_t *txn, const char *peer,
             Shifan__Payload *report = codec_payload_unpack(stored, stored_len);
             char county[PROGRAMME_CODE_MAX] = "";
             if (report && report->body_case == SHIFAN__PAYLOAD__BODY_REPORT &&
-                programme_find_unit(self->programme, report->report->origin) >= 0 &&
+                programme_find_unit(node_programme(self), report->report->origin) >= 0 &&
                 strcmp(report->report->origin, self->code) != 0)
                 snprintf(county, sizeof county, "%s", report->report->origin);
             codec_payload_free(report);
@@ -1157,8 +1133,9 @@ static int requeue_values(node_t *self, store_txn_t *txn, store_db_t db, const c
 static bool return_for_child(node_t *self, const void *value, size_t len, const void *child)
 {
     Shifan__Payload *payload = codec_payload_unpack(value, len);
-    bool ours = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION &&
-                programme_unit_within(self->programme, payload->return_for_correction->unit, child);
+    bool ours =
+        payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION &&
+        programme_unit_within(node_programme(self), payload->return_for_correction->unit, child);
     codec_payload_free(payload);
     return ours;
 }
@@ -1170,9 +1147,9 @@ static bool return_for_child(node_t *self, const void *value, size_t len, const 
 static int node_resync_child(void *arg, store_txn_t *txn, const char *peer)
 {
     node_t *self = arg;
-    int rc = tier_queue_programme(self, txn, peer);
+    int rc = tier_queue_programme(self->tier, txn, peer);
     if (rc == 0)
-        rc = tier_queue_evaluations(self, txn, peer);
+        rc = tier_queue_evaluations(self->tier, txn, peer);
     if (rc == 0 && self->role == ROLE_PREFECTURE) {
         char stream[OUTBOX_STREAM_MAX];
         link_down_stream(stream, sizeof stream, peer);
@@ -1510,7 +1487,6 @@ int node_run(node_t *self)
     link_hooks_t hooks = {
         self, node_apply, node_on_refused, node_resync_child, node_resync_parent, node_admit};
     slog_set_buffered(true);
-    self->ranked_generation = UINT64_MAX; /* rank once at start */
     if (!(self->ctx = net_context_new(&rc)))
         goto out;
     if (self->role != ROLE_COUNTY) {
@@ -1555,11 +1531,11 @@ int node_run(node_t *self)
             last_second = now;
             if (self->zap)
                 node_reload_keys(self, false);
-            tier_programme_reload(self, true);
+            node_programme_reload(self, true);
             if (self->client)
                 upstream_follow(self, &hooks);
             if (self->role == ROLE_PREFECTURE)
-                tier_auto_recommend(self);
+                tier_auto_recommend(self->tier, stime_now(), now);
             node_write_status(self);
         }
         if (now - last_reader_check >= 30000) {
@@ -1626,9 +1602,9 @@ json_t *node_status(node_t *self)
     json_t *status = json_object();
     json_object_set_new(status, "role", json_string(node_role_name(self->role)));
     json_object_set_new(status, "code", json_string(self->code));
-    json_object_set_new(status, "programme", json_string(programme_id(self->programme)));
+    json_object_set_new(status, "programme", json_string(programme_id(node_programme(self))));
     json_object_set_new(status, "programme_revision",
-                        json_integer((json_int_t)programme_revision(self->programme)));
+                        json_integer((json_int_t)programme_revision(node_programme(self))));
     json_object_set_new(status, "reports",
                         json_integer((json_int_t)store_count(self->store, DB_REPORTS)));
     if (self->role != ROLE_PROVINCE)
