@@ -132,6 +132,7 @@ struct meta_arg {
     store_t *store;
     const node_init_options_t *options;
     const char *code;
+    int64_t now;
     const uint8_t *programme; /* Programme payload to store, or NULL */
     size_t programme_len;
 };
@@ -145,9 +146,9 @@ static int write_meta_fn(store_txn_t *txn, void *arg)
     if ((rc = store_put_string(txn, store, DB_META, "role", node_role_name(a->options->role))) ||
         (rc = store_put_string(txn, store, DB_META, "code", a->code)) ||
         (rc = store_put_string(txn, store, DB_META, "created_at",
-                               stime_format(stime_now(), created, sizeof created))) ||
+                               stime_format(a->now, created, sizeof created))) ||
         (rc = store_put_u64(txn, store, DB_META, "keys_generation", 1)) ||
-        (rc = store_put_u64(txn, store, DB_META, "series", (uint64_t)stime_now())))
+        (rc = store_put_u64(txn, store, DB_META, "series", (uint64_t)a->now)))
         return rc;
     if (a->options->listen &&
         (rc = store_put_string(txn, store, DB_META, "listen", a->options->listen)))
@@ -194,6 +195,116 @@ static int upstream_check(const char *endpoint, const char *key, char *err, size
     return 0;
 }
 
+/* The node's own code, checked against the programme: a county's or
+ * hub's must name a unit of its level; the province defaults to the root. */
+static int init_code(const node_init_options_t *options, const programme_t *programme,
+                     const char **code, char *err, size_t errsize)
+{
+    *code = options->code;
+    if (options->role == ROLE_PROVINCE) {
+        *code = *code ? *code : tier_programme_root(programme);
+        return 0;
+    }
+    if (!*code) {
+        snprintf(err, errsize, "--code CODE is required");
+        return SF_EINVAL;
+    }
+    int index = programme_find_unit(programme, *code);
+    unit_level_t want = options->role == ROLE_COUNTY ? LEVEL_COUNTY : LEVEL_PREFECTURE;
+    if (index < 0) {
+        snprintf(err, errsize, "--code %s: no such unit in programme %s", *code,
+                 programme_id(programme));
+        return SF_EINVAL;
+    }
+    if (programme_unit(programme, index)->level != want) {
+        snprintf(err, errsize, "--code %s: %s is not a %s", *code,
+                 programme_unit(programme, index)->name,
+                 options->role == ROLE_COUNTY ? "county" : "prefecture");
+        return SF_EINVAL;
+    }
+    *code = programme_unit(programme, index)->code;
+    return 0;
+}
+
+/* --listen and --upstream as the role needs them. */
+static int init_endpoints(const node_init_options_t *options, char *err, size_t errsize)
+{
+    if (options->role != ROLE_COUNTY && !endpoint_valid(options->listen)) {
+        if (options->listen)
+            snprintf(err, errsize, "--listen %s: expected an endpoint such as tcp://0.0.0.0:7001",
+                     options->listen);
+        else
+            snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
+        return SF_EINVAL;
+    }
+    if (options->role != ROLE_PROVINCE)
+        return upstream_check(options->upstream, options->upstream_key, err, errsize);
+    return 0;
+}
+
+/* The directories and the key pair of a new node; SF_EEXIST if one is there. */
+static int init_dirs(const char *data_dir, char *err, size_t errsize)
+{
+    char path[PATH_MAX_LEN], existing[PATH_MAX_LEN], keydir[PATH_MAX_LEN], rundir[PATH_MAX_LEN];
+    int rc;
+    if ((rc = make_dirs(data_dir, 0700))) {
+        snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
+        return rc;
+    }
+    node_path_join(path, data_dir, "store");
+    node_path_join(existing, path, "data.mdb");
+    struct stat st;
+    if (stat(existing, &st) == 0) {
+        snprintf(err, errsize, "%s already holds a node; use another --data directory", data_dir);
+        return SF_EEXIST;
+    }
+    node_path_join(keydir, data_dir, "keys");
+    node_path_join(rundir, data_dir, "run");
+    if ((rc = make_dir(path, 0700)) || (rc = make_dir(keydir, 0700)) ||
+        (rc = make_dir(rundir, 0700))) {
+        snprintf(err, errsize, "cannot create directories in %s: %s", data_dir, strerror(errno));
+        return rc;
+    }
+    keys_pair_t keys;
+    if ((rc = keys_create(keydir, &keys)) && rc != SF_EEXIST) {
+        snprintf(err, errsize, "cannot write the key pair in %s: %s", keydir, sf_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+/* The configuration (and a programme given with --programme) in one
+ * durable transaction. */
+static int init_store(const char *data_dir, const node_init_options_t *options, const char *code,
+                      const programme_t *programme, char *err, size_t errsize)
+{
+    char path[PATH_MAX_LEN];
+    node_path_join(path, data_dir, "store");
+    uint8_t *programme_bytes = NULL;
+    size_t programme_len = 0;
+    int64_t now = stime_now();
+    int rc;
+    store_t *store = store_open(path, 0, &rc);
+    if (!store) {
+        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(rc));
+        return rc;
+    }
+    if (options->programme &&
+        (rc = tier_programme_payload(programme, now, &programme_bytes, &programme_len))) {
+        snprintf(err, errsize, "--programme %s: too large (%s)", options->programme,
+                 sf_strerror(rc));
+        store_destroy(&store);
+        return SF_EINVAL;
+    }
+    struct meta_arg meta = {store, options, code, now, programme_bytes, programme_len};
+    rc = store_write(store, write_meta_fn, &meta);
+    store_destroy(&store);
+    free(programme_bytes);
+    if (rc)
+        snprintf(err, errsize, "cannot write the configuration: %s", sf_strerror(rc));
+    return rc;
+}
+
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize)
 {
     programme_t *programme = options->programme
@@ -204,90 +315,11 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
             snprintf(err, errsize, "cannot load the embedded programme");
         return options->programme ? SF_EINVAL : SF_ENOMEM;
     }
-    uint8_t *programme_bytes = NULL;
-    size_t programme_len = 0;
-    int rc = SF_EINVAL;
-    const char *code = options->code;
-    if (options->role == ROLE_PROVINCE) {
-        code = code ? code : tier_programme_root(programme);
-    } else {
-        if (!code) {
-            snprintf(err, errsize, "--code CODE is required");
-            goto out;
-        }
-        int index = programme_find_unit(programme, code);
-        unit_level_t want = options->role == ROLE_COUNTY ? LEVEL_COUNTY : LEVEL_PREFECTURE;
-        if (index < 0) {
-            snprintf(err, errsize, "--code %s: no such unit in programme %s", code,
-                     programme_id(programme));
-            goto out;
-        }
-        if (programme_unit(programme, index)->level != want) {
-            snprintf(err, errsize, "--code %s: %s is not a %s", code,
-                     programme_unit(programme, index)->name,
-                     options->role == ROLE_COUNTY ? "county" : "prefecture");
-            goto out;
-        }
-        code = programme_unit(programme, index)->code;
-    }
-    if (options->role != ROLE_COUNTY && !endpoint_valid(options->listen)) {
-        if (options->listen)
-            snprintf(err, errsize, "--listen %s: expected an endpoint such as tcp://0.0.0.0:7001",
-                     options->listen);
-        else
-            snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
-        goto out;
-    }
-    if (options->role != ROLE_PROVINCE &&
-        upstream_check(options->upstream, options->upstream_key, err, errsize))
-        goto out;
-    char path[PATH_MAX_LEN];
-    if ((rc = make_dirs(data_dir, 0700))) {
-        snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
-        goto out;
-    }
-    node_path_join(path, data_dir, "store");
-    struct stat st;
-    char existing[PATH_MAX_LEN];
-    node_path_join(existing, path, "data.mdb");
-    if (stat(existing, &st) == 0) {
-        snprintf(err, errsize, "%s already holds a node; use another --data directory", data_dir);
-        rc = SF_EEXIST;
-        goto out;
-    }
-    char keydir[PATH_MAX_LEN], rundir[PATH_MAX_LEN];
-    node_path_join(keydir, data_dir, "keys");
-    node_path_join(rundir, data_dir, "run");
-    if ((rc = make_dir(path, 0700)) || (rc = make_dir(keydir, 0700)) ||
-        (rc = make_dir(rundir, 0700))) {
-        snprintf(err, errsize, "cannot create directories in %s: %s", data_dir, strerror(errno));
-        goto out;
-    }
-    keys_pair_t keys;
-    if ((rc = keys_create(keydir, &keys)) && rc != SF_EEXIST) {
-        snprintf(err, errsize, "cannot write the key pair in %s: %s", keydir, sf_strerror(rc));
-        goto out;
-    }
-    store_t *store = store_open(path, 0, &rc);
-    if (!store) {
-        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(rc));
-        goto out;
-    }
-    if (options->programme &&
-        (rc = tier_programme_payload(programme, stime_now(), &programme_bytes, &programme_len))) {
-        snprintf(err, errsize, "--programme %s: too large (%s)", options->programme,
-                 sf_strerror(rc));
-        store_destroy(&store);
-        rc = SF_EINVAL;
-        goto out;
-    }
-    struct meta_arg meta = {store, options, code, programme_bytes, programme_len};
-    rc = store_write(store, write_meta_fn, &meta);
-    store_destroy(&store);
-    if (rc)
-        snprintf(err, errsize, "cannot write the configuration: %s", sf_strerror(rc));
-out:
-    free(programme_bytes);
+    const char *code;
+    int rc;
+    if (!(rc = init_code(options, programme, &code, err, errsize)) &&
+        !(rc = init_endpoints(options, err, errsize)) && !(rc = init_dirs(data_dir, err, errsize)))
+        rc = init_store(data_dir, options, code, programme, err, errsize);
     programme_destroy(&programme);
     return rc;
 }
@@ -327,56 +359,51 @@ static int read_meta_fn(store_txn_t *txn, void *arg)
     return 0;
 }
 
-node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, size_t errsize)
+/* The store of an initialised node of this role, and its configuration. */
+static int node_open_store(node_t *self, const char *data_dir, node_role_t role, sf_error_t *error)
+{
+    char path[PATH_MAX_LEN], probe[PATH_MAX_LEN];
+    node_path_join(path, data_dir, "store");
+    node_path_join(probe, path, "data.mdb");
+    if (access(probe, F_OK) != 0)
+        return sf_error_set(error, SF_ESTATE, "%s holds no node: run 'init' first", data_dir);
+    int rc;
+    if (!(self->store = store_open(path, 0, &rc)))
+        return sf_error_set(error, rc, "cannot open the store in %s: %s", path, sf_strerror(rc));
+    struct open_arg arg = {self, ""};
+    if ((rc = store_read(self->store, read_meta_fn, &arg)))
+        return sf_error_set(error, rc, "%s: the node's configuration is unreadable: %s", data_dir,
+                            sf_strerror(rc));
+    if (strcmp(arg.role, node_role_name(role)) != 0)
+        return sf_error_set(error, SF_EINVAL, "%s holds a %s node, not a %s node", data_dir,
+                            arg.role, node_role_name(role));
+    return 0;
+}
+
+node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error)
 {
     node_t *self = calloc(1, sizeof *self);
-    char path[PATH_MAX_LEN], probe[PATH_MAX_LEN];
     if (!self) {
-        *rc = SF_ENOMEM;
+        sf_error_set(error, SF_ENOMEM, "out of memory");
         return NULL;
     }
     self->role = role;
     snprintf(self->dir, sizeof self->dir, "%s", data_dir);
-    node_path_join(path, data_dir, "store");
-    node_path_join(probe, path, "data.mdb");
-    if (access(probe, F_OK) != 0) {
-        snprintf(err, errsize, "%s holds no node: run 'init' first", data_dir);
-        *rc = SF_ESTATE;
+    if (node_open_store(self, data_dir, role, error))
         goto fail;
-    }
-    if (!(self->store = store_open(path, 0, rc))) {
-        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(*rc));
-        goto fail;
-    }
-    struct open_arg arg = {self, ""};
-    if ((*rc = store_read(self->store, read_meta_fn, &arg))) {
-        snprintf(err, errsize, "%s: the node's configuration is unreadable: %s", data_dir,
-                 sf_strerror(*rc));
-        goto fail;
-    }
-    if (strcmp(arg.role, node_role_name(role)) != 0) {
-        snprintf(err, errsize, "%s holds a %s node, not a %s node", data_dir, arg.role,
-                 node_role_name(role));
-        *rc = SF_EINVAL;
-        goto fail;
-    }
     char keydir[PATH_MAX_LEN];
     node_path_join(keydir, data_dir, "keys");
-    if ((*rc = keys_load(keydir, &self->keys))) {
-        snprintf(err, errsize, "cannot load the key pair in %s: %s", keydir, sf_strerror(*rc));
+    int rc = keys_load(keydir, &self->keys);
+    if (rc) {
+        sf_error_set(error, rc, "cannot load the key pair in %s: %s", keydir, sf_strerror(rc));
         goto fail;
     }
-    sf_error_t error = {0, ""};
-    if (!(self->tier = tier_new(role, self->code, self->series, self->store, &error))) {
-        snprintf(err, errsize, "%s", error.text);
-        *rc = error.code;
+    if (!(self->tier = tier_new(role, self->code, self->series, self->store, error)))
         goto fail;
-    }
     slog_set_identity(role == ROLE_COUNTY       ? "county-node"
                       : role == ROLE_PREFECTURE ? "prefecture-hub"
                                                 : "province-core",
                       self->code);
-    *rc = 0;
     return self;
 fail:
     node_destroy(&self);
@@ -1375,6 +1402,74 @@ static void upstream_follow(node_t *self, const link_hooks_t *hooks)
     upstream_watch_start(self);
 }
 
+/* status.json "link": the client's state and measurements. */
+static json_t *status_link_json(node_t *self)
+{
+    char when[STIME_BUFSZ];
+    json_t *link = json_object();
+    int64_t contact = link_client_last_contact(self->client);
+    json_object_set_new(link, "state",
+                        json_string(link_state_name(link_client_state(self->client))));
+    json_object_set_new(link, "upstream", json_string(self->upstream));
+    json_object_set_new(link, "last_contact",
+                        contact ? json_string(stime_format(contact, when, sizeof when))
+                                : json_null());
+    link_stats_t stats;
+    link_client_stats(self->client, &stats);
+    json_object_set_new(link, "rate_bytes_per_s", json_integer((json_int_t)stats.rate_Bps));
+    json_object_set_new(link, "round_trip_ms", json_integer((json_int_t)stats.srtt_ms));
+    json_object_set_new(link, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
+    json_object_set_new(link, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
+    json_object_set_new(link, "refused_by_parent", json_integer((json_int_t)stats.refused));
+    json_object_set_new(link, "resyncs", json_integer((json_int_t)stats.resyncs));
+    json_object_set_new(link, "restarts", json_integer((json_int_t)stats.restarts));
+    json_object_set_new(link, "last_event",
+                        stats.last_event[0] ? json_string(stats.last_event) : json_null());
+    json_object_set_new(link, "unreachable_since", upstream_unreachable_since(self));
+    return link;
+}
+
+/* status.json's children and downlink counters, from the server. */
+static void status_server_json(node_t *self, json_t *status)
+{
+    char when[STIME_BUFSZ];
+    link_peer_info_t peers[512];
+    size_t count = link_server_peers(self->server, peers, 512);
+    json_t *list = json_array();
+    for (size_t i = 0; i < count && i < 512; i++) {
+        json_t *peer = json_object();
+        json_object_set_new(peer, "code", json_string(peers[i].code));
+        json_object_set_new(peer, "connected", json_boolean(peers[i].connected));
+        json_object_set_new(peer, "last_contact",
+                            peers[i].last_contact ? json_string(stime_format(peers[i].last_contact,
+                                                                             when, sizeof when))
+                                                  : json_null());
+        json_object_set_new(peer, "down_pending", json_integer((json_int_t)peers[i].down_pending));
+        json_object_set_new(peer, "rate_bytes_per_s", json_integer((json_int_t)peers[i].rate_Bps));
+        json_object_set_new(peer, "round_trip_ms", json_integer((json_int_t)peers[i].srtt_ms));
+        json_array_append_new(list, peer);
+    }
+    json_object_set_new(status, "children", list);
+    json_object_set_new(status, "listen", json_string(self->listen));
+    json_object_set_new(status, "dropped_frames",
+                        json_integer((json_int_t)link_server_dropped_frames(self->server)));
+    json_object_set_new(status, "refused_items",
+                        json_integer((json_int_t)link_server_refused_items(self->server)));
+    json_object_set_new(status, "refused_keys", json_integer((json_int_t)zap_refused(self->zap)));
+    json_object_set_new(status, "sessionless_frames",
+                        json_integer((json_int_t)link_server_sessionless_frames(self->server)));
+    link_stats_t stats;
+    link_server_stats(self->server, &stats);
+    json_object_set_new(status, "children_event",
+                        stats.last_event[0] ? json_string(stats.last_event) : json_null());
+    json_t *down = json_object();
+    json_object_set_new(down, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
+    json_object_set_new(down, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
+    json_object_set_new(down, "resyncs", json_integer((json_int_t)stats.resyncs));
+    json_object_set_new(down, "restarts", json_integer((json_int_t)stats.restarts));
+    json_object_set_new(status, "downlinks", down);
+}
+
 static void node_write_status(node_t *self)
 {
     json_t *status = json_object();
@@ -1382,70 +1477,10 @@ static void node_write_status(node_t *self)
     json_object_set_new(status, "pid", json_integer(getpid()));
     json_object_set_new(status, "updated_at",
                         json_string(stime_format(stime_now(), when, sizeof when)));
-    if (self->client) {
-        json_t *link = json_object();
-        int64_t contact = link_client_last_contact(self->client);
-        json_object_set_new(link, "state",
-                            json_string(link_state_name(link_client_state(self->client))));
-        json_object_set_new(link, "upstream", json_string(self->upstream));
-        json_object_set_new(link, "last_contact",
-                            contact ? json_string(stime_format(contact, when, sizeof when))
-                                    : json_null());
-        link_stats_t stats;
-        link_client_stats(self->client, &stats);
-        json_object_set_new(link, "rate_bytes_per_s", json_integer((json_int_t)stats.rate_Bps));
-        json_object_set_new(link, "round_trip_ms", json_integer((json_int_t)stats.srtt_ms));
-        json_object_set_new(link, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
-        json_object_set_new(link, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
-        json_object_set_new(link, "refused_by_parent", json_integer((json_int_t)stats.refused));
-        json_object_set_new(link, "resyncs", json_integer((json_int_t)stats.resyncs));
-        json_object_set_new(link, "restarts", json_integer((json_int_t)stats.restarts));
-        json_object_set_new(link, "last_event",
-                            stats.last_event[0] ? json_string(stats.last_event) : json_null());
-        json_object_set_new(link, "unreachable_since", upstream_unreachable_since(self));
-        json_object_set_new(status, "link", link);
-    }
-    if (self->server) {
-        link_peer_info_t peers[512];
-        size_t count = link_server_peers(self->server, peers, 512);
-        json_t *list = json_array();
-        for (size_t i = 0; i < count && i < 512; i++) {
-            json_t *peer = json_object();
-            json_object_set_new(peer, "code", json_string(peers[i].code));
-            json_object_set_new(peer, "connected", json_boolean(peers[i].connected));
-            json_object_set_new(
-                peer, "last_contact",
-                peers[i].last_contact
-                    ? json_string(stime_format(peers[i].last_contact, when, sizeof when))
-                    : json_null());
-            json_object_set_new(peer, "down_pending",
-                                json_integer((json_int_t)peers[i].down_pending));
-            json_object_set_new(peer, "rate_bytes_per_s",
-                                json_integer((json_int_t)peers[i].rate_Bps));
-            json_object_set_new(peer, "round_trip_ms", json_integer((json_int_t)peers[i].srtt_ms));
-            json_array_append_new(list, peer);
-        }
-        json_object_set_new(status, "children", list);
-        json_object_set_new(status, "listen", json_string(self->listen));
-        json_object_set_new(status, "dropped_frames",
-                            json_integer((json_int_t)link_server_dropped_frames(self->server)));
-        json_object_set_new(status, "refused_items",
-                            json_integer((json_int_t)link_server_refused_items(self->server)));
-        json_object_set_new(status, "refused_keys",
-                            json_integer((json_int_t)zap_refused(self->zap)));
-        json_object_set_new(status, "sessionless_frames",
-                            json_integer((json_int_t)link_server_sessionless_frames(self->server)));
-        link_stats_t stats;
-        link_server_stats(self->server, &stats);
-        json_object_set_new(status, "children_event",
-                            stats.last_event[0] ? json_string(stats.last_event) : json_null());
-        json_t *down = json_object();
-        json_object_set_new(down, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
-        json_object_set_new(down, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
-        json_object_set_new(down, "resyncs", json_integer((json_int_t)stats.resyncs));
-        json_object_set_new(down, "restarts", json_integer((json_int_t)stats.restarts));
-        json_object_set_new(status, "downlinks", down);
-    }
+    if (self->client)
+        json_object_set_new(status, "link", status_link_json(self));
+    if (self->server)
+        status_server_json(self, status);
     char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN + 8];
     node_path_join(path, self->dir, "run/status.json");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -1475,49 +1510,61 @@ static int node_lock(node_t *self, int *fd_out)
     return 0;
 }
 
-int node_run(node_t *self)
+/* The daemon's sockets: ZAP and the server (hub, province), the client
+ * (county, hub). */
+static int daemon_start(node_t *self, const link_hooks_t *hooks)
 {
-    int lock_fd = -1, rc;
-    if ((rc = node_lock(self, &lock_fd))) {
-        slog_error("another daemon already runs on %s (run/daemon.lock is held)", self->dir);
-        return rc;
-    }
-    if ((rc = install_signals()))
-        goto out;
-    link_hooks_t hooks = {
-        self, node_apply, node_on_refused, node_resync_child, node_resync_parent, node_admit};
-    slog_set_buffered(true);
+    int rc;
     if (!(self->ctx = net_context_new(&rc)))
-        goto out;
+        return rc;
     if (self->role != ROLE_COUNTY) {
         /* ZAP before the server binds, so no connection is ever unauthenticated (A1). */
         if (!(self->zap = zap_new(self->ctx, &rc)))
-            goto out;
+            return rc;
         node_reload_keys(self, true);
         link_server_config_t config = {self->code, self->listen, self->keys.secret_z85};
-        if (!(self->server = link_server_new(self->ctx, self->store, &config, &hooks, &rc)))
-            goto out;
+        if (!(self->server = link_server_new(self->ctx, self->store, &config, hooks, &rc)))
+            return rc;
         slog_info("listening on %s", self->listen);
     }
     if (self->role != ROLE_PROVINCE) {
         link_client_config_t config = {self->code, self->upstream, self->upstream_key,
                                        self->keys.public_z85, self->keys.secret_z85};
-        if (!(self->client = link_client_new(self->ctx, self->store, &config, &hooks, &rc)))
-            goto out;
+        if (!(self->client = link_client_new(self->ctx, self->store, &config, hooks, &rc)))
+            return rc;
         slog_info("connecting to %s", self->upstream);
         self->unreachable_after_ms = unreachable_after_ms();
         upstream_watch_start(self);
     }
+    return 0;
+}
+
+/* Once a second: keys, programme, parent, ranking, status.json. */
+static void daemon_second(node_t *self, const link_hooks_t *hooks, int64_t mono_ms)
+{
+    if (self->zap)
+        node_reload_keys(self, false);
+    node_programme_reload(self, true);
+    if (self->client)
+        upstream_follow(self, hooks);
+    if (self->role == ROLE_PREFECTURE)
+        tier_auto_recommend(self->tier, stime_now(), mono_ms);
+    node_write_status(self);
+}
+
+/* The loop: wait (at most 100 ms), then tick the links; until a signal. */
+static int daemon_loop(node_t *self, const link_hooks_t *hooks)
+{
     int64_t last_second = 0, last_reader_check = stime_mono_ms();
     while (!node_stop_requested) {
         net_watch_t watch = {node_signal_pipe[0], self->zap, self->server, self->client};
-        if ((rc = net_serve(&watch, 100)))
-            goto out;
+        int rc = net_serve(&watch, 100);
+        if (rc)
+            return rc;
         if (store_failed(self->store)) {
             slog_error("the store reported a fatal error (MDB_PANIC): exiting so that the "
                        "service manager restarts the daemon on a freshly opened store");
-            rc = SF_ESTORE;
-            goto out;
+            return SF_ESTORE;
         }
         if (self->server)
             link_server_tick(self->server);
@@ -1529,14 +1576,7 @@ int node_run(node_t *self)
         int64_t now = stime_mono_ms();
         if (now - last_second >= 1000) {
             last_second = now;
-            if (self->zap)
-                node_reload_keys(self, false);
-            node_programme_reload(self, true);
-            if (self->client)
-                upstream_follow(self, &hooks);
-            if (self->role == ROLE_PREFECTURE)
-                tier_auto_recommend(self->tier, stime_now(), now);
-            node_write_status(self);
+            daemon_second(self, hooks, now);
         }
         if (now - last_reader_check >= 30000) {
             last_reader_check = now;
@@ -1544,8 +1584,21 @@ int node_run(node_t *self)
         }
     }
     slog_info("stopping");
-    rc = 0;
-out:
+    return 0;
+}
+
+int node_run(node_t *self)
+{
+    int lock_fd = -1, rc;
+    if ((rc = node_lock(self, &lock_fd))) {
+        slog_error("another daemon already runs on %s (run/daemon.lock is held)", self->dir);
+        return rc;
+    }
+    link_hooks_t hooks = {
+        self, node_apply, node_on_refused, node_resync_child, node_resync_parent, node_admit};
+    slog_set_buffered(true);
+    if (!(rc = install_signals()) && !(rc = daemon_start(self, &hooks)))
+        rc = daemon_loop(self, &hooks);
     /* Servers before the ZAP handler, so no connection slips in unchecked (A1). */
     link_client_destroy(&self->client);
     link_server_destroy(&self->server);
@@ -1554,8 +1607,7 @@ out:
     char path[PATH_MAX_LEN];
     node_path_join(path, self->dir, "run/status.json");
     unlink(path);
-    if (lock_fd >= 0)
-        close(lock_fd);
+    close(lock_fd);
     slog_set_buffered(false);
     return rc;
 }

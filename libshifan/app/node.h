@@ -43,8 +43,10 @@ typedef struct {
  * On bad input returns SF_EINVAL with the reason in err. */
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize);
 
-/* Opens an initialised node of the given role. */
-node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, size_t errsize);
+/* Opens an initialised node of the given role. NULL with error set:
+ * SF_ESTATE (no node there: run init), SF_EINVAL (a node of another role),
+ * SF_ENOMEM, or the store's or key files' error. */
+node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error);
 void node_destroy(node_t **self_p);
 
 const char *node_code(const node_t *self);

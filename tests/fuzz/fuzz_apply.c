@@ -58,9 +58,10 @@ static node_t *make_node(const char *name, const node_init_options_t *options)
     int rc = node_init(dir, options, err, sizeof err);
     if (rc)
         fuzz_fail("cannot make the %s node in %s: %s", name, dir, err);
-    node_t *node = node_open(dir, options->role, &rc, err, sizeof err);
+    sf_error_t error = {0, ""};
+    node_t *node = node_open(dir, options->role, &error);
     if (!node)
-        fuzz_fail("cannot open the %s node: %s", name, err);
+        fuzz_fail("cannot open the %s node: %s", name, error.text);
     return node;
 }
 

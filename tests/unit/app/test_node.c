@@ -49,10 +49,10 @@ static node_t *make_node(fixture_t *f, const char *name, node_role_t role, const
     }
     if (node_init(path, &options, err, sizeof err) != 0)
         fail_msg("init %s: %s", name, err);
-    int rc;
-    node_t *node = node_open(path, role, &rc, err, sizeof err);
+    sf_error_t error = {0, ""};
+    node_t *node = node_open(path, role, &error);
     if (!node)
-        fail_msg("open %s: %s", name, err);
+        fail_msg("open %s: %s", name, error.text);
     return node;
 }
 
