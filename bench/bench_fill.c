@@ -42,9 +42,10 @@ int main(int argc, char **argv)
     }
     char err[512];
     int rc;
-    node_t *node = node_open(data, ROLE_COUNTY, &rc, err, sizeof err);
+    sf_error_t error = {0, ""};
+    node_t *node = node_open(data, ROLE_COUNTY, &error);
     if (!node) {
-        fprintf(stderr, "bench_fill: %s\n", err);
+        fprintf(stderr, "bench_fill: %s\n", error.text);
         return 1;
     }
     /* The template without comment serializes to about 330 bytes. */

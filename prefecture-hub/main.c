@@ -29,59 +29,43 @@ static int verb_return(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+static void print_recommendation(const programme_t *programme, int year,
+                                 const tier_recommendation_t *list)
+{
+    int at = programme_find_unit(programme, list->holder);
+    printf("recommendation (推荐) of %s %s for %d, quota %lld: %s\n", list->holder,
+           at >= 0 ? programme_unit(programme, (size_t)at)->name : "", year, (long long)list->quota,
+           list->confirmed ? "CONFIRMED" : "provisional (confirm with --confirm)");
+    for (size_t position = 0; position < list->unit_count; position++) {
+        int u = programme_find_unit(programme, list->units[position]);
+        printf("  %zu. %s %s\n", position + 1, list->units[position],
+               u >= 0 ? programme_unit(programme, (size_t)u)->name : "");
+    }
+    if (list->unit_count == 0)
+        printf("  (no qualified unit)\n");
+}
+
 static int verb_recommend(const cli_args_t *args, node_t *node)
 {
     int year;
     if (cli_year(args, &year))
         return CLI_USAGE;
     char err[512];
-    json_t *lists = NULL;
+    node_recommendations_t *lists = NULL;
     int rc = node_recommend(node, year, cli_flag(args, "confirm"), &lists, err, sizeof err);
     if (rc) {
         fprintf(stderr, "error: %s\n", err);
         return cli_exit_code(rc);
     }
-    const programme_t *programme = node_programme(node);
     if (cli_flag(args, "json")) {
-        json_t *out = json_pack("{s:s, s:i, s:O}", "prefecture", node_code(node), "year", year,
-                                "lists", lists);
-        if (json_array_size(lists) == 1) { /* one quota holder: its list at the top too */
-            json_t *only = json_array_get(lists, 0);
-            json_object_set(out, "quota", json_object_get(only, "quota"));
-            json_object_set(out, "confirmed", json_object_get(only, "confirmed"));
-            json_object_set(out, "units", json_object_get(only, "units"));
-        }
-        char *text = json_dumps(out, JSON_INDENT(2));
+        char *text = cli_recommendations_json(node_code(node), year, lists);
         printf("%s\n", text);
         free(text);
-        json_decref(out);
-        json_decref(lists);
-        return 0;
+    } else {
+        for (size_t i = 0; i < lists->count; i++)
+            print_recommendation(node_programme(node), year, &lists->lists[i]);
     }
-    size_t index;
-    json_t *list;
-    json_array_foreach(lists, index, list)
-    {
-        const char *holder = json_string_value(json_object_get(list, "holder"));
-        int at = programme_find_unit(programme, holder);
-        printf("recommendation (推荐) of %s %s for %d, quota %lld: %s\n", holder,
-               at >= 0 ? programme_unit(programme, (size_t)at)->name : "", year,
-               (long long)json_integer_value(json_object_get(list, "quota")),
-               json_is_true(json_object_get(list, "confirmed"))
-                   ? "CONFIRMED"
-                   : "provisional (confirm with --confirm)");
-        size_t position;
-        json_t *unit;
-        json_array_foreach(json_object_get(list, "units"), position, unit)
-        {
-            int u = programme_find_unit(programme, json_string_value(unit));
-            printf("  %zu. %s %s\n", position + 1, json_string_value(unit),
-                   u >= 0 ? programme_unit(programme, (size_t)u)->name : "");
-        }
-        if (json_array_size(json_object_get(list, "units")) == 0)
-            printf("  (no qualified unit)\n");
-    }
-    json_decref(lists);
+    node_recommendations_destroy(&lists);
     return 0;
 }
 

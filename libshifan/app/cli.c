@@ -275,10 +275,10 @@ static int do_init(const cli_args_t *args, node_role_t role)
         fprintf(stderr, "error: %s\n", err);
         return rc == SF_EEXIST ? CLI_USAGE : cli_exit_code(rc);
     }
-    int open_rc;
-    node_t *node = node_open(args->data, role, &open_rc, err, sizeof err);
+    sf_error_t error = {0, ""};
+    node_t *node = node_open(args->data, role, &error);
     if (!node) {
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, "error: %s\n", error.text);
         return CLI_FAILURE;
     }
     printf("initialised %s %s in %s\npublic key: %s\n", node_role_name(role), node_code(node),
@@ -353,28 +353,42 @@ static bool is_help(const char *arg)
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
-int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra)
+/* How parsing ended: go on (CLI_CONTINUE), or exit with a code now. */
+#define CLI_CONTINUE (-1)
+
+/* --data DIR at argv[i]: its value, unless missing or given twice. */
+static int take_data(int argc, char **argv, int i, cli_args_t *args)
 {
-    const char *program = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-    cli_args_t args = {0};
-    slog_set_identity(program, NULL);
-    /* First pass: --data and the verb, wherever they stand. */
-    int verb_at = -1;
+    if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+        fprintf(stderr, "error: --data needs a directory\n");
+        return CLI_USAGE;
+    }
+    if (!args->data) {
+        args->data = argv[i + 1];
+    } else if (args->data != argv[i + 1]) {
+        fprintf(stderr, "error: --data given twice\n");
+        return CLI_USAGE;
+    }
+    return CLI_CONTINUE;
+}
+
+/* First pass: --data and the verb, wherever they stand. Sets *verb_at. */
+static int find_verb_at(int argc, char **argv, node_role_t role, const cli_verb_t *extra,
+                        const char *program, cli_args_t *args, int *verb_at)
+{
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             usage(stdout, program, role, extra);
             return 0;
         }
         if (strcmp(argv[i], "--data") == 0) {
-            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-                fprintf(stderr, "error: --data needs a directory\n");
-                return CLI_USAGE;
-            }
-            if (args.data) {
+            if (args->data && i + 1 < argc && argv[i + 1][0] != '\0') {
                 fprintf(stderr, "error: --data given twice\n");
                 return CLI_USAGE;
             }
-            args.data = argv[++i];
+            int rc = take_data(argc, argv, i++, args);
+            if (rc != CLI_CONTINUE)
+                return rc;
             continue;
         }
         if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
@@ -387,105 +401,129 @@ int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra)
                 i++; /* its value; the option itself is checked in the second pass */
             continue;
         }
-        verb_at = i;
-        break;
+        *verb_at = i;
+        return CLI_CONTINUE;
     }
-    if (verb_at < 0) {
-        fprintf(stderr, "error: no verb given (see %s --help)\n", program);
-        usage(stderr, program, role, extra);
+    fprintf(stderr, "error: no verb given (see %s --help)\n", program);
+    usage(stderr, program, role, extra);
+    return CLI_USAGE;
+}
+
+/* The verb named args->verb (NULL for init); CLI_USAGE if there is none. */
+static int find_verb(node_role_t role, const cli_verb_t *extra, const char *program,
+                     const cli_args_t *args, const cli_verb_t **verb)
+{
+    *verb = NULL;
+    if (strcmp(args->verb, "init") == 0)
+        return CLI_CONTINUE;
+    for (const cli_verb_t *v = common_verbs; v->name && !*verb; v++)
+        if (strcmp(v->name, args->verb) == 0 &&
+            !(role == ROLE_COUNTY && (v->fn == verb_allow || v->fn == verb_revoke)))
+            *verb = v;
+    for (const cli_verb_t *v = extra; v && v->name && !*verb; v++)
+        if (strcmp(v->name, args->verb) == 0)
+            *verb = v;
+    if (*verb)
+        return CLI_CONTINUE;
+    fprintf(stderr, "error: unknown verb '%s' (see %s --help)\n", args->verb, program);
+    return CLI_USAGE;
+}
+
+/* One --option of the verb at argv[*i] (its value taken too). */
+static int take_option(int argc, char **argv, int *i, const char *spec, const char *program,
+                       cli_args_t *args)
+{
+    const char *name = argv[*i] + 2;
+    bool takes_value = false;
+    if (!option_allowed(spec, name, &takes_value)) {
+        fprintf(stderr, "error: %s %s does not take --%s (see %s --help)\n", program, args->verb,
+                name, program);
         return CLI_USAGE;
     }
-    args.verb = argv[verb_at];
-    const cli_verb_t *verb = NULL;
-    const char *spec = NULL;
-    int positional = 0;
-    if (strcmp(args.verb, "init") == 0) {
-        spec = init_options(role);
-    } else {
-        for (const cli_verb_t *v = common_verbs; v->name && !verb; v++)
-            if (strcmp(v->name, args.verb) == 0 &&
-                !(role == ROLE_COUNTY && (v->fn == verb_allow || v->fn == verb_revoke)))
-                verb = v;
-        for (const cli_verb_t *v = extra; v && v->name && !verb; v++)
-            if (strcmp(v->name, args.verb) == 0)
-                verb = v;
-        if (!verb) {
-            fprintf(stderr, "error: unknown verb '%s' (see %s --help)\n", args.verb, program);
+    if (args->count == CLI_MAX_OPTIONS || cli_get(args, name) || cli_flag(args, name)) {
+        fprintf(stderr, "error: --%s given twice\n", name);
+        return CLI_USAGE;
+    }
+    args->names[args->count] = name;
+    if (takes_value) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "error: --%s needs a value\n", name);
             return CLI_USAGE;
         }
-        spec = verb->options;
-        positional = verb->positional;
+        args->values[args->count] = argv[++*i];
     }
-    /* Second pass: every option must be one the verb takes. */
+    args->count++;
+    return CLI_CONTINUE;
+}
+
+/* Second pass: every option must be one the verb takes; positional
+ * arguments as many as it needs. */
+static int take_arguments(int argc, char **argv, int verb_at, const char *spec, int positional,
+                          node_role_t role, const cli_verb_t *extra, const char *program,
+                          cli_args_t *args)
+{
     for (int i = 1; i < argc; i++) {
+        int rc = CLI_CONTINUE;
         if (i == verb_at)
             continue;
-        if (strcmp(argv[i], "--data") == 0) {
-            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-                fprintf(stderr, "error: --data needs a directory\n");
-                return CLI_USAGE;
-            }
-            if (!args.data) {
-                args.data = argv[i + 1]; /* given after the verb */
-            } else if (args.data != argv[i + 1]) {
-                fprintf(stderr, "error: --data given twice\n");
-                return CLI_USAGE;
-            }
-            i++;
-            continue;
-        }
-        if (is_help(argv[i])) {
+        if (strcmp(argv[i], "--data") == 0)
+            rc = take_data(argc, argv, i++, args);
+        else if (is_help(argv[i])) {
             usage(stdout, program, role, extra);
             return 0;
-        }
-        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
-            const char *name = argv[i] + 2;
-            bool takes_value = false;
-            if (!option_allowed(spec, name, &takes_value)) {
-                fprintf(stderr, "error: %s %s does not take --%s (see %s --help)\n", program,
-                        args.verb, name, program);
-                return CLI_USAGE;
-            }
-            if (args.count == CLI_MAX_OPTIONS || cli_get(&args, name) || cli_flag(&args, name)) {
-                fprintf(stderr, "error: --%s given twice\n", name);
-                return CLI_USAGE;
-            }
-            args.names[args.count] = name;
-            if (takes_value) {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "error: --%s needs a value\n", name);
-                    return CLI_USAGE;
-                }
-                args.values[args.count] = argv[++i];
-            }
-            args.count++;
-            continue;
-        }
-        if ((int)args.positional_count >= positional) {
+        } else if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0')
+            rc = take_option(argc, argv, &i, spec, program, args);
+        else if ((int)args->positional_count >= positional) {
             fprintf(stderr, "error: unexpected argument '%s'\n", argv[i]);
             return CLI_USAGE;
-        }
-        args.positional[args.positional_count++] = argv[i];
+        } else
+            args->positional[args->positional_count++] = argv[i];
+        if (rc != CLI_CONTINUE)
+            return rc;
     }
-    if ((int)args.positional_count < positional) {
-        fprintf(stderr, "error: %s %s needs %s\n", program, args.verb,
+    if ((int)args->positional_count < positional) {
+        fprintf(stderr, "error: %s %s needs %s\n", program, args->verb,
                 positional == 1 ? "a FILE argument (or - for stdin)" : "more arguments");
         return CLI_USAGE;
     }
-    if (!args.data) {
+    if (!args->data) {
         fprintf(stderr, "error: --data DIR is required\n");
         return CLI_USAGE;
     }
-    if (!verb)
-        return do_init(&args, role);
-    char err[512];
-    int rc;
-    node_t *node = node_open(args.data, role, &rc, err, sizeof err);
+    return CLI_CONTINUE;
+}
+
+/* Opens the node and runs the verb on it. */
+static int run_verb(const cli_args_t *args, node_role_t role, const cli_verb_t *verb)
+{
+    sf_error_t error = {0, ""};
+    node_t *node = node_open(args->data, role, &error);
     if (!node) {
-        fprintf(stderr, "error: %s\n", err);
-        return rc == SF_ESTATE || rc == SF_EINVAL ? CLI_USAGE : CLI_FAILURE;
+        fprintf(stderr, "error: %s\n", error.text);
+        return error.code == SF_ESTATE || error.code == SF_EINVAL ? CLI_USAGE : CLI_FAILURE;
     }
-    int exit_code = verb->fn(&args, node);
+    int exit_code = verb->fn(args, node);
     node_destroy(&node);
     return exit_code;
+}
+
+int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra)
+{
+    const char *program = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    cli_args_t args = {0};
+    slog_set_identity(program, NULL);
+    int verb_at = -1;
+    int rc = find_verb_at(argc, argv, role, extra, program, &args, &verb_at);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    args.verb = argv[verb_at];
+    const cli_verb_t *verb;
+    if ((rc = find_verb(role, extra, program, &args, &verb)) != CLI_CONTINUE)
+        return rc;
+    const char *spec = verb ? verb->options : init_options(role);
+    int positional = verb ? verb->positional : 0;
+    rc = take_arguments(argc, argv, verb_at, spec, positional, role, extra, program, &args);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    return verb ? run_verb(&args, role, verb) : do_init(&args, role);
 }

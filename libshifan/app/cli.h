@@ -70,6 +70,11 @@ struct engine_result;
 int cli_evaluate(const cli_args_t *args, node_t *node, const char *scope,
                  struct engine_result **result, int *year);
 
+/* `recommend --json` of prefecture `prefecture` (cli_json.c): malloc'd
+ * text, NULL if out of memory. */
+char *cli_recommendations_json(const char *prefecture, int year,
+                               const node_recommendations_t *lists);
+
 /* Verbs shared by the hub and the province (cli_tier.c). */
 int cli_verb_inspect(const cli_args_t *args, node_t *node);
 /* Renders an evaluation as json|csv|html to out_path, or stdout if NULL. */

@@ -3,13 +3,14 @@
 #include "base/slog.h"
 #include "base/stime.h"
 #include "storage/outbox.h"
+#include "storage/records.h"
 #include "transport/codec.h"
 #include "transport/keys.h"
 #include "transport/link.h"
 #include "transport/net.h"
 #include "transport/zap.h"
 #include "domain/admission.h"
-#include "app/node_internal.h"
+#include "app/tier.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,46 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define UP_STREAM "up"
+#define PATH_MAX_LEN 4096
+#define META_UPSTREAM_GENERATION "upstream_generation"
+/* Bytes of reports and inspections one child may make us store per unit of
+ * its area and programme year (a county's report is about 4 KB: 1,000
+ * versions per unit-year). */
+#define NODE_CHILD_BYTES_PER_UNIT ((uint64_t)4 << 20)
+
+struct node {
+    node_role_t role;
+    char dir[PATH_MAX_LEN];
+    char code[PROGRAMME_CODE_MAX];
+    char listen[256];
+    char upstream[256];
+    char upstream_key[KEYS_Z85_LEN + 1];
+    keys_pair_t keys;
+    store_t *store;
+    tier_t *tier; /* the tier's policy and the programme in force */
+    /* daemon only */
+    void *ctx;
+    zap_t *zap;
+    link_server_t *server;
+    link_client_t *client;
+    uint64_t keys_generation;
+    uint64_t series; /* numbering series of what this node originates (its init time) */
+    struct {
+        char code[PROGRAMME_CODE_MAX];
+        uint64_t limit;
+    } quota_cache[64]; /* per child: bytes it may make us store per year */
+    size_t quota_cached;
+    uint64_t child_bytes_per_unit; /* NODE_CHILD_BYTES_PER_UNIT, or the environment's */
+    codec_arena_t *arena;          /* decoding on the apply path (daemon thread only) */
+    /* county, hub daemon: the parent it follows, how long out of reach */
+    uint64_t upstream_generation;  /* meta upstream_generation the client was made for */
+    int64_t unreachable_after_ms;  /* warn after this long without the link up */
+    int64_t link_down_since_ms;    /* monotonic; 0 while the link is up */
+    int64_t link_down_since;       /* the same moment, wall clock */
+    int64_t unreachable_warned_ms; /* last warning of this outage, monotonic; 0: none */
+};
 
 const char *node_role_name(node_role_t role)
 {
@@ -48,7 +89,7 @@ const char *node_public_key(const node_t *self)
 
 const programme_t *node_programme(const node_t *self)
 {
-    return self->programme;
+    return tier_programme(self->tier);
 }
 
 store_t *node_store(node_t *self)
@@ -56,7 +97,7 @@ store_t *node_store(node_t *self)
     return self->store;
 }
 
-void node_path_join(char *out, const char *dir, const char *name)
+static void node_path_join(char *out, const char *dir, const char *name)
 {
     /* Data directories are short; a path that does not fit fails to open. */
     if (snprintf(out, PATH_MAX_LEN, "%s/%s", dir, name) >= PATH_MAX_LEN)
@@ -85,42 +126,36 @@ static int make_dirs(const char *path, mode_t mode)
     return make_dir(path, mode);
 }
 
-const char *node_programme_root(const programme_t *programme)
-{
-    for (size_t i = 0; i < programme_unit_count(programme); i++)
-        if (programme_unit(programme, i)->parent < 0)
-            return programme_unit(programme, i)->code;
-    return "";
-}
-
 /* ---- init ---- */
 
 struct meta_arg {
     store_t *store;
     const node_init_options_t *options;
     const char *code;
+    int64_t now;
     const uint8_t *programme; /* Programme payload to store, or NULL */
     size_t programme_len;
 };
 
-static int write_meta_fn(MDB_txn *txn, void *arg)
+static int write_meta_fn(store_txn_t *txn, void *arg)
 {
     struct meta_arg *a = arg;
-    MDB_dbi meta = store_dbi(a->store, DB_META);
+    store_t *store = a->store;
     int rc;
     char created[STIME_BUFSZ];
-    if ((rc = store_put_string(txn, meta, "role", node_role_name(a->options->role))) ||
-        (rc = store_put_string(txn, meta, "code", a->code)) ||
-        (rc = store_put_string(txn, meta, "created_at",
-                               stime_format(stime_now(), created, sizeof created))) ||
-        (rc = store_put_u64(txn, meta, "keys_generation", 1)) ||
-        (rc = store_put_u64(txn, meta, "series", (uint64_t)stime_now())))
+    if ((rc = store_put_string(txn, store, DB_META, "role", node_role_name(a->options->role))) ||
+        (rc = store_put_string(txn, store, DB_META, "code", a->code)) ||
+        (rc = store_put_string(txn, store, DB_META, "created_at",
+                               stime_format(a->now, created, sizeof created))) ||
+        (rc = store_put_u64(txn, store, DB_META, "keys_generation", 1)) ||
+        (rc = store_put_u64(txn, store, DB_META, "series", (uint64_t)a->now)))
         return rc;
-    if (a->options->listen && (rc = store_put_string(txn, meta, "listen", a->options->listen)))
+    if (a->options->listen &&
+        (rc = store_put_string(txn, store, DB_META, "listen", a->options->listen)))
         return rc;
     if (a->options->upstream &&
-        ((rc = store_put_string(txn, meta, "upstream", a->options->upstream)) ||
-         (rc = store_put_string(txn, meta, "upstream_key", a->options->upstream_key))))
+        ((rc = store_put_string(txn, store, DB_META, "upstream", a->options->upstream)) ||
+         (rc = store_put_string(txn, store, DB_META, "upstream_key", a->options->upstream_key))))
         return rc;
     bool newer;
     if (a->programme &&
@@ -160,6 +195,116 @@ static int upstream_check(const char *endpoint, const char *key, char *err, size
     return 0;
 }
 
+/* The node's own code, checked against the programme: a county's or
+ * hub's must name a unit of its level; the province defaults to the root. */
+static int init_code(const node_init_options_t *options, const programme_t *programme,
+                     const char **code, char *err, size_t errsize)
+{
+    *code = options->code;
+    if (options->role == ROLE_PROVINCE) {
+        *code = *code ? *code : tier_programme_root(programme);
+        return 0;
+    }
+    if (!*code) {
+        snprintf(err, errsize, "--code CODE is required");
+        return SF_EINVAL;
+    }
+    int index = programme_find_unit(programme, *code);
+    unit_level_t want = options->role == ROLE_COUNTY ? LEVEL_COUNTY : LEVEL_PREFECTURE;
+    if (index < 0) {
+        snprintf(err, errsize, "--code %s: no such unit in programme %s", *code,
+                 programme_id(programme));
+        return SF_EINVAL;
+    }
+    if (programme_unit(programme, index)->level != want) {
+        snprintf(err, errsize, "--code %s: %s is not a %s", *code,
+                 programme_unit(programme, index)->name,
+                 options->role == ROLE_COUNTY ? "county" : "prefecture");
+        return SF_EINVAL;
+    }
+    *code = programme_unit(programme, index)->code;
+    return 0;
+}
+
+/* --listen and --upstream as the role needs them. */
+static int init_endpoints(const node_init_options_t *options, char *err, size_t errsize)
+{
+    if (options->role != ROLE_COUNTY && !endpoint_valid(options->listen)) {
+        if (options->listen)
+            snprintf(err, errsize, "--listen %s: expected an endpoint such as tcp://0.0.0.0:7001",
+                     options->listen);
+        else
+            snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
+        return SF_EINVAL;
+    }
+    if (options->role != ROLE_PROVINCE)
+        return upstream_check(options->upstream, options->upstream_key, err, errsize);
+    return 0;
+}
+
+/* The directories and the key pair of a new node; SF_EEXIST if one is there. */
+static int init_dirs(const char *data_dir, char *err, size_t errsize)
+{
+    char path[PATH_MAX_LEN], existing[PATH_MAX_LEN], keydir[PATH_MAX_LEN], rundir[PATH_MAX_LEN];
+    int rc;
+    if ((rc = make_dirs(data_dir, 0700))) {
+        snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
+        return rc;
+    }
+    node_path_join(path, data_dir, "store");
+    node_path_join(existing, path, "data.mdb");
+    struct stat st;
+    if (stat(existing, &st) == 0) {
+        snprintf(err, errsize, "%s already holds a node; use another --data directory", data_dir);
+        return SF_EEXIST;
+    }
+    node_path_join(keydir, data_dir, "keys");
+    node_path_join(rundir, data_dir, "run");
+    if ((rc = make_dir(path, 0700)) || (rc = make_dir(keydir, 0700)) ||
+        (rc = make_dir(rundir, 0700))) {
+        snprintf(err, errsize, "cannot create directories in %s: %s", data_dir, strerror(errno));
+        return rc;
+    }
+    keys_pair_t keys;
+    if ((rc = keys_create(keydir, &keys)) && rc != SF_EEXIST) {
+        snprintf(err, errsize, "cannot write the key pair in %s: %s", keydir, sf_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+/* The configuration (and a programme given with --programme) in one
+ * durable transaction. */
+static int init_store(const char *data_dir, const node_init_options_t *options, const char *code,
+                      const programme_t *programme, char *err, size_t errsize)
+{
+    char path[PATH_MAX_LEN];
+    node_path_join(path, data_dir, "store");
+    uint8_t *programme_bytes = NULL;
+    size_t programme_len = 0;
+    int64_t now = stime_now();
+    int rc;
+    store_t *store = store_open(path, 0, &rc);
+    if (!store) {
+        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(rc));
+        return rc;
+    }
+    if (options->programme &&
+        (rc = tier_programme_payload(programme, now, &programme_bytes, &programme_len))) {
+        snprintf(err, errsize, "--programme %s: too large (%s)", options->programme,
+                 sf_strerror(rc));
+        store_destroy(&store);
+        return SF_EINVAL;
+    }
+    struct meta_arg meta = {store, options, code, now, programme_bytes, programme_len};
+    rc = store_write(store, write_meta_fn, &meta);
+    store_destroy(&store);
+    free(programme_bytes);
+    if (rc)
+        snprintf(err, errsize, "cannot write the configuration: %s", sf_strerror(rc));
+    return rc;
+}
+
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize)
 {
     programme_t *programme = options->programme
@@ -170,90 +315,11 @@ int node_init(const char *data_dir, const node_init_options_t *options, char *er
             snprintf(err, errsize, "cannot load the embedded programme");
         return options->programme ? SF_EINVAL : SF_ENOMEM;
     }
-    uint8_t *programme_bytes = NULL;
-    size_t programme_len = 0;
-    int rc = SF_EINVAL;
-    const char *code = options->code;
-    if (options->role == ROLE_PROVINCE) {
-        code = code ? code : node_programme_root(programme);
-    } else {
-        if (!code) {
-            snprintf(err, errsize, "--code CODE is required");
-            goto out;
-        }
-        int index = programme_find_unit(programme, code);
-        unit_level_t want = options->role == ROLE_COUNTY ? LEVEL_COUNTY : LEVEL_PREFECTURE;
-        if (index < 0) {
-            snprintf(err, errsize, "--code %s: no such unit in programme %s", code,
-                     programme_id(programme));
-            goto out;
-        }
-        if (programme_unit(programme, index)->level != want) {
-            snprintf(err, errsize, "--code %s: %s is not a %s", code,
-                     programme_unit(programme, index)->name,
-                     options->role == ROLE_COUNTY ? "county" : "prefecture");
-            goto out;
-        }
-        code = programme_unit(programme, index)->code;
-    }
-    if (options->role != ROLE_COUNTY && !endpoint_valid(options->listen)) {
-        if (options->listen)
-            snprintf(err, errsize, "--listen %s: expected an endpoint such as tcp://0.0.0.0:7001",
-                     options->listen);
-        else
-            snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
-        goto out;
-    }
-    if (options->role != ROLE_PROVINCE &&
-        upstream_check(options->upstream, options->upstream_key, err, errsize))
-        goto out;
-    char path[PATH_MAX_LEN];
-    if ((rc = make_dirs(data_dir, 0700))) {
-        snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
-        goto out;
-    }
-    node_path_join(path, data_dir, "store");
-    struct stat st;
-    char existing[PATH_MAX_LEN];
-    node_path_join(existing, path, "data.mdb");
-    if (stat(existing, &st) == 0) {
-        snprintf(err, errsize, "%s already holds a node; use another --data directory", data_dir);
-        rc = SF_EEXIST;
-        goto out;
-    }
-    char keydir[PATH_MAX_LEN], rundir[PATH_MAX_LEN];
-    node_path_join(keydir, data_dir, "keys");
-    node_path_join(rundir, data_dir, "run");
-    if ((rc = make_dir(path, 0700)) || (rc = make_dir(keydir, 0700)) ||
-        (rc = make_dir(rundir, 0700))) {
-        snprintf(err, errsize, "cannot create directories in %s: %s", data_dir, strerror(errno));
-        goto out;
-    }
-    keys_pair_t keys;
-    if ((rc = keys_create(keydir, &keys)) && rc != SF_EEXIST) {
-        snprintf(err, errsize, "cannot write the key pair in %s: %s", keydir, sf_strerror(rc));
-        goto out;
-    }
-    store_t *store = store_open(path, 0, &rc);
-    if (!store) {
-        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(rc));
-        goto out;
-    }
-    if (options->programme &&
-        (rc = tier_programme_payload(programme, &programme_bytes, &programme_len))) {
-        snprintf(err, errsize, "--programme %s: too large (%s)", options->programme,
-                 sf_strerror(rc));
-        store_destroy(&store);
-        rc = SF_EINVAL;
-        goto out;
-    }
-    struct meta_arg meta = {store, options, code, programme_bytes, programme_len};
-    rc = store_write(store, write_meta_fn, &meta);
-    store_destroy(&store);
-    if (rc)
-        snprintf(err, errsize, "cannot write the configuration: %s", sf_strerror(rc));
-out:
-    free(programme_bytes);
+    const char *code;
+    int rc;
+    if (!(rc = init_code(options, programme, &code, err, errsize)) &&
+        !(rc = init_endpoints(options, err, errsize)) && !(rc = init_dirs(data_dir, err, errsize)))
+        rc = init_store(data_dir, options, code, programme, err, errsize);
     programme_destroy(&programme);
     return rc;
 }
@@ -265,20 +331,21 @@ struct open_arg {
     char role[32];
 };
 
-static int read_meta_fn(MDB_txn *txn, void *arg)
+static int read_meta_fn(store_txn_t *txn, void *arg)
 {
     struct open_arg *a = arg;
     node_t *self = a->self;
-    MDB_dbi meta = store_dbi(self->store, DB_META);
+    store_t *store = self->store;
     int rc;
-    if ((rc = store_get_string(txn, meta, "role", a->role, sizeof a->role)) ||
-        (rc = store_get_string(txn, meta, "code", self->code, sizeof self->code)))
+    if ((rc = store_get_string(txn, store, DB_META, "role", a->role, sizeof a->role)) ||
+        (rc = store_get_string(txn, store, DB_META, "code", self->code, sizeof self->code)))
         return rc;
-    store_get_string(txn, meta, "listen", self->listen, sizeof self->listen);
-    store_get_string(txn, meta, "upstream", self->upstream, sizeof self->upstream);
-    store_get_string(txn, meta, "upstream_key", self->upstream_key, sizeof self->upstream_key);
-    store_get_u64(txn, meta, "keys_generation", &self->keys_generation);
-    store_get_u64(txn, meta, "series", &self->series);
+    store_get_string(txn, store, DB_META, "listen", self->listen, sizeof self->listen);
+    store_get_string(txn, store, DB_META, "upstream", self->upstream, sizeof self->upstream);
+    store_get_string(txn, store, DB_META, "upstream_key", self->upstream_key,
+                     sizeof self->upstream_key);
+    store_get_u64(txn, store, DB_META, "keys_generation", &self->keys_generation);
+    store_get_u64(txn, store, DB_META, "series", &self->series);
     /* The bound per child (docs/operations.md, "Bounds per child"); load
      * tests that send one county's year many thousand times raise it. */
     self->child_bytes_per_unit = NODE_CHILD_BYTES_PER_UNIT;
@@ -288,62 +355,55 @@ static int read_meta_fn(MDB_txn *txn, void *arg)
     if (bound && *bound && !*end && value > 0)
         self->child_bytes_per_unit = value;
     /* With upstream in one snapshot: a later set-upstream is then noticed. */
-    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &self->upstream_generation);
+    store_get_u64(txn, store, DB_META, META_UPSTREAM_GENERATION, &self->upstream_generation);
     return 0;
 }
 
-node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, size_t errsize)
+/* The store of an initialised node of this role, and its configuration. */
+static int node_open_store(node_t *self, const char *data_dir, node_role_t role, sf_error_t *error)
+{
+    char path[PATH_MAX_LEN], probe[PATH_MAX_LEN];
+    node_path_join(path, data_dir, "store");
+    node_path_join(probe, path, "data.mdb");
+    if (access(probe, F_OK) != 0)
+        return sf_error_set(error, SF_ESTATE, "%s holds no node: run 'init' first", data_dir);
+    int rc;
+    if (!(self->store = store_open(path, 0, &rc)))
+        return sf_error_set(error, rc, "cannot open the store in %s: %s", path, sf_strerror(rc));
+    struct open_arg arg = {self, ""};
+    if ((rc = store_read(self->store, read_meta_fn, &arg)))
+        return sf_error_set(error, rc, "%s: the node's configuration is unreadable: %s", data_dir,
+                            sf_strerror(rc));
+    if (strcmp(arg.role, node_role_name(role)) != 0)
+        return sf_error_set(error, SF_EINVAL, "%s holds a %s node, not a %s node", data_dir,
+                            arg.role, node_role_name(role));
+    return 0;
+}
+
+node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error)
 {
     node_t *self = calloc(1, sizeof *self);
-    char path[PATH_MAX_LEN], probe[PATH_MAX_LEN];
     if (!self) {
-        *rc = SF_ENOMEM;
+        sf_error_set(error, SF_ENOMEM, "out of memory");
         return NULL;
     }
     self->role = role;
     snprintf(self->dir, sizeof self->dir, "%s", data_dir);
-    node_path_join(path, data_dir, "store");
-    node_path_join(probe, path, "data.mdb");
-    if (access(probe, F_OK) != 0) {
-        snprintf(err, errsize, "%s holds no node: run 'init' first", data_dir);
-        *rc = SF_ESTATE;
+    if (node_open_store(self, data_dir, role, error))
         goto fail;
-    }
-    if (!(self->store = store_open(path, 0, rc))) {
-        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(*rc));
-        goto fail;
-    }
-    struct open_arg arg = {self, ""};
-    if ((*rc = store_read(self->store, read_meta_fn, &arg))) {
-        snprintf(err, errsize, "%s: the node's configuration is unreadable: %s", data_dir,
-                 sf_strerror(*rc));
-        goto fail;
-    }
-    if (strcmp(arg.role, node_role_name(role)) != 0) {
-        snprintf(err, errsize, "%s holds a %s node, not a %s node", data_dir, arg.role,
-                 node_role_name(role));
-        *rc = SF_EINVAL;
-        goto fail;
-    }
     char keydir[PATH_MAX_LEN];
     node_path_join(keydir, data_dir, "keys");
-    if ((*rc = keys_load(keydir, &self->keys))) {
-        snprintf(err, errsize, "cannot load the key pair in %s: %s", keydir, sf_strerror(*rc));
+    int rc = keys_load(keydir, &self->keys);
+    if (rc) {
+        sf_error_set(error, rc, "cannot load the key pair in %s: %s", keydir, sf_strerror(rc));
         goto fail;
     }
-    /* The programme stored here (published to us, or given at init) if any;
-     * the embedded default is parsed only when there is none. */
-    tier_programme_reload(self, false);
-    if (!self->programme && !(self->programme = programme_load_default())) {
-        snprintf(err, errsize, "cannot load the programme");
-        *rc = SF_ENOMEM;
+    if (!(self->tier = tier_new(role, self->code, self->series, self->store, error)))
         goto fail;
-    }
     slog_set_identity(role == ROLE_COUNTY       ? "county-node"
                       : role == ROLE_PREFECTURE ? "prefecture-hub"
                                                 : "province-core",
                       self->code);
-    *rc = 0;
     return self;
 fail:
     node_destroy(&self);
@@ -355,11 +415,9 @@ void node_destroy(node_t **self_p)
     node_t *self = *self_p;
     if (!self)
         return;
+    tier_destroy(&self->tier); /* before the store it borrows */
     store_destroy(&self->store);
-    programme_destroy(&self->programme);
     codec_arena_destroy(&self->arena);
-    for (size_t i = 0; self->earlier_standards[i]; i++)
-        free(self->earlier_standards[i]);
     free(self);
     *self_p = NULL;
 }
@@ -373,26 +431,20 @@ struct allow_arg {
     char owner[PROGRAMME_CODE_MAX]; /* out: the unit the key belongs to, on SF_EEXIST */
 };
 
-static int allow_fn(MDB_txn *txn, void *arg)
+static int allow_fn(store_txn_t *txn, void *arg)
 {
     struct allow_arg *a = arg;
     store_t *store = a->self->store;
-    MDB_dbi children = store_dbi(store, DB_CHILDREN), keys = store_dbi(store, DB_KEYS);
     char old[KEYS_Z85_LEN + 1];
-    int rc = store_get_string(txn, children, a->code, old, sizeof old);
-    if (rc == 0 && strcmp(old, a->key) != 0) {
-        MDB_val k = {strlen(old), old};
-        mdb_del(txn, keys, &k, NULL); /* the replaced key may not connect any more */
-    }
-    if (store_get_string(txn, keys, a->key, a->owner, sizeof a->owner) == 0 &&
+    int rc = store_get_string(txn, store, DB_CHILDREN, a->code, old, sizeof old);
+    if (rc == 0 && strcmp(old, a->key) != 0) /* the replaced key may not connect any more */
+        store_del(txn, store, DB_KEYS, old, strlen(old));
+    if (store_get_string(txn, store, DB_KEYS, a->key, a->owner, sizeof a->owner) == 0 &&
         strcmp(a->owner, a->code) != 0)
         return SF_EEXIST; /* one key, one unit */
-    if ((rc = store_put_string(txn, children, a->code, a->key)) ||
-        (rc = store_put_string(txn, keys, a->key, a->code)))
-        return rc;
-    uint64_t generation = 0;
-    store_get_u64(txn, store_dbi(store, DB_META), "keys_generation", &generation);
-    if ((rc = store_put_u64(txn, store_dbi(store, DB_META), "keys_generation", generation + 1)))
+    if ((rc = store_put_string(txn, store, DB_CHILDREN, a->code, a->key)) ||
+        (rc = store_put_string(txn, store, DB_KEYS, a->key, a->code)) ||
+        (rc = records_counter_bump(txn, store, "keys_generation")))
         return rc;
     char stream[OUTBOX_STREAM_MAX];
     outbox_state_t state;
@@ -402,9 +454,9 @@ static int allow_fn(MDB_txn *txn, void *arg)
     /* A new child gets the programme in force, however late it comes online. */
     if (state.next_seq != 1)
         return 0;
-    return (rc = tier_queue_programme(a->self, txn, a->code))
+    return (rc = tier_queue_programme(a->self->tier, txn, a->code))
                ? rc
-               : tier_queue_evaluations(a->self, txn, a->code);
+               : tier_queue_evaluations(a->self->tier, txn, a->code);
 }
 
 int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize)
@@ -421,16 +473,16 @@ int node_allow(node_t *self, const char *code, const char *key, char *err, size_
         snprintf(err, errsize, "--key %s: expected a 40-character Z85 public key", key);
         return SF_EINVAL;
     }
-    int index = programme_find_unit(self->programme, code);
+    int index = programme_find_unit(node_programme(self), code);
     unit_level_t want = self->role == ROLE_PREFECTURE ? LEVEL_COUNTY : LEVEL_PREFECTURE;
     if (index < 0) {
         snprintf(err, errsize, "--code %s: no such unit in programme %s", code,
-                 programme_id(self->programme));
+                 programme_id(node_programme(self)));
         return SF_EINVAL;
     }
-    const programme_unit_t *unit = programme_unit(self->programme, index);
+    const programme_unit_t *unit = programme_unit(node_programme(self), index);
     if (unit->level != want || unit->parent < 0 ||
-        strcmp(programme_unit(self->programme, unit->parent)->code, self->code) != 0) {
+        strcmp(programme_unit(node_programme(self), unit->parent)->code, self->code) != 0) {
         snprintf(err, errsize, "--code %s: %s is not a %s under %s", code, unit->name,
                  want == LEVEL_COUNTY ? "county" : "prefecture", self->code);
         return SF_EINVAL;
@@ -453,22 +505,18 @@ struct revoke_arg {
     const char *code;
 };
 
-static int revoke_fn(MDB_txn *txn, void *arg)
+static int revoke_fn(store_txn_t *txn, void *arg)
 {
     struct revoke_arg *a = arg;
     store_t *store = a->self->store;
     char key[KEYS_Z85_LEN + 1];
-    int rc = store_get_string(txn, store_dbi(store, DB_CHILDREN), a->code, key, sizeof key);
+    int rc = store_get_string(txn, store, DB_CHILDREN, a->code, key, sizeof key);
     if (rc)
         return rc;
-    MDB_val by_code = {strlen(a->code), (void *)a->code}, by_key = {strlen(key), key};
-    if ((rc = store_error(mdb_del(txn, store_dbi(store, DB_CHILDREN), &by_code, NULL))) ||
-        ((rc = store_error(mdb_del(txn, store_dbi(store, DB_KEYS), &by_key, NULL))) &&
-         rc != SF_ENOTFOUND))
+    if ((rc = store_del(txn, store, DB_CHILDREN, a->code, strlen(a->code))) ||
+        ((rc = store_del(txn, store, DB_KEYS, key, strlen(key))) && rc != SF_ENOTFOUND))
         return rc;
-    uint64_t generation = 0;
-    store_get_u64(txn, store_dbi(store, DB_META), "keys_generation", &generation);
-    return store_put_u64(txn, store_dbi(store, DB_META), "keys_generation", generation + 1);
+    return records_counter_bump(txn, store, "keys_generation");
 }
 
 int node_revoke(node_t *self, const char *code, char *err, size_t errsize)
@@ -502,18 +550,16 @@ struct set_upstream_arg {
     const char *key;
 };
 
-static int set_upstream_fn(MDB_txn *txn, void *arg)
+static int set_upstream_fn(store_txn_t *txn, void *arg)
 {
     struct set_upstream_arg *a = arg;
-    MDB_dbi meta = store_dbi(a->self->store, DB_META);
-    uint64_t generation = 0;
-    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &generation);
+    store_t *store = a->self->store;
     int rc;
-    if ((rc = store_put_string(txn, meta, "upstream", a->endpoint)) ||
-        (rc = store_put_string(txn, meta, "upstream_key", a->key)))
+    if ((rc = store_put_string(txn, store, DB_META, "upstream", a->endpoint)) ||
+        (rc = store_put_string(txn, store, DB_META, "upstream_key", a->key)))
         return rc;
     /* The daemon watches this counter, as it watches keys_generation. */
-    return store_put_u64(txn, meta, META_UPSTREAM_GENERATION, generation + 1);
+    return records_counter_bump(txn, store, META_UPSTREAM_GENERATION);
 }
 
 int node_set_upstream(node_t *self, const char *endpoint, const char *key, char *err,
@@ -551,104 +597,21 @@ const char *node_upstream_key(const node_t *self)
 
 /* ---- reports: storage shared by every tier ---- */
 
-/* DB_LATEST value: version be32 | series be64 | submitted_at be64 | report_id.
- * (A record of version 0.1, version be32 | report_id, has a digit where the
- * series' top byte, always 0, stands: it reads as series 0.) */
-typedef struct {
-    uint32_t version;
-    uint64_t series;
-    int64_t submitted_at;
-    char report_id[REPORT_ID_MAX];
-} latest_t;
-
-static int latest_read(MDB_txn *txn, store_t *store, const char *unit, int year, latest_t *out)
-{
-    char key[48];
-    snprintf(key, sizeof key, "%s/%d", unit, year);
-    MDB_val k = {strlen(key), key}, v;
-    int rc = mdb_get(txn, store_dbi(store, DB_LATEST), &k, &v);
-    if (rc)
-        return store_error(rc);
-    const uint8_t *p = v.mv_data;
-    size_t head = v.mv_size >= 21 && p[4] == 0 ? 20 : 4;
-    if (v.mv_size < head || v.mv_size - head >= sizeof out->report_id)
-        return SF_ECORRUPT;
-    out->version = store_get_be32(p);
-    out->series = head == 20 ? store_get_be64(p + 4) : 0;
-    out->submitted_at = head == 20 ? (int64_t)store_get_be64(p + 12) : 0;
-    memcpy(out->report_id, p + head, v.mv_size - head);
-    out->report_id[v.mv_size - head] = '\0';
-    return 0;
-}
-
-int node_latest_get(MDB_txn *txn, store_t *store, const char *unit, int year, uint32_t *version,
-                    char *report_id, size_t idsize)
-{
-    latest_t latest;
-    int rc = latest_read(txn, store, unit, year, &latest);
-    if (rc)
-        return rc;
-    if (strlen(latest.report_id) >= idsize)
-        return SF_ECORRUPT;
-    *version = latest.version;
-    snprintf(report_id, idsize, "%s", latest.report_id);
-    return 0;
-}
-
-/* The order of a unit-year's versions (docs/results-format.md, "which
- * version counts"): series, then the later submission, then version, then
- * the larger id. A re-initialised county numbers from v1 again in a later
- * series, and a restored one from where its backup stood: its newest
- * submission still counts. The engine orders the same way. */
-static bool latest_newer(const Shifan__Report *r, const latest_t *current)
-{
-    uint64_t series = r->has_series ? r->series : 0;
-    if (series != current->series)
-        return series > current->series;
-    if (r->submitted_at != current->submitted_at)
-        return r->submitted_at > current->submitted_at;
-    if (r->version != current->version)
-        return r->version > current->version;
-    return strcmp(r->report_id, current->report_id) > 0;
-}
-
-static int latest_update(MDB_txn *txn, store_t *store, const Shifan__Report *r)
-{
-    latest_t current;
-    int rc = latest_read(txn, store, r->unit, (int)r->year, &current);
-    if (rc == 0 && !latest_newer(r, &current))
-        return 0;
-    if (rc && rc != SF_ENOTFOUND)
-        return rc;
-    char key[48];
-    uint8_t value[20 + REPORT_ID_MAX];
-    size_t idlen = strlen(r->report_id);
-    if (idlen >= REPORT_ID_MAX)
-        return SF_EINVAL;
-    snprintf(key, sizeof key, "%s/%u", r->unit, r->year);
-    store_put_be32(value, r->version);
-    store_put_be64(value + 4, r->has_series ? r->series : 0);
-    store_put_be64(value + 12, (uint64_t)r->submitted_at);
-    memcpy(value + 20, r->report_id, idlen);
-    MDB_val k = {strlen(key), key}, v = {20 + idlen, value};
-    return store_error(mdb_put(txn, store_dbi(store, DB_LATEST), &k, &v, 0));
-}
-
 /* Stores a report payload (already carrying this node's receipt) unless its
  * id is known. *stored says whether it was new. */
-int node_report_store(MDB_txn *txn, store_t *store, const Shifan__Report *report,
-                      const uint8_t *payload, size_t len, bool *stored)
+static int report_store(store_txn_t *txn, store_t *store, const Shifan__Report *report,
+                        const uint8_t *payload, size_t len, bool *stored)
 {
-    MDB_val k = {strlen(report->report_id), report->report_id}, v = {len, (void *)payload};
-    int rc = mdb_put(txn, store_dbi(store, DB_REPORTS), &k, &v, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST) {
-        *stored = false; /* deduplication by report id: a resend, or a second path */
-        return 0;
-    }
-    if (rc)
-        return store_error(rc);
-    *stored = true;
-    return latest_update(txn, store, report);
+    /* The order of a unit-year's versions (docs/results-format.md, "which
+     * version counts") is records_latest_newer's; the engine orders the same
+     * way. A report without a series is series 0. */
+    records_report_t record = {report->report_id,
+                               report->unit,
+                               report->year,
+                               report->version,
+                               report->has_series ? report->series : 0,
+                               report->submitted_at};
+    return records_report_store(txn, store, &record, payload, len, stored);
 }
 
 /* ---- submit (county) ---- */
@@ -659,15 +622,13 @@ struct submit_arg {
     size_t count;
 };
 
-static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
+static int submit_one(store_txn_t *txn, node_t *self, report_t *report)
 {
-    uint32_t version = 0;
-    char previous[REPORT_ID_MAX];
-    int rc = node_latest_get(txn, self->store, report->unit, report->year, &version, previous,
-                             sizeof previous);
+    records_latest_t latest = {0, 0, 0, ""};
+    int rc = records_latest_get(txn, self->store, report->unit, report->year, &latest);
     if (rc && rc != SF_ENOTFOUND)
         return rc;
-    report->version = version + 1;
+    report->version = latest.version + 1;
     report->series = self->series;
     snprintf(report->report_id, sizeof report->report_id, "%s-%d-v%u-%08x", report->unit,
              report->year, report->version, randombytes_random());
@@ -683,7 +644,7 @@ static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
     rc = codec_payload_pack(&payload, &bytes, &len);
     if (rc == 0) {
         bool stored;
-        if (!(rc = node_report_store(txn, self->store, wire, bytes, len, &stored)))
+        if (!(rc = report_store(txn, self->store, wire, bytes, len, &stored)))
             rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
     }
     free(bytes);
@@ -691,7 +652,7 @@ static int submit_one(MDB_txn *txn, node_t *self, report_t *report)
     return rc;
 }
 
-static int submit_fn(MDB_txn *txn, void *arg)
+static int submit_fn(store_txn_t *txn, void *arg)
 {
     struct submit_arg *a = arg;
     for (size_t i = 0; i < a->count; i++) {
@@ -713,20 +674,21 @@ int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, 
         report_t *report = reports[i];
         if (!report->unit[0])
             snprintf(report->unit, sizeof report->unit, "%s", self->code);
-        if (!programme_unit_within(self->programme, report->unit, self->code)) {
+        if (!programme_unit_within(node_programme(self), report->unit, self->code)) {
             snprintf(err, errsize, "unit %s: this node (%s) may report only for its own unit%s",
                      report->unit, self->code,
-                     programme_find_unit(self->programme, report->unit) < 0 ? " (and it is unknown)"
-                                                                            : "");
+                     programme_find_unit(node_programme(self), report->unit) < 0
+                         ? " (and it is unknown)"
+                         : "");
             return SF_EINVAL;
         }
-        int rc = report_validate(report, self->programme, "report", err, errsize);
+        int rc = report_validate(report, node_programme(self), "report", err, errsize);
         if (rc)
             return rc;
         report->submitted_at = now;
         snprintf(report->origin, sizeof report->origin, "%s", self->code);
         snprintf(report->standard_id, sizeof report->standard_id, "%s",
-                 programme_standard_id(self->programme));
+                 programme_standard_id(node_programme(self)));
     }
     /* All of them in one durable transaction: one fsync however many. */
     struct submit_arg arg = {self, reports, count};
@@ -741,94 +703,61 @@ int node_submit(node_t *self, report_t *report, char *err, size_t errsize)
     return node_submit_many(self, &report, 1, err, errsize);
 }
 
-/* ---- return (hub) ---- */
-
-struct return_arg {
-    node_t *self;
-    const char *unit;
-    int year;
-    const char *reason;
-    char report_id[REPORT_ID_MAX];
-};
-
-static int return_fn(MDB_txn *txn, void *arg)
-{
-    struct return_arg *a = arg;
-    uint32_t version;
-    int rc = node_latest_get(txn, a->self->store, a->unit, a->year, &version, a->report_id,
-                             sizeof a->report_id);
-    if (rc)
-        return rc;
-    Shifan__Return ret = SHIFAN__RETURN__INIT;
-    ret.report_id = a->report_id;
-    ret.unit = (char *)a->unit;
-    ret.year = (uint32_t)a->year;
-    ret.reason = (char *)a->reason;
-    ret.returned_at = stime_now();
-    ret.by = a->self->code;
-    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
-    payload.body_case = SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION;
-    payload.return_for_correction = &ret;
-    uint8_t *bytes;
-    size_t len;
-    if ((rc = codec_payload_pack(&payload, &bytes, &len)))
-        return rc;
-    /* The county that owns the unit: the unit itself, or its county for a site. */
-    int index = programme_find_unit(a->self->programme, a->unit);
-    const programme_unit_t *unit = programme_unit(a->self->programme, (size_t)index);
-    while (unit->level > LEVEL_COUNTY)
-        unit = programme_unit(a->self->programme, (size_t)unit->parent);
-    char stream[OUTBOX_STREAM_MAX];
-    link_down_stream(stream, sizeof stream, unit->code);
-    MDB_val k = {strlen(a->report_id), a->report_id}, v = {len, bytes};
-    rc = store_error(mdb_put(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v, 0));
-    /* Down to the county, and up: the province evaluates it as returned. */
-    if (rc == 0)
-        rc = outbox_append(txn, a->self->store, stream, bytes, len, NULL);
-    if (rc == 0)
-        rc = outbox_append(txn, a->self->store, UP_STREAM, bytes, len, NULL);
-    if (rc == 0)
-        rc = node_touch_data(txn, a->self);
-    free(bytes);
-    return rc;
-}
+/* ---- the tier's verbs: its policy, with one clock reading each ---- */
 
 int node_return(node_t *self, const char *unit, int year, const char *reason, char *err,
                 size_t errsize)
 {
-    if (self->role != ROLE_PREFECTURE) {
-        snprintf(err, errsize, "only a prefecture hub returns reports");
-        return SF_EINVAL;
-    }
-    if (!programme_unit_within(self->programme, unit, self->code) ||
-        strcmp(unit, self->code) == 0) {
-        snprintf(err, errsize, "--unit %s: not a unit under prefecture %s", unit, self->code);
-        return SF_EINVAL;
-    }
-    if (!reason || !*reason) {
-        snprintf(err, errsize, "--reason TEXT is required: the county sees it");
-        return SF_EINVAL;
-    }
-    struct return_arg arg = {self, unit, year, reason, ""};
-    int rc = store_write(self->store, return_fn, &arg);
-    if (rc == SF_ENOTFOUND) {
-        snprintf(err, errsize, "--unit %s --year %d: no report of that unit-year is stored here",
-                 unit, year);
-        return SF_EINVAL;
-    }
-    if (rc)
-        snprintf(err, errsize, "cannot queue the return: %s", sf_strerror(rc));
-    return rc;
+    return tier_return(self->tier, unit, year, reason, stime_now(), err, errsize);
+}
+
+int node_publish(node_t *self, const char *path, char *err, size_t errsize)
+{
+    return tier_publish(self->tier, path, stime_now(), err, errsize);
+}
+
+int node_inspect(node_t *self, report_t *inspection, char *err, size_t errsize)
+{
+    return tier_inspect(self->tier, inspection, stime_now(), err, errsize);
+}
+
+int node_evaluate(node_t *self, int year, const char *scope, engine_result_t **result, char *err,
+                  size_t errsize)
+{
+    return tier_evaluate(self->tier, year, scope, stime_now(), result, err, errsize);
+}
+
+int node_recommend(node_t *self, int year, bool confirm, node_recommendations_t **lists, char *err,
+                   size_t errsize)
+{
+    return tier_recommend(self->tier, year, confirm, stime_now(), lists, err, errsize);
+}
+
+void node_recommendations_destroy(node_recommendations_t **self_p)
+{
+    tier_recommendations_destroy(self_p);
+}
+
+int node_publish_evaluation(node_t *self, int year, const char *document, char *err, size_t errsize)
+{
+    return tier_publish_evaluation(self->tier, year, document, stime_now(), err, errsize);
+}
+
+char *node_published_evaluation(node_t *self, int year, char *err, size_t errsize)
+{
+    return tier_published_evaluation(self->tier, year, err, errsize);
+}
+
+/* A newer programme stored (published, or arrived): use it from now on. */
+int node_programme_reload(node_t *self, bool announce)
+{
+    int rc = tier_programme_reload(self->tier, announce);
+    if (rc == 1)
+        self->quota_cached = 0; /* areas may have changed */
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- what arrives over a link ---- */
-
-int node_refuse(char *why, size_t whysize, const char *fmt, const char *a, const char *b)
-{
-    snprintf(why, whysize, fmt, a, b);
-    slog_warn("refused: %s", why);
-    return LINK_REFUSED;
-}
 
 /* What one child may make us store: NODE_CHILD_BYTES_PER_UNIT per unit of
  * its area (its own unit and every unit under it) and programme year, in
@@ -840,9 +769,9 @@ static uint64_t child_quota_limit(node_t *self, const char *child)
         if (strcmp(self->quota_cache[i].code, child) == 0)
             return self->quota_cache[i].limit;
     uint64_t units = 0;
-    for (size_t i = 0; i < programme_unit_count(self->programme); i++)
-        units +=
-            programme_unit_within(self->programme, programme_unit(self->programme, i)->code, child);
+    for (size_t i = 0; i < programme_unit_count(node_programme(self)); i++)
+        units += programme_unit_within(node_programme(self),
+                                       programme_unit(node_programme(self), i)->code, child);
     uint64_t limit = (units ? units : 1) * self->child_bytes_per_unit;
     if (self->quota_cached < sizeof self->quota_cache / sizeof self->quota_cache[0]) {
         snprintf(self->quota_cache[self->quota_cached].code,
@@ -852,14 +781,13 @@ static uint64_t child_quota_limit(node_t *self, const char *child)
     return limit;
 }
 
-static int child_quota_take(node_t *self, MDB_txn *txn, const char *child, uint32_t year,
+static int child_quota_take(node_t *self, store_txn_t *txn, const char *child, uint32_t year,
                             size_t bytes, char *why, size_t whysize)
 {
     char key[64];
     snprintf(key, sizeof key, "bytes/%s/%u", child, year);
     uint64_t used = 0;
-    MDB_dbi meta = store_dbi(self->store, DB_META);
-    int rc = store_get_u64(txn, meta, key, &used);
+    int rc = store_get_u64(txn, self->store, DB_META, key, &used);
     if (rc && rc != SF_ENOTFOUND)
         return rc;
     if (used + bytes > self->child_bytes_per_unit) { /* only then is the area's size needed */
@@ -873,13 +801,14 @@ static int child_quota_take(node_t *self, MDB_txn *txn, const char *child, uint3
             return LINK_OVER_LIMIT;
         }
     }
-    return store_put_u64(txn, meta, key, used + bytes);
+    return store_put_u64(txn, self->store, DB_META, key, used + bytes);
 }
 
 /* A report or inspection arriving from a child (hub: from a county; province:
  * from a hub). The sender's key may speak only for units under its code. */
-static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan__Payload *payload,
-                            const uint8_t *raw, size_t raw_len, char *why, size_t whysize)
+static int apply_from_child(node_t *self, store_txn_t *txn, const char *peer,
+                            Shifan__Payload *payload, const uint8_t *raw, size_t raw_len,
+                            int64_t now, char *why, size_t whysize)
 {
     int rc;
     Shifan__Report *wire = payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? payload->report
@@ -887,26 +816,28 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
                                ? payload->inspection
                                : NULL;
     if (!wire)
-        return node_refuse(why, whysize, "malformed: %s sent a message type it may not send%s",
+        return tier_refuse(why, whysize, "malformed: %s sent a message type it may not send%s",
                            peer, "");
     /* Its content was admitted in node_apply (admission.h), at every tier;
      * what follows only re-states the authorisation as a last guard. */
-    if (!programme_unit_within(self->programme, wire->unit, peer))
-        return node_refuse(why, whysize, "the key of %s may not report for unit %s", peer,
+    if (!programme_unit_within(node_programme(self), wire->unit, peer))
+        return tier_refuse(why, whysize, "the key of %s may not report for unit %s", peer,
                            wire->unit);
     if (payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION && self->role != ROLE_PROVINCE)
-        return node_refuse(why, whysize, "malformed: %s may not send inspections to %s", peer,
+        return tier_refuse(why, whysize, "malformed: %s may not send inspections to %s", peer,
                            self->code);
 
     /* A resend of what we hold changes nothing (and is never over limit). */
-    MDB_val known_key = {strlen(wire->report_id), wire->report_id}, known_value;
     store_db_t db =
         payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? DB_REPORTS : DB_INSPECTIONS;
-    rc = mdb_get(txn, store_dbi(self->store, db), &known_key, &known_value);
+    const void *known;
+    size_t known_len;
+    rc = store_get(txn, self->store, db, wire->report_id, strlen(wire->report_id), &known,
+                   &known_len);
     if (rc == 0)
         return 0;
-    if (rc != MDB_NOTFOUND)
-        return store_error(rc);
+    if (rc != SF_ENOTFOUND)
+        return rc;
     if ((rc = child_quota_take(self, txn, peer, wire->year, raw_len + 64, why, whysize)))
         return rc;
 
@@ -914,25 +845,25 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
      * delivered late" from "submitted late". */
     uint8_t *bytes = NULL;
     size_t len = 0;
-    rc = codec_payload_append_receipt(raw, raw_len, self->code, stime_now(), &bytes, &len);
+    rc = codec_payload_append_receipt(raw, raw_len, self->code, now, &bytes, &len);
     if (rc)
         return rc == SF_ETOOBIG
-                   ? node_refuse(why, whysize, "malformed: payload from %s too large%s", peer, "")
+                   ? tier_refuse(why, whysize, "malformed: payload from %s too large%s", peer, "")
                    : rc;
     bool stored = false;
     if (payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT) {
-        rc = node_report_store(txn, self->store, wire, bytes, len, &stored);
+        rc = report_store(txn, self->store, wire, bytes, len, &stored);
     } else {
-        MDB_val k = {strlen(wire->report_id), wire->report_id}, v = {len, bytes};
-        rc = mdb_put(txn, store_dbi(self->store, DB_INSPECTIONS), &k, &v, MDB_NOOVERWRITE);
+        rc = store_put(txn, self->store, DB_INSPECTIONS, wire->report_id, strlen(wire->report_id),
+                       bytes, len, STORE_NOOVERWRITE);
         stored = rc == 0;
-        rc = rc == MDB_KEYEXIST ? 0 : store_error(rc);
+        rc = rc == SF_EEXIST ? 0 : rc;
     }
     /* A hub forwards what it stored in the same transaction, and re-ranks. */
     if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
         rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
     if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
-        rc = node_touch_data(txn, self);
+        rc = tier_touch_data(self->tier, txn);
     if (rc == 0 && stored)
         slog_info("stored %s %s (unit %s, year %u, version %u) from %s",
                   payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? "report" : "inspection",
@@ -941,77 +872,74 @@ static int apply_from_child(node_t *self, MDB_txn *txn, const char *peer, Shifan
     return rc;
 }
 
-/* What arrives from the parent: returns, programmes, results. */
-static int apply_from_parent(node_t *self, MDB_txn *txn, Shifan__Payload *payload,
-                             const uint8_t *bytes, size_t len, char *why, size_t whysize)
-{
-    switch (payload->body_case) {
-    case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION: {
-        const Shifan__Return *ret = payload->return_for_correction;
-        /* Its id is the key it is stored under: LMDB refuses "" (and more
-         * than 511 bytes), which would abort the link's txn for ever. */
-        if (!report_id_valid(ret->report_id))
-            return node_refuse(why, whysize, "malformed: a return names no report id%s%s", "", "");
-        if (!programme_unit_within(self->programme, ret->unit, self->code))
-            return node_refuse(why, whysize, "malformed: a return for unit %s is not ours (%s)",
-                               ret->unit, self->code);
-        MDB_val k = {strlen(ret->report_id), ret->report_id}, v = {len, (void *)bytes};
-        int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_RETURNS), &k, &v, 0));
-        if (rc == 0)
-            slog_warn("report %s (unit %s, year %u) returned for correction by %s: %s",
-                      ret->report_id, ret->unit, ret->year, ret->by, ret->reason);
-        return rc;
-    }
-    case SHIFAN__PAYLOAD__BODY_PROGRAMME:
-        return tier_apply_programme(self, txn, payload, bytes, len, why, whysize);
-    case SHIFAN__PAYLOAD__BODY_EVALUATION:
-        return tier_apply_evaluation(self, txn, payload, why, whysize);
-    default:
-        return node_refuse(why, whysize, "malformed: the parent sent a message type %s%s",
-                           "a child does not take", "");
-    }
-}
-
-static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
+static int apply_refused(node_t *self, store_txn_t *txn, const char *peer,
                          const Shifan__Payload *payload, const uint8_t *bytes, size_t len,
                          char *why, size_t whysize);
 
-static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *bytes, size_t len,
-                      char *why, size_t whysize)
+/* The one dispatch of what arrives over a link, after admission: by the
+ * item's type and whether the parent ("") or a child sent it. */
+static int apply_item(node_t *self, store_txn_t *txn, const char *peer, Shifan__Payload *payload,
+                      const uint8_t *bytes, size_t len, int64_t now, char *why, size_t whysize)
+{
+    bool from_parent = !*peer;
+    switch (payload->body_case) {
+    case SHIFAN__PAYLOAD__BODY_REFUSED:
+        return apply_refused(self, txn, peer, payload, bytes, len, why, whysize);
+    case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION:
+        return tier_apply_return(self->tier, txn, peer, payload, bytes, len, why, whysize);
+    case SHIFAN__PAYLOAD__BODY_PROGRAMME:
+        if (from_parent)
+            return tier_apply_programme(self->tier, txn, payload, bytes, len, why, whysize);
+        break;
+    case SHIFAN__PAYLOAD__BODY_EVALUATION:
+        if (from_parent)
+            return tier_apply_evaluation(self->tier, txn, payload, why, whysize);
+        break;
+    case SHIFAN__PAYLOAD__BODY_RECOMMENDATION:
+        if (!from_parent)
+            return tier_apply_recommendation(self->tier, txn, peer, payload, bytes, len, why,
+                                             whysize);
+        break;
+    default:
+        break;
+    }
+    if (from_parent)
+        return tier_refuse(why, whysize, "malformed: the parent sent a message type %s%s",
+                           "a child does not take", "");
+    /* Reports and inspections; apply_from_child refuses any other type. */
+    return apply_from_child(self, txn, peer, payload, bytes, len, now, why, whysize);
+}
+
+/* Link hook: admission (admission.h), then apply_item. A refusal judged by
+ * a programme about to be replaced is deferred instead. */
+static int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8_t *bytes,
+                      size_t len, char *why, size_t whysize)
 {
     node_t *self = arg;
     if (!self->arena && !(self->arena = codec_arena_new(2u << 20)))
         return SF_ENOMEM;
     Shifan__Payload *payload = codec_payload_unpack_arena(self->arena, bytes, len);
     if (!payload)
-        return node_refuse(why, whysize, "malformed: an item from %s does not decode%s",
+        return tier_refuse(why, whysize, "malformed: an item from %s does not decode%s",
                            *peer ? peer : "the parent", "");
-    int rc;
-    admission_t at = {.programme = self->programme,
+    int64_t now = stime_now();
+    admission_t at = {.programme = node_programme(self),
                       .receiver = self->code,
                       .peer = peer,
-                      .now = stime_now(),
-                      .earlier_standards = (const char *const *)self->earlier_standards};
-    int verdict = admit_payload(&at, payload, why, whysize);
+                      .now = now,
+                      .earlier_standards = tier_earlier_standards(self->tier)};
+    int verdict = admit_payload(&at, payload, why, whysize), rc;
     if (verdict == SF_ENOMEM) {
         codec_payload_free_arena(self->arena, payload);
         return SF_ENOMEM; /* not the item's fault: the whole group is retried */
     }
     if (verdict)
         rc = verdict == SF_EDENIED ? LINK_REFUSED_UNIT : LINK_REFUSED;
-    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED)
-        rc = apply_refused(self, txn, peer, payload, bytes, len, why, whysize);
-    else if (!*peer)
-        rc = apply_from_parent(self, txn, payload, bytes, len, why, whysize);
-    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION)
-        rc = tier_apply_return_from_child(self, txn, peer, payload, bytes, len, why, whysize);
-    else if (payload->body_case == SHIFAN__PAYLOAD__BODY_RECOMMENDATION)
-        rc = tier_apply_recommendation(self, txn, peer, payload, bytes, len, why, whysize);
     else
-        rc = apply_from_child(self, txn, peer, payload, bytes, len, why, whysize);
+        rc = apply_item(self, txn, peer, payload, bytes, len, now, why, whysize);
     codec_payload_free_arena(self->arena, payload);
     if ((rc == LINK_REFUSED || rc == LINK_REFUSED_UNIT) && *peer &&
-        tier_programme_pending(self, txn)) {
+        tier_programme_pending(self->tier, txn)) {
         /* Judged by a programme about to be replaced: ask again after the
          * reload (within a tick) instead of refusing for good. */
         slog_info("deferred an item from %s until programme revision reload: %s", peer, why);
@@ -1032,7 +960,7 @@ struct apply_one_arg {
     int outcome;
 };
 
-static int apply_one_fn(MDB_txn *txn, void *arg)
+static int apply_one_fn(store_txn_t *txn, void *arg)
 {
     struct apply_one_arg *a = arg;
     a->why[0] = '\0';
@@ -1106,8 +1034,9 @@ static void payload_identity(const uint8_t *bytes, size_t len, char *kind, size_
     codec_payload_free(payload);
 }
 
-static int node_on_refused(void *arg, MDB_txn *txn, const char *peer, uint64_t epoch, uint64_t seq,
-                           const uint8_t *payload, size_t len, int reason, const char *why)
+static int node_on_refused(void *arg, store_txn_t *txn, const char *peer, uint64_t epoch,
+                           uint64_t seq, const uint8_t *payload, size_t len, int reason,
+                           const char *why)
 {
     node_t *self = arg;
     char kind[32], id[REPORT_ID_MAX], detail[ADMIT_NOTICE_DETAIL_MAX + 1];
@@ -1145,7 +1074,7 @@ static int node_on_refused(void *arg, MDB_txn *txn, const char *peer, uint64_t e
 /* A notice that the peer refused an item of ours: kept (DB_REFUSALS), shown
  * by list and status; a hub passes a refusal of a county's report down to
  * that county. */
-static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
+static int apply_refused(node_t *self, store_txn_t *txn, const char *peer,
                          const Shifan__Payload *payload, const uint8_t *bytes, size_t len,
                          char *why, size_t whysize)
 {
@@ -1157,8 +1086,7 @@ static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
         snprintf(key, sizeof key, "%s/%s", who, notice->report_id);
     else
         snprintf(key, sizeof key, "%s/%016" PRIx64 ":%" PRIu64, who, notice->epoch, notice->seq);
-    MDB_val k = {strlen(key), key}, v = {len, (void *)bytes};
-    int rc = store_error(mdb_put(txn, store_dbi(self->store, DB_REFUSALS), &k, &v, 0));
+    int rc = store_put(txn, self->store, DB_REFUSALS, key, strlen(key), bytes, len, 0);
     if (rc)
         return rc;
     slog_warn("%s refused our %s %s: %s", *peer ? peer : "the parent",
@@ -1166,12 +1094,14 @@ static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
               notice->detail);
     /* A hub tells the county whose report the province refused. */
     if (!*peer && self->role == ROLE_PREFECTURE && notice->report_id && *notice->report_id) {
-        MDB_val rk = {strlen(notice->report_id), notice->report_id}, rv;
-        if (mdb_get(txn, store_dbi(self->store, DB_REPORTS), &rk, &rv) == 0) {
-            Shifan__Payload *report = codec_payload_unpack(rv.mv_data, rv.mv_size);
+        const void *stored;
+        size_t stored_len;
+        if (store_get(txn, self->store, DB_REPORTS, notice->report_id, strlen(notice->report_id),
+                      &stored, &stored_len) == 0) {
+            Shifan__Payload *report = codec_payload_unpack(stored, stored_len);
             char county[PROGRAMME_CODE_MAX] = "";
             if (report && report->body_case == SHIFAN__PAYLOAD__BODY_REPORT &&
-                programme_find_unit(self->programme, report->report->origin) >= 0 &&
+                programme_find_unit(node_programme(self), report->report->origin) >= 0 &&
                 strcmp(report->report->origin, self->code) != 0)
                 snprintf(county, sizeof county, "%s", report->report->origin);
             codec_payload_free(report);
@@ -1190,43 +1120,49 @@ static int apply_refused(node_t *self, MDB_txn *txn, const char *peer,
 /* Queues the values of a database again on a stream, once each (those that
  * `keep` accepts, all if it is NULL); *count (may be NULL) adds how many
  * were queued. */
-typedef bool (*keep_fn)(node_t *self, const MDB_val *value, const void *arg);
+typedef bool (*keep_fn)(node_t *self, const void *value, size_t len, const void *arg);
 
-static int requeue_values(node_t *self, MDB_txn *txn, store_db_t db, const char *stream,
+struct requeue_arg {
+    node_t *self;
+    store_txn_t *txn;
+    const char *stream;
+    keep_fn keep;
+    const void *keep_arg;
+    size_t *count;
+};
+
+static int requeue_one(const void *key, size_t klen, const void *value, size_t len, void *arg)
+{
+    struct requeue_arg *a = arg;
+    (void)key, (void)klen;
+    if (a->keep && !a->keep(a->self, value, len, a->keep_arg))
+        return 0;
+    uint8_t *copy = malloc(len); /* the append writes to the map (L8) */
+    if (!copy)
+        return SF_ENOMEM;
+    memcpy(copy, value, len);
+    bool queued = false;
+    int rc = outbox_append_once(a->txn, a->self->store, a->stream, copy, len, &queued);
+    free(copy);
+    if (a->count)
+        *a->count += queued;
+    return rc;
+}
+
+static int requeue_values(node_t *self, store_txn_t *txn, store_db_t db, const char *stream,
                           keep_fn keep, const void *keep_arg, size_t *count)
 {
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(self->store, db), &cursor);
-    if (rc)
-        return store_error(rc);
-    MDB_val k, v;
-    int result = 0;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && result == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        if (keep && !keep(self, &v, keep_arg))
-            continue;
-        uint8_t *copy = malloc(v.mv_size); /* the append writes to the map (L8) */
-        if (!copy) {
-            result = SF_ENOMEM;
-            break;
-        }
-        memcpy(copy, v.mv_data, v.mv_size);
-        bool queued = false;
-        result = outbox_append_once(txn, self->store, stream, copy, v.mv_size, &queued);
-        free(copy);
-        if (count)
-            *count += queued;
-    }
-    mdb_cursor_close(cursor);
-    return result;
+    struct requeue_arg arg = {self, txn, stream, keep, keep_arg, count};
+    return store_each(txn, self->store, db, NULL, 0, requeue_one, &arg);
 }
 
 /* A stored return of a unit of this child. */
-static bool return_for_child(node_t *self, const MDB_val *value, const void *child)
+static bool return_for_child(node_t *self, const void *value, size_t len, const void *child)
 {
-    Shifan__Payload *payload = codec_payload_unpack(value->mv_data, value->mv_size);
-    bool ours = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION &&
-                programme_unit_within(self->programme, payload->return_for_correction->unit, child);
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
+    bool ours =
+        payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION &&
+        programme_unit_within(node_programme(self), payload->return_for_correction->unit, child);
     codec_payload_free(payload);
     return ours;
 }
@@ -1235,12 +1171,12 @@ static bool return_for_child(node_t *self, const MDB_val *value, const void *chi
  * re-initialised child, one restored from a backup). It gets the programme
  * in force, its part of every published evaluation and, from a hub, the
  * returns of its reports; each only if not already waiting for it. */
-static int node_resync_child(void *arg, MDB_txn *txn, const char *peer)
+static int node_resync_child(void *arg, store_txn_t *txn, const char *peer)
 {
     node_t *self = arg;
-    int rc = tier_queue_programme(self, txn, peer);
+    int rc = tier_queue_programme(self->tier, txn, peer);
     if (rc == 0)
-        rc = tier_queue_evaluations(self, txn, peer);
+        rc = tier_queue_evaluations(self->tier, txn, peer);
     if (rc == 0 && self->role == ROLE_PREFECTURE) {
         char stream[OUTBOX_STREAM_MAX];
         link_down_stream(stream, sizeof stream, peer);
@@ -1252,7 +1188,7 @@ static int node_resync_child(void *arg, MDB_txn *txn, const char *peer)
 /* Link hook: the parent lacks what it once acknowledged. A county queues
  * every report version it made; a hub everything it forwards: reports,
  * its inspections, returns and recommendations. The parent dedupes. */
-static int node_resync_parent(void *arg, MDB_txn *txn)
+static int node_resync_parent(void *arg, store_txn_t *txn)
 {
     node_t *self = arg;
     size_t count = 0;
@@ -1312,41 +1248,36 @@ struct keys_load_arg {
     uint64_t generation;
 };
 
-static int keys_load_fn(MDB_txn *txn, void *arg)
+static int keys_load_one(const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
     struct keys_load_arg *a = arg;
-    store_get_u64(txn, store_dbi(a->self->store, DB_META), "keys_generation", &a->generation);
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_KEYS), &cursor);
-    if (rc)
-        return store_error(rc);
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        char z85[KEYS_Z85_LEN + 1];
-        if (k.mv_size != KEYS_Z85_LEN || v.mv_size >= ZAP_CODE_MAX)
-            continue;
-        if (a->count == a->cap) {
-            size_t cap = a->cap ? a->cap * 2 : 32;
-            zap_entry_t *grown = realloc(a->entries, cap * sizeof *grown);
-            if (!grown) {
-                mdb_cursor_close(cursor);
-                return SF_ENOMEM;
-            }
-            a->entries = grown;
-            a->cap = cap;
-        }
-        memcpy(z85, k.mv_data, KEYS_Z85_LEN);
-        z85[KEYS_Z85_LEN] = '\0';
-        zap_entry_t *entry = &a->entries[a->count];
-        if (keys_decode(z85, entry->key))
-            continue;
-        memcpy(entry->code, v.mv_data, v.mv_size);
-        entry->code[v.mv_size] = '\0';
-        a->count++;
+    char z85[KEYS_Z85_LEN + 1];
+    if (klen != KEYS_Z85_LEN || vlen >= ZAP_CODE_MAX)
+        return 0;
+    if (a->count == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        zap_entry_t *grown = realloc(a->entries, cap * sizeof *grown);
+        if (!grown)
+            return SF_ENOMEM;
+        a->entries = grown;
+        a->cap = cap;
     }
-    mdb_cursor_close(cursor);
+    memcpy(z85, key, KEYS_Z85_LEN);
+    z85[KEYS_Z85_LEN] = '\0';
+    zap_entry_t *entry = &a->entries[a->count];
+    if (keys_decode(z85, entry->key))
+        return 0;
+    memcpy(entry->code, value, vlen);
+    entry->code[vlen] = '\0';
+    a->count++;
     return 0;
+}
+
+static int keys_load_fn(store_txn_t *txn, void *arg)
+{
+    struct keys_load_arg *a = arg;
+    store_get_u64(txn, a->self->store, DB_META, "keys_generation", &a->generation);
+    return store_each(txn, a->self->store, DB_KEYS, NULL, 0, keys_load_one, a);
 }
 
 /* The ZAP table is rebuilt when 'allow' bumped keys_generation. */
@@ -1432,13 +1363,13 @@ struct upstream_read_arg {
     char key[KEYS_Z85_LEN + 1];
 };
 
-static int upstream_read_fn(MDB_txn *txn, void *arg)
+static int upstream_read_fn(store_txn_t *txn, void *arg)
 {
     struct upstream_read_arg *a = arg;
-    MDB_dbi meta = store_dbi(a->self->store, DB_META);
-    store_get_u64(txn, meta, META_UPSTREAM_GENERATION, &a->generation);
-    int rc = store_get_string(txn, meta, "upstream", a->endpoint, sizeof a->endpoint);
-    return rc ? rc : store_get_string(txn, meta, "upstream_key", a->key, sizeof a->key);
+    store_t *store = a->self->store;
+    store_get_u64(txn, store, DB_META, META_UPSTREAM_GENERATION, &a->generation);
+    int rc = store_get_string(txn, store, DB_META, "upstream", a->endpoint, sizeof a->endpoint);
+    return rc ? rc : store_get_string(txn, store, DB_META, "upstream_key", a->key, sizeof a->key);
 }
 
 /* set-upstream stored another parent: replace the link client. Queue and
@@ -1471,6 +1402,74 @@ static void upstream_follow(node_t *self, const link_hooks_t *hooks)
     upstream_watch_start(self);
 }
 
+/* status.json "link": the client's state and measurements. */
+static json_t *status_link_json(node_t *self)
+{
+    char when[STIME_BUFSZ];
+    json_t *link = json_object();
+    int64_t contact = link_client_last_contact(self->client);
+    json_object_set_new(link, "state",
+                        json_string(link_state_name(link_client_state(self->client))));
+    json_object_set_new(link, "upstream", json_string(self->upstream));
+    json_object_set_new(link, "last_contact",
+                        contact ? json_string(stime_format(contact, when, sizeof when))
+                                : json_null());
+    link_stats_t stats;
+    link_client_stats(self->client, &stats);
+    json_object_set_new(link, "rate_bytes_per_s", json_integer((json_int_t)stats.rate_Bps));
+    json_object_set_new(link, "round_trip_ms", json_integer((json_int_t)stats.srtt_ms));
+    json_object_set_new(link, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
+    json_object_set_new(link, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
+    json_object_set_new(link, "refused_by_parent", json_integer((json_int_t)stats.refused));
+    json_object_set_new(link, "resyncs", json_integer((json_int_t)stats.resyncs));
+    json_object_set_new(link, "restarts", json_integer((json_int_t)stats.restarts));
+    json_object_set_new(link, "last_event",
+                        stats.last_event[0] ? json_string(stats.last_event) : json_null());
+    json_object_set_new(link, "unreachable_since", upstream_unreachable_since(self));
+    return link;
+}
+
+/* status.json's children and downlink counters, from the server. */
+static void status_server_json(node_t *self, json_t *status)
+{
+    char when[STIME_BUFSZ];
+    link_peer_info_t peers[512];
+    size_t count = link_server_peers(self->server, peers, 512);
+    json_t *list = json_array();
+    for (size_t i = 0; i < count && i < 512; i++) {
+        json_t *peer = json_object();
+        json_object_set_new(peer, "code", json_string(peers[i].code));
+        json_object_set_new(peer, "connected", json_boolean(peers[i].connected));
+        json_object_set_new(peer, "last_contact",
+                            peers[i].last_contact ? json_string(stime_format(peers[i].last_contact,
+                                                                             when, sizeof when))
+                                                  : json_null());
+        json_object_set_new(peer, "down_pending", json_integer((json_int_t)peers[i].down_pending));
+        json_object_set_new(peer, "rate_bytes_per_s", json_integer((json_int_t)peers[i].rate_Bps));
+        json_object_set_new(peer, "round_trip_ms", json_integer((json_int_t)peers[i].srtt_ms));
+        json_array_append_new(list, peer);
+    }
+    json_object_set_new(status, "children", list);
+    json_object_set_new(status, "listen", json_string(self->listen));
+    json_object_set_new(status, "dropped_frames",
+                        json_integer((json_int_t)link_server_dropped_frames(self->server)));
+    json_object_set_new(status, "refused_items",
+                        json_integer((json_int_t)link_server_refused_items(self->server)));
+    json_object_set_new(status, "refused_keys", json_integer((json_int_t)zap_refused(self->zap)));
+    json_object_set_new(status, "sessionless_frames",
+                        json_integer((json_int_t)link_server_sessionless_frames(self->server)));
+    link_stats_t stats;
+    link_server_stats(self->server, &stats);
+    json_object_set_new(status, "children_event",
+                        stats.last_event[0] ? json_string(stats.last_event) : json_null());
+    json_t *down = json_object();
+    json_object_set_new(down, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
+    json_object_set_new(down, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
+    json_object_set_new(down, "resyncs", json_integer((json_int_t)stats.resyncs));
+    json_object_set_new(down, "restarts", json_integer((json_int_t)stats.restarts));
+    json_object_set_new(status, "downlinks", down);
+}
+
 static void node_write_status(node_t *self)
 {
     json_t *status = json_object();
@@ -1478,70 +1477,10 @@ static void node_write_status(node_t *self)
     json_object_set_new(status, "pid", json_integer(getpid()));
     json_object_set_new(status, "updated_at",
                         json_string(stime_format(stime_now(), when, sizeof when)));
-    if (self->client) {
-        json_t *link = json_object();
-        int64_t contact = link_client_last_contact(self->client);
-        json_object_set_new(link, "state",
-                            json_string(link_state_name(link_client_state(self->client))));
-        json_object_set_new(link, "upstream", json_string(self->upstream));
-        json_object_set_new(link, "last_contact",
-                            contact ? json_string(stime_format(contact, when, sizeof when))
-                                    : json_null());
-        link_stats_t stats;
-        link_client_stats(self->client, &stats);
-        json_object_set_new(link, "rate_bytes_per_s", json_integer((json_int_t)stats.rate_Bps));
-        json_object_set_new(link, "round_trip_ms", json_integer((json_int_t)stats.srtt_ms));
-        json_object_set_new(link, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
-        json_object_set_new(link, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
-        json_object_set_new(link, "refused_by_parent", json_integer((json_int_t)stats.refused));
-        json_object_set_new(link, "resyncs", json_integer((json_int_t)stats.resyncs));
-        json_object_set_new(link, "restarts", json_integer((json_int_t)stats.restarts));
-        json_object_set_new(link, "last_event",
-                            stats.last_event[0] ? json_string(stats.last_event) : json_null());
-        json_object_set_new(link, "unreachable_since", upstream_unreachable_since(self));
-        json_object_set_new(status, "link", link);
-    }
-    if (self->server) {
-        link_peer_info_t peers[512];
-        size_t count = link_server_peers(self->server, peers, 512);
-        json_t *list = json_array();
-        for (size_t i = 0; i < count && i < 512; i++) {
-            json_t *peer = json_object();
-            json_object_set_new(peer, "code", json_string(peers[i].code));
-            json_object_set_new(peer, "connected", json_boolean(peers[i].connected));
-            json_object_set_new(
-                peer, "last_contact",
-                peers[i].last_contact
-                    ? json_string(stime_format(peers[i].last_contact, when, sizeof when))
-                    : json_null());
-            json_object_set_new(peer, "down_pending",
-                                json_integer((json_int_t)peers[i].down_pending));
-            json_object_set_new(peer, "rate_bytes_per_s",
-                                json_integer((json_int_t)peers[i].rate_Bps));
-            json_object_set_new(peer, "round_trip_ms", json_integer((json_int_t)peers[i].srtt_ms));
-            json_array_append_new(list, peer);
-        }
-        json_object_set_new(status, "children", list);
-        json_object_set_new(status, "listen", json_string(self->listen));
-        json_object_set_new(status, "dropped_frames",
-                            json_integer((json_int_t)link_server_dropped_frames(self->server)));
-        json_object_set_new(status, "refused_items",
-                            json_integer((json_int_t)link_server_refused_items(self->server)));
-        json_object_set_new(status, "refused_keys",
-                            json_integer((json_int_t)zap_refused(self->zap)));
-        json_object_set_new(status, "sessionless_frames",
-                            json_integer((json_int_t)link_server_sessionless_frames(self->server)));
-        link_stats_t stats;
-        link_server_stats(self->server, &stats);
-        json_object_set_new(status, "children_event",
-                            stats.last_event[0] ? json_string(stats.last_event) : json_null());
-        json_t *down = json_object();
-        json_object_set_new(down, "bytes_sent", json_integer((json_int_t)stats.bytes_sent));
-        json_object_set_new(down, "bytes_resent", json_integer((json_int_t)stats.bytes_resent));
-        json_object_set_new(down, "resyncs", json_integer((json_int_t)stats.resyncs));
-        json_object_set_new(down, "restarts", json_integer((json_int_t)stats.restarts));
-        json_object_set_new(status, "downlinks", down);
-    }
+    if (self->client)
+        json_object_set_new(status, "link", status_link_json(self));
+    if (self->server)
+        status_server_json(self, status);
     char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN + 8];
     node_path_join(path, self->dir, "run/status.json");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -1571,50 +1510,61 @@ static int node_lock(node_t *self, int *fd_out)
     return 0;
 }
 
-int node_run(node_t *self)
+/* The daemon's sockets: ZAP and the server (hub, province), the client
+ * (county, hub). */
+static int daemon_start(node_t *self, const link_hooks_t *hooks)
 {
-    int lock_fd = -1, rc;
-    if ((rc = node_lock(self, &lock_fd))) {
-        slog_error("another daemon already runs on %s (run/daemon.lock is held)", self->dir);
-        return rc;
-    }
-    if ((rc = install_signals()))
-        goto out;
-    link_hooks_t hooks = {
-        self, node_apply, node_on_refused, node_resync_child, node_resync_parent, node_admit};
-    slog_set_buffered(true);
-    self->ranked_generation = UINT64_MAX; /* rank once at start */
+    int rc;
     if (!(self->ctx = net_context_new(&rc)))
-        goto out;
+        return rc;
     if (self->role != ROLE_COUNTY) {
         /* ZAP before the server binds, so no connection is ever unauthenticated (A1). */
         if (!(self->zap = zap_new(self->ctx, &rc)))
-            goto out;
+            return rc;
         node_reload_keys(self, true);
         link_server_config_t config = {self->code, self->listen, self->keys.secret_z85};
-        if (!(self->server = link_server_new(self->ctx, self->store, &config, &hooks, &rc)))
-            goto out;
+        if (!(self->server = link_server_new(self->ctx, self->store, &config, hooks, &rc)))
+            return rc;
         slog_info("listening on %s", self->listen);
     }
     if (self->role != ROLE_PROVINCE) {
         link_client_config_t config = {self->code, self->upstream, self->upstream_key,
                                        self->keys.public_z85, self->keys.secret_z85};
-        if (!(self->client = link_client_new(self->ctx, self->store, &config, &hooks, &rc)))
-            goto out;
+        if (!(self->client = link_client_new(self->ctx, self->store, &config, hooks, &rc)))
+            return rc;
         slog_info("connecting to %s", self->upstream);
         self->unreachable_after_ms = unreachable_after_ms();
         upstream_watch_start(self);
     }
+    return 0;
+}
+
+/* Once a second: keys, programme, parent, ranking, status.json. */
+static void daemon_second(node_t *self, const link_hooks_t *hooks, int64_t mono_ms)
+{
+    if (self->zap)
+        node_reload_keys(self, false);
+    node_programme_reload(self, true);
+    if (self->client)
+        upstream_follow(self, hooks);
+    if (self->role == ROLE_PREFECTURE)
+        tier_auto_recommend(self->tier, stime_now(), mono_ms);
+    node_write_status(self);
+}
+
+/* The loop: wait (at most 100 ms), then tick the links; until a signal. */
+static int daemon_loop(node_t *self, const link_hooks_t *hooks)
+{
     int64_t last_second = 0, last_reader_check = stime_mono_ms();
     while (!node_stop_requested) {
         net_watch_t watch = {node_signal_pipe[0], self->zap, self->server, self->client};
-        if ((rc = net_serve(&watch, 100)))
-            goto out;
+        int rc = net_serve(&watch, 100);
+        if (rc)
+            return rc;
         if (store_failed(self->store)) {
             slog_error("the store reported a fatal error (MDB_PANIC): exiting so that the "
                        "service manager restarts the daemon on a freshly opened store");
-            rc = SF_ESTORE;
-            goto out;
+            return SF_ESTORE;
         }
         if (self->server)
             link_server_tick(self->server);
@@ -1626,14 +1576,7 @@ int node_run(node_t *self)
         int64_t now = stime_mono_ms();
         if (now - last_second >= 1000) {
             last_second = now;
-            if (self->zap)
-                node_reload_keys(self, false);
-            tier_programme_reload(self, true);
-            if (self->client)
-                upstream_follow(self, &hooks);
-            if (self->role == ROLE_PREFECTURE)
-                tier_auto_recommend(self);
-            node_write_status(self);
+            daemon_second(self, hooks, now);
         }
         if (now - last_reader_check >= 30000) {
             last_reader_check = now;
@@ -1641,8 +1584,21 @@ int node_run(node_t *self)
         }
     }
     slog_info("stopping");
-    rc = 0;
-out:
+    return 0;
+}
+
+int node_run(node_t *self)
+{
+    int lock_fd = -1, rc;
+    if ((rc = node_lock(self, &lock_fd))) {
+        slog_error("another daemon already runs on %s (run/daemon.lock is held)", self->dir);
+        return rc;
+    }
+    link_hooks_t hooks = {
+        self, node_apply, node_on_refused, node_resync_child, node_resync_parent, node_admit};
+    slog_set_buffered(true);
+    if (!(rc = install_signals()) && !(rc = daemon_start(self, &hooks)))
+        rc = daemon_loop(self, &hooks);
     /* Servers before the ZAP handler, so no connection slips in unchecked (A1). */
     link_client_destroy(&self->client);
     link_server_destroy(&self->server);
@@ -1651,8 +1607,7 @@ out:
     char path[PATH_MAX_LEN];
     node_path_join(path, self->dir, "run/status.json");
     unlink(path);
-    if (lock_fd >= 0)
-        close(lock_fd);
+    close(lock_fd);
     slog_set_buffered(false);
     return rc;
 }
@@ -1664,7 +1619,7 @@ struct status_arg {
     uint64_t queued;
 };
 
-static int status_fn(MDB_txn *txn, void *arg)
+static int status_fn(store_txn_t *txn, void *arg)
 {
     struct status_arg *a = arg;
     outbox_state_t up;
@@ -1699,9 +1654,9 @@ json_t *node_status(node_t *self)
     json_t *status = json_object();
     json_object_set_new(status, "role", json_string(node_role_name(self->role)));
     json_object_set_new(status, "code", json_string(self->code));
-    json_object_set_new(status, "programme", json_string(programme_id(self->programme)));
+    json_object_set_new(status, "programme", json_string(programme_id(node_programme(self))));
     json_object_set_new(status, "programme_revision",
-                        json_integer((json_int_t)programme_revision(self->programme)));
+                        json_integer((json_int_t)programme_revision(node_programme(self))));
     json_object_set_new(status, "reports",
                         json_integer((json_int_t)store_count(self->store, DB_REPORTS)));
     if (self->role != ROLE_PROVINCE)
@@ -1751,6 +1706,7 @@ json_t *node_status(node_t *self)
 
 struct list_arg {
     node_t *self;
+    store_txn_t *txn;
     json_t *list;
     json_t *pending; /* report ids still in the upward outbox (a set) */
 };
@@ -1768,15 +1724,17 @@ static int collect_pending(uint64_t seq, const void *data, size_t len, void *arg
     return 0;
 }
 
-static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, const char *report_id)
+static void list_add_state(struct list_arg *a, store_txn_t *txn, json_t *entry,
+                           const char *report_id)
 {
-    MDB_val k = {strlen(report_id), (void *)report_id}, v;
+    const void *value;
+    size_t len;
     const char *state = json_object_get(a->pending, report_id) ? "queued" : "delivered";
     char refusal_key[REPORT_ID_MAX + 8];
     snprintf(refusal_key, sizeof refusal_key, "up/%s", report_id);
-    MDB_val rk = {strlen(refusal_key), refusal_key}, rv;
-    if (mdb_get(txn, store_dbi(a->self->store, DB_REFUSALS), &rk, &rv) == 0) {
-        Shifan__Payload *payload = codec_payload_unpack(rv.mv_data, rv.mv_size);
+    if (store_get(txn, a->self->store, DB_REFUSALS, refusal_key, strlen(refusal_key), &value,
+                  &len) == 0) {
+        Shifan__Payload *payload = codec_payload_unpack(value, len);
         if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED) {
             char text[640];
             snprintf(text, sizeof text, "refused: %s", payload->refused->detail);
@@ -1790,8 +1748,9 @@ static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, cons
         }
         codec_payload_free(payload);
     }
-    if (mdb_get(txn, store_dbi(a->self->store, DB_RETURNS), &k, &v) == 0) {
-        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
+    if (store_get(txn, a->self->store, DB_RETURNS, report_id, strlen(report_id), &value, &len) ==
+        0) {
+        Shifan__Payload *payload = codec_payload_unpack(value, len);
         if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {
             state = "returned";
             json_object_set_new(entry, "return_reason",
@@ -1802,53 +1761,52 @@ static void list_add_state(struct list_arg *a, MDB_txn *txn, json_t *entry, cons
     json_object_set_new(entry, "state", json_string(state));
 }
 
-static int list_fn(MDB_txn *txn, void *arg)
+static int list_one(const void *key, size_t klen, const void *value, size_t len, void *arg)
 {
     struct list_arg *a = arg;
+    (void)key, (void)klen;
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
+    if (!payload || payload->body_case != SHIFAN__PAYLOAD__BODY_REPORT) {
+        codec_payload_free(payload);
+        return 0;
+    }
+    const Shifan__Report *report = payload->report;
+    char when[STIME_BUFSZ];
+    json_t *entry = json_object();
+    json_object_set_new(entry, "report_id", json_string(report->report_id));
+    json_object_set_new(entry, "unit", json_string(report->unit));
+    json_object_set_new(entry, "year", json_integer(report->year));
+    json_object_set_new(entry, "version", json_integer(report->version));
+    json_object_set_new(entry, "submitted_at",
+                        json_string(stime_format(report->submitted_at, when, sizeof when)));
+    json_object_set_new(entry, "origin", json_string(report->origin));
+    if (payload->n_receipts)
+        json_object_set_new(
+            entry, "received_at",
+            json_string(stime_format(payload->receipts[0]->received_at, when, sizeof when)));
+    if (a->self->role == ROLE_COUNTY)
+        list_add_state(a, a->txn, entry, report->report_id);
+    json_array_append_new(a->list, entry);
+    codec_payload_free(payload);
+    return 0;
+}
+
+static int list_fn(store_txn_t *txn, void *arg)
+{
+    struct list_arg *a = arg;
+    a->txn = txn;
     if (a->self->role == ROLE_COUNTY) {
         int scanned =
             outbox_scan(txn, a->self->store, UP_STREAM, 1, SIZE_MAX, SIZE_MAX, collect_pending, a);
         if (scanned)
             return scanned;
     }
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open(txn, store_dbi(a->self->store, DB_REPORTS), &cursor);
-    if (rc)
-        return store_error(rc);
-    MDB_val k, v;
-    char when[STIME_BUFSZ];
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        Shifan__Payload *payload = codec_payload_unpack(v.mv_data, v.mv_size);
-        if (!payload || payload->body_case != SHIFAN__PAYLOAD__BODY_REPORT) {
-            codec_payload_free(payload);
-            continue;
-        }
-        const Shifan__Report *report = payload->report;
-        json_t *entry = json_object();
-        json_object_set_new(entry, "report_id", json_string(report->report_id));
-        json_object_set_new(entry, "unit", json_string(report->unit));
-        json_object_set_new(entry, "year", json_integer(report->year));
-        json_object_set_new(entry, "version", json_integer(report->version));
-        json_object_set_new(entry, "submitted_at",
-                            json_string(stime_format(report->submitted_at, when, sizeof when)));
-        json_object_set_new(entry, "origin", json_string(report->origin));
-        if (payload->n_receipts)
-            json_object_set_new(
-                entry, "received_at",
-                json_string(stime_format(payload->receipts[0]->received_at, when, sizeof when)));
-        if (a->self->role == ROLE_COUNTY)
-            list_add_state(a, txn, entry, report->report_id);
-        json_array_append_new(a->list, entry);
-        codec_payload_free(payload);
-    }
-    mdb_cursor_close(cursor);
-    return 0;
+    return store_each(txn, a->self->store, DB_REPORTS, NULL, 0, list_one, a);
 }
 
 json_t *node_list(node_t *self)
 {
-    struct list_arg arg = {self, json_array(), json_object()};
+    struct list_arg arg = {self, NULL, json_array(), json_object()};
     int rc = store_read(self->store, list_fn, &arg);
     json_decref(arg.pending);
     if (rc != 0) {

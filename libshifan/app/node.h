@@ -22,8 +22,10 @@
 #include "storage/store.h"
 #include "domain/programme.h"
 #include "domain/report.h"
+#include "app/tier.h"
 
-typedef enum { ROLE_COUNTY = 0, ROLE_PREFECTURE, ROLE_PROVINCE } node_role_t;
+/* ROLE_COUNTY, ROLE_PREFECTURE, ROLE_PROVINCE (tier.h). */
+typedef tier_role_t node_role_t;
 const char *node_role_name(node_role_t role);
 
 typedef struct node node_t;
@@ -41,8 +43,10 @@ typedef struct {
  * On bad input returns SF_EINVAL with the reason in err. */
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize);
 
-/* Opens an initialised node of the given role. */
-node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, size_t errsize);
+/* Opens an initialised node of the given role. NULL with error set:
+ * SF_ESTATE (no node there: run init), SF_EINVAL (a node of another role),
+ * SF_ENOMEM, or the store's or key files' error. */
+node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error);
 void node_destroy(node_t **self_p);
 
 const char *node_code(const node_t *self);
@@ -105,8 +109,11 @@ int node_evaluate(node_t *self, int year, const char *scope, struct engine_resul
 /* Hub: the recommendation for a year, one list per quota holder in its area
  * (the prefecture itself, or each county when sites are evaluated). With
  * confirm, makes the current rankings final and queues them upward. *lists
- * gets a JSON array of {"holder", "quota", "confirmed", "units"}. */
-int node_recommend(node_t *self, int year, bool confirm, json_t **lists, char *err, size_t errsize);
+ * is the caller's: node_recommendations_destroy. */
+typedef tier_recommendations_t node_recommendations_t;
+int node_recommend(node_t *self, int year, bool confirm, node_recommendations_t **lists, char *err,
+                   size_t errsize);
+void node_recommendations_destroy(node_recommendations_t **self_p);
 
 /* Province: sends each prefecture the part of a year's evaluation result
  * (render_json) that concerns its area; hubs pass each county its part.
@@ -125,6 +132,10 @@ char *node_published_evaluation(node_t *self, int year, char *err, size_t errsiz
  * sf_err_t. For tests and fuzzing; the daemon applies through its link. */
 int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, size_t len, char *why,
                        size_t whysize);
+
+/* Switches to a newer programme stored here (the daemon does it every
+ * second; a verb loads it at open). 0, or an error with the old one kept. */
+int node_programme_reload(node_t *self, bool announce);
 
 /* Runs the daemon until SIGTERM or SIGINT. Returns 0 on a clean stop. */
 int node_run(node_t *self);

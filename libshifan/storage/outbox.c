@@ -1,6 +1,7 @@
 #include "storage/outbox.h"
 #include "base/error.h"
 
+#include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ static void item_key(uint8_t *key, const char *stream, uint64_t seq)
     store_put_be64(key + OUTBOX_STREAM_MAX, seq);
 }
 
-int outbox_state(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state)
+int outbox_state(store_txn_t *txn, store_t *store, const char *stream, outbox_state_t *state)
 {
     char key[STATE_KEY_MAX + 1];
     state_key(key, "out:", stream);
@@ -40,7 +41,7 @@ int outbox_state(MDB_txn *txn, store_t *store, const char *stream, outbox_state_
     return 0;
 }
 
-static int outbox_put_state(MDB_txn *txn, store_t *store, const char *stream,
+static int outbox_put_state(store_txn_t *txn, store_t *store, const char *stream,
                             const outbox_state_t *state)
 {
     char key[STATE_KEY_MAX + 1];
@@ -61,7 +62,7 @@ static uint64_t outbox_new_epoch(void)
     return epoch;
 }
 
-int outbox_open_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state)
+int outbox_open_stream(store_txn_t *txn, store_t *store, const char *stream, outbox_state_t *state)
 {
     if (strlen(stream) >= OUTBOX_STREAM_MAX)
         return SF_EINVAL;
@@ -72,7 +73,8 @@ int outbox_open_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_
     return outbox_put_state(txn, store, stream, state);
 }
 
-int outbox_restart_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state)
+int outbox_restart_stream(store_txn_t *txn, store_t *store, const char *stream,
+                          outbox_state_t *state)
 {
     outbox_state_t old;
     int rc = outbox_state(txn, store, stream, &old);
@@ -114,8 +116,8 @@ int outbox_restart_stream(MDB_txn *txn, store_t *store, const char *stream, outb
     return outbox_put_state(txn, store, stream, state);
 }
 
-int outbox_append(MDB_txn *txn, store_t *store, const char *stream, const void *data, size_t len,
-                  uint64_t *seq)
+int outbox_append(store_txn_t *txn, store_t *store, const char *stream, const void *data,
+                  size_t len, uint64_t *seq)
 {
     if (strlen(stream) >= OUTBOX_STREAM_MAX)
         return SF_EINVAL;
@@ -138,7 +140,8 @@ int outbox_append(MDB_txn *txn, store_t *store, const char *stream, const void *
     return outbox_put_state(txn, store, stream, &state);
 }
 
-int outbox_ack(MDB_txn *txn, store_t *store, const char *stream, uint64_t epoch, uint64_t applied)
+int outbox_ack(store_txn_t *txn, store_t *store, const char *stream, uint64_t epoch,
+               uint64_t applied)
 {
     outbox_state_t state;
     int rc = outbox_state(txn, store, stream, &state);
@@ -162,8 +165,8 @@ int outbox_ack(MDB_txn *txn, store_t *store, const char *stream, uint64_t epoch,
     return outbox_put_state(txn, store, stream, &state);
 }
 
-int outbox_scan(MDB_txn *txn, store_t *store, const char *stream, uint64_t from, size_t max_items,
-                size_t max_bytes, outbox_item_fn fn, void *arg)
+int outbox_scan(store_txn_t *txn, store_t *store, const char *stream, uint64_t from,
+                size_t max_items, size_t max_bytes, outbox_item_fn fn, void *arg)
 {
     MDB_cursor *cursor;
     int rc = mdb_cursor_open(txn, store_dbi(store, DB_OUTBOX), &cursor);
@@ -194,7 +197,7 @@ int outbox_scan(MDB_txn *txn, store_t *store, const char *stream, uint64_t from,
     return 0;
 }
 
-int outbox_inbound_get(MDB_txn *txn, store_t *store, const char *stream, outbox_inbound_t *in)
+int outbox_inbound_get(store_txn_t *txn, store_t *store, const char *stream, outbox_inbound_t *in)
 {
     char key[STATE_KEY_MAX + 1];
     state_key(key, "in:", stream);
@@ -219,7 +222,7 @@ void outbox_digest(const void *data, size_t len, uint8_t digest[OUTBOX_DIGEST_LE
     crypto_generichash(digest, OUTBOX_DIGEST_LEN, data, len, NULL, 0);
 }
 
-bool outbox_item_differs(MDB_txn *txn, store_t *store, const char *stream, uint64_t seq,
+bool outbox_item_differs(store_txn_t *txn, store_t *store, const char *stream, uint64_t seq,
                          const uint8_t *digest, size_t digest_len)
 {
     static const uint8_t unknown[OUTBOX_DIGEST_LEN];
@@ -235,7 +238,8 @@ bool outbox_item_differs(MDB_txn *txn, store_t *store, const char *stream, uint6
     return memcmp(mine, digest, OUTBOX_DIGEST_LEN) != 0;
 }
 
-int outbox_inbound_put(MDB_txn *txn, store_t *store, const char *stream, const outbox_inbound_t *in)
+int outbox_inbound_put(store_txn_t *txn, store_t *store, const char *stream,
+                       const outbox_inbound_t *in)
 {
     char key[STATE_KEY_MAX + 1];
     uint8_t value[16 + OUTBOX_DIGEST_LEN];
@@ -264,7 +268,7 @@ static int holds_fn(uint64_t seq, const void *data, size_t len, void *arg)
     return 0;
 }
 
-int outbox_append_once(MDB_txn *txn, store_t *store, const char *stream, const void *data,
+int outbox_append_once(store_txn_t *txn, store_t *store, const char *stream, const void *data,
                        size_t len, bool *queued)
 {
     outbox_state_t state;

@@ -38,35 +38,37 @@ typedef struct {
 
 /* Reads a stream's state; a stream never used reads as epoch 0, next_seq 1,
  * acked 0. */
-int outbox_state(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state);
+int outbox_state(store_txn_t *txn, store_t *store, const char *stream, outbox_state_t *state);
 
 /* Gives a stream its epoch now if it has none, so a peer can learn it in
  * the handshake before the first message exists. */
-int outbox_open_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state);
+int outbox_open_stream(store_txn_t *txn, store_t *store, const char *stream, outbox_state_t *state);
 
 /* Gives the stream a new epoch and renumbers its unacknowledged messages
  * from 1, in order. For a sender restored from an older backup, whose peer
  * has applied sequence numbers this copy never issued: reusing them would
  * make the peer skip new messages as duplicates. */
-int outbox_restart_stream(MDB_txn *txn, store_t *store, const char *stream, outbox_state_t *state);
+int outbox_restart_stream(store_txn_t *txn, store_t *store, const char *stream,
+                          outbox_state_t *state);
 
 /* Appends a message; on success *seq (may be NULL) is its sequence number.
  * Creates the stream (with a fresh random epoch) on first use. */
-int outbox_append(MDB_txn *txn, store_t *store, const char *stream, const void *data, size_t len,
-                  uint64_t *seq);
+int outbox_append(store_txn_t *txn, store_t *store, const char *stream, const void *data,
+                  size_t len, uint64_t *seq);
 
 /* Appends a message unless the stream already holds an unacknowledged one
  * with exactly these bytes (*queued, may be NULL, says which). For state
  * queued again to a peer that lost it: asked twice, it is queued once, so a
  * looping or hostile peer cannot make us store without bound. The data must
  * not point into the map (L8). */
-int outbox_append_once(MDB_txn *txn, store_t *store, const char *stream, const void *data,
+int outbox_append_once(store_txn_t *txn, store_t *store, const char *stream, const void *data,
                        size_t len, bool *queued);
 
 /* Records that the peer applied every seq <= applied of epoch `epoch`, and
  * deletes those messages. An ack for another epoch, or for more than was
  * ever appended, is refused with SF_EPROTO; an old ack is a no-op. */
-int outbox_ack(MDB_txn *txn, store_t *store, const char *stream, uint64_t epoch, uint64_t applied);
+int outbox_ack(store_txn_t *txn, store_t *store, const char *stream, uint64_t epoch,
+               uint64_t applied);
 
 typedef int (*outbox_item_fn)(uint64_t seq, const void *data, size_t len, void *arg);
 
@@ -74,8 +76,8 @@ typedef int (*outbox_item_fn)(uint64_t seq, const void *data, size_t len, void *
  * non-zero (1 = stop, negative = error returned), or max_items/max_bytes
  * (of data already passed) is reached. The data pointer is valid only inside
  * fn (L8). Returns 0 or an error. */
-int outbox_scan(MDB_txn *txn, store_t *store, const char *stream, uint64_t from, size_t max_items,
-                size_t max_bytes, outbox_item_fn fn, void *arg);
+int outbox_scan(store_txn_t *txn, store_t *store, const char *stream, uint64_t from,
+                size_t max_items, size_t max_bytes, outbox_item_fn fn, void *arg);
 
 /* Receiving side. State of a peer's stream as applied here: epoch 0 and
  * applied 0 when nothing was ever applied. */
@@ -90,15 +92,15 @@ typedef struct {
     uint8_t digest[OUTBOX_DIGEST_LEN];
 } outbox_inbound_t;
 
-int outbox_inbound_get(MDB_txn *txn, store_t *store, const char *stream, outbox_inbound_t *in);
+int outbox_inbound_get(store_txn_t *txn, store_t *store, const char *stream, outbox_inbound_t *in);
 
 /* The digest kept for an applied item (BLAKE2b, 16 bytes). */
 void outbox_digest(const void *data, size_t len, uint8_t digest[OUTBOX_DIGEST_LEN]);
 /* True if the stream still holds item seq and its digest differs from
  * `digest` (an all-zero or wrong-sized digest never differs). */
-bool outbox_item_differs(MDB_txn *txn, store_t *store, const char *stream, uint64_t seq,
+bool outbox_item_differs(store_txn_t *txn, store_t *store, const char *stream, uint64_t seq,
                          const uint8_t *digest, size_t digest_len);
-int outbox_inbound_put(MDB_txn *txn, store_t *store, const char *stream,
+int outbox_inbound_put(store_txn_t *txn, store_t *store, const char *stream,
                        const outbox_inbound_t *in);
 
 #endif

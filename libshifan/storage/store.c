@@ -3,6 +3,7 @@
 #include "base/slog.h"
 
 #include <errno.h>
+#include <lmdb.h>
 #include <stdint.h>
 #include <sys/statvfs.h>
 #include <stdlib.h>
@@ -151,7 +152,7 @@ void store_destroy(store_t **self_p)
     *self_p = NULL;
 }
 
-MDB_dbi store_dbi(const store_t *self, store_db_t db)
+unsigned int store_dbi(const store_t *self, store_db_t db)
 {
     return self->dbi[db];
 }
@@ -308,41 +309,105 @@ uint32_t store_get_be32(const uint8_t *in)
     return value;
 }
 
-int store_get_string(MDB_txn *txn, MDB_dbi dbi, const char *key, char *buf, size_t size)
+/* LMDB refuses an empty key or one over its maximum with MDB_BAD_VALSIZE;
+ * say "bad input" before it is asked. */
+static bool key_fits(size_t klen)
 {
-    MDB_val k = {strlen(key), (void *)key}, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
+    return klen > 0 && klen <= 511;
+}
+
+int store_get(store_txn_t *txn, store_t *self, store_db_t db, const void *key, size_t klen,
+              const void **value, size_t *vlen)
+{
+    *value = NULL;
+    *vlen = 0;
+    if (!key_fits(klen))
+        return SF_EINVAL;
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(txn, self->dbi[db], &k, &v);
     if (rc)
         return store_error(rc);
-    if (v.mv_size >= size)
+    *value = v.mv_data;
+    *vlen = v.mv_size;
+    return 0;
+}
+
+int store_put(store_txn_t *txn, store_t *self, store_db_t db, const void *key, size_t klen,
+              const void *value, size_t vlen, unsigned flags)
+{
+    if (!key_fits(klen))
+        return SF_EINVAL;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)value};
+    return store_error(
+        mdb_put(txn, self->dbi[db], &k, &v, flags & STORE_NOOVERWRITE ? MDB_NOOVERWRITE : 0));
+}
+
+int store_del(store_txn_t *txn, store_t *self, store_db_t db, const void *key, size_t klen)
+{
+    if (!key_fits(klen))
+        return SF_EINVAL;
+    MDB_val k = {klen, (void *)key};
+    return store_error(mdb_del(txn, self->dbi[db], &k, NULL));
+}
+
+int store_each(store_txn_t *txn, store_t *self, store_db_t db, const void *prefix, size_t plen,
+               store_each_fn fn, void *arg)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, self->dbi[db], &cursor);
+    if (rc)
+        return store_error(rc);
+    MDB_val k = {plen, (void *)prefix}, v;
+    int result = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+         rc == 0 && result == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break; /* keys sort by bytes: past the prefix, nothing more matches */
+        result = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+    }
+    mdb_cursor_close(cursor);
+    if (result)
+        return result;
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(rc);
+}
+
+int store_get_string(store_txn_t *txn, store_t *self, store_db_t db, const char *key, char *buf,
+                     size_t size)
+{
+    const void *value;
+    size_t len;
+    int rc = store_get(txn, self, db, key, strlen(key), &value, &len);
+    if (rc)
+        return rc;
+    if (len >= size)
         return SF_ETOOBIG;
-    memcpy(buf, v.mv_data, v.mv_size);
-    buf[v.mv_size] = '\0';
+    memcpy(buf, value, len);
+    buf[len] = '\0';
     return 0;
 }
 
-int store_put_string(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *value)
+int store_put_string(store_txn_t *txn, store_t *self, store_db_t db, const char *key,
+                     const char *value)
 {
-    MDB_val k = {strlen(key), (void *)key}, v = {strlen(value), (void *)value};
-    return store_error(mdb_put(txn, dbi, &k, &v, 0));
+    return store_put(txn, self, db, key, strlen(key), value, strlen(value), 0);
 }
 
-int store_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *value)
+int store_get_u64(store_txn_t *txn, store_t *self, store_db_t db, const char *key, uint64_t *value)
 {
-    MDB_val k = {strlen(key), (void *)key}, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
+    const void *stored;
+    size_t len;
+    int rc = store_get(txn, self, db, key, strlen(key), &stored, &len);
     if (rc)
-        return store_error(rc);
-    if (v.mv_size != 8)
+        return rc;
+    if (len != 8)
         return SF_ECORRUPT;
-    *value = store_get_be64(v.mv_data);
+    *value = store_get_be64(stored);
     return 0;
 }
 
-int store_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t value)
+int store_put_u64(store_txn_t *txn, store_t *self, store_db_t db, const char *key, uint64_t value)
 {
     uint8_t buf[8];
     store_put_be64(buf, value);
-    MDB_val k = {strlen(key), (void *)key}, v = {8, buf};
-    return store_error(mdb_put(txn, dbi, &k, &v, 0));
+    return store_put(txn, self, db, key, strlen(key), buf, sizeof buf, 0);
 }

@@ -20,7 +20,6 @@
 #ifndef SHIFAN_STORE_H
 #define SHIFAN_STORE_H
 
-#include <lmdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,7 +27,7 @@
 typedef enum {
     DB_META = 0,        /* string key -> value: node configuration and counters */
     DB_REPORTS,         /* report_id -> stored Payload (Report + receipts) */
-    DB_LATEST,          /* "unit/year" -> latest version record (see node.h) */
+    DB_LATEST,          /* "unit/year" -> latest version record (records.h) */
     DB_OUTBOX,          /* stream[16] | seq be64 -> Payload bytes */
     DB_STREAMS,         /* "out:"/"in:" + stream -> stream state */
     DB_CHILDREN,        /* child code -> Z85 public key */
@@ -56,14 +55,16 @@ typedef struct MDB_txn store_txn_t;
 store_t *store_open(const char *dir, size_t initial_mapsize, int *err);
 void store_destroy(store_t **self_p);
 
-MDB_dbi store_dbi(const store_t *self, store_db_t db);
+/* LMDB's handle of a database (an MDB_dbi), for code that calls LMDB itself:
+ * storage/ and tests. Everything above storage/ uses the functions below. */
+unsigned int store_dbi(const store_t *self, store_db_t db);
 
-typedef int (*store_txn_fn)(MDB_txn *txn, void *arg);
+typedef int (*store_txn_fn)(store_txn_t *txn, void *arg);
 
 /* Runs fn in a write transaction and commits it durably. fn returns 0 to
- * commit or a negative sf_err_t to abort (returned as is). LMDB errors from
- * fn's calls should be turned into sf_err_t with store_error(); MDB_MAP_FULL
- * inside fn is handled here by growing and re-running fn. */
+ * commit or a negative sf_err_t to abort (returned as is). Errors of the
+ * store_* calls inside fn are sf_err_t already; SF_EGROW (the map is full)
+ * returned by fn is handled here by growing the map and re-running fn. */
 int store_write(store_t *self, store_txn_fn fn, void *arg);
 
 /* Runs fn in a read-only transaction (aborted afterwards). */
@@ -74,6 +75,40 @@ int store_read(store_t *self, store_txn_fn fn, void *arg);
  * dirtying more pages than LMDB allows: a bigger map does not help)
  * SF_ETOOBIG. */
 int store_error(int mdb_rc);
+
+/* ---- records inside a transaction ----
+ *
+ * Keys are 1..511 bytes (LMDB's limit: SF_EINVAL otherwise, never an
+ * aborted environment). A value handed out points into the map: it is
+ * valid until the transaction ends or the next write in it (trap L8), so
+ * copy it before writing or committing. */
+
+#define STORE_NOOVERWRITE 1u /* store_put: fail with SF_EEXIST if the key exists */
+
+/* Looks a key up. Returns 0 with *value and *vlen set, SF_ENOTFOUND, or an
+ * error. */
+int store_get(store_txn_t *txn, store_t *self, store_db_t db, const void *key, size_t klen,
+              const void **value, size_t *vlen);
+
+/* Writes a key (replacing its value unless flags has STORE_NOOVERWRITE, then
+ * SF_EEXIST). SF_EGROW means the map is full: return it from the txn function
+ * and store_write() grows the map and runs it again. */
+int store_put(store_txn_t *txn, store_t *self, store_db_t db, const void *key, size_t klen,
+              const void *value, size_t vlen, unsigned flags);
+
+/* Deletes a key: 0, SF_ENOTFOUND if it was absent, or an error. */
+int store_del(store_txn_t *txn, store_t *self, store_db_t db, const void *key, size_t klen);
+
+/* Called per record by store_each; a non-zero return stops the walk. */
+typedef int (*store_each_fn)(const void *key, size_t klen, const void *value, size_t vlen,
+                             void *arg);
+
+/* Calls fn for every record whose key starts with prefix (plen 0: every
+ * record), in key order, until fn returns non-zero. Returns that value, 0
+ * when the walk ended, or an error. fn may write to other databases of the
+ * transaction, not to the one walked. */
+int store_each(store_txn_t *txn, store_t *self, store_db_t db, const void *prefix, size_t plen,
+               store_each_fn fn, void *arg);
 
 /* True once LMDB reported MDB_PANIC: the environment is unusable until it
  * is reopened, so a daemon should exit and be restarted (L2). */
@@ -92,10 +127,14 @@ uint64_t store_get_be64(const uint8_t *in);
 void store_put_be32(uint8_t *out, uint32_t value);
 uint32_t store_get_be32(const uint8_t *in);
 
-/* Convenience for string-keyed values in DB_META and the like. */
-int store_get_string(MDB_txn *txn, MDB_dbi dbi, const char *key, char *buf, size_t size);
-int store_put_string(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *value);
-int store_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *value);
-int store_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t value);
+/* String-keyed values (DB_META and the like). store_get_string copies the
+ * value NUL-terminated into buf: SF_ENOTFOUND, SF_ETOOBIG if it does not
+ * fit. A u64 is stored as 8 bytes big-endian (SF_ECORRUPT if not 8). */
+int store_get_string(store_txn_t *txn, store_t *self, store_db_t db, const char *key, char *buf,
+                     size_t size);
+int store_put_string(store_txn_t *txn, store_t *self, store_db_t db, const char *key,
+                     const char *value);
+int store_get_u64(store_txn_t *txn, store_t *self, store_db_t db, const char *key, uint64_t *value);
+int store_put_u64(store_txn_t *txn, store_t *self, store_db_t db, const char *key, uint64_t value);
 
 #endif

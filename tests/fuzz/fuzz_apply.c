@@ -23,8 +23,8 @@
 #include "base/error.h"
 #include "transport/link.h"
 #include "domain/engine.h"
+#include "transport/codec.h"
 #include "app/node.h"
-#include "app/node_internal.h"
 
 #include <ftw.h>
 #include <zmq.h>
@@ -58,9 +58,10 @@ static node_t *make_node(const char *name, const node_init_options_t *options)
     int rc = node_init(dir, options, err, sizeof err);
     if (rc)
         fuzz_fail("cannot make the %s node in %s: %s", name, dir, err);
-    node_t *node = node_open(dir, options->role, &rc, err, sizeof err);
+    sf_error_t error = {0, ""};
+    node_t *node = node_open(dir, options->role, &error);
     if (!node)
-        fuzz_fail("cannot open the %s node: %s", name, err);
+        fuzz_fail("cannot open the %s node: %s", name, error.text);
     return node;
 }
 
@@ -146,7 +147,7 @@ static int item_year(const uint8_t *data, size_t size, const programme_t *progra
 /* What the daemon and the verbs do with the store after an item landed. */
 static void read_back(node_t *node, size_t which, const uint8_t *data, size_t size)
 {
-    tier_programme_reload(node, false);
+    node_programme_reload(node, false);
     json_t *list = node_list(node);
     json_decref(list);
     int year = item_year(data, size, node_programme(node));
@@ -156,9 +157,9 @@ static void read_back(node_t *node, size_t which, const uint8_t *data, size_t si
         0)
         engine_result_destroy(&result);
     if (which == 1) {
-        json_t *lists = NULL;
+        node_recommendations_t *lists = NULL;
         if (node_recommend(node, year, false, &lists, err, sizeof err) == 0)
-            json_decref(lists);
+            node_recommendations_destroy(&lists);
     }
     free(node_published_evaluation(node, year, err, sizeof err));
 }

@@ -34,10 +34,10 @@ static node_t *make_node(fixture_t *f, const char *name, const node_init_options
     snprintf(dir, sizeof dir, "%s/%s", f->dir, name);
     if (node_init(dir, options, err, sizeof err))
         fail_msg("init %s: %s", name, err);
-    int rc;
-    node_t *node = node_open(dir, options->role, &rc, err, sizeof err);
+    sf_error_t error = {0, ""};
+    node_t *node = node_open(dir, options->role, &error);
     if (!node)
-        fail_msg("open %s: %s", name, err);
+        fail_msg("open %s: %s", name, error.text);
     return node;
 }
 

@@ -49,10 +49,10 @@ static node_t *make_node(fixture_t *f, const char *name, node_role_t role, const
     }
     if (node_init(path, &options, err, sizeof err) != 0)
         fail_msg("init %s: %s", name, err);
-    int rc;
-    node_t *node = node_open(path, role, &rc, err, sizeof err);
+    sf_error_t error = {0, ""};
+    node_t *node = node_open(path, role, &error);
     if (!node)
-        fail_msg("open %s: %s", name, err);
+        fail_msg("open %s: %s", name, error.text);
     return node;
 }
 
@@ -138,7 +138,7 @@ static int collect(uint64_t seq, const void *data, size_t len, void *arg)
     return 0;
 }
 
-static int collect_fn(MDB_txn *txn, void *arg)
+static int collect_fn(store_txn_t *txn, void *arg)
 {
     fixture_t *f = arg;
     return outbox_scan(txn, node_store(f->county), "up", 1, SIZE_MAX, SIZE_MAX, collect, f);

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ struct ctx {
     uint64_t expect;
 };
 
-static int ctx_append(MDB_txn *txn, void *arg)
+static int ctx_append(store_txn_t *txn, void *arg)
 {
     struct ctx *c = arg;
     char payload[4096];
@@ -65,7 +66,7 @@ static int ctx_append(MDB_txn *txn, void *arg)
     return 0;
 }
 
-static int ctx_state(MDB_txn *txn, void *arg)
+static int ctx_state(store_txn_t *txn, void *arg)
 {
     struct ctx *c = arg;
     return outbox_state(txn, c->store, "up", &c->state);
@@ -82,7 +83,7 @@ static int check_item(uint64_t seq, const void *data, size_t len, void *arg)
     return 0;
 }
 
-static int ctx_scan(MDB_txn *txn, void *arg)
+static int ctx_scan(store_txn_t *txn, void *arg)
 {
     struct ctx *c = arg;
     return outbox_scan(txn, c->store, "up", c->expect, SIZE_MAX, SIZE_MAX, check_item, c);
@@ -147,7 +148,7 @@ struct ack_ctx {
     int rc;
 };
 
-static int ack_fn(MDB_txn *txn, void *arg)
+static int ack_fn(store_txn_t *txn, void *arg)
 {
     struct ack_ctx *a = arg;
     a->rc = outbox_ack(txn, a->store, "up", a->epoch, a->applied);
@@ -259,7 +260,7 @@ static void readers_of_killed_processes_are_cleared(void **state)
     if (pid == 0) {
         /* A reader that never ends: opens its own env (never share across fork, L6). */
         MDB_env *env;
-        MDB_txn *txn;
+        store_txn_t *txn;
         if (mdb_env_create(&env) || mdb_env_open(env, tmpdir, 0, 0600) ||
             mdb_txn_begin(env, NULL, MDB_RDONLY, &txn))
             _exit(3);
