@@ -252,6 +252,85 @@ static int parse_year_key(loader_t *ld, const programme_t *self, const char *key
     return 0;
 }
 
+/* $.years: first..last, at most 51 years. */
+static int load_years(loader_t *ld, programme_t *self, json_t *root)
+{
+    int rc;
+    char where[PATH_MAX_LEN];
+    json_t *years = member(ld, root, "$", "years", true, JSON_OBJECT, where, &rc);
+    static const char *const year_keys[] = {"first", "last", NULL};
+    long long first, last;
+    if (!years || (rc = check_keys(ld, years, "$.years", year_keys)) ||
+        (rc = get_integer(ld, years, "$.years", "first", true, 1949, 9999, &first)) ||
+        (rc = get_integer(ld, years, "$.years", "last", true, 1949, 9999, &last)))
+        return rc;
+    if (last < first || last - first > 50)
+        return fail(ld, "$.years.last", "%lld must be between first (%lld) and first + 50", last,
+                    first);
+    self->first_year = (int)first;
+    self->last_year = (int)last;
+    return 0;
+}
+
+/* What is evaluated and how strictly: the level, the tolerance of a
+ * discrepancy, and whether lateness disqualifies. */
+static int load_rules(loader_t *ld, programme_t *self, json_t *root)
+{
+    char where[PATH_MAX_LEN];
+    const char *text;
+    int rc;
+    if ((rc = get_text(ld, root, "$", "evaluated_level", true, &text)))
+        return rc;
+    if (strcmp(text, "county") == 0)
+        self->evaluated_level = LEVEL_COUNTY;
+    else if (strcmp(text, "site") == 0)
+        self->evaluated_level = LEVEL_SITE;
+    else
+        return fail(ld, "$.evaluated_level", "expected \"county\" or \"site\"");
+
+    self->tolerance = 5;
+    json_t *tolerance = json_object_get(root, "tolerance_pp");
+    if (tolerance) {
+        if (!json_is_number(tolerance))
+            return fail(ld, "$.tolerance_pp", "expected a number, got %s", json_kind(tolerance));
+        self->tolerance = json_number_value(tolerance);
+        if (!(self->tolerance >= 0 && self->tolerance <= 100))
+            return fail(ld, "$.tolerance_pp", "%g is out of range 0..100", self->tolerance);
+    }
+    json_t *late = member(ld, root, "$", "late_disqualifies", false, JSON_TRUE, where, &rc);
+    if (rc)
+        return rc;
+    self->late_disqualifies = late && json_is_true(late);
+    return 0;
+}
+
+/* $.sources and $.notes: a string or an array of strings, kept only in the
+ * canonical text. */
+static int check_doc_texts(loader_t *ld, json_t *root)
+{
+    char where[PATH_MAX_LEN];
+    static const char *const doc_keys[] = {"sources", "notes"};
+    for (size_t k = 0; k < 2; k++) {
+        json_t *doc = json_object_get(root, doc_keys[k]);
+        char path[PATH_MAX_LEN];
+        path_key(path, "$", doc_keys[k]);
+        if (!doc || json_is_string(doc))
+            continue;
+        if (!json_is_array(doc))
+            return fail(ld, path, "expected a string or an array of strings");
+        size_t index;
+        json_t *line;
+        json_array_foreach(doc, index, line)
+        {
+            if (!json_is_string(line)) {
+                path_index(where, path, index);
+                return fail(ld, where, "expected a string, got %s", json_kind(line));
+            }
+        }
+    }
+    return 0;
+}
+
 static int load_header(loader_t *ld, programme_t *self, json_t *root)
 {
     static const char *const top[] = {
@@ -281,63 +360,9 @@ static int load_header(loader_t *ld, programme_t *self, json_t *root)
         return rc;
     self->revision = (uint64_t)number;
 
-    char where[PATH_MAX_LEN];
-    json_t *years = member(ld, root, "$", "years", true, JSON_OBJECT, where, &rc);
-    static const char *const year_keys[] = {"first", "last", NULL};
-    long long first, last;
-    if (!years || (rc = check_keys(ld, years, "$.years", year_keys)) ||
-        (rc = get_integer(ld, years, "$.years", "first", true, 1949, 9999, &first)) ||
-        (rc = get_integer(ld, years, "$.years", "last", true, 1949, 9999, &last)))
+    if ((rc = load_years(ld, self, root)) || (rc = load_rules(ld, self, root)))
         return rc;
-    if (last < first || last - first > 50)
-        return fail(ld, "$.years.last", "%lld must be between first (%lld) and first + 50", last,
-                    first);
-    self->first_year = (int)first;
-    self->last_year = (int)last;
-
-    if ((rc = get_text(ld, root, "$", "evaluated_level", true, &text)))
-        return rc;
-    if (strcmp(text, "county") == 0)
-        self->evaluated_level = LEVEL_COUNTY;
-    else if (strcmp(text, "site") == 0)
-        self->evaluated_level = LEVEL_SITE;
-    else
-        return fail(ld, "$.evaluated_level", "expected \"county\" or \"site\"");
-
-    self->tolerance = 5;
-    json_t *tolerance = json_object_get(root, "tolerance_pp");
-    if (tolerance) {
-        if (!json_is_number(tolerance))
-            return fail(ld, "$.tolerance_pp", "expected a number, got %s", json_kind(tolerance));
-        self->tolerance = json_number_value(tolerance);
-        if (!(self->tolerance >= 0 && self->tolerance <= 100))
-            return fail(ld, "$.tolerance_pp", "%g is out of range 0..100", self->tolerance);
-    }
-    json_t *late = member(ld, root, "$", "late_disqualifies", false, JSON_TRUE, where, &rc);
-    if (rc)
-        return rc;
-    self->late_disqualifies = late && json_is_true(late);
-
-    static const char *const doc_keys[] = {"sources", "notes"};
-    for (size_t k = 0; k < 2; k++) {
-        json_t *doc = json_object_get(root, doc_keys[k]);
-        char path[PATH_MAX_LEN];
-        path_key(path, "$", doc_keys[k]);
-        if (!doc || json_is_string(doc))
-            continue;
-        if (!json_is_array(doc))
-            return fail(ld, path, "expected a string or an array of strings");
-        size_t index;
-        json_t *line;
-        json_array_foreach(doc, index, line)
-        {
-            if (!json_is_string(line)) {
-                path_index(where, path, index);
-                return fail(ld, where, "expected a string, got %s", json_kind(line));
-            }
-        }
-    }
-    return 0;
+    return check_doc_texts(ld, root);
 }
 
 static int add_key(programme_t *self, const char *code, int unit)
@@ -348,9 +373,164 @@ static int add_key(programme_t *self, const char *code, int unit)
     return 0;
 }
 
+/* One entry of $.units: its fields, level and code; its parent's code is
+ * kept in *parent (borrowed from the tree) until every unit is known. */
+static int load_unit(loader_t *ld, programme_t *self, json_t *entry, size_t index,
+                     const char **parent)
+{
+    char path[PATH_MAX_LEN], where[PATH_MAX_LEN];
+    programme_unit_t *unit = &self->units[index];
+    const char *code, *name, *level;
+    int rc;
+    self->unit_count = index + 1;
+    path_index(path, "$.units", index);
+    if (!json_is_object(entry))
+        return fail(ld, path, "expected an object, got %s", json_kind(entry));
+    static const char *const unit_keys[] = {"code", "name", "level", "parent", NULL};
+    if ((rc = check_keys(ld, entry, path, unit_keys)) ||
+        (rc = get_text(ld, entry, path, "code", true, &code)) ||
+        (rc = get_text(ld, entry, path, "name", true, &name)) ||
+        (rc = get_text(ld, entry, path, "level", true, &level)) ||
+        (rc = get_text(ld, entry, path, "parent", false, parent)) ||
+        (rc = dup_text(name, &unit->name)))
+        return rc;
+    int level_index = -1;
+    for (int l = 0; l < 4; l++)
+        if (strcmp(level, programme_level_name(l)) == 0)
+            level_index = l;
+    if (level_index < 0) {
+        path_key(where, path, "level");
+        return fail(ld, where,
+                    "\"%.20s\": expected \"province\", \"prefecture\", \"county\" "
+                    "or \"site\"",
+                    level);
+    }
+    unit->level = (unit_level_t)level_index;
+    if (!is_code(code, unit->level == LEVEL_SITE ? 9 : 6)) {
+        path_key(where, path, "code");
+        return fail(ld, where, "\"%.20s\" is not a %d-digit code", code,
+                    unit->level == LEVEL_SITE ? 9 : 6);
+    }
+    strcpy(unit->code, code);
+    unit->evaluated = unit->level == self->evaluated_level;
+    if ((unit->level == LEVEL_PROVINCE) != (*parent == NULL)) {
+        path_key(where, path, "parent");
+        return fail(ld, where,
+                    unit->level == LEVEL_PROVINCE ? "a province has no parent" : "missing");
+    }
+    add_key(self, code, (int)index);
+    return 0;
+}
+
+/* One entry of $.aliases; its unit is resolved once the keys are sorted. */
+static int load_alias(loader_t *ld, programme_t *self, json_t *entry, size_t index)
+{
+    char path[PATH_MAX_LEN], where[PATH_MAX_LEN];
+    const char *code, *name, *current, *note;
+    int rc;
+    path_index(path, "$.aliases", index);
+    if (!json_is_object(entry))
+        return fail(ld, path, "expected an object, got %s", json_kind(entry));
+    static const char *const alias_keys[] = {"code", "name", "current", "note", NULL};
+    if ((rc = check_keys(ld, entry, path, alias_keys)) ||
+        (rc = get_text(ld, entry, path, "code", true, &code)) ||
+        (rc = get_text(ld, entry, path, "name", false, &name)) ||
+        (rc = get_text(ld, entry, path, "current", true, &current)) ||
+        (rc = get_text(ld, entry, path, "note", false, &note)))
+        return rc;
+    path_key(where, path, "code");
+    if (!is_code(code, 6) && !is_code(code, 9))
+        return fail(ld, where, "\"%.20s\" is not a 6- or 9-digit code", code);
+    programme_alias_t *alias = &self->aliases[index];
+    self->alias_count = index + 1;
+    strcpy(alias->code, code);
+    alias->unit = -1;
+    if ((rc = dup_text(name, &alias->name)))
+        return rc;
+    add_key(self, code, -1 - (int)index); /* resolved below, once keys are sorted */
+    return 0;
+}
+
+/* Sorts the keys (units and aliases) and refuses a code given twice,
+ * naming the later entry. */
+static int sort_unit_keys(loader_t *ld, programme_t *self)
+{
+    char path[PATH_MAX_LEN];
+    qsort(self->keys, self->key_count, sizeof *self->keys, programme_compare_unit_keys);
+    for (size_t k = 1; k < self->key_count; k++)
+        if (strcmp(self->keys[k - 1].code, self->keys[k].code) == 0) {
+            int a = self->keys[k - 1].unit, b = self->keys[k].unit;
+            int later = a > b ? a : b;
+            if (a < 0 || b < 0)
+                snprintf(path, sizeof path, "$.aliases[%d].code", -1 - (a < 0 ? a : b));
+            else
+                snprintf(path, sizeof path, "$.units[%d].code", later);
+            return fail(ld, path, "duplicate code %s", self->keys[k].code);
+        }
+    return 0;
+}
+
+/* Each unit's parent, one level up; then the prefecture of each unit, one
+ * root, and at least one unit of evaluation. */
+static int link_hierarchy(loader_t *ld, programme_t *self, const char **parents)
+{
+    char path[PATH_MAX_LEN];
+    for (size_t u = 0; u < self->unit_count; u++) {
+        programme_unit_t *unit = &self->units[u];
+        unit->parent = -1;
+        if (!parents[u])
+            continue;
+        int parent = programme_lookup(self, parents[u]);
+        snprintf(path, sizeof path, "$.units[%zu].parent", u);
+        if (parent < 0)
+            return fail(ld, path, "unknown parent \"%.20s\" of %s", parents[u], unit->code);
+        if (self->units[parent].level + 1 != unit->level)
+            return fail(ld, path, "parent %s is a %s; a %s's parent must be a %s",
+                        self->units[parent].code, programme_level_name(self->units[parent].level),
+                        programme_level_name(unit->level), programme_level_name(unit->level - 1));
+        unit->parent = parent;
+    }
+    size_t roots = 0, evaluated = 0;
+    for (size_t u = 0; u < self->unit_count; u++) {
+        programme_unit_t *unit = &self->units[u];
+        roots += unit->level == LEVEL_PROVINCE;
+        evaluated += unit->evaluated;
+        unit->prefecture = -1;
+        for (int up = (int)u; up >= 0; up = self->units[up].parent)
+            if (self->units[up].level == LEVEL_PREFECTURE)
+                unit->prefecture = up;
+    }
+    if (roots != 1)
+        return fail(ld, "$.units", "%zu units of level province; exactly one is the root", roots);
+    if (evaluated == 0)
+        return fail(ld, "$.units", "no unit of the evaluated level %s",
+                    programme_level_name(self->evaluated_level));
+    return 0;
+}
+
+/* Each alias's current unit, then the alias keys point at it. */
+static int resolve_aliases(loader_t *ld, programme_t *self, json_t *aliases)
+{
+    char path[PATH_MAX_LEN];
+    for (size_t a = 0; a < self->alias_count; a++) {
+        const char *current =
+            json_string_value(json_object_get(json_array_get(aliases, a), "current"));
+        int target = find_exact_unit(self, current);
+        if (target < 0) {
+            snprintf(path, sizeof path, "$.aliases[%zu].current", a);
+            return fail(ld, path, "\"%.20s\" is not a unit's code", current);
+        }
+        self->aliases[a].unit = target;
+    }
+    for (size_t k = 0; k < self->key_count; k++)
+        if (self->keys[k].unit < 0)
+            self->keys[k].unit = self->aliases[-1 - self->keys[k].unit].unit;
+    return 0;
+}
+
 static int load_units(loader_t *ld, programme_t *self, json_t *root)
 {
-    char where[PATH_MAX_LEN], path[PATH_MAX_LEN];
+    char where[PATH_MAX_LEN];
     int rc;
     json_t *units = member(ld, root, "$", "units", true, JSON_ARRAY, where, &rc);
     if (!units)
@@ -369,158 +549,23 @@ static int load_units(loader_t *ld, programme_t *self, json_t *root)
     self->keys = calloc(count + alias_count, sizeof *self->keys);
     if (!self->units || !self->holds_quota || !self->aliases || !self->keys)
         return SF_ENOMEM;
-
-    static const char *const unit_keys[] = {"code", "name", "level", "parent", NULL};
     const char **parents = calloc(count, sizeof *parents); /* borrowed from the tree */
     if (!parents)
         return SF_ENOMEM;
     size_t index;
     json_t *entry;
-    rc = 0;
     json_array_foreach(units, index, entry)
     {
-        programme_unit_t *unit = &self->units[index];
-        const char *code, *name, *level;
-        self->unit_count = index + 1;
-        path_index(path, "$.units", index);
-        if (!json_is_object(entry)) {
-            rc = fail(ld, path, "expected an object, got %s", json_kind(entry));
-            break;
-        }
-        if ((rc = check_keys(ld, entry, path, unit_keys)) ||
-            (rc = get_text(ld, entry, path, "code", true, &code)) ||
-            (rc = get_text(ld, entry, path, "name", true, &name)) ||
-            (rc = get_text(ld, entry, path, "level", true, &level)) ||
-            (rc = get_text(ld, entry, path, "parent", false, &parents[index])) ||
-            (rc = dup_text(name, &unit->name)))
-            break;
-        int level_index = -1;
-        for (int l = 0; l < 4; l++)
-            if (strcmp(level, programme_level_name(l)) == 0)
-                level_index = l;
-        if (level_index < 0) {
-            path_key(where, path, "level");
-            rc = fail(ld, where,
-                      "\"%.20s\": expected \"province\", \"prefecture\", \"county\" "
-                      "or \"site\"",
-                      level);
-            break;
-        }
-        unit->level = (unit_level_t)level_index;
-        if (!is_code(code, unit->level == LEVEL_SITE ? 9 : 6)) {
-            path_key(where, path, "code");
-            rc = fail(ld, where, "\"%.20s\" is not a %d-digit code", code,
-                      unit->level == LEVEL_SITE ? 9 : 6);
-            break;
-        }
-        strcpy(unit->code, code);
-        unit->evaluated = unit->level == self->evaluated_level;
-        if ((unit->level == LEVEL_PROVINCE) != (parents[index] == NULL)) {
-            path_key(where, path, "parent");
-            rc = fail(ld, where,
-                      unit->level == LEVEL_PROVINCE ? "a province has no parent" : "missing");
-            break;
-        }
-        add_key(self, code, (int)index);
+        if ((rc = load_unit(ld, self, entry, index, &parents[index])))
+            goto out;
     }
-    if (rc)
-        goto out;
-
-    static const char *const alias_keys[] = {"code", "name", "current", "note", NULL};
     json_array_foreach(aliases, index, entry)
     {
-        const char *code, *name, *current, *note;
-        path_index(path, "$.aliases", index);
-        if (!json_is_object(entry)) {
-            rc = fail(ld, path, "expected an object, got %s", json_kind(entry));
+        if ((rc = load_alias(ld, self, entry, index)))
             goto out;
-        }
-        if ((rc = check_keys(ld, entry, path, alias_keys)) ||
-            (rc = get_text(ld, entry, path, "code", true, &code)) ||
-            (rc = get_text(ld, entry, path, "name", false, &name)) ||
-            (rc = get_text(ld, entry, path, "current", true, &current)) ||
-            (rc = get_text(ld, entry, path, "note", false, &note)))
-            goto out;
-        path_key(where, path, "code");
-        if (!is_code(code, 6) && !is_code(code, 9)) {
-            rc = fail(ld, where, "\"%.20s\" is not a 6- or 9-digit code", code);
-            goto out;
-        }
-        programme_alias_t *alias = &self->aliases[index];
-        self->alias_count = index + 1;
-        strcpy(alias->code, code);
-        alias->unit = -1;
-        if ((rc = dup_text(name, &alias->name)))
-            goto out;
-        add_key(self, code, -1 - (int)index); /* resolved below, once keys are sorted */
     }
-
-    qsort(self->keys, self->key_count, sizeof *self->keys, programme_compare_unit_keys);
-    for (size_t k = 1; k < self->key_count; k++)
-        if (strcmp(self->keys[k - 1].code, self->keys[k].code) == 0) {
-            int a = self->keys[k - 1].unit, b = self->keys[k].unit;
-            int later = a > b ? a : b;
-            if (a < 0 || b < 0)
-                snprintf(path, sizeof path, "$.aliases[%d].code", -1 - (a < 0 ? a : b));
-            else
-                snprintf(path, sizeof path, "$.units[%d].code", later);
-            rc = fail(ld, path, "duplicate code %s", self->keys[k].code);
-            goto out;
-        }
-
-    for (size_t u = 0; u < self->unit_count; u++) {
-        programme_unit_t *unit = &self->units[u];
-        unit->parent = -1;
-        if (!parents[u])
-            continue;
-        int parent = programme_lookup(self, parents[u]);
-        snprintf(path, sizeof path, "$.units[%zu].parent", u);
-        if (parent < 0) {
-            rc = fail(ld, path, "unknown parent \"%.20s\" of %s", parents[u], unit->code);
-            goto out;
-        }
-        if (self->units[parent].level + 1 != unit->level) {
-            rc = fail(ld, path, "parent %s is a %s; a %s's parent must be a %s",
-                      self->units[parent].code, programme_level_name(self->units[parent].level),
-                      programme_level_name(unit->level), programme_level_name(unit->level - 1));
-            goto out;
-        }
-        unit->parent = parent;
-    }
-    size_t roots = 0, evaluated = 0;
-    for (size_t u = 0; u < self->unit_count; u++) {
-        programme_unit_t *unit = &self->units[u];
-        roots += unit->level == LEVEL_PROVINCE;
-        evaluated += unit->evaluated;
-        unit->prefecture = -1;
-        for (int up = (int)u; up >= 0; up = self->units[up].parent)
-            if (self->units[up].level == LEVEL_PREFECTURE)
-                unit->prefecture = up;
-    }
-    if (roots != 1) {
-        rc = fail(ld, "$.units", "%zu units of level province; exactly one is the root", roots);
-        goto out;
-    }
-    if (evaluated == 0) {
-        rc = fail(ld, "$.units", "no unit of the evaluated level %s",
-                  programme_level_name(self->evaluated_level));
-        goto out;
-    }
-
-    for (size_t a = 0; a < self->alias_count; a++) {
-        const char *current =
-            json_string_value(json_object_get(json_array_get(aliases, a), "current"));
-        int target = find_exact_unit(self, current);
-        if (target < 0) {
-            snprintf(path, sizeof path, "$.aliases[%zu].current", a);
-            rc = fail(ld, path, "\"%.20s\" is not a unit's code", current);
-            goto out;
-        }
-        self->aliases[a].unit = target;
-    }
-    for (size_t k = 0; k < self->key_count; k++)
-        if (self->keys[k].unit < 0)
-            self->keys[k].unit = self->aliases[-1 - self->keys[k].unit].unit;
+    if (!(rc = sort_unit_keys(ld, self)) && !(rc = link_hierarchy(ld, self, parents)))
+        rc = resolve_aliases(ld, self, aliases);
 out:
     free(parents);
     return rc;
@@ -664,11 +709,107 @@ static int load_criterion_rule(loader_t *ld, programme_criterion_t *criterion, j
 
 static int index_criteria(programme_t *self);
 
-static int load_criteria(loader_t *ld, programme_t *self, json_t *criteria)
+/* One entry of $.standard.criteria: its fields and its rule. */
+static int load_criterion(loader_t *ld, programme_t *self, json_t *entry, size_t index,
+                          const char *path)
 {
     static const char *const keys[] = {"id",       "item",     "kind",   "op",   "threshold",
                                        "title_zh", "title_en", "source", "note", NULL};
-    char path[PATH_MAX_LEN], where[PATH_MAX_LEN];
+    char where[PATH_MAX_LEN];
+    int rc;
+    programme_criterion_t *criterion = &self->criteria[index];
+    const char *title, *title_en, *source, *note;
+    if (!json_is_object(entry))
+        return fail(ld, path, "expected an object, got %s", json_kind(entry));
+    self->criterion_count = index + 1;
+    if ((rc = check_keys(ld, entry, path, keys)) ||
+        (rc = get_id(ld, entry, path, "id", ".", sizeof criterion->id, criterion->id)) ||
+        (rc = get_id(ld, entry, path, "item", ".", sizeof criterion->item, criterion->item)) ||
+        (rc = load_criterion_rule(ld, criterion, entry, path)) ||
+        (rc = get_text(ld, entry, path, "title_zh", true, &title)) ||
+        (rc = get_text(ld, entry, path, "title_en", false, &title_en)) ||
+        (rc = get_text(ld, entry, path, "source", false, &source)) ||
+        (rc = get_text(ld, entry, path, "note", false, &note)) ||
+        (rc = dup_text(title, &criterion->title_zh)) ||
+        (rc = dup_text(title_en, &criterion->title_en)))
+        return rc;
+    if (source && strcmp(source, "seed") != 0 && strcmp(source, "programme") != 0) {
+        path_key(where, path, "source");
+        return fail(ld, where, "expected \"seed\" or \"programme\"");
+    }
+    criterion->from_seed = !source || strcmp(source, "seed") == 0;
+    return 0;
+}
+
+/* A criterion's place in the standard: its item starts with a section id,
+ * its id is the item's (plus letters), ids come in order, and the criteria
+ * of an item are together. */
+static int place_criterion(loader_t *ld, programme_t *self, size_t index, const char *path)
+{
+    programme_criterion_t *criterion = &self->criteria[index];
+    char where[PATH_MAX_LEN];
+    path_key(where, path, "item");
+    const char *dot = strchr(criterion->item, '.');
+    int section = -1;
+    for (size_t s = 0; dot && s < self->section_count; s++)
+        if (strlen(self->sections[s].id) == (size_t)(dot - criterion->item) &&
+            strncmp(self->sections[s].id, criterion->item, (size_t)(dot - criterion->item)) == 0)
+            section = (int)s;
+    if (section < 0)
+        return fail(ld, where, "\"%s\" does not start with a section id and \".\"",
+                    criterion->item);
+    size_t item_len = strlen(criterion->item);
+    path_key(where, path, "id");
+    if (strncmp(criterion->id, criterion->item, item_len) != 0 ||
+        strspn(criterion->id + item_len, "abcdefghijklmnopqrstuvwxyz") !=
+            strlen(criterion->id + item_len))
+        return fail(ld, where,
+                    "\"%s\" must be its item \"%s\", or the item followed by "
+                    "letters",
+                    criterion->id, criterion->item);
+    if (index > 0) {
+        int order = programme_criterion_compare(self->criteria[index - 1].id, criterion->id);
+        if (order == 0)
+            return fail(ld, where, "duplicate criterion id \"%s\"", criterion->id);
+        if (order > 0)
+            return fail(ld, where, "\"%s\" comes after \"%s\": list criteria in id order",
+                        criterion->id, self->criteria[index - 1].id);
+    }
+    programme_item_t *item = self->item_count ? &self->items[self->item_count - 1] : NULL;
+    if (!item || strcmp(item->id, criterion->item) != 0) {
+        for (size_t i = 0; i < self->item_count; i++)
+            if (strcmp(self->items[i].id, criterion->item) == 0)
+                return fail(ld, where, "the criteria of item \"%s\" are not together",
+                            criterion->item);
+        item = &self->items[self->item_count++];
+        strcpy(item->id, criterion->item);
+        strcpy(item->section, self->sections[section].id);
+        item->section_index = section;
+        item->first_criterion = (int)index;
+    }
+    item->criterion_count++;
+    criterion->item_index = (int)(item - self->items);
+    return 0;
+}
+
+static int check_sections_used(loader_t *ld, const programme_t *self)
+{
+    char path[PATH_MAX_LEN];
+    for (size_t s = 0; s < self->section_count; s++) {
+        bool used = false;
+        for (size_t i = 0; i < self->item_count && !used; i++)
+            used = self->items[i].section_index == (int)s;
+        if (!used) {
+            path_index(path, "$.standard.sections", s);
+            return fail(ld, path, "section \"%s\" has no criteria", self->sections[s].id);
+        }
+    }
+    return 0;
+}
+
+static int load_criteria(loader_t *ld, programme_t *self, json_t *criteria)
+{
+    char path[PATH_MAX_LEN];
     size_t count = json_array_size(criteria), index;
     json_t *entry;
     int rc;
@@ -682,82 +823,12 @@ static int load_criteria(loader_t *ld, programme_t *self, json_t *criteria)
         return SF_ENOMEM;
     json_array_foreach(criteria, index, entry)
     {
-        programme_criterion_t *criterion = &self->criteria[index];
-        const char *title, *title_en, *source, *note;
         path_index(path, "$.standard.criteria", index);
-        if (!json_is_object(entry))
-            return fail(ld, path, "expected an object, got %s", json_kind(entry));
-        self->criterion_count = index + 1;
-        if ((rc = check_keys(ld, entry, path, keys)) ||
-            (rc = get_id(ld, entry, path, "id", ".", sizeof criterion->id, criterion->id)) ||
-            (rc = get_id(ld, entry, path, "item", ".", sizeof criterion->item, criterion->item)) ||
-            (rc = load_criterion_rule(ld, criterion, entry, path)) ||
-            (rc = get_text(ld, entry, path, "title_zh", true, &title)) ||
-            (rc = get_text(ld, entry, path, "title_en", false, &title_en)) ||
-            (rc = get_text(ld, entry, path, "source", false, &source)) ||
-            (rc = get_text(ld, entry, path, "note", false, &note)) ||
-            (rc = dup_text(title, &criterion->title_zh)) ||
-            (rc = dup_text(title_en, &criterion->title_en)))
+        if ((rc = load_criterion(ld, self, entry, index, path)) ||
+            (rc = place_criterion(ld, self, index, path)))
             return rc;
-        if (source && strcmp(source, "seed") != 0 && strcmp(source, "programme") != 0) {
-            path_key(where, path, "source");
-            return fail(ld, where, "expected \"seed\" or \"programme\"");
-        }
-        criterion->from_seed = !source || strcmp(source, "seed") == 0;
-
-        path_key(where, path, "item");
-        const char *dot = strchr(criterion->item, '.');
-        int section = -1;
-        for (size_t s = 0; dot && s < self->section_count; s++)
-            if (strlen(self->sections[s].id) == (size_t)(dot - criterion->item) &&
-                strncmp(self->sections[s].id, criterion->item, (size_t)(dot - criterion->item)) ==
-                    0)
-                section = (int)s;
-        if (section < 0)
-            return fail(ld, where, "\"%s\" does not start with a section id and \".\"",
-                        criterion->item);
-        size_t item_len = strlen(criterion->item);
-        path_key(where, path, "id");
-        if (strncmp(criterion->id, criterion->item, item_len) != 0 ||
-            strspn(criterion->id + item_len, "abcdefghijklmnopqrstuvwxyz") !=
-                strlen(criterion->id + item_len))
-            return fail(ld, where,
-                        "\"%s\" must be its item \"%s\", or the item followed by "
-                        "letters",
-                        criterion->id, criterion->item);
-        if (index > 0) {
-            int order = programme_criterion_compare(self->criteria[index - 1].id, criterion->id);
-            if (order == 0)
-                return fail(ld, where, "duplicate criterion id \"%s\"", criterion->id);
-            if (order > 0)
-                return fail(ld, where, "\"%s\" comes after \"%s\": list criteria in id order",
-                            criterion->id, self->criteria[index - 1].id);
-        }
-        programme_item_t *item = self->item_count ? &self->items[self->item_count - 1] : NULL;
-        if (!item || strcmp(item->id, criterion->item) != 0) {
-            for (size_t i = 0; i < self->item_count; i++)
-                if (strcmp(self->items[i].id, criterion->item) == 0)
-                    return fail(ld, where, "the criteria of item \"%s\" are not together",
-                                criterion->item);
-            item = &self->items[self->item_count++];
-            strcpy(item->id, criterion->item);
-            strcpy(item->section, self->sections[section].id);
-            item->section_index = section;
-            item->first_criterion = (int)index;
-        }
-        item->criterion_count++;
-        criterion->item_index = (int)(item - self->items);
     }
-    for (size_t s = 0; s < self->section_count; s++) {
-        bool used = false;
-        for (size_t i = 0; i < self->item_count && !used; i++)
-            used = self->items[i].section_index == (int)s;
-        if (!used) {
-            path_index(path, "$.standard.sections", s);
-            return fail(ld, path, "section \"%s\" has no criteria", self->sections[s].id);
-        }
-    }
-    return 0;
+    return check_sections_used(ld, self);
 }
 
 static int load_standard(loader_t *ld, programme_t *self, json_t *root)
@@ -809,56 +880,51 @@ static int year_total_quota(const programme_t *self, int year)
     return programme_quota(self, self->units[root].code, year);
 }
 
-static int load_quotas(loader_t *ld, programme_t *self, json_t *root)
+/* $.quotas[CODE]: a quota holder's quota per year. */
+static int load_holder_quotas(loader_t *ld, programme_t *self, const char *code, json_t *per_year)
 {
     char path[PATH_MAX_LEN], where[PATH_MAX_LEN];
+    const char *year_key;
+    json_t *value;
     int rc;
-    json_t *quotas = member(ld, root, "$", "quotas", true, JSON_OBJECT, where, &rc);
-    if (!quotas)
-        return rc;
-    size_t total = 0;
-    const char *code, *year_key;
-    json_t *per_year, *value;
-    json_object_foreach(quotas, code, per_year)
+    path_key(path, "$.quotas", code);
+    int unit = find_exact_unit(self, code);
+    if (unit < 0)
+        return fail(ld, path, "quota for unknown unit \"%.20s\"", code);
+    unit_level_t level = self->units[unit].level;
+    bool holder =
+        level == LEVEL_PREFECTURE || (level == LEVEL_COUNTY && self->evaluated_level == LEVEL_SITE);
+    if (!holder)
+        return fail(ld, path, "%s is a %s; quotas belong to prefectures%s", code,
+                    programme_level_name(level),
+                    self->evaluated_level == LEVEL_SITE ? " or counties" : "");
+    if (!json_is_object(per_year))
+        return fail(ld, path, "expected an object of year: quota, got %s", json_kind(per_year));
+    self->holds_quota[unit] = true;
+    json_object_foreach(per_year, year_key, value)
     {
-        total += json_is_object(per_year) ? json_object_size(per_year) : 0;
+        int year;
+        path_key(where, path, year_key);
+        if ((rc = parse_year_key(ld, self, year_key, where, &year)))
+            return rc;
+        if (!json_is_integer(value) || json_integer_value(value) < 0 ||
+            json_integer_value(value) > 100000)
+            return fail(ld, where, "a quota is a whole number 0..100000");
+        programme_quota_t *quota = &self->quotas[self->quota_count++];
+        quota->year = year;
+        quota->prefecture = unit;
+        quota->quota = (int)json_integer_value(value);
     }
-    if (total > 100000)
-        return fail(ld, "$.quotas", "too many quotas");
-    if (!(self->quotas = calloc(total ? total : 1, sizeof *self->quotas)))
-        return SF_ENOMEM;
-    json_object_foreach(quotas, code, per_year)
-    {
-        path_key(path, "$.quotas", code);
-        int unit = find_exact_unit(self, code);
-        if (unit < 0)
-            return fail(ld, path, "quota for unknown unit \"%.20s\"", code);
-        unit_level_t level = self->units[unit].level;
-        bool holder = level == LEVEL_PREFECTURE ||
-                      (level == LEVEL_COUNTY && self->evaluated_level == LEVEL_SITE);
-        if (!holder)
-            return fail(ld, path, "%s is a %s; quotas belong to prefectures%s", code,
-                        programme_level_name(level),
-                        self->evaluated_level == LEVEL_SITE ? " or counties" : "");
-        if (!json_is_object(per_year))
-            return fail(ld, path, "expected an object of year: quota, got %s", json_kind(per_year));
-        self->holds_quota[unit] = true;
-        json_object_foreach(per_year, year_key, value)
-        {
-            int year;
-            path_key(where, path, year_key);
-            if ((rc = parse_year_key(ld, self, year_key, where, &year)))
-                return rc;
-            if (!json_is_integer(value) || json_integer_value(value) < 0 ||
-                json_integer_value(value) > 100000)
-                return fail(ld, where, "a quota is a whole number 0..100000");
-            programme_quota_t *quota = &self->quotas[self->quota_count++];
-            quota->year = year;
-            quota->prefecture = unit;
-            quota->quota = (int)json_integer_value(value);
-        }
-    }
+    return 0;
+}
 
+/* $.national_quota: per year, at most the year's total quota. */
+static int load_national_quotas(loader_t *ld, programme_t *self, json_t *root)
+{
+    char where[PATH_MAX_LEN];
+    const char *year_key;
+    json_t *value;
+    int rc;
     size_t years = (size_t)(self->last_year - self->first_year + 1);
     if (!(self->national = calloc(years, sizeof *self->national)))
         return SF_ENOMEM;
@@ -882,10 +948,102 @@ static int load_quotas(loader_t *ld, programme_t *self, json_t *root)
     return 0;
 }
 
-static int load_targets(loader_t *ld, programme_t *self, json_t *root)
+static int load_quotas(loader_t *ld, programme_t *self, json_t *root)
+{
+    char where[PATH_MAX_LEN];
+    int rc;
+    json_t *quotas = member(ld, root, "$", "quotas", true, JSON_OBJECT, where, &rc);
+    if (!quotas)
+        return rc;
+    size_t total = 0;
+    const char *code;
+    json_t *per_year;
+    json_object_foreach(quotas, code, per_year)
+    {
+        total += json_is_object(per_year) ? json_object_size(per_year) : 0;
+    }
+    if (total > 100000)
+        return fail(ld, "$.quotas", "too many quotas");
+    if (!(self->quotas = calloc(total ? total : 1, sizeof *self->quotas)))
+        return SF_ENOMEM;
+    json_object_foreach(quotas, code, per_year)
+    {
+        if ((rc = load_holder_quotas(ld, self, code, per_year)))
+            return rc;
+    }
+    return load_national_quotas(ld, self, root);
+}
+
+/* A target's kind (count or share), what it counts, and its value. */
+static int load_target_goal(loader_t *ld, programme_target_t *target, json_t *entry,
+                            const char *kind, const char *of, const char *path)
+{
+    char where[PATH_MAX_LEN];
+    path_key(where, path, "kind");
+    if (strcmp(kind, "count") == 0)
+        target->kind = TARGET_COUNT;
+    else if (strcmp(kind, "share") == 0)
+        target->kind = TARGET_SHARE;
+    else
+        return fail(ld, where, "expected \"count\" or \"share\"");
+    path_key(where, path, "of");
+    if (strcmp(of, "demonstration") == 0)
+        target->of = TARGET_OF_DEMONSTRATION;
+    else if (strcmp(of, "national") == 0)
+        target->of = TARGET_OF_NATIONAL;
+    else
+        return fail(ld, where, "expected \"demonstration\" or \"national\"");
+    path_key(where, path, "value");
+    json_t *value = json_object_get(entry, "value");
+    if (!value)
+        return fail(ld, where, "missing");
+    if (target->kind == TARGET_COUNT) {
+        if (!json_is_integer(value) || json_integer_value(value) < 0)
+            return fail(ld, where, "a count target is a non-negative whole number");
+        target->value = (double)json_integer_value(value);
+    } else {
+        if (!json_is_number(value) || json_number_value(value) <= 0 ||
+            json_number_value(value) > 100)
+            return fail(ld, where, "a share target is a percentage above 0, at most 100");
+        target->value = json_number_value(value);
+    }
+    return 0;
+}
+
+/* One entry of $.targets: its fields, then what it counts and how much. */
+static int load_target(loader_t *ld, programme_t *self, json_t *entry, size_t index,
+                       const char *path)
 {
     static const char *const keys[] = {"id", "kind",     "of",       "value",
                                        "by", "title_zh", "title_en", NULL};
+    char where[PATH_MAX_LEN];
+    int rc;
+    programme_target_t *target = &self->targets[index];
+    const char *kind, *of, *title, *title_en;
+    long long by;
+    if (!json_is_object(entry))
+        return fail(ld, path, "expected an object, got %s", json_kind(entry));
+    self->target_count = index + 1;
+    if ((rc = check_keys(ld, entry, path, keys)) ||
+        (rc = get_id(ld, entry, path, "id", "-_.", sizeof target->id, target->id)) ||
+        (rc = get_text(ld, entry, path, "kind", true, &kind)) ||
+        (rc = get_text(ld, entry, path, "of", true, &of)) ||
+        (rc = get_integer(ld, entry, path, "by", true, self->first_year, self->last_year, &by)) ||
+        (rc = get_text(ld, entry, path, "title_zh", false, &title)) ||
+        (rc = get_text(ld, entry, path, "title_en", false, &title_en)) ||
+        (rc = dup_text(title, &target->title_zh)) || (rc = dup_text(title_en, &target->title_en)))
+        return rc;
+    target->by = (int)by;
+    for (size_t t = 0; t < index; t++)
+        if (strcmp(self->targets[t].id, target->id) == 0) {
+            path_key(where, path, "id");
+            return fail(ld, where, "duplicate target id \"%s\"", target->id);
+        }
+    return load_target_goal(ld, target, entry, kind, of, path);
+}
+
+static int load_targets(loader_t *ld, programme_t *self, json_t *root)
+{
     char path[PATH_MAX_LEN], where[PATH_MAX_LEN];
     int rc;
     json_t *targets = member(ld, root, "$", "targets", false, JSON_ARRAY, where, &rc);
@@ -899,58 +1057,9 @@ static int load_targets(loader_t *ld, programme_t *self, json_t *root)
         return SF_ENOMEM;
     json_array_foreach(targets, index, entry)
     {
-        programme_target_t *target = &self->targets[index];
-        const char *kind, *of, *title, *title_en;
-        long long by;
         path_index(path, "$.targets", index);
-        if (!json_is_object(entry))
-            return fail(ld, path, "expected an object, got %s", json_kind(entry));
-        self->target_count = index + 1;
-        if ((rc = check_keys(ld, entry, path, keys)) ||
-            (rc = get_id(ld, entry, path, "id", "-_.", sizeof target->id, target->id)) ||
-            (rc = get_text(ld, entry, path, "kind", true, &kind)) ||
-            (rc = get_text(ld, entry, path, "of", true, &of)) ||
-            (rc = get_integer(ld, entry, path, "by", true, self->first_year, self->last_year,
-                              &by)) ||
-            (rc = get_text(ld, entry, path, "title_zh", false, &title)) ||
-            (rc = get_text(ld, entry, path, "title_en", false, &title_en)) ||
-            (rc = dup_text(title, &target->title_zh)) ||
-            (rc = dup_text(title_en, &target->title_en)))
+        if ((rc = load_target(ld, self, entry, index, path)))
             return rc;
-        target->by = (int)by;
-        for (size_t t = 0; t < index; t++)
-            if (strcmp(self->targets[t].id, target->id) == 0) {
-                path_key(where, path, "id");
-                return fail(ld, where, "duplicate target id \"%s\"", target->id);
-            }
-        path_key(where, path, "kind");
-        if (strcmp(kind, "count") == 0)
-            target->kind = TARGET_COUNT;
-        else if (strcmp(kind, "share") == 0)
-            target->kind = TARGET_SHARE;
-        else
-            return fail(ld, where, "expected \"count\" or \"share\"");
-        path_key(where, path, "of");
-        if (strcmp(of, "demonstration") == 0)
-            target->of = TARGET_OF_DEMONSTRATION;
-        else if (strcmp(of, "national") == 0)
-            target->of = TARGET_OF_NATIONAL;
-        else
-            return fail(ld, where, "expected \"demonstration\" or \"national\"");
-        path_key(where, path, "value");
-        json_t *value = json_object_get(entry, "value");
-        if (!value)
-            return fail(ld, where, "missing");
-        if (target->kind == TARGET_COUNT) {
-            if (!json_is_integer(value) || json_integer_value(value) < 0)
-                return fail(ld, where, "a count target is a non-negative whole number");
-            target->value = (double)json_integer_value(value);
-        } else {
-            if (!json_is_number(value) || json_number_value(value) <= 0 ||
-                json_number_value(value) > 100)
-                return fail(ld, where, "a share target is a percentage above 0, at most 100");
-            target->value = json_number_value(value);
-        }
     }
     return 0;
 }

@@ -177,44 +177,58 @@ static int csv_bool_word(const char *text)
     return -1;
 }
 
+/* A ratio: numerator and denominator columns filled, the value column empty. */
+static int csv_ratio(csv_state_t *st, const char *where, const char *text, const char *num,
+                     const char *den, report_value_t *value)
+{
+    const char *id = value->criterion;
+    int rc;
+    if (*text)
+        return report_fail(st->ps, where,
+                           "criterion %s: give a ratio as numerator and denominator, value empty",
+                           id);
+    if (!*num || !*den)
+        return report_fail(st->ps, where,
+                           "criterion %s: a ratio needs both numerator and "
+                           "denominator",
+                           id);
+    value->kind = CRITERION_RATIO;
+    if ((rc = csv_number(st, where, id, "numerator", num, &value->num)) ||
+        (rc = csv_number(st, where, id, "denominator", den, &value->den)))
+        return rc;
+    if (value->den == 0 && value->num > 0)
+        return report_fail(st->ps, where, "criterion %s: denominator is 0 but numerator is %llu",
+                           id, (unsigned long long)value->num);
+    if (value->num > value->den)
+        return report_fail(st->ps, where, "criterion %s: numerator %llu exceeds denominator %llu",
+                           id, (unsigned long long)value->num, (unsigned long long)value->den);
+    return 0;
+}
+
+/* The criterion's kind when a programme is at hand (*expected stays -1
+ * without one); an unknown criterion is refused here, before its cells. */
+static int csv_expected_kind(csv_state_t *st, const char *where, const char *id, int *expected)
+{
+    if (!st->ps->programme)
+        return 0;
+    int index = programme_find_criterion(st->ps->programme, id);
+    if (index < 0)
+        return report_fail(st->ps, where, "criterion %s: unknown criterion (not in standard %s)",
+                           id, programme_standard_id(st->ps->programme));
+    *expected = (int)programme_criterion(st->ps->programme, (size_t)index)->kind;
+    return 0;
+}
+
 static int csv_value(csv_state_t *st, const char *where, report_value_t *value)
 {
     const char *text = cell(st, COL_VALUE), *num = cell(st, COL_NUM), *den = cell(st, COL_DEN);
     const char *id = value->criterion;
-    int rc;
     int expected = -1; /* the criterion's kind when a programme is at hand */
-    if (st->ps->programme) {
-        int index = programme_find_criterion(st->ps->programme, id);
-        if (index < 0)
-            return report_fail(st->ps, where,
-                               "criterion %s: unknown criterion (not in standard %s)", id,
-                               programme_standard_id(st->ps->programme));
-        expected = (int)programme_criterion(st->ps->programme, (size_t)index)->kind;
-    }
-    if (*num || *den) {
-        if (*text)
-            return report_fail(
-                st->ps, where,
-                "criterion %s: give a ratio as numerator and denominator, value empty", id);
-        if (!*num || !*den)
-            return report_fail(st->ps, where,
-                               "criterion %s: a ratio needs both numerator and "
-                               "denominator",
-                               id);
-        value->kind = CRITERION_RATIO;
-        if ((rc = csv_number(st, where, id, "numerator", num, &value->num)) ||
-            (rc = csv_number(st, where, id, "denominator", den, &value->den)))
-            return rc;
-        if (value->den == 0 && value->num > 0)
-            return report_fail(st->ps, where,
-                               "criterion %s: denominator is 0 but numerator is %llu", id,
-                               (unsigned long long)value->num);
-        if (value->num > value->den)
-            return report_fail(st->ps, where,
-                               "criterion %s: numerator %llu exceeds denominator %llu", id,
-                               (unsigned long long)value->num, (unsigned long long)value->den);
-        return 0;
-    }
+    int rc = csv_expected_kind(st, where, id, &expected);
+    if (rc)
+        return rc;
+    if (*num || *den)
+        return csv_ratio(st, where, text, num, den, value);
     if (expected == CRITERION_RATIO)
         return report_fail(st->ps, where,
                            "criterion %s: is a ratio criterion: fill numerator and denominator",
@@ -250,27 +264,11 @@ static int csv_value(csv_state_t *st, const char *where, report_value_t *value)
     return csv_number(st, where, id, "count", text, &value->count);
 }
 
-static int csv_row(csv_state_t *st)
+/* A row's unit and year: a blank one repeats the one above (fill-down is
+ * optional), a different one is refused, naming the line it differs from. */
+static int csv_unit_year(csv_state_t *st, const char *where, const char *unit, const char *year)
 {
-    char where[WHERE_MAX];
-    snprintf(where, sizeof where, "line %d", st->row_line);
-    if (st->too_many_fields)
-        return report_fail(st->ps, where, "more than %d fields", CSV_FIELDS_MAX);
-    if (!st->header_done)
-        return csv_header(st, where);
-    bool blank = true;
-    for (size_t f = 0; f < st->field_count && blank; f++)
-        blank = !*trim(st->fields[f]);
-    if (blank) /* spreadsheets export empty rows as ",,,," */
-        return 0;
-    if (st->field_count != st->header_fields)
-        return report_fail(st->ps, where, "%zu fields, the header has %zu", st->field_count,
-                           st->header_fields);
     report_t *report = st->report;
-    const char *unit = cell(st, COL_UNIT), *year = cell(st, COL_YEAR);
-    const char *criterion = cell(st, COL_CRITERION);
-    st->data_rows++;
-    /* A blank unit or year repeats the one above: fill-down is optional. */
     if (*unit) {
         if (!is_code(unit))
             return report_fail(st->ps, where, "unit \"%.20s\" is not a 6- or 9-digit code", unit);
@@ -298,6 +296,47 @@ static int csv_row(csv_state_t *st)
     } else if (!st->have_year) {
         return report_fail(st->ps, where, "no year");
     }
+    return 0;
+}
+
+/* Adds a row's value, remembering its line for a later duplicate. */
+static int csv_add(csv_state_t *st, const char *where, const report_value_t *value)
+{
+    report_t *report = st->report;
+    int rc = report_add_value(st->ps, report, where, value);
+    if (rc)
+        return rc;
+    /* first_line follows the values' sorted order: shift like report_put did. */
+    size_t at = (size_t)(report_find(report, value->criterion) - report->values);
+    memmove(&st->first_line[at + 1], &st->first_line[at],
+            (report->value_count - 1 - at) * sizeof st->first_line[0]);
+    st->first_line[at] = st->row_line;
+    return 0;
+}
+
+static int csv_row(csv_state_t *st)
+{
+    char where[WHERE_MAX];
+    snprintf(where, sizeof where, "line %d", st->row_line);
+    if (st->too_many_fields)
+        return report_fail(st->ps, where, "more than %d fields", CSV_FIELDS_MAX);
+    if (!st->header_done)
+        return csv_header(st, where);
+    bool blank = true;
+    for (size_t f = 0; f < st->field_count && blank; f++)
+        blank = !*trim(st->fields[f]);
+    if (blank) /* spreadsheets export empty rows as ",,,," */
+        return 0;
+    if (st->field_count != st->header_fields)
+        return report_fail(st->ps, where, "%zu fields, the header has %zu", st->field_count,
+                           st->header_fields);
+    report_t *report = st->report;
+    const char *unit = cell(st, COL_UNIT), *year = cell(st, COL_YEAR);
+    const char *criterion = cell(st, COL_CRITERION);
+    st->data_rows++;
+    int rc = csv_unit_year(st, where, unit, year);
+    if (rc)
+        return rc;
     if (!*criterion)
         return report_fail(st->ps, where, "no criterion");
     if (!is_criterion_id(criterion))
@@ -316,19 +355,11 @@ static int csv_row(csv_state_t *st)
     report_value_t value;
     memset(&value, 0, sizeof value);
     strcpy(value.criterion, criterion);
-    int rc = csv_value(st, where, &value);
-    if (rc)
+    if ((rc = csv_value(st, where, &value)))
         return rc;
     if (*comment)
         value.comment = (char *)comment;
-    if ((rc = report_add_value(st->ps, report, where, &value)))
-        return rc;
-    /* first_line follows the values' sorted order: shift like report_put did. */
-    size_t at = (size_t)(report_find(report, criterion) - report->values);
-    memmove(&st->first_line[at + 1], &st->first_line[at],
-            (report->value_count - 1 - at) * sizeof st->first_line[0]);
-    st->first_line[at] = st->row_line;
-    return 0;
+    return csv_add(st, where, &value);
 }
 
 static void on_row(int terminator, void *ctx)

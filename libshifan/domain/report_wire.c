@@ -34,6 +34,30 @@ void report_proto_free(struct Shifan__Report *msg)
     free(bundle);
 }
 
+/* One value, its strings borrowed; `ratio` is its slot in the bundle. */
+static void value_to_proto(const report_value_t *value, Shifan__Value *out, Shifan__Ratio *ratio)
+{
+    shifan__value__init(out);
+    out->criterion = (char *)value->criterion;
+    switch (value->kind) {
+    case CRITERION_BOOL:
+        out->value_case = SHIFAN__VALUE__VALUE_FLAG;
+        out->flag = value->flag;
+        break;
+    case CRITERION_COUNT:
+        out->value_case = SHIFAN__VALUE__VALUE_COUNT;
+        out->count = value->count;
+        break;
+    case CRITERION_RATIO:
+        shifan__ratio__init(ratio);
+        ratio->num = value->num;
+        ratio->den = value->den;
+        out->value_case = SHIFAN__VALUE__VALUE_RATIO;
+        out->ratio = ratio;
+        break;
+    }
+}
+
 struct Shifan__Report *report_to_proto(const report_t *self)
 {
     proto_bundle_t *bundle = calloc(1, sizeof *bundle);
@@ -72,25 +96,7 @@ struct Shifan__Report *report_to_proto(const report_t *self)
     for (size_t v = 0; v < n; v++) {
         const report_value_t *value = &self->values[v];
         Shifan__Value *out = &bundle->values[v];
-        shifan__value__init(out);
-        out->criterion = (char *)value->criterion;
-        switch (value->kind) {
-        case CRITERION_BOOL:
-            out->value_case = SHIFAN__VALUE__VALUE_FLAG;
-            out->flag = value->flag;
-            break;
-        case CRITERION_COUNT:
-            out->value_case = SHIFAN__VALUE__VALUE_COUNT;
-            out->count = value->count;
-            break;
-        case CRITERION_RATIO:
-            shifan__ratio__init(&bundle->ratios[v]);
-            bundle->ratios[v].num = value->num;
-            bundle->ratios[v].den = value->den;
-            out->value_case = SHIFAN__VALUE__VALUE_RATIO;
-            out->ratio = &bundle->ratios[v];
-            break;
-        }
+        value_to_proto(value, out, &bundle->ratios[v]);
         bundle->value_ptrs[v] = out;
         if (value->comment) {
             Shifan__Comment *comment = &bundle->comments[c];
