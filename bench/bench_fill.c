@@ -57,14 +57,15 @@ int main(int argc, char **argv)
     snprintf(text, text_size, report_template, padding);
     enum { BATCH = 1000 };
     report_t *batch[BATCH];
+    sf_error_t error;
     int64_t start = stime_mono_ms();
     for (long done = 0; done < count;) {
         size_t n = (size_t)(count - done < BATCH ? count - done : BATCH);
         for (size_t i = 0; i < n; i++) {
             batch[i] = report_load(text, strlen(text), "bench", node_code(node),
-                                   node_programme(node), err, sizeof err);
+                                   node_programme(node), &error);
             if (!batch[i]) {
-                fprintf(stderr, "bench_fill: %s\n", err);
+                fprintf(stderr, "bench_fill: %s\n", error.text);
                 return 1;
             }
         }

@@ -162,12 +162,12 @@ static int upstream_check(const char *endpoint, const char *key, char *err, size
 
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize)
 {
-    programme_t *programme = options->programme
-                                 ? programme_load_file(options->programme, err, errsize)
-                                 : programme_load_default();
+    sf_error_t error;
+    programme_t *programme = options->programme ? programme_load_file(options->programme, &error)
+                                                : programme_load_default(NULL);
     if (!programme) {
-        if (!options->programme)
-            snprintf(err, errsize, "cannot load the embedded programme");
+        snprintf(err, errsize, "%s",
+                 options->programme ? error.text : "cannot load the embedded programme");
         return options->programme ? SF_EINVAL : SF_ENOMEM;
     }
     uint8_t *programme_bytes = NULL;
@@ -334,7 +334,7 @@ node_t *node_open(const char *data_dir, node_role_t role, int *rc, char *err, si
     /* The programme stored here (published to us, or given at init) if any;
      * the embedded default is parsed only when there is none. */
     tier_programme_reload(self, false);
-    if (!self->programme && !(self->programme = programme_load_default())) {
+    if (!self->programme && !(self->programme = programme_load_default(NULL))) {
         snprintf(err, errsize, "cannot load the programme");
         *rc = SF_ENOMEM;
         goto fail;

@@ -32,7 +32,7 @@ int node_touch_data(MDB_txn *txn, node_t *self)
 struct stored_programme {
     node_t *self;
     programme_t *programme;
-    char err[512];
+    sf_error_t error;
 };
 
 static int read_programme_fn(MDB_txn *txn, void *arg)
@@ -56,7 +56,7 @@ static int read_programme_fn(MDB_txn *txn, void *arg)
     }
     a->programme =
         programme_load_json((const char *)programme->document.data, programme->document.len,
-                            "published programme", a->err, sizeof a->err);
+                            "published programme", &a->error);
     codec_payload_free(payload);
     return a->programme ? 0 : SF_ECORRUPT;
 }
@@ -115,12 +115,12 @@ static int remember_standard(node_t *self, MDB_txn *txn)
 
 int tier_programme_reload(node_t *self, bool announce)
 {
-    struct stored_programme arg = {self, NULL, ""};
+    struct stored_programme arg = {self, NULL, {0, ""}};
     int rc = store_read(self->store, read_programme_fn, &arg);
     if (rc == SF_ENOTFOUND || rc == SF_EEXIST)
         return 0;
     if (rc) {
-        slog_error("the stored programme cannot be used (%s); keeping %s", arg.err,
+        slog_error("the stored programme cannot be used (%s); keeping %s", arg.error.text,
                    self->programme ? programme_id(self->programme) : "none");
         return rc;
     }
@@ -258,11 +258,11 @@ int tier_apply_programme(node_t *self, MDB_txn *txn, const Shifan__Payload *payl
                          const uint8_t *raw, size_t len, char *why, size_t whysize)
 {
     const Shifan__Programme *incoming = payload->programme;
-    char err[512];
+    sf_error_t error;
     programme_t *check = programme_load_json((const char *)incoming->document.data,
-                                             incoming->document.len, "programme", err, sizeof err);
+                                             incoming->document.len, "programme", &error);
     if (!check)
-        return node_refuse(why, whysize, "malformed: the published programme is invalid: %s%s", err,
+        return node_refuse(why, whysize, "malformed: the published programme is invalid: %s%s", error.text,
                            "");
     programme_destroy(&check);
     bool newer;
@@ -305,9 +305,10 @@ int node_publish(node_t *self, const char *path, char *err, size_t errsize)
         snprintf(err, errsize, "only the province publishes the programme");
         return SF_EINVAL;
     }
-    programme_t *programme = programme_load_file(path, err, errsize);
+    sf_error_t error;
+    programme_t *programme = programme_load_file(path, &error);
     if (!programme)
-        return SF_EINVAL;
+        return snprintf(err, errsize, "%s", error.text), SF_EINVAL;
     int rc = SF_EINVAL;
     if (programme_revision(programme) <= programme_revision(self->programme) &&
         strcmp(programme_id(programme), programme_id(self->programme)) == 0) {
@@ -814,7 +815,7 @@ static int load_fn(MDB_txn *txn, void *arg)
 /* Everything stored here, as engine input (read once, evaluated per year). */
 static engine_input_t *load_input(node_t *self, char *err, size_t errsize)
 {
-    engine_input_t *input = engine_input_new(self->programme);
+    engine_input_t *input = engine_input_new(self->programme, NULL);
     if (!input) {
         snprintf(err, errsize, "out of memory");
         return NULL;

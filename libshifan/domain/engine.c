@@ -285,13 +285,17 @@ static int index_group_members(engine_input_t *self)
     return 0;
 }
 
-engine_input_t *engine_input_new(const programme_t *programme)
+engine_input_t *engine_input_new(const programme_t *programme, sf_error_t *error)
 {
-    if (!programme)
+    if (!programme) {
+        sf_error_set(error, SF_EINVAL, "no programme");
         return NULL;
+    }
     engine_input_t *self = calloc(1, sizeof *self);
-    if (!self)
+    if (!self) {
+        sf_error_set(error, SF_ENOMEM, "out of memory");
         return NULL;
+    }
     self->programme = programme;
     self->first_year = programme_first_year(programme);
     self->year_count = programme_last_year(programme) - self->first_year + 1;
@@ -340,6 +344,7 @@ engine_input_t *engine_input_new(const programme_t *programme)
     return self;
 fail:
     engine_input_destroy(&self);
+    sf_error_set(error, SF_ENOMEM, "out of memory");
     return NULL;
 }
 

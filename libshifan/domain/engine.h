@@ -7,7 +7,7 @@
  * docs/results-format.md says how each decision the spec leaves open is
  * taken (expected units, which version counts, lateness, returns, ...).
  *
- * Usage: engine_input_new(programme), then add every report version,
+ * Usage: engine_input_new(programme, &error), then add every report version,
  * inspection, return-for-correction and received recommendation of every
  * year you have (order does not matter: the engine sorts), then
  * engine_evaluate(input, year, now, scope). Evaluating year Y evaluates the
@@ -66,8 +66,11 @@ typedef enum {
 typedef struct engine_input engine_input_t;
 typedef struct engine_result engine_result_t;
 
-/* A new, empty input for this programme (borrowed). NULL on allocation failure. */
-engine_input_t *engine_input_new(const programme_t *programme);
+/* A new, empty input for this programme (borrowed: it must outlive the
+ * input). NULL with error->code SF_ENOMEM, or SF_EINVAL for no programme;
+ * error may be NULL. */
+engine_input_t *engine_input_new(const programme_t *programme, sf_error_t *error);
+/* Frees the input and everything added, and sets *self_p to NULL. */
 void engine_input_destroy(engine_input_t **self_p);
 
 /* Adds one version of a unit's self-assessment, with the time the hub

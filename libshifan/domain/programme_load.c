@@ -21,24 +21,34 @@
 /* Where we are in the document, for messages that name the JSON path. */
 typedef struct {
     const char *source;
-    char *err;
-    size_t errsize;
+    sf_error_t *error; /* may be NULL */
 } loader_t;
 
+/* Sets ld->error to SF_EINVAL and "SOURCE: PATH: message"; returns SF_EINVAL. */
 __attribute__((format(printf, 3, 4))) static int fail(loader_t *ld, const char *path,
                                                       const char *fmt, ...)
 {
-    if (!ld->err || ld->errsize == 0)
+    if (!ld->error)
         return SF_EINVAL;
-    int used =
-        snprintf(ld->err, ld->errsize, "%s: %s%s", ld->source, path ? path : "", path ? ": " : "");
-    if (used < 0 || (size_t)used >= ld->errsize)
+    ld->error->code = SF_EINVAL;
+    char *err = ld->error->text;
+    size_t errsize = sizeof ld->error->text;
+    int used = snprintf(err, errsize, "%s: %s%s", ld->source, path ? path : "", path ? ": " : "");
+    if (used < 0 || (size_t)used >= errsize)
         return SF_EINVAL;
     va_list args;
     va_start(args, fmt);
-    vsnprintf(ld->err + used, ld->errsize - (size_t)used, fmt, args);
+    vsnprintf(err + used, errsize - (size_t)used, fmt, args);
     va_end(args);
     return SF_EINVAL;
+}
+
+/* A failure with its own code (SF_ENOMEM, SF_EIO): the same message shape. */
+static void fail_with(loader_t *ld, int code, const char *what, const char *why)
+{
+    fail(ld, NULL, "%s%s", what, why);
+    if (ld->error)
+        ld->error->code = code;
 }
 
 static bool is_identifier(const char *key)
@@ -1176,12 +1186,14 @@ static int load_document(loader_t *ld, programme_t *self, json_t *root)
     return self->json ? 0 : SF_ENOMEM;
 }
 
-programme_t *programme_load_json(const char *text, size_t len, const char *source, char *err,
-                                 size_t errsize)
+programme_t *programme_load_json(const char *text, size_t len, const char *source,
+                                 sf_error_t *error)
 {
-    loader_t ld = {source ? source : "programme", err, errsize};
-    if (err && errsize)
-        err[0] = '\0';
+    loader_t ld = {source ? source : "programme", error};
+    if (error) {
+        error->code = 0;
+        error->text[0] = '\0';
+    }
     if (!text) {
         fail(&ld, NULL, "no text");
         return NULL;
@@ -1194,10 +1206,11 @@ programme_t *programme_load_json(const char *text, size_t len, const char *sourc
         text += 3;
         len -= 3;
     }
-    json_error_t error;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+    json_error_t json_error;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &json_error);
     if (!root) {
-        fail(&ld, NULL, "line %d, column %d: %s", error.line, error.column, error.text);
+        fail(&ld, NULL, "line %d, column %d: %s", json_error.line, json_error.column,
+             json_error.text);
         return NULL;
     }
     programme_t *self = calloc(1, sizeof *self);
@@ -1205,18 +1218,18 @@ programme_t *programme_load_json(const char *text, size_t len, const char *sourc
     json_decref(root);
     if (rc) {
         if (rc == SF_ENOMEM)
-            fail(&ld, NULL, "out of memory");
+            fail_with(&ld, SF_ENOMEM, "out of memory", "");
         programme_destroy(&self);
     }
     return self;
 }
 
-programme_t *programme_load_file(const char *path, char *err, size_t errsize)
+programme_t *programme_load_file(const char *path, sf_error_t *error)
 {
-    loader_t ld = {path, err, errsize};
+    loader_t ld = {path, error};
     FILE *file = fopen(path, "rb");
     if (!file) {
-        fail(&ld, NULL, "cannot open: %s", strerror(errno));
+        fail_with(&ld, SF_EIO, "cannot open: ", strerror(errno));
         return NULL;
     }
     char *text = malloc(PROGRAMME_MAX_BYTES + 1);
@@ -1225,18 +1238,21 @@ programme_t *programme_load_file(const char *path, char *err, size_t errsize)
     fclose(file);
     programme_t *self = NULL;
     if (bad)
-        fail(&ld, NULL, "cannot read: %s", text ? strerror(errno) : "out of memory");
+        fail_with(&ld, text ? SF_EIO : SF_ENOMEM,
+                  "cannot read: ", text ? strerror(errno) : "out of memory");
     else
-        self = programme_load_json(text, len, path, err, errsize);
+        self = programme_load_json(text, len, path, error);
     free(text);
     return self;
 }
 
-programme_t *programme_load_default(void)
+programme_t *programme_load_default(sf_error_t *error)
 {
     size_t len;
     const unsigned char *text = embedded_find(DEFAULT_NAME, &len);
-    if (!text)
+    if (!text) {
+        sf_error_set(error, SF_ENOTFOUND, "%s: not embedded in this build", DEFAULT_NAME);
         return NULL;
-    return programme_load_json((const char *)text, len, DEFAULT_NAME, NULL, 0);
+    }
+    return programme_load_json((const char *)text, len, DEFAULT_NAME, error);
 }

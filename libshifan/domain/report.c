@@ -13,6 +13,8 @@
 
 int report_fail(const parser_t *ps, const char *where, const char *fmt, ...)
 {
+    if (ps->code && !*ps->code)
+        *ps->code = SF_EINVAL;
     if (!ps->err || ps->errsize == 0)
         return SF_EINVAL;
     int used = snprintf(ps->err, ps->errsize, "%s: %s%s", ps->source, where ? where : "",
@@ -24,6 +26,14 @@ int report_fail(const parser_t *ps, const char *where, const char *fmt, ...)
     vsnprintf(ps->err + used, ps->errsize - (size_t)used, fmt, args);
     va_end(args);
     return SF_EINVAL;
+}
+
+int report_out_of_memory(const parser_t *ps)
+{
+    report_fail(ps, NULL, "out of memory");
+    if (ps->code)
+        *ps->code = SF_ENOMEM;
+    return SF_ENOMEM;
 }
 
 static const char *kind_name(criterion_kind_t kind)
@@ -76,9 +86,12 @@ bool report_text_valid(const char *text, size_t max)
     return text && text_ok(text, max);
 }
 
-report_t *report_new(void)
+report_t *report_new(sf_error_t *error)
 {
-    return calloc(1, sizeof(report_t));
+    report_t *self = calloc(1, sizeof(report_t));
+    if (!self)
+        sf_error_set(error, SF_ENOMEM, "out of memory");
+    return self;
 }
 
 static void values_free(report_value_t *values, size_t count)
@@ -176,7 +189,7 @@ int report_put(report_t *self, const report_value_t *value)
 
 report_t *report_dup(const report_t *self)
 {
-    report_t *copy = report_new();
+    report_t *copy = report_new(NULL);
     if (!copy || !self)
         return copy;
     *copy = *self;
@@ -246,7 +259,7 @@ int report_add_value(const parser_t *ps, report_t *report, const char *where,
 int report_validate(const report_t *self, const programme_t *programme, const char *source,
                     char *err, size_t errsize)
 {
-    parser_t ps = {source ? source : "report", programme, err, errsize};
+    parser_t ps = {source ? source : "report", programme, err, errsize, NULL};
     char where[WHERE_MAX];
     if (self->standard_id[0] && strcmp(self->standard_id, programme_standard_id(programme)) != 0)
         return report_fail(&ps, "standard_id", "\"%s\" is not the programme's standard \"%s\"",

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
 #include "domain/programme.h"
 
 #define REPORT_ID_MAX 64
@@ -56,7 +57,10 @@ typedef struct {
     size_t value_count;
 } report_t;
 
-report_t *report_new(void);
+/* An empty report (no unit, no values), or NULL with SF_ENOMEM in error
+ * (which may be NULL). */
+report_t *report_new(sf_error_t *error);
+/* Frees the report and its values and sets *self_p to NULL; NULL is a no-op. */
 void report_destroy(report_t **self_p);
 
 /* Parses JSON ({"unit":..,"year":..,"values":{..},"comments":{..}}) or CSV
@@ -75,9 +79,11 @@ report_t *report_parse(const char *text, size_t len, const char *source, const c
                        char *err, size_t errsize);
 /* report_parse + report_validate against `programme`, with errors located in
  * the input ("SOURCE: line 7: criterion 9.9: unknown criterion"). Input is
- * UTF-8 (a BOM is dropped) or else GB18030/GBK, converted. */
+ * UTF-8 (a BOM is dropped) or else GB18030/GBK, converted. On failure NULL
+ * with error->code SF_EINVAL (SF_ENOMEM when memory ran out) and that
+ * sentence in error->text; error may be NULL. */
 report_t *report_load(const char *text, size_t len, const char *source, const char *default_unit,
-                      const programme_t *programme, char *err, size_t errsize);
+                      const programme_t *programme, sf_error_t *error);
 
 /* Checks a parsed report against a programme: unknown criterion, wrong kind
  * for the criterion, year outside the programme, unit not in the hierarchy or

@@ -378,12 +378,12 @@ report_t *report_csv_read(const parser_t *ps, const char *text, size_t len,
     struct csv_parser parser;
     if (!st || csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
         free(st);
-        report_fail(ps, NULL, "out of memory");
+        report_out_of_memory(ps);
         return NULL;
     }
     st->ps = ps;
     st->default_unit = default_unit;
-    st->report = report_new();
+    st->report = report_new(NULL);
     st->rc = st->report ? 0 : SF_ENOMEM;
     st->line = 1;
     /* Fed a line at a time so that each row knows its line number. */
@@ -427,7 +427,7 @@ report_t *report_csv_read(const parser_t *ps, const char *text, size_t len,
         rc = report_check_unit_year(ps, unit_where, report->unit, year_where, report->year);
     }
     if (rc == SF_ENOMEM)
-        report_fail(ps, NULL, "out of memory");
+        report_out_of_memory(ps);
     if (rc)
         report_destroy(&report);
     free(st);

@@ -19,12 +19,16 @@ typedef struct {
     const programme_t *programme;
     char *err;
     size_t errsize;
+    int *code; /* when not NULL, gets the code of the first failure */
 } parser_t;
 
 /* Writes "SOURCE: WHERE: message" into ps->err (when there is one) and
  * returns SF_EINVAL, so that `return report_fail(...)` reads as one. */
 __attribute__((format(printf, 3, 4))) int report_fail(const parser_t *ps, const char *where,
                                                       const char *fmt, ...);
+
+/* Writes "SOURCE: out of memory" and returns SF_ENOMEM (in *ps->code too). */
+int report_out_of_memory(const parser_t *ps);
 
 /* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
 bool report_utf8_valid(const unsigned char *s, size_t len);

@@ -172,7 +172,7 @@ report_t *report_json_read(const parser_t *ps, const char *text, size_t len,
         report_fail(ps, NULL, "line %d, column %d: %s", error.line, error.column, error.text);
         return NULL;
     }
-    report_t *report = report_new();
+    report_t *report = report_new(NULL);
     int rc = report ? 0 : SF_ENOMEM;
     char where[WHERE_MAX];
     if (!rc && !json_is_object(root))
@@ -220,7 +220,7 @@ report_t *report_json_read(const parser_t *ps, const char *text, size_t len,
     json_decref(root);
     if (rc) {
         if (rc == SF_ENOMEM)
-            report_fail(ps, NULL, "out of memory");
+            report_out_of_memory(ps);
         report_destroy(&report);
     }
     return report;

@@ -75,7 +75,7 @@ static report_t *parse_any(const parser_t *ps, const char *text, size_t len,
     int rc = decode_text(ps, text, len, &utf8, &utf8_len);
     if (rc) {
         if (rc == SF_ENOMEM)
-            report_fail(ps, NULL, "out of memory");
+            report_out_of_memory(ps);
         return NULL;
     }
     if (kind == AS_GUESS) {
@@ -91,30 +91,37 @@ static report_t *parse_any(const parser_t *ps, const char *text, size_t len,
 report_t *report_parse_json(const char *text, size_t len, const char *source,
                             const char *default_unit, char *err, size_t errsize)
 {
-    parser_t ps = {source ? source : "report", NULL, err, errsize};
+    parser_t ps = {source ? source : "report", NULL, err, errsize, NULL};
     return parse_any(&ps, text, len, default_unit, AS_JSON);
 }
 
 report_t *report_parse_csv(const char *text, size_t len, const char *source,
                            const char *default_unit, char *err, size_t errsize)
 {
-    parser_t ps = {source ? source : "report", NULL, err, errsize};
+    parser_t ps = {source ? source : "report", NULL, err, errsize, NULL};
     return parse_any(&ps, text, len, default_unit, AS_CSV);
 }
 
 report_t *report_parse(const char *text, size_t len, const char *source, const char *default_unit,
                        char *err, size_t errsize)
 {
-    parser_t ps = {source ? source : "report", NULL, err, errsize};
+    parser_t ps = {source ? source : "report", NULL, err, errsize, NULL};
     return parse_any(&ps, text, len, default_unit, AS_GUESS);
 }
 
 report_t *report_load(const char *text, size_t len, const char *source, const char *default_unit,
-                      const programme_t *programme, char *err, size_t errsize)
+                      const programme_t *programme, sf_error_t *error)
 {
-    parser_t ps = {source ? source : "report", programme, err, errsize};
+    int code = 0;
+    if (error)
+        error->code = 0;
+    parser_t ps = {source ? source : "report", programme, error ? error->text : NULL,
+                   error ? sizeof error->text : 0, &code};
     report_t *report = parse_any(&ps, text, len, default_unit, AS_GUESS);
-    if (report && programme && report_validate(report, programme, ps.source, err, errsize))
+    if (report && programme &&
+        (code = report_validate(report, programme, ps.source, ps.err, ps.errsize)))
         report_destroy(&report);
+    if (!report && error)
+        error->code = code ? code : SF_EINVAL;
     return report;
 }

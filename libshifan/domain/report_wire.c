@@ -179,16 +179,16 @@ static int proto_header(const parser_t *ps, const struct Shifan__Report *msg)
 int report_read_proto(const struct Shifan__Report *msg, const char *source, report_t **out,
                       char *err, size_t errsize)
 {
-    parser_t ps = {source ? source : "report message", NULL, err, errsize};
+    parser_t ps = {source ? source : "report message", NULL, err, errsize, NULL};
     *out = NULL;
     if (err && errsize)
         err[0] = '\0';
     int rc = proto_header(&ps, msg);
     if (rc)
         return rc;
-    report_t *report = report_new();
+    report_t *report = report_new(NULL);
     if (!report) {
-        report_fail(&ps, NULL, "out of memory");
+        report_out_of_memory(&ps);
         return SF_ENOMEM;
     }
     strcpy(report->unit, msg->unit);
@@ -222,7 +222,7 @@ int report_read_proto(const struct Shifan__Report *msg, const char *source, repo
             rc = report_fail(&ps, where, "criterion %s: comment is not UTF-8 of at most %d bytes",
                              value->criterion, REPORT_COMMENT_MAX);
         } else if (!(value->comment = strdup(comment->text))) {
-            report_fail(&ps, NULL, "out of memory");
+            report_out_of_memory(&ps);
             rc = SF_ENOMEM;
         }
     }
