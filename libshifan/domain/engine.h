@@ -16,8 +16,13 @@
  *
  * Guarantees: deterministic (the same set of inputs gives the same result,
  * whatever order they were added in; no floating point in any decision),
- * no global state, not thread-safe per object (distinct objects may be used
- * from distinct threads).
+ * no global state, no clock (evaluation takes `now` as an argument), not
+ * thread-safe per input while adding (distinct objects may be used from
+ * distinct threads; a finished result may be read from many).
+ *
+ * Failure: engine_input_new returns NULL with an sf_error_t; the other
+ * functions return 0 or a negative sf_err_t (SF_EINVAL, SF_ENOMEM), and
+ * engine_evaluate also a sentence in err.
  *
  * Ownership: the input keeps a pointer to the programme, which must outlive
  * it and every result; everything added is copied. Results are immutable and

@@ -10,7 +10,11 @@
  * Ownership: programme_load_* return a new object the caller destroys with
  * programme_destroy(); every pointer into it lives as long as it.
  * Threading: a loaded programme is read-only, so any number of threads may
- * query it at once.
+ * query it at once. No global state, no clock: deadlines are computed from
+ * the year asked for, never from "now".
+ * Failure: the loaders return NULL with a code and a sentence in an
+ * sf_error_t; queries never fail: an index out of range gives NULL, an
+ * unknown code or id -1 (as each function says).
  *
  * Criterion order: criteria are listed in the order of their ids compared
  * with programme_criterion_compare() (section, item, letter), so sorting a

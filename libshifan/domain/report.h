@@ -6,8 +6,16 @@
  * them against a programme, and converts to and from the wire form
  * (Shifan__Report in proto/shifan.proto).
  *
- * Ownership: report_new/report_parse_* return an object the caller destroys
- * with report_destroy(); strings inside are owned by the report.
+ * Ownership: report_new, report_load, report_parse_json and the others,
+ * report_dup and report_from_proto return an object the caller destroys
+ * with report_destroy(); strings inside are owned by the report, and a
+ * pointer from report_find lives until the report changes (report_put) or
+ * dies.
+ * Threading: no global state; a report may be read from many threads, and
+ * changed from one. No clock: times are those in the input.
+ * Failure: constructors return NULL (with an sf_error_t, or a message in
+ * err for the report_parse_ functions and report_from_proto); the other
+ * functions return 0 or a negative sf_err_t, as each says.
  *
  * Which function to call: report_load() for anything a person wrote (a
  * submitted or inspection file): it parses and checks against the programme
