@@ -137,7 +137,7 @@ static char *programme_text(void)
 static report_t *make_report(const programme_t *programme, const char *unit, int year,
                              uint32_t version, uint64_t *prng)
 {
-    report_t *r = report_new();
+    report_t *r = report_new(NULL);
     snprintf(r->unit, sizeof r->unit, "%s", unit);
     snprintf(r->origin, sizeof r->origin, "%s", unit);
     snprintf(r->report_id, sizeof r->report_id, "%s-%d-v%u", unit, year, (unsigned)version);
@@ -198,15 +198,16 @@ int main(int argc, char **argv)
         runs = 9;
     char *text = programme_text();
     char err[512] = "";
+    sf_error_t error;
     double t0 = now_ms();
-    programme_t *programme = programme_load_json(text, strlen(text), "bench", err, sizeof err);
+    programme_t *programme = programme_load_json(text, strlen(text), "bench", &error);
     double load_ms = now_ms() - t0;
     free(text);
     if (!programme) {
-        fprintf(stderr, "bench programme: %s\n", err);
+        fprintf(stderr, "bench programme: %s\n", error.text);
         return 1;
     }
-    engine_input_t *input = engine_input_new(programme);
+    engine_input_t *input = engine_input_new(programme, NULL);
     uint64_t prng = 42;
     size_t versions = 0;
     t0 = now_ms();

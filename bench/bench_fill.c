@@ -63,9 +63,9 @@ int main(int argc, char **argv)
         size_t n = (size_t)(count - done < BATCH ? count - done : BATCH);
         for (size_t i = 0; i < n; i++) {
             batch[i] = report_load(text, strlen(text), "bench", node_code(node),
-                                   node_programme(node), err, sizeof err);
+                                   node_programme(node), &error);
             if (!batch[i]) {
-                fprintf(stderr, "bench_fill: %s\n", err);
+                fprintf(stderr, "bench_fill: %s\n", error.text);
                 return 1;
             }
         }

@@ -32,13 +32,12 @@ report_t *cli_load_report(const char *path, node_t *node, const char *default_un
     char *text = cli_read_file(path, REPORT_MAX_BYTES, &len);
     if (!text)
         return NULL;
-    char err[512];
+    sf_error_t error;
     *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    report_t *report =
-        report_load(text, len, *source, default_unit, node_programme(node), err, sizeof err);
+    report_t *report = report_load(text, len, *source, default_unit, node_programme(node), &error);
     free(text);
     if (!report)
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, "error: %s\n", error.text);
     return report;
 }
 

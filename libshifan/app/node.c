@@ -307,12 +307,12 @@ static int init_store(const char *data_dir, const node_init_options_t *options, 
 
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize)
 {
-    programme_t *programme = options->programme
-                                 ? programme_load_file(options->programme, err, errsize)
-                                 : programme_load_default();
+    sf_error_t error;
+    programme_t *programme = options->programme ? programme_load_file(options->programme, &error)
+                                                : programme_load_default(NULL);
     if (!programme) {
-        if (!options->programme)
-            snprintf(err, errsize, "cannot load the embedded programme");
+        snprintf(err, errsize, "%s",
+                 options->programme ? error.text : "cannot load the embedded programme");
         return options->programme ? SF_EINVAL : SF_ENOMEM;
     }
     const char *code;

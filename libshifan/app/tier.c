@@ -34,7 +34,7 @@ tier_t *tier_new(tier_role_t role, const char *code, uint64_t series, store_t *s
     /* The programme stored here (published to us, or given at init) if any;
      * the embedded default is parsed only when there is none. */
     tier_programme_reload(self, false);
-    if (!self->programme && !(self->programme = programme_load_default())) {
+    if (!self->programme && !(self->programme = programme_load_default(NULL))) {
         sf_error_set(error, SF_ENOMEM, "cannot load the programme");
         tier_destroy(&self);
     }
@@ -130,7 +130,7 @@ int tier_each_child(tier_t *self, store_txn_t *txn, tier_child_fn fn, void *arg)
 struct stored_programme {
     tier_t *self;
     programme_t *programme;
-    char err[512];
+    sf_error_t error;
 };
 
 static int read_programme_fn(store_txn_t *txn, void *arg)
@@ -154,9 +154,8 @@ static int read_programme_fn(store_txn_t *txn, void *arg)
         codec_payload_free(payload);
         return SF_EEXIST;
     }
-    a->programme =
-        programme_load_json((const char *)programme->document.data, programme->document.len,
-                            "published programme", a->err, sizeof a->err);
+    a->programme = programme_load_json((const char *)programme->document.data,
+                                       programme->document.len, "published programme", &a->error);
     codec_payload_free(payload);
     return a->programme ? 0 : SF_ECORRUPT;
 }
@@ -181,12 +180,12 @@ static int read_earlier_fn(store_txn_t *txn, void *arg)
 
 int tier_programme_reload(tier_t *self, bool announce)
 {
-    struct stored_programme arg = {self, NULL, ""};
+    struct stored_programme arg = {self, NULL, {0, ""}};
     int rc = store_read(self->store, read_programme_fn, &arg);
     if (rc == SF_ENOTFOUND || rc == SF_EEXIST)
         return 0;
     if (rc) {
-        slog_error("the stored programme cannot be used (%s); keeping %s", arg.err,
+        slog_error("the stored programme cannot be used (%s); keeping %s", arg.error.text,
                    self->programme ? programme_id(self->programme) : "none");
         return rc;
     }

@@ -105,7 +105,7 @@ static int load_fn(store_txn_t *txn, void *arg)
 
 engine_input_t *tier_load_input(tier_t *self, char *err, size_t errsize)
 {
-    engine_input_t *input = engine_input_new(self->programme);
+    engine_input_t *input = engine_input_new(self->programme, NULL);
     if (!input) {
         snprintf(err, errsize, "out of memory");
         return NULL;

@@ -124,12 +124,12 @@ int tier_apply_programme(tier_t *self, store_txn_t *txn, const Shifan__Payload *
                          const uint8_t *raw, size_t len, char *why, size_t whysize)
 {
     const Shifan__Programme *incoming = payload->programme;
-    char err[512];
+    sf_error_t error;
     programme_t *check = programme_load_json((const char *)incoming->document.data,
-                                             incoming->document.len, "programme", err, sizeof err);
+                                             incoming->document.len, "programme", &error);
     if (!check)
-        return tier_refuse(why, whysize, "malformed: the published programme is invalid: %s%s", err,
-                           "");
+        return tier_refuse(why, whysize, "malformed: the published programme is invalid: %s%s",
+                           error.text, "");
     programme_destroy(&check);
     bool newer;
     int rc = tier_store_programme(self->store, txn, raw, len, &newer);
@@ -192,9 +192,12 @@ int tier_publish(tier_t *self, const char *path, int64_t now, char *err, size_t 
         snprintf(err, errsize, "only the province publishes the programme");
         return SF_EINVAL;
     }
-    programme_t *programme = programme_load_file(path, err, errsize);
-    if (!programme)
+    sf_error_t error;
+    programme_t *programme = programme_load_file(path, &error);
+    if (!programme) {
+        snprintf(err, errsize, "%s", error.text);
         return SF_EINVAL;
+    }
     uint8_t *bytes = NULL;
     size_t len;
     int rc = publish_check(self, programme, path, err, errsize);

@@ -40,7 +40,7 @@ typedef enum {
  * the programs to show). */
 typedef struct {
     int code;       /* a negative sf_err_t; 0 while nothing failed */
-    char text[256]; /* "" if the code says it all */
+    char text[512]; /* "" if the code says it all */
 } sf_error_t;
 
 /* Sets error (if not NULL) to code and the formatted text; returns code,

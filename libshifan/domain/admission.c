@@ -495,10 +495,14 @@ static int programme_checked(const admission_t *at, const Shifan__Programme *pro
         return rc;
     if (!programme->document.data || programme->document.len == 0)
         return refuse(&c, SF_EINVAL, "%s: document is empty", item);
+    sf_error_t error;
     programme_t *incoming = programme_load_json((const char *)programme->document.data,
-                                                programme->document.len, item, why, whysize);
-    if (!incoming)
+                                                programme->document.len, item, &error);
+    if (!incoming) {
+        if (why && whysize)
+            snprintf(why, whysize, "%s", error.text);
         return SF_EINVAL;
+    }
     if (strcmp(programme_id(incoming), programme->programme_id) != 0)
         rc = refuse(&c, SF_EINVAL, "%s: the document's id is \"%s\"", item, programme_id(incoming));
     else if (programme_revision(incoming) != programme->revision)

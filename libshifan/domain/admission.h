@@ -9,8 +9,10 @@
  * tier above; so each tier checks, not just the first.
  *
  * Pure functions: no storage, no transport, no clock (the caller passes its
- * own time), no allocation that outlives a call except what admit_programme
- * hands back. Safe from any thread while the programme lives.
+ * own time in admission_t.now), no allocation that outlives a call except
+ * the programme admit_programme hands back (the caller destroys it). The
+ * admission_t and the message are borrowed for the call only. Safe from any
+ * thread while the programme lives.
  *
  * Each admit_* returns 0 when the item may be applied, or:
  *   SF_EINVAL   refused: malformed or invalid     (Refusal reason MALFORMED)

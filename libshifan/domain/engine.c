@@ -257,13 +257,45 @@ void engine_input_destroy(engine_input_t **self_p)
     *self_p = NULL;
 }
 
-engine_input_t *engine_input_new(const programme_t *programme)
+/* Members per group, so evaluating a group never scans the country. */
+static int index_group_members(engine_input_t *self)
 {
-    if (!programme)
+    self->members = calloc(self->evaluated_count + 1, sizeof(size_t));
+    self->member_start = calloc(self->group_count + 2, sizeof(size_t));
+    if (!self->members || !self->member_start)
+        return SF_ENOMEM;
+    for (size_t i = 0; i < self->evaluated_count; i++) {
+        int group = self->group_of[self->evaluated[i]];
+        if (group >= 0)
+            self->member_start[self->group_slot[group] + 1]++;
+    }
+    for (size_t g = 0; g < self->group_count; g++)
+        self->member_start[g + 1] += self->member_start[g];
+    size_t *fill = calloc(self->group_count + 1, sizeof(size_t));
+    if (!fill)
+        return SF_ENOMEM;
+    for (size_t i = 0; i < self->evaluated_count; i++) {
+        int group = self->group_of[self->evaluated[i]];
+        if (group < 0)
+            continue;
+        size_t slot = (size_t)self->group_slot[group];
+        self->members[self->member_start[slot] + fill[slot]++] = i;
+    }
+    free(fill);
+    return 0;
+}
+
+engine_input_t *engine_input_new(const programme_t *programme, sf_error_t *error)
+{
+    if (!programme) {
+        sf_error_set(error, SF_EINVAL, "no programme");
         return NULL;
+    }
     engine_input_t *self = calloc(1, sizeof *self);
-    if (!self)
+    if (!self) {
+        sf_error_set(error, SF_ENOMEM, "out of memory");
         return NULL;
+    }
     self->programme = programme;
     self->first_year = programme_first_year(programme);
     self->year_count = programme_last_year(programme) - self->first_year + 1;
@@ -307,32 +339,12 @@ engine_input_t *engine_input_new(const programme_t *programme)
     sort_by_code(programme, self->groups, self->group_count);
     for (size_t g = 0; g < self->group_count; g++)
         self->group_slot[self->groups[g]] = (int)g;
-    /* Members per group, so evaluating a group never scans the country. */
-    self->members = calloc(self->evaluated_count + 1, sizeof(size_t));
-    self->member_start = calloc(self->group_count + 2, sizeof(size_t));
-    if (!self->members || !self->member_start)
+    if (index_group_members(self))
         goto fail;
-    for (size_t i = 0; i < self->evaluated_count; i++) {
-        int group = self->group_of[self->evaluated[i]];
-        if (group >= 0)
-            self->member_start[self->group_slot[group] + 1]++;
-    }
-    for (size_t g = 0; g < self->group_count; g++)
-        self->member_start[g + 1] += self->member_start[g];
-    size_t *fill = calloc(self->group_count + 1, sizeof(size_t));
-    if (!fill)
-        goto fail;
-    for (size_t i = 0; i < self->evaluated_count; i++) {
-        int group = self->group_of[self->evaluated[i]];
-        if (group < 0)
-            continue;
-        size_t slot = (size_t)self->group_slot[group];
-        self->members[self->member_start[slot] + fill[slot]++] = i;
-    }
-    free(fill);
     return self;
 fail:
     engine_input_destroy(&self);
+    sf_error_set(error, SF_ENOMEM, "out of memory");
     return NULL;
 }
 
@@ -568,15 +580,9 @@ static const stored_t *latest_inspection(const engine_input_t *input, const buck
     return best;
 }
 
-static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int year)
+/* A unit-year's result before anything is known: missing, no flags. */
+static void unit_result_reset(const eval_t *ev, engine_unit_result_t *r, int unit)
 {
-    const engine_input_t *input = ev->input;
-    const programme_t *programme = input->programme;
-    const bucket_t *bucket = bucket_for(input, unit, year);
-    const stored_t *counted = NULL;
-    bool any_inspection = false;
-    static const dense_value_t none = {0};
-
     r->status = ENGINE_MISSING;
     r->flags = 0;
     r->report_id[0] = '\0';
@@ -587,11 +593,19 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
     r->rank = 0;
     r->recommended_auto = r->recommended = r->demonstration = r->national_candidate = false;
     r->designated_year = ev->designated[unit];
+}
 
+/* The versions of the unit's own report: how many, the first submission,
+ * and the one counted (the newest); *any_inspection when an inspection
+ * is among the stored items. */
+static const stored_t *count_versions(const engine_input_t *input, const bucket_t *bucket,
+                                      engine_unit_result_t *r, bool *any_inspection)
+{
+    const stored_t *counted = NULL;
     for (size_t i = 0; i < bucket->report_count; i++) {
         const stored_t *s = input->reports[bucket->reports[i]];
         if (s->tier != ENGINE_TIER_SELF) {
-            any_inspection = true;
+            *any_inspection = true;
             continue;
         }
         if (r->version_count == 0 || s->submitted_at < r->first_submitted_at)
@@ -600,6 +614,15 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
         if (!counted || stored_newer(s, counted))
             counted = s;
     }
+    return counted;
+}
+
+/* Status and flags from the counted version: late by the first
+ * submission, corrected, incomplete, returned; or not yet due. */
+static void judge_counted(const eval_t *ev, engine_unit_result_t *r, const bucket_t *bucket,
+                          const stored_t *counted, int year)
+{
+    const programme_t *programme = ev->input->programme;
     if (counted) {
         snprintf(r->report_id, sizeof r->report_id, "%s", counted->report_id);
         r->version = counted->version;
@@ -613,7 +636,7 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
             r->flags |= ENGINE_FLAG_LATE;
         if (r->version_count > 1)
             r->flags |= ENGINE_FLAG_CORRECTED;
-        if (counted->present_count < input->criterion_count)
+        if (counted->present_count < ev->input->criterion_count)
             r->flags |= ENGINE_FLAG_MISSING_VALUES;
         const return_t *latest_return = NULL;
         for (size_t i = 0; i < bucket->return_count; i++) {
@@ -632,7 +655,16 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
     }
     if (r->designated_year)
         r->flags |= ENGINE_FLAG_DESIGNATED;
+}
 
+/* Each criterion's value after inspections, its pass, discrepancy and
+ * margin; the unit's margin sum. */
+static void evaluate_criteria(const eval_t *ev, engine_unit_result_t *r, const bucket_t *bucket,
+                              const stored_t *counted, bool any_inspection)
+{
+    const engine_input_t *input = ev->input;
+    const programme_t *programme = input->programme;
+    static const dense_value_t none = {0};
     r->margin_sum_micro = 0;
     for (size_t c = 0; c < input->criterion_count; c++) {
         const programme_criterion_t *criterion = programme_criterion(programme, c);
@@ -670,6 +702,19 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
             r->margin_sum_micro += cr->margin_micro;
         }
     }
+}
+
+static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int year)
+{
+    const engine_input_t *input = ev->input;
+    const programme_t *programme = input->programme;
+    const bucket_t *bucket = bucket_for(input, unit, year);
+    bool any_inspection = false;
+
+    unit_result_reset(ev, r, unit);
+    const stored_t *counted = count_versions(input, bucket, r, &any_inspection);
+    judge_counted(ev, r, bucket, counted, year);
+    evaluate_criteria(ev, r, bucket, counted, any_inspection);
     r->items_passed = 0;
     for (size_t i = 0; i < input->item_count; i++) {
         const programme_item_t *item = programme_item(programme, i);

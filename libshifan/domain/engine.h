@@ -7,7 +7,7 @@
  * docs/results-format.md says how each decision the spec leaves open is
  * taken (expected units, which version counts, lateness, returns, ...).
  *
- * Usage: engine_input_new(programme), then add every report version,
+ * Usage: engine_input_new(programme, &error), then add every report version,
  * inspection, return-for-correction and received recommendation of every
  * year you have (order does not matter: the engine sorts), then
  * engine_evaluate(input, year, now, scope). Evaluating year Y evaluates the
@@ -16,8 +16,13 @@
  *
  * Guarantees: deterministic (the same set of inputs gives the same result,
  * whatever order they were added in; no floating point in any decision),
- * no global state, not thread-safe per object (distinct objects may be used
- * from distinct threads).
+ * no global state, no clock (evaluation takes `now` as an argument), not
+ * thread-safe per input while adding (distinct objects may be used from
+ * distinct threads; a finished result may be read from many).
+ *
+ * Failure: engine_input_new returns NULL with an sf_error_t; the other
+ * functions return 0 or a negative sf_err_t (SF_EINVAL, SF_ENOMEM), and
+ * engine_evaluate also a sentence in err.
  *
  * Ownership: the input keeps a pointer to the programme, which must outlive
  * it and every result; everything added is copied. Results are immutable and
@@ -66,8 +71,11 @@ typedef enum {
 typedef struct engine_input engine_input_t;
 typedef struct engine_result engine_result_t;
 
-/* A new, empty input for this programme (borrowed). NULL on allocation failure. */
-engine_input_t *engine_input_new(const programme_t *programme);
+/* A new, empty input for this programme (borrowed: it must outlive the
+ * input). NULL with error->code SF_ENOMEM, or SF_EINVAL for no programme;
+ * error may be NULL. */
+engine_input_t *engine_input_new(const programme_t *programme, sf_error_t *error);
+/* Frees the input and everything added, and sets *self_p to NULL. */
 void engine_input_destroy(engine_input_t **self_p);
 
 /* Adds one version of a unit's self-assessment, with the time the hub

@@ -10,7 +10,11 @@
  * Ownership: programme_load_* return a new object the caller destroys with
  * programme_destroy(); every pointer into it lives as long as it.
  * Threading: a loaded programme is read-only, so any number of threads may
- * query it at once.
+ * query it at once. No global state, no clock: deadlines are computed from
+ * the year asked for, never from "now".
+ * Failure: the loaders return NULL with a code and a sentence in an
+ * sf_error_t; queries never fail: an index out of range gives NULL, an
+ * unknown code or id -1 (as each function says).
  *
  * Criterion order: criteria are listed in the order of their ids compared
  * with programme_criterion_compare() (section, item, letter), so sorting a
@@ -21,6 +25,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "base/error.h"
 
 #define PROGRAMME_CODE_MAX 16 /* unit codes: 6 (county) or 9 (township) digits */
 #define PROGRAMME_ID_MAX 64
@@ -127,17 +133,22 @@ typedef struct {
 
 typedef struct programme programme_t;
 
-/* The embedded default (Yunnan 2017-2020). NULL only on allocation failure. */
-programme_t *programme_load_default(void);
+/* The embedded default (Yunnan 2017-2020). NULL only on allocation failure
+ * (SF_ENOMEM), or SF_ENOTFOUND in a build without it. */
+programme_t *programme_load_default(sf_error_t *error);
 
-/* Loads and validates a programme from JSON text. On failure returns NULL and
- * writes a precise message ("FILE: $.standard.criteria[3].op: ...") into err.
- * The embedded default loads the same way (source "programme-yunnan-2017.json");
- * with err NULL no message is written. */
-programme_t *programme_load_json(const char *text, size_t len, const char *source, char *err,
-                                 size_t errsize);
-programme_t *programme_load_file(const char *path, char *err, size_t errsize);
+/* Loads and validates a programme from JSON text. On failure returns NULL
+ * with error->code SF_EINVAL (SF_ENOMEM when memory ran out) and a precise
+ * error->text ("SOURCE: $.standard.criteria[3].op: ..."). The embedded
+ * default loads the same way (source "programme-yunnan-2017.json"). error
+ * may be NULL. */
+programme_t *programme_load_json(const char *text, size_t len, const char *source,
+                                 sf_error_t *error);
+/* The same from a file; its path is the source. Also SF_EIO ("PATH: cannot
+ * open: No such file or directory"). */
+programme_t *programme_load_file(const char *path, sf_error_t *error);
 
+/* Frees the programme and sets *self_p to NULL; NULL or *NULL is a no-op. */
 void programme_destroy(programme_t **self_p);
 
 /* The programme's JSON text (canonical, as stored and published): the

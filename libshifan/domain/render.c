@@ -179,6 +179,37 @@ static json_t *json_codes(const engine_unit_result_t *const *list, size_t count)
     return codes;
 }
 
+/* One criterion of a unit: the rule, the value counted, and where it came from. */
+static json_t *json_criterion(const engine_criterion_result_t *cr)
+{
+    json_t *co = json_object();
+    json_object_set_new(co, "id", json_string(cr->criterion->id));
+    json_object_set_new(co, "item", json_string(cr->criterion->item));
+    json_object_set_new(co, "kind", json_string(kind_name(cr->criterion->kind)));
+    json_object_set_new(co, "op", json_string(cr->criterion->op == OP_EQ ? "==" : ">="));
+    if (cr->criterion->kind == CRITERION_BOOL)
+        json_object_set_new(co, "threshold", json_boolean(cr->criterion->threshold != 0));
+    else
+        json_object_set_new(co, "threshold", json_real2(cr->criterion->threshold));
+    json_object_set_new(co, "value", json_value(&cr->value, cr->present));
+    if (cr->criterion->kind == CRITERION_RATIO)
+        json_object_set_new(co, "percent",
+                            cr->present && cr->value.den
+                                ? json_real2(100.0 * (double)cr->value.num / (double)cr->value.den)
+                                : json_null());
+    json_object_set_new(co, "passed", json_boolean(cr->passed));
+    json_object_set_new(co, "source", json_string(tier_name(cr->source)));
+    if (cr->source != ENGINE_TIER_SELF)
+        json_object_set_new(co, "self_value", json_value(&cr->self_value, cr->self_present));
+    json_object_set_new(co, "discrepancy", json_boolean(cr->discrepancy));
+    if (cr->criterion->kind == CRITERION_RATIO)
+        json_object_set_new(co, "margin",
+                            cr->present && cr->value.den
+                                ? json_real2((double)cr->margin_micro / 1e6)
+                                : json_null());
+    return co;
+}
+
 static json_t *json_unit(const engine_result_t *result, const engine_unit_result_t *u)
 {
     const programme_t *programme = engine_result_programme(result);
@@ -215,36 +246,8 @@ static json_t *json_unit(const engine_result_t *result, const engine_unit_result
     json_object_set_new(o, "return_reason",
                         u->return_reason ? json_string(u->return_reason) : json_null());
     json_t *criteria = json_array();
-    for (size_t c = 0; c < programme_criterion_count(programme); c++) {
-        const engine_criterion_result_t *cr = &u->criteria[c];
-        json_t *co = json_object();
-        json_object_set_new(co, "id", json_string(cr->criterion->id));
-        json_object_set_new(co, "item", json_string(cr->criterion->item));
-        json_object_set_new(co, "kind", json_string(kind_name(cr->criterion->kind)));
-        json_object_set_new(co, "op", json_string(cr->criterion->op == OP_EQ ? "==" : ">="));
-        if (cr->criterion->kind == CRITERION_BOOL)
-            json_object_set_new(co, "threshold", json_boolean(cr->criterion->threshold != 0));
-        else
-            json_object_set_new(co, "threshold", json_real2(cr->criterion->threshold));
-        json_object_set_new(co, "value", json_value(&cr->value, cr->present));
-        if (cr->criterion->kind == CRITERION_RATIO)
-            json_object_set_new(
-                co, "percent",
-                cr->present && cr->value.den
-                    ? json_real2(100.0 * (double)cr->value.num / (double)cr->value.den)
-                    : json_null());
-        json_object_set_new(co, "passed", json_boolean(cr->passed));
-        json_object_set_new(co, "source", json_string(tier_name(cr->source)));
-        if (cr->source != ENGINE_TIER_SELF)
-            json_object_set_new(co, "self_value", json_value(&cr->self_value, cr->self_present));
-        json_object_set_new(co, "discrepancy", json_boolean(cr->discrepancy));
-        if (cr->criterion->kind == CRITERION_RATIO)
-            json_object_set_new(co, "margin",
-                                cr->present && cr->value.den
-                                    ? json_real2((double)cr->margin_micro / 1e6)
-                                    : json_null());
-        json_array_append_new(criteria, co);
-    }
+    for (size_t c = 0; c < programme_criterion_count(programme); c++)
+        json_array_append_new(criteria, json_criterion(&u->criteria[c]));
     json_object_set_new(o, "criteria", criteria);
     return o;
 }
@@ -462,13 +465,9 @@ static const char *csv_bool(bool value)
     return value ? "true" : "false";
 }
 
-int render_csv(const engine_result_t *result, char **out, size_t *len)
+/* The header row: the unit columns, then one per item of the standard. */
+static void csv_header_row(text_t *t, const programme_t *programme)
 {
-    if (!result || !out)
-        return SF_EINVAL;
-    const programme_t *programme = engine_result_programme(result);
-    size_t items = programme_item_count(programme);
-    text_t t = {0};
     static const char *const columns[] = {"year",
                                           "code",
                                           "name",
@@ -494,63 +493,74 @@ int render_csv(const engine_result_t *result, char **out, size_t *len)
                                           "received_at",
                                           "prefecture_source"};
     for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++)
-        csv_field(&t, columns[i], i == 0);
-    for (size_t i = 0; i < items; i++)
-        text_printf(&t, ",item_%s", programme_item(programme, i)->id);
-    text_puts(&t, "\r\n");
+        csv_field(t, columns[i], i == 0);
+    for (size_t i = 0; i < programme_item_count(programme); i++)
+        text_printf(t, ",item_%s", programme_item(programme, i)->id);
+    text_puts(t, "\r\n");
+}
 
+/* One unit's row (its items' pass/fail last), without the line end. */
+static void csv_unit_row(text_t *t, const engine_result_t *result, const engine_unit_result_t *u)
+{
+    const programme_t *programme = engine_result_programme(result);
+    size_t items = programme_item_count(programme);
+    const engine_prefecture_result_t *p = prefecture_of(result, u);
+    char buf[512], failed[1024] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < items; k++) {
+        if (u->item_passed[k])
+            continue;
+        int n = snprintf(failed + used, sizeof failed - used, "%s%s", used ? ";" : "",
+                         programme_item(programme, k)->id);
+        if (n < 0 || (size_t)n >= sizeof failed - used)
+            break;
+        used += (size_t)n;
+    }
+    snprintf(buf, sizeof buf, "%d", engine_result_year(result));
+    csv_field(t, buf, true);
+    csv_field(t, u->unit->code, false);
+    csv_field(t, u->unit->name ? u->unit->name : "", false);
+    csv_field(t, u->prefecture ? u->prefecture->code : "", false);
+    csv_field(t, u->prefecture && u->prefecture->name ? u->prefecture->name : "", false);
+    csv_field(t, engine_status_name(u->status), false);
+    csv_field(t, csv_bool(u->qualified), false);
+    csv_field(t, failed, false);
+    join_flags(buf, sizeof buf, u->flags);
+    csv_field(t, buf, false);
+    snprintf(buf, sizeof buf, "%zu", u->items_passed);
+    csv_field(t, buf, false);
+    format2(buf, sizeof buf, u->mean_margin);
+    csv_field(t, buf, false);
+    snprintf(buf, sizeof buf, "%d", u->rank);
+    csv_field(t, u->rank ? buf : "", false);
+    csv_field(t, csv_bool(u->recommended), false);
+    csv_field(t, csv_bool(u->recommended_auto), false);
+    csv_field(t, csv_bool(u->demonstration), false);
+    csv_field(t, csv_bool(u->national_candidate), false);
+    snprintf(buf, sizeof buf, "%d", u->designated_year);
+    csv_field(t, u->designated_year ? buf : "", false);
+    csv_field(t, u->report_id, false);
+    snprintf(buf, sizeof buf, "%u", (unsigned)u->version);
+    csv_field(t, u->version ? buf : "", false);
+    snprintf(buf, sizeof buf, "%zu", u->version_count);
+    csv_field(t, buf, false);
+    const int64_t times[] = {u->first_submitted_at, u->submitted_at, u->received_at};
+    for (size_t k = 0; k < 3; k++)
+        csv_field(t, times[k] ? stime_format(times[k], buf, sizeof buf) : "", false);
+    csv_field(t, p ? engine_rec_source_name(p->source) : "", false);
+    for (size_t k = 0; k < items; k++)
+        csv_field(t, u->status == ENGINE_MISSING ? "" : u->item_passed[k] ? "pass" : "fail", false);
+}
+
+int render_csv(const engine_result_t *result, char **out, size_t *len)
+{
+    if (!result || !out)
+        return SF_EINVAL;
+    const programme_t *programme = engine_result_programme(result);
+    text_t t = {0};
+    csv_header_row(&t, programme);
     for (size_t i = 0; i < engine_result_unit_count(result); i++) {
-        const engine_unit_result_t *u = engine_result_unit(result, i);
-        const engine_prefecture_result_t *p = prefecture_of(result, u);
-        char buf[512], failed[1024] = "";
-        size_t used = 0;
-        for (size_t k = 0; k < items; k++) {
-            if (u->item_passed[k])
-                continue;
-            int n = snprintf(failed + used, sizeof failed - used, "%s%s", used ? ";" : "",
-                             programme_item(programme, k)->id);
-            if (n < 0 || (size_t)n >= sizeof failed - used)
-                break;
-            used += (size_t)n;
-        }
-        snprintf(buf, sizeof buf, "%d", engine_result_year(result));
-        csv_field(&t, buf, true);
-        csv_field(&t, u->unit->code, false);
-        csv_field(&t, u->unit->name ? u->unit->name : "", false);
-        csv_field(&t, u->prefecture ? u->prefecture->code : "", false);
-        csv_field(&t, u->prefecture && u->prefecture->name ? u->prefecture->name : "", false);
-        csv_field(&t, engine_status_name(u->status), false);
-        csv_field(&t, csv_bool(u->qualified), false);
-        csv_field(&t, failed, false);
-        join_flags(buf, sizeof buf, u->flags);
-        csv_field(&t, buf, false);
-        snprintf(buf, sizeof buf, "%zu", u->items_passed);
-        csv_field(&t, buf, false);
-        format2(buf, sizeof buf, u->mean_margin);
-        csv_field(&t, buf, false);
-        snprintf(buf, sizeof buf, "%d", u->rank);
-        csv_field(&t, u->rank ? buf : "", false);
-        csv_field(&t, csv_bool(u->recommended), false);
-        csv_field(&t, csv_bool(u->recommended_auto), false);
-        csv_field(&t, csv_bool(u->demonstration), false);
-        csv_field(&t, csv_bool(u->national_candidate), false);
-        snprintf(buf, sizeof buf, "%d", u->designated_year);
-        csv_field(&t, u->designated_year ? buf : "", false);
-        csv_field(&t, u->report_id, false);
-        snprintf(buf, sizeof buf, "%u", (unsigned)u->version);
-        csv_field(&t, u->version ? buf : "", false);
-        snprintf(buf, sizeof buf, "%zu", u->version_count);
-        csv_field(&t, buf, false);
-        const int64_t times[] = {u->first_submitted_at, u->submitted_at, u->received_at};
-        for (size_t k = 0; k < 3; k++)
-            csv_field(&t, times[k] ? stime_format(times[k], buf, sizeof buf) : "", false);
-        csv_field(&t, p ? engine_rec_source_name(p->source) : "", false);
-        for (size_t k = 0; k < items; k++)
-            csv_field(&t,
-                      u->status == ENGINE_MISSING ? ""
-                      : u->item_passed[k]         ? "pass"
-                                                  : "fail",
-                      false);
+        csv_unit_row(&t, result, engine_result_unit(result, i));
         text_puts(&t, "\r\n");
     }
     return text_finish(&t, out, len);
@@ -665,6 +675,51 @@ static void html_summary(text_t *t, const engine_summary_t *s)
                 s->expected, s->reported, a, s->on_time, b, s->late, s->missing, s->qualified);
 }
 
+/* One unit's row of its prefecture's table: items, result, rank, notes. */
+static void html_unit_row(text_t *t, const programme_t *programme, const engine_unit_result_t *u)
+{
+    size_t items = programme_item_count(programme);
+    text_puts(t, u->recommended ? "<tr class=\"recommended\">" : "<tr>");
+    text_puts(t, "<td>");
+    html_text(t, u->unit->code);
+    text_puts(t, "</td><td class=\"name\">");
+    html_text(t, u->unit->name);
+    text_printf(t, "</td><td>%s</td>", status_zh(u->status));
+    for (size_t k = 0; k < items; k++) {
+        if (u->status == ENGINE_MISSING)
+            text_puts(t, "<td class=\"missing\">–</td>");
+        else if (u->item_passed[k])
+            text_puts(t, "<td class=\"pass\">✓</td>");
+        else
+            text_puts(t, "<td class=\"fail\">✗</td>");
+    }
+    char margin[32];
+    format2(margin, sizeof margin, u->mean_margin);
+    text_printf(t, "<td class=\"%s\">%s</td><td>%s</td>", u->qualified ? "pass" : "fail",
+                u->qualified ? "合格" : "不合格", u->status == ENGINE_MISSING ? "" : margin);
+    if (u->rank)
+        text_printf(t, "<td>%d</td>", u->rank);
+    else
+        text_puts(t, "<td></td>");
+    text_printf(t, "<td>%s</td><td>%s</td><td>%s</td><td class=\"name\">",
+                u->recommended ? "推荐" : "", u->demonstration ? demonstration_zh(programme) : "",
+                u->national_candidate ? "国家级候选" : "");
+    bool first = true;
+    for (unsigned bit = 0; bit < ENGINE_FLAG_COUNT; bit++) {
+        if (!(u->flags & (1u << bit)))
+            continue;
+        if (!first)
+            text_puts(t, "；");
+        first = false;
+        text_puts(t, flag_zh(1u << bit));
+        if ((1u << bit) == ENGINE_FLAG_RETURNED && u->return_reason) {
+            text_puts(t, "：");
+            html_text(t, u->return_reason);
+        }
+    }
+    text_puts(t, "</td></tr>\n");
+}
+
 static void html_prefecture(text_t *t, const engine_result_t *result,
                             const engine_prefecture_result_t *p)
 {
@@ -695,46 +750,7 @@ static void html_prefecture(text_t *t, const engine_result_t *result,
         const engine_unit_result_t *u = engine_result_unit(result, i);
         if (u->prefecture != p->unit)
             continue;
-        text_puts(t, u->recommended ? "<tr class=\"recommended\">" : "<tr>");
-        text_puts(t, "<td>");
-        html_text(t, u->unit->code);
-        text_puts(t, "</td><td class=\"name\">");
-        html_text(t, u->unit->name);
-        text_printf(t, "</td><td>%s</td>", status_zh(u->status));
-        for (size_t k = 0; k < items; k++) {
-            if (u->status == ENGINE_MISSING)
-                text_puts(t, "<td class=\"missing\">–</td>");
-            else if (u->item_passed[k])
-                text_puts(t, "<td class=\"pass\">✓</td>");
-            else
-                text_puts(t, "<td class=\"fail\">✗</td>");
-        }
-        char margin[32];
-        format2(margin, sizeof margin, u->mean_margin);
-        text_printf(t, "<td class=\"%s\">%s</td><td>%s</td>", u->qualified ? "pass" : "fail",
-                    u->qualified ? "合格" : "不合格", u->status == ENGINE_MISSING ? "" : margin);
-        if (u->rank)
-            text_printf(t, "<td>%d</td>", u->rank);
-        else
-            text_puts(t, "<td></td>");
-        text_printf(t, "<td>%s</td><td>%s</td><td>%s</td><td class=\"name\">",
-                    u->recommended ? "推荐" : "",
-                    u->demonstration ? demonstration_zh(programme) : "",
-                    u->national_candidate ? "国家级候选" : "");
-        bool first = true;
-        for (unsigned bit = 0; bit < ENGINE_FLAG_COUNT; bit++) {
-            if (!(u->flags & (1u << bit)))
-                continue;
-            if (!first)
-                text_puts(t, "；");
-            first = false;
-            text_puts(t, flag_zh(1u << bit));
-            if ((1u << bit) == ENGINE_FLAG_RETURNED && u->return_reason) {
-                text_puts(t, "：");
-                html_text(t, u->return_reason);
-            }
-        }
-        text_puts(t, "</td></tr>\n");
+        html_unit_row(t, programme, u);
     }
     text_puts(t, "</tbody>\n</table>\n</section>\n");
 }

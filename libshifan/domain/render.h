@@ -8,7 +8,10 @@
  * fixed number formatting, no locale).
  *
  * Ownership: every render_* returns a malloc'd, NUL-terminated buffer in
- * *out (length in *len when len is not NULL) that the caller frees. */
+ * *out (length in *len when len is not NULL) that the caller frees; on
+ * failure *out is untouched or NULL and nothing needs freeing.
+ * Threading: no global state; any number of threads may render the same
+ * (immutable) result at once. No clock: "evaluated_at" is the result's now. */
 #ifndef SHIFAN_RENDER_H
 #define SHIFAN_RENDER_H
 

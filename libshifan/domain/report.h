@@ -6,8 +6,16 @@
  * them against a programme, and converts to and from the wire form
  * (Shifan__Report in proto/shifan.proto).
  *
- * Ownership: report_new/report_parse_* return an object the caller destroys
- * with report_destroy(); strings inside are owned by the report.
+ * Ownership: report_new, report_load, report_parse_json and the others,
+ * report_dup and report_from_proto return an object the caller destroys
+ * with report_destroy(); strings inside are owned by the report, and a
+ * pointer from report_find lives until the report changes (report_put) or
+ * dies.
+ * Threading: no global state; a report may be read from many threads, and
+ * changed from one. No clock: times are those in the input.
+ * Failure: constructors return NULL (with an sf_error_t, or a message in
+ * err for the report_parse_ functions and report_from_proto); the other
+ * functions return 0 or a negative sf_err_t, as each says.
  *
  * Which function to call: report_load() for anything a person wrote (a
  * submitted or inspection file): it parses and checks against the programme
@@ -24,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
 #include "domain/programme.h"
 
 #define REPORT_ID_MAX 64
@@ -56,7 +65,10 @@ typedef struct {
     size_t value_count;
 } report_t;
 
-report_t *report_new(void);
+/* An empty report (no unit, no values), or NULL with SF_ENOMEM in error
+ * (which may be NULL). */
+report_t *report_new(sf_error_t *error);
+/* Frees the report and its values and sets *self_p to NULL; NULL is a no-op. */
 void report_destroy(report_t **self_p);
 
 /* Parses JSON ({"unit":..,"year":..,"values":{..},"comments":{..}}) or CSV
@@ -75,9 +87,11 @@ report_t *report_parse(const char *text, size_t len, const char *source, const c
                        char *err, size_t errsize);
 /* report_parse + report_validate against `programme`, with errors located in
  * the input ("SOURCE: line 7: criterion 9.9: unknown criterion"). Input is
- * UTF-8 (a BOM is dropped) or else GB18030/GBK, converted. */
+ * UTF-8 (a BOM is dropped) or else GB18030/GBK, converted. On failure NULL
+ * with error->code SF_EINVAL (SF_ENOMEM when memory ran out) and that
+ * sentence in error->text; error may be NULL. */
 report_t *report_load(const char *text, size_t len, const char *source, const char *default_unit,
-                      const programme_t *programme, char *err, size_t errsize);
+                      const programme_t *programme, sf_error_t *error);
 
 /* Checks a parsed report against a programme: unknown criterion, wrong kind
  * for the criterion, year outside the programme, unit not in the hierarchy or

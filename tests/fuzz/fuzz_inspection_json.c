@@ -21,12 +21,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    char err[512];
-    programmes[0] = programme_load_default();
+    sf_error_t error = {0, ""};
+    programmes[0] = programme_load_default(&error);
     programmes[1] =
-        programme_load_file(SHIFAN_SOURCE_DIR "/programmes/qinhuangdao-2018.json", err, sizeof err);
+        programme_load_file(SHIFAN_SOURCE_DIR "/programmes/qinhuangdao-2018.json", &error);
     if (!programmes[0] || !programmes[1]) {
-        fprintf(stderr, "fuzz_inspection_json: %s\n", err);
+        fprintf(stderr, "fuzz_inspection_json: %s\n", error.text);
         abort();
     }
     return 0;
@@ -55,9 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (skip == size || text[skip] != '{')
         return 0;
     for (size_t p = 0; p < 2; p++) {
-        char err[512];
         report_t *inspection =
-            report_load(text, size, "inspection.json", NULL, programmes[p], err, sizeof err);
+            report_load(text, size, "inspection.json", NULL, programmes[p], NULL);
         if (!inspection)
             continue;
         char origin[PROGRAMME_CODE_MAX];

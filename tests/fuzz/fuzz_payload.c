@@ -100,16 +100,15 @@ static void check_report(const Shifan__Report *wire, int body_case)
 
 static void check_programme(const Shifan__Programme *wire)
 {
-    char err[512];
+    sf_error_t error;
     programme_t *programme = programme_load_json((const char *)wire->document.data,
-                                                 wire->document.len, "programme", err, sizeof err);
+                                                 wire->document.len, "programme", &error);
     if (!programme)
         return;
     const char *canonical = programme_json(programme);
-    programme_t *again =
-        programme_load_json(canonical, strlen(canonical), "canonical", err, sizeof err);
+    programme_t *again = programme_load_json(canonical, strlen(canonical), "canonical", &error);
     if (!again)
-        fuzz_fail("a programme's canonical text does not load: %s", err);
+        fuzz_fail("a programme's canonical text does not load: %s", error.text);
     if (strcmp(programme_json(again), canonical) != 0)
         fuzz_fail("a programme's canonical text changed when loaded again");
     programme_destroy(&again);

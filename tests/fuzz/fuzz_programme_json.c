@@ -67,7 +67,7 @@ static void check_criteria(const programme_t *programme)
 
 static void evaluate_first_year(const programme_t *programme, const programme_unit_t *root)
 {
-    engine_input_t *input = engine_input_new(programme);
+    engine_input_t *input = engine_input_new(programme, NULL);
     if (!input)
         return;
     int year = programme_first_year(programme);
@@ -90,16 +90,14 @@ static void evaluate_first_year(const programme_t *programme, const programme_un
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[512];
-    programme_t *programme =
-        programme_load_json((const char *)data, size, "fuzz.json", err, sizeof err);
+    sf_error_t error;
+    programme_t *programme = programme_load_json((const char *)data, size, "fuzz.json", &error);
     if (!programme)
         return 0;
     const char *canonical = programme_json(programme);
-    programme_t *again =
-        programme_load_json(canonical, strlen(canonical), "canonical", err, sizeof err);
+    programme_t *again = programme_load_json(canonical, strlen(canonical), "canonical", &error);
     if (!again)
-        fuzz_fail("the canonical text does not load: %s", err);
+        fuzz_fail("the canonical text does not load: %s", error.text);
     if (strcmp(programme_json(again), canonical) != 0)
         fuzz_fail("the canonical text changed when loaded again");
     programme_destroy(&again);

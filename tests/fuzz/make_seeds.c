@@ -91,10 +91,10 @@ static blob_t pack_payload(Shifan__Payload *payload)
 static report_t *parse(const programme_t *programme, const char *text, const char *origin,
                        const char *id)
 {
-    char err[512];
-    report_t *report = report_load(text, strlen(text), "seed", NULL, programme, err, sizeof err);
+    sf_error_t error;
+    report_t *report = report_load(text, strlen(text), "seed", NULL, programme, &error);
     if (!report) {
-        fprintf(stderr, "make_seeds: %s\n", err);
+        fprintf(stderr, "make_seeds: %s\n", error.text);
         exit(1);
     }
     snprintf(report->report_id, sizeof report->report_id, "%s", id);
@@ -170,7 +170,7 @@ static blob_t programme_payload(const char *text, const char *id, uint64_t revis
  * scope makes seeds of 100 KiB and more), as JSON. */
 static blob_t evaluation_payload(const programme_t *programme, const report_t *report)
 {
-    engine_input_t *input = engine_input_new(programme);
+    engine_input_t *input = engine_input_new(programme, NULL);
     engine_result_t *result = NULL;
     char err[512], *text = NULL;
     size_t len = 0;
@@ -317,7 +317,7 @@ int main(int argc, char **argv)
     }
     outdir = argv[1];
     mkdir(outdir, 0755);
-    programme_t *programme = programme_load_default();
+    programme_t *programme = programme_load_default(NULL);
     if (!programme)
         return 1;
     report_t *report = parse(programme, report_json, "530102", "530102-2018-v1-3fa9c1d2");

@@ -138,7 +138,7 @@ static void a_return_without_a_usable_report_id_is_refused(void **state)
 static void a_report_without_a_report_id_is_refused_at_the_hub(void **state)
 {
     fixture_t *f = *state;
-    report_t *report = report_new();
+    report_t *report = report_new(NULL);
     strcpy(report->unit, "530102");
     report->year = 2018;
     strcpy(report->standard_id, "yunnan-2017-trial");
@@ -172,7 +172,7 @@ static void a_report_without_a_report_id_is_refused_at_the_hub(void **state)
 static void times_out_of_range_are_shown_at_the_end_of_the_range(void **state)
 {
     fixture_t *f = *state;
-    report_t *report = report_new();
+    report_t *report = report_new(NULL);
     strcpy(report->report_id, "530102-2018-v1-0000beef");
     strcpy(report->unit, "530102");
     report->year = 2018;

@@ -27,7 +27,7 @@ static void an_error_carries_its_code_and_sentence(void **state)
     assert_int_equal(error.code, SF_EINVAL);
     assert_string_equal(error.text, "unit 530102: 7");
     assert_int_equal(sf_error_set(NULL, SF_ENOMEM, "ignored"), SF_ENOMEM);
-    char longer[400];
+    char longer[700];
     memset(longer, 'x', sizeof longer - 1);
     longer[sizeof longer - 1] = 0;
     sf_error_set(&error, SF_ETOOBIG, "%s", longer);

@@ -67,11 +67,11 @@ static const char fixture_programme_json[] =
 
 static inline programme_t *fixture_programme(void)
 {
-    char err[256] = "";
-    programme_t *programme = programme_load_json(
-        fixture_programme_json, strlen(fixture_programme_json), "fixture", err, sizeof err);
+    sf_error_t error;
+    programme_t *programme = programme_load_json(fixture_programme_json,
+                                                 strlen(fixture_programme_json), "fixture", &error);
     if (!programme)
-        fprintf(stderr, "fixture programme: %s\n", err);
+        fprintf(stderr, "fixture programme: %s\n", error.text);
     return programme;
 }
 
@@ -89,7 +89,7 @@ static inline int64_t fixture_time(const char *iso)
 static inline report_t *fixture_report(const char *unit, int year, uint32_t version,
                                        int64_t submitted_at, const char *report_id)
 {
-    report_t *report = report_new();
+    report_t *report = report_new(NULL);
     if (!report)
         abort();
     snprintf(report->unit, sizeof report->unit, "%s", unit);

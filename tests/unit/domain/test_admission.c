@@ -55,10 +55,10 @@ static char *replaced(const char *text, const char *find, const char *with)
 
 static programme_t *load_text(const char *text)
 {
-    char err[512];
-    programme_t *programme = programme_load_json(text, strlen(text), "variant", err, sizeof err);
+    sf_error_t error;
+    programme_t *programme = programme_load_json(text, strlen(text), "variant", &error);
     if (!programme)
-        fail_msg("%s", err);
+        fail_msg("%s", error.text);
     return programme;
 }
 
@@ -66,13 +66,14 @@ static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     *state = f; /* teardown frees what setup made, even when it fails */
-    if (!f || !(f->yunnan = programme_load_default()))
+    if (!f || !(f->yunnan = programme_load_default(NULL)))
         return -1;
     const char *root = getenv("SHIFAN_SOURCE_DIR");
-    char path[4096], err[512];
+    char path[4096];
+    sf_error_t error;
     snprintf(path, sizeof path, "%s/programmes/qinhuangdao-2018.json", root ? root : ".");
-    if (!(f->qinhuangdao = programme_load_file(path, err, sizeof err))) {
-        fprintf(stderr, "%s\n", err);
+    if (!(f->qinhuangdao = programme_load_file(path, &error))) {
+        fprintf(stderr, "%s\n", error.text);
         return -1;
     }
     char *roomy = replaced(programme_json(f->yunnan), "\"530100\":{\"2017\":1,\"2018\":1",

@@ -97,7 +97,7 @@ static int world_setup(void **state)
     if (!w)
         return -1;
     w->programme = fixture_programme();
-    w->input = w->programme ? engine_input_new(w->programme) : NULL;
+    w->input = w->programme ? engine_input_new(w->programme, NULL) : NULL;
     *state = w;
     return w->input ? 0 : -1;
 }
@@ -656,12 +656,12 @@ static void the_qinhuangdao_programme_evaluates_sites(void **state)
     char *text = read_source_file("programmes/qinhuangdao-2018.json", &len);
     assert_non_null(text);
     char err[512] = "";
-    programme_t *programme =
-        programme_load_json(text, len, "qinhuangdao-2018.json", err, sizeof err);
+    sf_error_t error;
+    programme_t *programme = programme_load_json(text, len, "qinhuangdao-2018.json", &error);
     free(text);
     if (!programme)
-        fail_msg("%s", err);
-    engine_input_t *input = engine_input_new(programme);
+        fail_msg("%s", error.text);
+    engine_input_t *input = engine_input_new(programme, NULL);
     assert_non_null(input);
     /* One site of 海港区 (130302) passes everything. */
     const char *site = NULL;
@@ -815,9 +815,9 @@ static report_t *yunnan_report(const programme_t *programme, const char *code, i
 static void yunnan_recommendations_match_a_hand_computed_plan(void **state)
 {
     (void)state;
-    programme_t *programme = programme_load_default();
+    programme_t *programme = programme_load_default(NULL);
     assert_non_null(programme);
-    engine_input_t *input = engine_input_new(programme);
+    engine_input_t *input = engine_input_new(programme, NULL);
     assert_non_null(input);
     uint64_t prng = 20170731;
     size_t counties = 0;

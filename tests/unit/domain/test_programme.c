@@ -54,11 +54,12 @@ static programme_t *load_qinhuangdao(void)
 {
     const char *root = getenv("SHIFAN_SOURCE_DIR");
     assert_non_null(root);
-    char path[4096], err[512];
+    char path[4096];
+    sf_error_t error;
     snprintf(path, sizeof path, "%s/programmes/qinhuangdao-2018.json", root);
-    programme_t *programme = programme_load_file(path, err, sizeof err);
+    programme_t *programme = programme_load_file(path, &error);
     if (!programme)
-        fail_msg("%s", err);
+        fail_msg("%s", error.text);
     return programme;
 }
 
@@ -77,7 +78,7 @@ static int64_t at(const char *iso)
 static void default_programme_is_yunnan_2017(void **state)
 {
     (void)state;
-    programme_t *programme = programme_load_default();
+    programme_t *programme = programme_load_default(NULL);
     assert_non_null(programme);
     assert_string_equal(programme_id(programme), "yunnan-2017");
     assert_int_equal(programme_first_year(programme), 2017);
@@ -158,7 +159,7 @@ static void default_programme_is_yunnan_2017(void **state)
 static void former_code_resolves_to_its_successor(void **state)
 {
     (void)state;
-    programme_t *programme = programme_load_default();
+    programme_t *programme = programme_load_default(NULL);
     assert_non_null(programme);
     int old = programme_find_unit(programme, "532331");
     assert_true(old >= 0);
@@ -174,7 +175,7 @@ static void former_code_resolves_to_its_successor(void **state)
 static void unit_within_follows_the_hierarchy(void **state)
 {
     (void)state;
-    programme_t *programme = programme_load_default();
+    programme_t *programme = programme_load_default(NULL);
     assert_non_null(programme);
     assert_true(programme_unit_within(programme, "530102", "530102"));
     assert_true(programme_unit_within(programme, "530102", "530100"));
@@ -270,14 +271,14 @@ static void assert_same_programme(const programme_t *a, const programme_t *b)
 static void canonical_json_loads_to_an_equal_programme(void **state)
 {
     (void)state;
-    programme_t *originals[] = {programme_load_default(), load_qinhuangdao()};
+    programme_t *originals[] = {programme_load_default(NULL), load_qinhuangdao()};
     for (size_t i = 0; i < 2; i++) {
-        char err[512];
+        sf_error_t error;
         const char *json = programme_json(originals[i]);
         assert_null(strchr(json, '\n')); /* compact */
-        programme_t *again = programme_load_json(json, strlen(json), "canonical", err, sizeof err);
+        programme_t *again = programme_load_json(json, strlen(json), "canonical", &error);
         if (!again)
-            fail_msg("%s", err);
+            fail_msg("%s", error.text);
         assert_same_programme(originals[i], again);
         programme_destroy(&again);
         programme_destroy(&originals[i]);
@@ -288,12 +289,13 @@ static void file_layout_does_not_change_the_canonical_text(void **state)
 {
     (void)state;
     const char *root = getenv("SHIFAN_SOURCE_DIR");
-    char path[4096], err[512];
+    char path[4096];
+    sf_error_t error;
     size_t len;
     snprintf(path, sizeof path, "%s/libshifan/data/programme-yunnan-2017.json", root);
     char *text = read_whole(path, &len);
-    programme_t *from_file = programme_load_json(text, len, path, err, sizeof err);
-    programme_t *embedded = programme_load_default();
+    programme_t *from_file = programme_load_json(text, len, path, &error);
+    programme_t *embedded = programme_load_default(NULL);
     assert_non_null(from_file);
     assert_non_null(embedded);
     assert_string_equal(programme_json(from_file), programme_json(embedded));
@@ -331,10 +333,10 @@ static char *mutate(const char *find, const char *replace)
 static void mini_programme_loads(void **state)
 {
     (void)state;
-    char err[512];
-    programme_t *programme = programme_load_json(mini, strlen(mini), "mini.json", err, sizeof err);
+    sf_error_t error;
+    programme_t *programme = programme_load_json(mini, strlen(mini), "mini.json", &error);
     if (!programme)
-        fail_msg("%s", err);
+        fail_msg("%s", error.text);
     assert_int_equal(programme_item_count(programme), 3);
     assert_int_equal(programme_find_unit(programme, "530199"),
                      programme_find_unit(programme, "530103"));
@@ -343,9 +345,9 @@ static void mini_programme_loads(void **state)
 
     /* A participants list narrows the base of share targets. */
     char *text = mutate("\"aliases\":[", "\"participants\":[\"530199\"],\"aliases\":[");
-    programme = programme_load_json(text, strlen(text), "mini.json", err, sizeof err);
+    programme = programme_load_json(text, strlen(text), "mini.json", &error);
     if (!programme)
-        fail_msg("%s", err);
+        fail_msg("%s", error.text);
     assert_int_equal(programme_participant_count(programme), 1);
     assert_true(
         programme_unit(programme, (size_t)programme_find_unit(programme, "530103"))->participating);
@@ -431,14 +433,14 @@ static void bad_programmes_are_refused_with_their_path(void **state)
     for (size_t i = 0; i < sizeof bad_programmes / sizeof *bad_programmes; i++) {
         const bad_case_t *bad = &bad_programmes[i];
         char *text = mutate(bad->find, bad->replace);
-        char err[512] = "";
-        programme_t *programme =
-            programme_load_json(text, strlen(text), "mini.json", err, sizeof err);
+        sf_error_t error;
+        programme_t *programme = programme_load_json(text, strlen(text), "mini.json", &error);
         if (programme)
             fail_msg("case %zu (%s) loaded", i, bad->message);
-        if (!strstr(err, bad->message))
-            fail_msg("case %zu: expected \"%s\" in \"%s\"", i, bad->message, err);
-        assert_memory_equal(err, "mini.json: ", 11);
+        if (!strstr(error.text, bad->message))
+            fail_msg("case %zu: expected \"%s\" in \"%s\"", i, bad->message, error.text);
+        assert_memory_equal(error.text, "mini.json: ", 11);
+        assert_int_equal(error.code, SF_EINVAL);
         free(text);
     }
 }
@@ -446,10 +448,11 @@ static void bad_programmes_are_refused_with_their_path(void **state)
 static void missing_file_names_the_path(void **state)
 {
     (void)state;
-    char err[512];
-    assert_null(programme_load_file("/nonexistent/p.json", err, sizeof err));
-    assert_non_null(strstr(err, "/nonexistent/p.json: cannot open"));
-    assert_null(programme_load_json(mini, 10, "cut.json", NULL, 0)); /* no err buffer: no crash */
+    sf_error_t error;
+    assert_null(programme_load_file("/nonexistent/p.json", &error));
+    assert_non_null(strstr(error.text, "/nonexistent/p.json: cannot open"));
+    assert_int_equal(error.code, SF_EIO);
+    assert_null(programme_load_json(mini, 10, "cut.json", NULL)); /* error NULL: no crash */
 }
 
 int main(void)

@@ -28,7 +28,7 @@ static engine_result_t *build_result(programme_t *programme, bool reversed)
     reports[n++] = fixture_passing_report("990301", 2018, 1, "2018-07-03", "f1", 10);
     reports[n++] = fixture_passing_report("990303", 2018, 1, "2018-07-04", "g1", 30);
     reports[n++] = fixture_passing_report("990303", 2018, 2, "2018-07-09", "g2", 30);
-    engine_input_t *input = engine_input_new(programme);
+    engine_input_t *input = engine_input_new(programme, NULL);
     assert_non_null(input);
     for (size_t i = 0; i < n; i++) {
         size_t k = reversed ? n - 1 - i : i;
@@ -391,7 +391,7 @@ static void the_same_inputs_give_the_same_bytes(void **state)
 static void a_county_scope_renders_without_a_province(void **state)
 {
     fixture_t *f = *state;
-    engine_input_t *input = engine_input_new(f->programme);
+    engine_input_t *input = engine_input_new(f->programme, NULL);
     report_t *r = fixture_passing_report("990101", 2018, 1, "2018-07-01", "a1", 40);
     assert_int_equal(engine_input_add_report(input, r, 0), 0);
     report_destroy(&r);

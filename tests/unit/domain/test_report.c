@@ -33,7 +33,7 @@ static const char *const good_csv =
 
 static int setup(void **state)
 {
-    *state = programme_load_default();
+    *state = programme_load_default(NULL);
     return *state ? 0 : -1;
 }
 
@@ -46,10 +46,10 @@ static int teardown(void **state)
 
 static report_t *load_ok(const programme_t *programme, const char *text, size_t len)
 {
-    char err[512];
-    report_t *report = report_load(text, len, "test", "530102", programme, err, sizeof err);
+    sf_error_t error;
+    report_t *report = report_load(text, len, "test", "530102", programme, &error);
     if (!report)
-        fail_msg("%s", err);
+        fail_msg("%s", error.text);
     return report;
 }
 
@@ -115,11 +115,11 @@ static void unit_defaults_to_the_node_and_former_codes_are_units(void **state)
 {
     const programme_t *programme = *state;
     char err[512];
+    sf_error_t error;
     const char *text = "{\"year\":2019,\"values\":{\"1.1\":true}}";
-    report_t *report =
-        report_load(text, strlen(text), "t.json", "532331", programme, err, sizeof err);
+    report_t *report = report_load(text, strlen(text), "t.json", "532331", programme, &error);
     if (!report)
-        fail_msg("%s", err);
+        fail_msg("%s", error.text);
     assert_string_equal(report->unit, "532331"); /* kept as written, resolved by lookups */
     report_destroy(&report);
     assert_null(report_parse_json(text, strlen(text), "t.json", NULL, err, sizeof err));
@@ -239,13 +239,14 @@ static void bad_reports_name_the_place_and_criterion(void **state)
     const programme_t *programme = *state;
     for (size_t i = 0; i < sizeof bad_reports / sizeof *bad_reports; i++) {
         const bad_report_t *bad = &bad_reports[i];
-        char err[512] = "";
+        sf_error_t error;
         report_t *report =
-            report_load(bad->text, strlen(bad->text), "bad", "530102", programme, err, sizeof err);
+            report_load(bad->text, strlen(bad->text), "bad", "530102", programme, &error);
         if (report)
             fail_msg("case %zu (%s) was accepted", i, bad->message);
-        if (!strstr(err, bad->message))
-            fail_msg("case %zu: expected \"%s\" in \"%s\"", i, bad->message, err);
+        if (!strstr(error.text, bad->message))
+            fail_msg("case %zu: expected \"%s\" in \"%s\"", i, bad->message, error.text);
+        assert_int_equal(error.code, SF_EINVAL);
     }
 }
 
@@ -268,7 +269,7 @@ static void validate_checks_standard_unit_and_year(void **state)
 {
     const programme_t *programme = *state;
     char err[512];
-    report_t *report = report_new();
+    report_t *report = report_new(NULL);
     assert_non_null(report);
     strcpy(report->unit, "530102");
     report->year = 2020;
@@ -328,13 +329,13 @@ static void gbk_csv_from_chinese_excel_reads(void **state)
     report_destroy(&report);
     free(gbk);
 
-    char err[512];
+    sf_error_t error;
     const char bad[] = "unit,year,criterion,value\n530102,2018,1.1,\xFF\xFF\n";
-    assert_null(report_load(bad, sizeof bad - 1, "bad.csv", NULL, programme, err, sizeof err));
-    assert_non_null(strstr(err, "bad.csv: neither UTF-8 nor GB18030"));
+    assert_null(report_load(bad, sizeof bad - 1, "bad.csv", NULL, programme, &error));
+    assert_non_null(strstr(error.text, "bad.csv: neither UTF-8 nor GB18030"));
     const char nul[] = "unit,year\0,criterion";
-    assert_null(report_load(nul, sizeof nul - 1, "nul.csv", NULL, programme, err, sizeof err));
-    assert_non_null(strstr(err, "NUL byte at offset 9"));
+    assert_null(report_load(nul, sizeof nul - 1, "nul.csv", NULL, programme, &error));
+    assert_non_null(strstr(error.text, "NUL byte at offset 9"));
 }
 
 static void oversized_input_is_refused(void **state)
@@ -344,9 +345,9 @@ static void oversized_input_is_refused(void **state)
     char *text = malloc(len);
     assert_non_null(text);
     memset(text, ' ', len);
-    char err[512];
-    assert_null(report_load(text, len, "big.json", NULL, programme, err, sizeof err));
-    assert_non_null(strstr(err, "big.json: larger than"));
+    sf_error_t error;
+    assert_null(report_load(text, len, "big.json", NULL, programme, &error));
+    assert_non_null(strstr(error.text, "big.json: larger than"));
     free(text);
 }
 
@@ -602,7 +603,7 @@ static void text_valid_is_bounded_strict_utf8(void **state)
 static void put_and_dup_keep_order_and_refuse_duplicates(void **state)
 {
     (void)state;
-    report_t *report = report_new();
+    report_t *report = report_new(NULL);
     assert_non_null(report);
     report_value_t value = {.criterion = "2.1", .kind = CRITERION_RATIO, .num = 1, .den = 2};
     assert_int_equal(report_put(report, &value), 0);

@@ -1,0 +1,435 @@
+/* report_csv.c - a report as CSV (docs/formats.md): one value per row,
+ * read a line at a time with libcsv so that every message names its line. */
+#include "domain/report.h"
+#include "base/error.h"
+#include "domain/report_internal.h"
+
+#include <csv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CSV_FIELDS_MAX 32
+
+typedef enum {
+    COL_UNIT,
+    COL_YEAR,
+    COL_CRITERION,
+    COL_VALUE,
+    COL_NUM,
+    COL_DEN,
+    COL_COMMENT,
+    COL_TITLE,
+    COL_COUNT
+} column_t;
+
+/* Header names, English and Chinese, so that a sheet made by either reads. */
+static const char *const column_names[COL_COUNT][3] = {
+    {"unit", "单位", "单位代码"}, {"year", "年度", "年份"},      {"criterion", "指标", "指标编号"},
+    {"value", "值", "数值"},      {"numerator", "分子", "num"},  {"denominator", "分母", "den"},
+    {"comment", "说明", "备注"},  {"title", "指标名称", "名称"},
+};
+
+typedef struct {
+    const parser_t *ps;
+    const char *default_unit;
+    report_t *report;
+    int rc;       /* first error; later rows are ignored */
+    int line;     /* line being fed to libcsv */
+    int row_line; /* line where the current row started */
+    int data_rows;
+    int first_line[REPORT_VALUES_MAX]; /* per value in insertion order, for duplicates */
+    char *fields[CSV_FIELDS_MAX];
+    size_t field_count;
+    bool too_many_fields;
+    bool header_done;
+    int column[COL_COUNT]; /* field index, -1 if absent */
+    size_t header_fields;
+    bool have_unit, have_year;
+    int unit_line, year_line;
+} csv_state_t;
+
+static void csv_clear_row(csv_state_t *st)
+{
+    for (size_t f = 0; f < st->field_count; f++)
+        free(st->fields[f]);
+    st->field_count = 0;
+    st->too_many_fields = false;
+}
+
+static void on_field(void *data, size_t len, void *ctx)
+{
+    csv_state_t *st = ctx;
+    if (st->field_count == 0 && !st->too_many_fields)
+        st->row_line = st->line;
+    if (st->field_count >= CSV_FIELDS_MAX) {
+        st->too_many_fields = true;
+        return;
+    }
+    char *field = malloc(len + 1);
+    if (!field) {
+        st->rc = st->rc ? st->rc : SF_ENOMEM;
+        return;
+    }
+    memcpy(field, data, len);
+    field[len] = '\0';
+    st->fields[st->field_count++] = field;
+}
+
+/* Spaces around a quoted field are the spreadsheet's, not the value's. */
+static char *trim(char *text)
+{
+    while (*text == ' ' || *text == '\t')
+        text++;
+    size_t len = strlen(text);
+    while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||
+                   text[len - 1] == '\n'))
+        text[--len] = '\0';
+    return text;
+}
+
+static bool ascii_equal_nocase(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char ca = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
+        char cb = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
+        if (ca != cb)
+            return false;
+    }
+    return *a == *b;
+}
+
+static int csv_header(csv_state_t *st, char where[WHERE_MAX])
+{
+    for (int c = 0; c < COL_COUNT; c++)
+        st->column[c] = -1;
+    for (size_t f = 0; f < st->field_count; f++) {
+        const char *name = trim(st->fields[f]);
+        int found = -1;
+        for (int c = 0; c < COL_COUNT && found < 0; c++)
+            for (int n = 0; n < 3 && found < 0; n++)
+                if (ascii_equal_nocase(name, column_names[c][n]))
+                    found = c;
+        if (found < 0)
+            return report_fail(st->ps, where,
+                               "unknown column \"%.40s\" (expected unit, year, criterion, value, "
+                               "numerator, denominator, comment, title)",
+                               name);
+        if (st->column[found] >= 0)
+            return report_fail(st->ps, where, "column \"%s\" given twice", column_names[found][0]);
+        st->column[found] = (int)f;
+    }
+    if (st->column[COL_CRITERION] < 0 || st->column[COL_YEAR] < 0 || st->column[COL_VALUE] < 0)
+        return report_fail(st->ps, where, "the header needs the columns year, criterion and value");
+    if ((st->column[COL_NUM] < 0) != (st->column[COL_DEN] < 0))
+        return report_fail(st->ps, where, "numerator and denominator columns go together");
+    st->header_fields = st->field_count;
+    st->header_done = true;
+    return 0;
+}
+
+static const char *cell(csv_state_t *st, column_t column)
+{
+    return st->column[column] < 0 ? "" : trim(st->fields[st->column[column]]);
+}
+
+/* A whole number 0..INT64_MAX, digits only. */
+static int parse_uint(const char *text, uint64_t *out)
+{
+    size_t len = strlen(text);
+    if (len == 0 || strspn(text, "0123456789") != len)
+        return SF_EINVAL;
+    uint64_t number = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (number > ((uint64_t)INT64_MAX - (uint64_t)(text[i] - '0')) / 10)
+            return SF_ETOOBIG;
+        number = number * 10 + (uint64_t)(text[i] - '0');
+    }
+    *out = number;
+    return 0;
+}
+
+static int csv_number(csv_state_t *st, const char *where, const char *criterion, const char *what,
+                      const char *text, uint64_t *out)
+{
+    int rc = parse_uint(text, out);
+    if (rc == SF_ETOOBIG)
+        return report_fail(st->ps, where, "criterion %s: %s %s is larger than 9223372036854775807",
+                           criterion, what, text);
+    if (rc && text[0] == '-')
+        return report_fail(st->ps, where, "criterion %s: %s %s is negative", criterion, what, text);
+    if (rc)
+        return report_fail(st->ps, where, "criterion %s: %s \"%.40s\" is not a whole number",
+                           criterion, what, text);
+    return 0;
+}
+
+static int csv_bool_word(const char *text)
+{
+    static const char *const yes[] = {"true", "yes", "是", "1"};
+    static const char *const no[] = {"false", "no", "否", "0"};
+    for (int i = 0; i < 4; i++) {
+        if (ascii_equal_nocase(text, yes[i]))
+            return 1;
+        if (ascii_equal_nocase(text, no[i]))
+            return 0;
+    }
+    return -1;
+}
+
+/* A ratio: numerator and denominator columns filled, the value column empty. */
+static int csv_ratio(csv_state_t *st, const char *where, const char *text, const char *num,
+                     const char *den, report_value_t *value)
+{
+    const char *id = value->criterion;
+    int rc;
+    if (*text)
+        return report_fail(st->ps, where,
+                           "criterion %s: give a ratio as numerator and denominator, value empty",
+                           id);
+    if (!*num || !*den)
+        return report_fail(st->ps, where,
+                           "criterion %s: a ratio needs both numerator and "
+                           "denominator",
+                           id);
+    value->kind = CRITERION_RATIO;
+    if ((rc = csv_number(st, where, id, "numerator", num, &value->num)) ||
+        (rc = csv_number(st, where, id, "denominator", den, &value->den)))
+        return rc;
+    if (value->den == 0 && value->num > 0)
+        return report_fail(st->ps, where, "criterion %s: denominator is 0 but numerator is %llu",
+                           id, (unsigned long long)value->num);
+    if (value->num > value->den)
+        return report_fail(st->ps, where, "criterion %s: numerator %llu exceeds denominator %llu",
+                           id, (unsigned long long)value->num, (unsigned long long)value->den);
+    return 0;
+}
+
+/* The criterion's kind when a programme is at hand (*expected stays -1
+ * without one); an unknown criterion is refused here, before its cells. */
+static int csv_expected_kind(csv_state_t *st, const char *where, const char *id, int *expected)
+{
+    if (!st->ps->programme)
+        return 0;
+    int index = programme_find_criterion(st->ps->programme, id);
+    if (index < 0)
+        return report_fail(st->ps, where, "criterion %s: unknown criterion (not in standard %s)",
+                           id, programme_standard_id(st->ps->programme));
+    *expected = (int)programme_criterion(st->ps->programme, (size_t)index)->kind;
+    return 0;
+}
+
+static int csv_value(csv_state_t *st, const char *where, report_value_t *value)
+{
+    const char *text = cell(st, COL_VALUE), *num = cell(st, COL_NUM), *den = cell(st, COL_DEN);
+    const char *id = value->criterion;
+    int expected = -1; /* the criterion's kind when a programme is at hand */
+    int rc = csv_expected_kind(st, where, id, &expected);
+    if (rc)
+        return rc;
+    if (*num || *den)
+        return csv_ratio(st, where, text, num, den, value);
+    if (expected == CRITERION_RATIO)
+        return report_fail(st->ps, where,
+                           "criterion %s: is a ratio criterion: fill numerator and denominator",
+                           id);
+    int word = csv_bool_word(text);
+    bool digits = strspn(text, "0123456789") == strlen(text);
+    if (expected == CRITERION_BOOL) { /* here "1" and "0" are yes and no */
+        if (word < 0)
+            return report_fail(
+                st->ps, where,
+                "criterion %s: is a bool criterion: write true/false, yes/no, 是/否 or "
+                "1/0, got \"%.40s\"",
+                id, text);
+        value->kind = CRITERION_BOOL;
+        value->flag = word == 1;
+        return 0;
+    }
+    if (word >= 0 && !digits) {
+        if (expected == CRITERION_COUNT)
+            return report_fail(
+                st->ps, where,
+                "criterion %s: is a count criterion: write a whole number, got \"%.40s\"", id,
+                text);
+        value->kind = CRITERION_BOOL; /* without a programme "1" and "0" stay counts */
+        value->flag = word == 1;
+        return 0;
+    }
+    if (strchr(text, '%') || strchr(text, '/'))
+        return report_fail(
+            st->ps, where,
+            "criterion %s: write a ratio as numerator and denominator, not \"%.40s\"", id, text);
+    value->kind = CRITERION_COUNT;
+    return csv_number(st, where, id, "count", text, &value->count);
+}
+
+/* A row's unit and year: a blank one repeats the one above (fill-down is
+ * optional), a different one is refused, naming the line it differs from. */
+static int csv_unit_year(csv_state_t *st, const char *where, const char *unit, const char *year)
+{
+    report_t *report = st->report;
+    if (*unit) {
+        if (!is_code(unit))
+            return report_fail(st->ps, where, "unit \"%.20s\" is not a 6- or 9-digit code", unit);
+        if (st->have_unit && strcmp(unit, report->unit) != 0)
+            return report_fail(st->ps, where, "unit %s differs from %s on line %d", unit,
+                               report->unit, st->unit_line);
+        if (!st->have_unit) {
+            strcpy(report->unit, unit);
+            st->have_unit = true;
+            st->unit_line = st->row_line;
+        }
+    }
+    if (*year) {
+        uint64_t number;
+        if (parse_uint(year, &number) || number < 1 || number > 9999)
+            return report_fail(st->ps, where, "year \"%.20s\" is not a year", year);
+        if (st->have_year && (int)number != report->year)
+            return report_fail(st->ps, where, "year %d differs from %d on line %d", (int)number,
+                               report->year, st->year_line);
+        if (!st->have_year) {
+            report->year = (int)number;
+            st->have_year = true;
+            st->year_line = st->row_line;
+        }
+    } else if (!st->have_year) {
+        return report_fail(st->ps, where, "no year");
+    }
+    return 0;
+}
+
+/* Adds a row's value, remembering its line for a later duplicate. */
+static int csv_add(csv_state_t *st, const char *where, const report_value_t *value)
+{
+    report_t *report = st->report;
+    int rc = report_add_value(st->ps, report, where, value);
+    if (rc)
+        return rc;
+    /* first_line follows the values' sorted order: shift like report_put did. */
+    size_t at = (size_t)(report_find(report, value->criterion) - report->values);
+    memmove(&st->first_line[at + 1], &st->first_line[at],
+            (report->value_count - 1 - at) * sizeof st->first_line[0]);
+    st->first_line[at] = st->row_line;
+    return 0;
+}
+
+static int csv_row(csv_state_t *st)
+{
+    char where[WHERE_MAX];
+    snprintf(where, sizeof where, "line %d", st->row_line);
+    if (st->too_many_fields)
+        return report_fail(st->ps, where, "more than %d fields", CSV_FIELDS_MAX);
+    if (!st->header_done)
+        return csv_header(st, where);
+    bool blank = true;
+    for (size_t f = 0; f < st->field_count && blank; f++)
+        blank = !*trim(st->fields[f]);
+    if (blank) /* spreadsheets export empty rows as ",,,," */
+        return 0;
+    if (st->field_count != st->header_fields)
+        return report_fail(st->ps, where, "%zu fields, the header has %zu", st->field_count,
+                           st->header_fields);
+    report_t *report = st->report;
+    const char *unit = cell(st, COL_UNIT), *year = cell(st, COL_YEAR);
+    const char *criterion = cell(st, COL_CRITERION);
+    st->data_rows++;
+    int rc = csv_unit_year(st, where, unit, year);
+    if (rc)
+        return rc;
+    if (!*criterion)
+        return report_fail(st->ps, where, "no criterion");
+    if (!is_criterion_id(criterion))
+        return report_fail(st->ps, where, "\"%.40s\" is not a criterion id", criterion);
+    const report_value_t *earlier = report_find(report, criterion);
+    if (earlier)
+        return report_fail(st->ps, where, "criterion %s: given again (first on line %d)", criterion,
+                           st->first_line[earlier - report->values]);
+
+    const char *comment = cell(st, COL_COMMENT);
+    if (!*cell(st, COL_VALUE) && !*cell(st, COL_NUM) && !*cell(st, COL_DEN)) {
+        if (*comment)
+            return report_fail(st->ps, where, "criterion %s: a comment without a value", criterion);
+        return 0; /* a template row left empty: the criterion is missing */
+    }
+    report_value_t value;
+    memset(&value, 0, sizeof value);
+    strcpy(value.criterion, criterion);
+    if ((rc = csv_value(st, where, &value)))
+        return rc;
+    if (*comment)
+        value.comment = (char *)comment;
+    return csv_add(st, where, &value);
+}
+
+static void on_row(int terminator, void *ctx)
+{
+    csv_state_t *st = ctx;
+    (void)terminator;
+    if (!st->rc)
+        st->rc = csv_row(st);
+    csv_clear_row(st);
+}
+
+report_t *report_csv_read(const parser_t *ps, const char *text, size_t len,
+                          const char *default_unit)
+{
+    csv_state_t *st = calloc(1, sizeof *st);
+    struct csv_parser parser;
+    if (!st || csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+        free(st);
+        report_out_of_memory(ps);
+        return NULL;
+    }
+    st->ps = ps;
+    st->default_unit = default_unit;
+    st->report = report_new(NULL);
+    st->rc = st->report ? 0 : SF_ENOMEM;
+    st->line = 1;
+    /* Fed a line at a time so that each row knows its line number. */
+    size_t at = 0;
+    while (at < len && !st->rc) {
+        const char *newline = memchr(text + at, '\n', len - at);
+        size_t chunk = newline ? (size_t)(newline - (text + at)) + 1 : len - at;
+        if (csv_parse(&parser, text + at, chunk, on_field, on_row, st) != chunk) {
+            st->rc =
+                report_fail(ps, NULL, "line %d: %s", st->line, csv_strerror(csv_error(&parser)));
+            break;
+        }
+        at += chunk;
+        if (newline)
+            st->line++;
+    }
+    /* csv_fini delivers a last row without a newline; after a strict error
+     * it delivers the partial row too, which st->rc makes us ignore. */
+    if (csv_fini(&parser, on_field, on_row, st) != 0 && !st->rc)
+        st->rc = report_fail(ps, NULL, "line %d: unterminated quoted field",
+                             st->field_count ? st->row_line : st->line);
+    csv_clear_row(st);
+    csv_free(&parser);
+
+    report_t *report = st->report;
+    int rc = st->rc;
+    if (!rc && !st->header_done)
+        rc = report_fail(ps, NULL, "empty: expected a header row (year,criterion,value,...)");
+    if (!rc && !st->have_year)
+        rc = report_fail(ps, NULL, "no data rows");
+    if (!rc && !st->have_unit) {
+        if (!default_unit || !is_code(default_unit))
+            rc = report_fail(ps, NULL, "no unit given, and no default unit");
+        else
+            strcpy(report->unit, default_unit);
+    }
+    if (!rc) {
+        char unit_where[WHERE_MAX], year_where[WHERE_MAX];
+        snprintf(unit_where, sizeof unit_where, "line %d", st->have_unit ? st->unit_line : 1);
+        snprintf(year_where, sizeof year_where, "line %d", st->year_line);
+        rc = report_check_unit_year(ps, unit_where, report->unit, year_where, report->year);
+    }
+    if (rc == SF_ENOMEM)
+        report_out_of_memory(ps);
+    if (rc)
+        report_destroy(&report);
+    free(st);
+    return report;
+}
