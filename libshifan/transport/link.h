@@ -35,7 +35,7 @@
 #define LINK_TCP_MAXRT_MS 30000    /* TCP_USER_TIMEOUT: data unacknowledged by TCP this long */
 #define LINK_HANDSHAKE_MS                                                                          \
     1500                            /* floor: a child's ZMTP/CURVE handshake must finish within    \
-                                     * this; grows on a link not known to be fast (see .c) */
+                                     * this; grows on a link not known to be fast (link_client.c) */
 #define LINK_HANDSHAKE_MAX_MS 30000 /* ... up to this; and what a parent allows every child */
 #define LINK_FAST_RTT_MS 250        /* a link with a smaller round trip is known to be fast */
 #define LINK_FAST_BPS (1u << 20)    /* ... and, draining this many bytes/s, gets the full window */
