@@ -104,6 +104,66 @@ static int apply_refuse(store_txn_t *txn, const link_apply_ctx_t *ctx, uint64_t 
                                item->payload.data, item->payload.len, reason, why);
 }
 
+/* Applies the next item of the stream, or refuses it: 0 when it is
+ * consumed, *wait when it and the rest of its batch wait (LINK_LATER: the
+ * sender resends), SF_ERERUN when the hook failed for this item alone (it
+ * is poisoned, and the transaction runs again), or an error that aborts
+ * the transaction. */
+static int apply_item(store_txn_t *txn, const link_apply_ctx_t *ctx, uint64_t epoch,
+                      const Shifan__Item *item, bool *wait)
+{
+    const link_poison_t *poisoned = poison_find(ctx->poisons, ctx->inbound, epoch, item->seq);
+    if (poisoned) {
+        slog_warn("refused an item from %s: %s", *ctx->peer ? ctx->peer : "the parent",
+                  poisoned->why);
+        return apply_refuse(txn, ctx, epoch, item, SHIFAN__REFUSAL__REASON__CANNOT_STORE,
+                            poisoned->why);
+    }
+    char why[LINK_WHY_MAX] = "";
+    int rc = ctx->hooks->apply(ctx->hooks->arg, txn, ctx->peer, item->payload.data,
+                               item->payload.len, why, sizeof why);
+    if (rc == LINK_LATER) {
+        *wait = true;
+        return 0;
+    }
+    if (rc < 0) {
+        if (error_is_systemic(ctx->store, rc))
+            return rc;
+        char reason[LINK_WHY_MAX];
+        snprintf(reason, sizeof reason, "cannot store item %" PRIu64 ": %.100s", item->seq,
+                 why[0] ? why : sf_strerror(rc));
+        if ((rc = poison_add(ctx->poisons, ctx->inbound, epoch, item->seq, reason)))
+            return rc;
+        return SF_ERERUN;
+    }
+    if (rc == LINK_REFUSED || rc == LINK_OVER_LIMIT || rc == LINK_REFUSED_UNIT) {
+        const char *text = why[0] ? why : "refused";
+        return apply_refuse(txn, ctx, epoch, item, refusal_reason(rc), text);
+    }
+    return 0;
+}
+
+/* Reads the inbound stream's position into in and result. False if the
+ * batch belongs to another epoch than the one established: nothing of it
+ * is applied (the Hello/Welcome exchange settles the epoch). */
+static bool apply_epoch_matches(const Shifan__Batch *batch, outbox_inbound_t *in,
+                                link_batch_result_t *result)
+{
+    result->epoch = in->epoch;
+    result->applied = in->applied;
+    result->matched = false;
+    result->applied_now = 0;
+    if (batch->epoch != in->epoch) {
+        /* A stream first used after the session began starts at seq 1. */
+        if (in->epoch != 0 || batch->n_items == 0 || batch->items[0]->seq != 1)
+            return false;
+        memset(in, 0, sizeof *in);
+        in->epoch = batch->epoch;
+    }
+    result->matched = true;
+    return true;
+}
+
 int link_apply_batch(store_txn_t *txn, const link_apply_ctx_t *ctx, const Shifan__Batch *batch,
                      link_batch_result_t *result)
 {
@@ -111,20 +171,8 @@ int link_apply_batch(store_txn_t *txn, const link_apply_ctx_t *ctx, const Shifan
     int rc = outbox_inbound_get(txn, ctx->store, ctx->inbound, &in);
     if (rc)
         return rc;
-    result->epoch = in.epoch;
-    result->applied = in.applied;
-    result->matched = false;
-    result->applied_now = 0;
-    if (batch->epoch != in.epoch) {
-        /* A stream first used after the session began starts at seq 1. */
-        if (in.epoch == 0 && batch->n_items > 0 && batch->items[0]->seq == 1) {
-            memset(&in, 0, sizeof in);
-            in.epoch = batch->epoch;
-        } else {
-            return 0;
-        }
-    }
-    result->matched = true;
+    if (!apply_epoch_matches(batch, &in, result))
+        return 0;
     const Shifan__Item *last = NULL;
     for (size_t i = 0; i < batch->n_items; i++) {
         const Shifan__Item *item = batch->items[i];
@@ -132,36 +180,11 @@ int link_apply_batch(store_txn_t *txn, const link_apply_ctx_t *ctx, const Shifan
             continue; /* a resend of something applied: acknowledge again, apply never */
         if (item->seq != in.applied + 1)
             break; /* a gap: earlier frames were lost; the sender will rewind */
-        const link_poison_t *poisoned =
-            poison_find(ctx->poisons, ctx->inbound, in.epoch, item->seq);
-        if (poisoned) {
-            slog_warn("refused an item from %s: %s", *ctx->peer ? ctx->peer : "the parent",
-                      poisoned->why);
-            if ((rc = apply_refuse(txn, ctx, in.epoch, item, SHIFAN__REFUSAL__REASON__CANNOT_STORE,
-                                   poisoned->why)))
-                return rc;
-        } else {
-            char why[LINK_WHY_MAX] = "";
-            rc = ctx->hooks->apply(ctx->hooks->arg, txn, ctx->peer, item->payload.data,
-                                   item->payload.len, why, sizeof why);
-            if (rc == LINK_LATER)
-                break; /* this item and the rest of the batch wait: the sender resends */
-            if (rc < 0) {
-                if (error_is_systemic(ctx->store, rc))
-                    return rc;
-                char reason[LINK_WHY_MAX];
-                snprintf(reason, sizeof reason, "cannot store item %" PRIu64 ": %.100s", item->seq,
-                         why[0] ? why : sf_strerror(rc));
-                if ((rc = poison_add(ctx->poisons, ctx->inbound, in.epoch, item->seq, reason)))
-                    return rc;
-                return SF_ERERUN;
-            }
-            if (rc == LINK_REFUSED || rc == LINK_OVER_LIMIT || rc == LINK_REFUSED_UNIT) {
-                const char *text = why[0] ? why : "refused";
-                if ((rc = apply_refuse(txn, ctx, in.epoch, item, refusal_reason(rc), text)))
-                    return rc;
-            }
-        }
+        bool wait = false;
+        if ((rc = apply_item(txn, ctx, in.epoch, item, &wait)))
+            return rc;
+        if (wait)
+            break; /* this item and the rest of the batch wait: the sender resends */
         in.applied = item->seq;
         result->applied_now++;
         last = item;

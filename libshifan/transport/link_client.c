@@ -286,70 +286,82 @@ static void client_handshake_timed_out(link_client_t *self)
     self->reconnect_at_ms = now + LINK_RECONNECT_MS;
 }
 
+/* Reads one monitor event without blocking; false when none is pending. */
+static bool client_read_event(link_client_t *self, uint16_t *event, uint32_t *value)
+{
+    zmq_msg_t head, address;
+    zmq_msg_init(&head);
+    if (zmq_msg_recv(&head, self->monitor, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&head);
+        return false;
+    }
+    zmq_msg_init(&address);
+    if (zmq_msg_more(&head))
+        zmq_msg_recv(&address, self->monitor, 0);
+    *event = 0;
+    *value = 0;
+    if (zmq_msg_size(&head) >= 6) {
+        memcpy(event, zmq_msg_data(&head), 2);
+        memcpy(value, (uint8_t *)zmq_msg_data(&head) + 2, 4);
+    }
+    zmq_msg_close(&head);
+    zmq_msg_close(&address);
+    return true;
+}
+
+static void client_on_event(link_client_t *self, uint16_t event, uint32_t value)
+{
+    int64_t now = stime_mono_ms();
+    switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        /* A new connection: resume from the parent's durable state. */
+        self->handshake_timeouts = 0;
+        client_link_lost(self, "reconnected");
+        client_new_session(self);
+        self->state = LINK_CONNECTING;
+        client_send_hello(self);
+        break;
+    case ZMQ_EVENT_DISCONNECTED:
+        client_link_lost(self, "connection closed");
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        /* libzmq 4.3.4 treats a ZAP refusal as a protocol error and never
+         * reconnects that endpoint: we re-arm it ourselves, so a county
+         * refused before its key was allowed connects soon after. */
+        self->reconnect_at_ms = now + LINK_REFUSED_RETRY_MS;
+        self->state = LINK_REFUSED_KEY;
+        self->up.active = false;
+        if (now - self->last_refused_log_ms > 30000) {
+            slog_error("the parent at %s refused our key (ZAP status %u): ask its operator "
+                       "to run 'allow --code %s --key <the output of our key verb>'",
+                       self->endpoint, value, self->code);
+            self->last_refused_log_ms = now;
+        }
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        if (value == EAGAIN) {
+            client_handshake_timed_out(self);
+            break;
+        }
+        /* fall through */
+    default:
+        self->reconnect_at_ms = now + LINK_REFUSED_RETRY_MS;
+        if (now - self->last_refused_log_ms > 30000) {
+            slog_warn("handshake with %s failed (event 0x%x, %u): is --upstream-key the "
+                      "parent's current public key?",
+                      self->endpoint, event, value);
+            self->last_refused_log_ms = now;
+        }
+        break;
+    }
+}
+
 void link_client_on_monitor(link_client_t *self)
 {
-    for (;;) {
-        zmq_msg_t head, address;
-        zmq_msg_init(&head);
-        if (zmq_msg_recv(&head, self->monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&head);
-            return;
-        }
-        zmq_msg_init(&address);
-        if (zmq_msg_more(&head))
-            zmq_msg_recv(&address, self->monitor, 0);
-        uint16_t event = 0;
-        uint32_t value = 0;
-        if (zmq_msg_size(&head) >= 6) {
-            memcpy(&event, zmq_msg_data(&head), 2);
-            memcpy(&value, (uint8_t *)zmq_msg_data(&head) + 2, 4);
-        }
-        zmq_msg_close(&head);
-        zmq_msg_close(&address);
-        int64_t now = stime_mono_ms();
-        switch (event) {
-        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
-            /* A new connection: resume from the parent's durable state. */
-            self->handshake_timeouts = 0;
-            client_link_lost(self, "reconnected");
-            client_new_session(self);
-            self->state = LINK_CONNECTING;
-            client_send_hello(self);
-            break;
-        case ZMQ_EVENT_DISCONNECTED:
-            client_link_lost(self, "connection closed");
-            break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-            /* libzmq 4.3.4 treats a ZAP refusal as a protocol error and never
-             * reconnects that endpoint: we re-arm it ourselves, so a county
-             * refused before its key was allowed connects soon after. */
-            self->reconnect_at_ms = now + LINK_REFUSED_RETRY_MS;
-            self->state = LINK_REFUSED_KEY;
-            self->up.active = false;
-            if (now - self->last_refused_log_ms > 30000) {
-                slog_error("the parent at %s refused our key (ZAP status %u): ask its operator "
-                           "to run 'allow --code %s --key <the output of our key verb>'",
-                           self->endpoint, value, self->code);
-                self->last_refused_log_ms = now;
-            }
-            break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            if (value == EAGAIN) {
-                client_handshake_timed_out(self);
-                break;
-            }
-            /* fall through */
-        default:
-            self->reconnect_at_ms = now + LINK_REFUSED_RETRY_MS;
-            if (now - self->last_refused_log_ms > 30000) {
-                slog_warn("handshake with %s failed (event 0x%x, %u): is --upstream-key the "
-                          "parent's current public key?",
-                          self->endpoint, event, value);
-                self->last_refused_log_ms = now;
-            }
-            break;
-        }
-    }
+    uint16_t event;
+    uint32_t value;
+    while (client_read_event(self, &event, &value))
+        client_on_event(self, event, value);
 }
 
 /* On Welcome: reconcile both streams with the parent's view. */
@@ -515,14 +527,94 @@ static bool client_welcome_current(const link_client_t *self, const Shifan__Welc
     return welcome->up_epoch == self->up.epoch || self->up.epoch == 0;
 }
 
+/* A Pong: a round-trip sample on an idle link (a busy one samples the acks
+ * of its batches). */
+static void client_on_pong(link_client_t *self, const Shifan__Pong *pong)
+{
+    if (pong->nonce == self->ping_nonce && self->ping_sent_ms &&
+        link_sender_in_flight(&self->up) == 0)
+        link_sender_rtt_sample(&self->up, stime_mono_ms() - self->ping_sent_ms);
+    self->ping_sent_ms = 0;
+}
+
+static void client_on_refusal(link_client_t *self, const Shifan__Refusal *refusal)
+{
+    if (!refusal->has_seq) {
+        /* The session itself was refused: show it, and back off. */
+        if (self->state != LINK_REFUSED_KEY)
+            slog_error("the parent refused this node: %s (our code %s); check the code "
+                       "registered with 'allow' for our key",
+                       refusal->detail ? refusal->detail : "", self->code);
+        self->state = LINK_REFUSED_KEY;
+        self->up.active = false;
+        return;
+    }
+    self->up.stats.refused++;
+    slog_warn("the parent refused item %" PRIu64 ": %s", refusal->seq,
+              refusal->detail ? refusal->detail : "no reason given");
+}
+
+/* Takes one frame from the parent into this drain: true if the drain keeps
+ * it (a Welcome, or a Batch for the transaction) and frees it afterwards,
+ * false if it was handled here and the caller frees it. */
+static bool client_take(link_client_t *self, Shifan__Envelope *envelope)
+{
+    switch (envelope->body_case) {
+    case SHIFAN__ENVELOPE__BODY_WELCOME:
+        if (!client_welcome_current(self, envelope->welcome))
+            return false;
+        if (self->welcome)
+            codec_free(self->welcome);
+        self->welcome = envelope;
+        return true;
+    case SHIFAN__ENVELOPE__BODY_ACK:
+        if ((self->state == LINK_UP || self->welcome) && envelope->ack->epoch == self->up.epoch &&
+            envelope->ack->applied > self->ack_applied) {
+            self->ack_applied = envelope->ack->applied;
+            self->ack_seen = true;
+        }
+        return false;
+    case SHIFAN__ENVELOPE__BODY_BATCH:
+        /* Only within a session: a batch on a connection not yet
+         * welcomed is from before our Hello and is resent after it. */
+        if (self->state != LINK_UP && !self->welcome)
+            return false;
+        self->batches[self->batch_count++] = envelope;
+        return true;
+    case SHIFAN__ENVELOPE__BODY_PONG:
+        client_on_pong(self, envelope->pong);
+        return false;
+    case SHIFAN__ENVELOPE__BODY_REFUSAL:
+        client_on_refusal(self, envelope->refusal);
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* Commits what the drain took (Welcome, acks, batches) in one durable
+ * transaction, then answers; on failure nothing is acknowledged and the
+ * parent resends. */
+static void client_commit(link_client_t *self)
+{
+    int64_t started = stime_mono_ms();
+    int rc = link_write_refusing(self->store, client_txn_fn, self, &self->poisons);
+    slog_release(rc == 0);
+    slog_debug("client commit: ack %llu, %zu batch(es) in %lld ms",
+               (unsigned long long)self->ack_applied, self->batch_count,
+               (long long)(stime_mono_ms() - started));
+    if (rc)
+        slog_error("cannot record what the parent sent: %s; it will be resent", sf_strerror(rc));
+    else
+        client_after_commit(self);
+}
+
 void link_client_on_readable(link_client_t *self)
 {
     self->welcome = NULL;
     self->batch_count = 0;
     self->ack_seen = false;
     self->ack_applied = 0;
-    Shifan__Envelope *keep[LINK_DRAIN_MAX];
-    size_t kept = 0;
     for (int n = 0; n < LINK_DRAIN_MAX; n++) {
         zmq_msg_t msg;
         zmq_msg_init(&msg);
@@ -539,79 +631,16 @@ void link_client_on_readable(link_client_t *self)
         }
         self->last_rx_ms = stime_mono_ms();
         self->last_contact = stime_now();
-        bool used = false;
-        switch (envelope->body_case) {
-        case SHIFAN__ENVELOPE__BODY_WELCOME:
-            if (client_welcome_current(self, envelope->welcome)) {
-                if (self->welcome)
-                    codec_free(self->welcome);
-                self->welcome = envelope;
-                used = true;
-            }
-            break;
-        case SHIFAN__ENVELOPE__BODY_ACK:
-            if ((self->state == LINK_UP || self->welcome) &&
-                envelope->ack->epoch == self->up.epoch &&
-                envelope->ack->applied > self->ack_applied) {
-                self->ack_applied = envelope->ack->applied;
-                self->ack_seen = true;
-            }
-            break;
-        case SHIFAN__ENVELOPE__BODY_BATCH:
-            /* Only within a session: a batch on a connection not yet
-             * welcomed is from before our Hello and is resent after it. */
-            if (self->state != LINK_UP && !self->welcome)
-                break;
-            self->batches[self->batch_count++] = envelope;
-            keep[kept++] = envelope;
-            used = true;
-            break;
-        case SHIFAN__ENVELOPE__BODY_PONG:
-            if (envelope->pong->nonce == self->ping_nonce && self->ping_sent_ms &&
-                link_sender_in_flight(&self->up) == 0)
-                link_sender_rtt_sample(&self->up, stime_mono_ms() - self->ping_sent_ms);
-            self->ping_sent_ms = 0;
-            break;
-        case SHIFAN__ENVELOPE__BODY_REFUSAL:
-            if (!envelope->refusal->has_seq) {
-                /* The session itself was refused: show it, and back off. */
-                if (self->state != LINK_REFUSED_KEY)
-                    slog_error("the parent refused this node: %s (our code %s); check the code "
-                               "registered with 'allow' for our key",
-                               envelope->refusal->detail ? envelope->refusal->detail : "",
-                               self->code);
-                self->state = LINK_REFUSED_KEY;
-                self->up.active = false;
-                break;
-            }
-            self->up.stats.refused++;
-            slog_warn("the parent refused item %" PRIu64 ": %s", envelope->refusal->seq,
-                      envelope->refusal->detail ? envelope->refusal->detail : "no reason given");
-            break;
-        default:
-            break;
-        }
-        if (!used)
+        if (!client_take(self, envelope))
             codec_free(envelope);
     }
-    if (self->welcome || self->ack_seen || self->batch_count) {
-        int64_t started = stime_mono_ms();
-        int rc = link_write_refusing(self->store, client_txn_fn, self, &self->poisons);
-        slog_release(rc == 0);
-        slog_debug("client commit: ack %llu, %zu batch(es) in %lld ms",
-                   (unsigned long long)self->ack_applied, self->batch_count,
-                   (long long)(stime_mono_ms() - started));
-        if (rc)
-            slog_error("cannot record what the parent sent: %s; it will be resent",
-                       sf_strerror(rc));
-        else
-            client_after_commit(self);
-    }
+    if (self->welcome || self->ack_seen || self->batch_count)
+        client_commit(self);
     if (self->welcome)
         codec_free(self->welcome);
     self->welcome = NULL;
-    for (size_t i = 0; i < kept; i++)
-        codec_free(keep[i]);
+    for (size_t i = 0; i < self->batch_count; i++)
+        codec_free(self->batches[i]);
     self->batch_count = 0;
     link_sender_pump(&self->up, self->store, client_send, self);
 }

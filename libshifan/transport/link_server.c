@@ -281,58 +281,68 @@ static void server_drop(link_server_t *self, const char *who, const char *why)
     }
 }
 
-static int server_hello(link_server_t *self, store_txn_t *txn, pending_t *pending)
+/* Hello, the child's upward stream: where we stand in it, after
+ * reconciling with what the child says we acknowledged. Left in *in. */
+static int server_hello_up(link_server_t *self, store_txn_t *txn, pending_t *pending,
+                           outbox_inbound_t *in)
 {
     const Shifan__Hello *hello = pending->envelope->hello;
     peer_t *peer = pending->peer;
     char inbound[OUTBOX_STREAM_MAX];
     link_inbound_up_stream(inbound, sizeof inbound, peer->code);
-    outbox_inbound_t in;
-    int rc = outbox_inbound_get(txn, self->store, inbound, &in);
+    int rc = outbox_inbound_get(txn, self->store, inbound, in);
     if (rc)
         return rc;
-    pending->event = NULL;
-    if (hello->up_epoch != in.epoch) {
-        bool lost = in.epoch == 0 && hello->up_acked > 0;
-        if (in.epoch && !lost)
+    if (hello->up_epoch != in->epoch) {
+        bool lost = in->epoch == 0 && hello->up_acked > 0;
+        if (in->epoch && !lost)
             slog_info("child %s has a new upward stream (re-initialised?); continuing after "
                       "its seq %" PRIu64,
                       peer->code, hello->up_acked);
-        memset(&in, 0, sizeof in); /* no digest known for that position */
-        in.epoch = hello->up_epoch;
+        memset(in, 0, sizeof *in); /* no digest known for that position */
+        in->epoch = hello->up_epoch;
         /* A child whose items we acknowledged but of which this store holds
          * nothing: we were re-initialised or restored from a backup older
          * than its first contact. Answering 0 makes it queue its state again. */
-        in.applied = lost ? 0 : hello->up_acked;
+        in->applied = lost ? 0 : hello->up_acked;
         if (lost)
             pending->event = "holds nothing of a child that we acknowledged: it queues its "
                              "state again";
-    } else if (hello->up_acked > in.applied) {
+    } else if (hello->up_acked > in->applied) {
         /* We acknowledged more than we hold: restored from an older backup.
          * The Welcome says what we hold, and the child queues its state again. */
         pending->event = "acknowledged more of a child than this store holds (restored from "
                          "a backup?): it queues its state again";
     }
-    if ((rc = outbox_inbound_put(txn, self->store, inbound, &in)))
+    return outbox_inbound_put(txn, self->store, inbound, in);
+}
+
+/* Hello, our downward stream to the child: reconciled with what the child
+ * says it applied, then read again into *down. */
+static int server_hello_down(link_server_t *self, store_txn_t *txn, pending_t *pending,
+                             outbox_state_t *down)
+{
+    const Shifan__Hello *hello = pending->envelope->hello;
+    peer_t *peer = pending->peer;
+    int rc = outbox_state(txn, self->store, peer->down.stream, down);
+    if (rc)
         return rc;
-    outbox_state_t down;
-    if ((rc = outbox_state(txn, self->store, peer->down.stream, &down)))
-        return rc;
-    bool same = hello->down_epoch == down.epoch && down.epoch != 0;
-    if (same && (hello->down_applied >= down.next_seq ||
-                 (hello->down_applied > down.acked &&
+    bool same = hello->down_epoch == down->epoch && down->epoch != 0;
+    if (same && (hello->down_applied >= down->next_seq ||
+                 (hello->down_applied > down->acked &&
                   outbox_item_differs(txn, self->store, peer->down.stream, hello->down_applied,
                                       hello->down_digest.data, hello->down_digest.len)))) {
         /* The child applied numbers this store never issued, or other items
          * under them: we were restored from an older backup. */
         pending->event = "the child applied more of our stream than this store ever held "
                          "(restored from a backup?): restarting the stream to it";
-        if ((rc = outbox_restart_stream(txn, self->store, peer->down.stream, &down)))
+        if ((rc = outbox_restart_stream(txn, self->store, peer->down.stream, down)))
             return rc;
-    } else if (same && hello->down_applied > down.acked) {
-        if ((rc = outbox_ack(txn, self->store, peer->down.stream, down.epoch, hello->down_applied)))
+    } else if (same && hello->down_applied > down->acked) {
+        if ((rc =
+                 outbox_ack(txn, self->store, peer->down.stream, down->epoch, hello->down_applied)))
             return rc;
-    } else if (same && hello->down_applied < down.acked) {
+    } else if (same && hello->down_applied < down->acked) {
         /* The child applied less than it acknowledged: it was restored from
          * an older backup. What it lost was deleted here: queue our state
          * to it again. */
@@ -346,22 +356,40 @@ static int server_hello(link_server_t *self, store_txn_t *txn, pending_t *pendin
         if ((rc = self->hooks.resync_child(self->hooks.arg, txn, peer->code)))
             return rc;
     }
-    if ((rc = outbox_state(txn, self->store, peer->down.stream, &down)))
-        return rc;
+    return outbox_state(txn, self->store, peer->down.stream, down);
+}
+
+/* The Welcome that answers the Hello, sent after the commit. */
+static void server_hello_welcome(link_server_t *self, pending_t *pending,
+                                 const outbox_inbound_t *in, const outbox_state_t *down)
+{
+    const Shifan__Hello *hello = pending->envelope->hello;
     shifan__welcome__init(&pending->welcome);
     pending->welcome.code = self->code;
-    pending->welcome.up_epoch = in.epoch;
-    pending->welcome.up_applied = in.applied;
-    pending->welcome.down_epoch = down.epoch;
-    pending->welcome.down_acked = down.acked;
+    pending->welcome.up_epoch = in->epoch;
+    pending->welcome.up_applied = in->applied;
+    pending->welcome.down_epoch = down->epoch;
+    pending->welcome.down_acked = down->acked;
     pending->welcome.heartbeat_ms = LINK_HEARTBEAT_MS;
-    memcpy(pending->up_digest, in.digest, sizeof pending->up_digest);
+    memcpy(pending->up_digest, in->digest, sizeof pending->up_digest);
     pending->welcome.has_up_digest = 1;
     pending->welcome.up_digest.data = pending->up_digest; /* sent after the commit */
     pending->welcome.up_digest.len = sizeof pending->up_digest;
     pending->welcome.has_session = hello->has_session;
     pending->welcome.session = hello->session;
     pending->welcome_ok = true;
+}
+
+static int server_hello(link_server_t *self, store_txn_t *txn, pending_t *pending)
+{
+    outbox_inbound_t in;
+    outbox_state_t down;
+    int rc;
+    pending->event = NULL;
+    if ((rc = server_hello_up(self, txn, pending, &in)) ||
+        (rc = server_hello_down(self, txn, pending, &down)))
+        return rc;
+    server_hello_welcome(self, pending, &in, &down);
     return 0;
 }
 
