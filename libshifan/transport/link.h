@@ -18,7 +18,6 @@
 #ifndef SHIFAN_LINK_H
 #define SHIFAN_LINK_H
 
-#include <lmdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,23 +79,23 @@ typedef struct {
      * without it (its other items are applied) and the sender is told.
      * May run more than once for the same item (the transaction is retried
      * after the map grew or an item was refused): derive everything from txn. */
-    int (*apply)(void *arg, MDB_txn *txn, const char *peer, const uint8_t *payload, size_t len,
+    int (*apply)(void *arg, store_txn_t *txn, const char *peer, const uint8_t *payload, size_t len,
                  char *why, size_t whysize);
     /* An item of `peer` was refused: queue the sender a durable notice
      * (Payload.refused) in this transaction. reason is a Refusal.Reason.
      * Optional. Not called while LINK_REFUSALS_PENDING_MAX items (of any
      * kind) wait on the stream back to that peer: a peer that sends only
      * what we refuse cannot grow our store without bound. */
-    int (*refused)(void *arg, MDB_txn *txn, const char *peer, uint64_t epoch, uint64_t seq,
+    int (*refused)(void *arg, store_txn_t *txn, const char *peer, uint64_t epoch, uint64_t seq,
                    const uint8_t *payload, size_t len, int reason, const char *why);
     /* Parent: the child lacks our downward state (first contact, a
      * re-initialised child, or one restored from an older backup): queue
      * it again on "d:<peer>", skipping what is queued there already. */
-    int (*resync_child)(void *arg, MDB_txn *txn, const char *peer);
+    int (*resync_child)(void *arg, store_txn_t *txn, const char *peer);
     /* Child: the parent lacks items it once acknowledged (a parent restored
      * from an older backup, or re-initialised): queue our state again on
      * "up", skipping what is queued there already. */
-    int (*resync_parent)(void *arg, MDB_txn *txn);
+    int (*resync_parent)(void *arg, store_txn_t *txn);
     /* Parent only: is this key still registered to this code? Asked for
      * every frame, answered from memory; NULL admits whatever ZAP admitted. */
     bool (*admit)(void *arg, const char *code, const char *key_z85);
