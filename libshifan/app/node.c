@@ -980,7 +980,7 @@ static int node_apply(void *arg, MDB_txn *txn, const char *peer, const uint8_t *
                       char *why, size_t whysize)
 {
     node_t *self = arg;
-    if (!self->arena && !(self->arena = codec_arena_new(2u << 20)))
+    if (!self->arena && !(self->arena = codec_arena_new(2u << 20, NULL)))
         return SF_ENOMEM;
     Shifan__Payload *payload = codec_payload_unpack_arena(self->arena, bytes, len);
     if (!payload)
@@ -1455,11 +1455,11 @@ static void upstream_follow(node_t *self, const link_hooks_t *hooks)
         return;
     link_client_config_t config = {self->code, arg.endpoint, arg.key, self->keys.public_z85,
                                    self->keys.secret_z85};
-    int rc;
-    link_client_t *client = link_client_new(self->ctx, self->store, &config, hooks, &rc);
+    sf_error_t error;
+    link_client_t *client = link_client_new(self->ctx, self->store, &config, hooks, &error);
     if (!client) {
-        slog_error("cannot switch the parent to %s (%s): keeping %s", arg.endpoint, sf_strerror(rc),
-                   self->upstream);
+        slog_error("cannot switch the parent to %s (%s): keeping %s", arg.endpoint,
+                   sf_strerror(error.code), self->upstream);
         return;
     }
     link_client_destroy(&self->client);
@@ -1584,23 +1584,32 @@ int node_run(node_t *self)
         self, node_apply, node_on_refused, node_resync_child, node_resync_parent, node_admit};
     slog_set_buffered(true);
     self->ranked_generation = UINT64_MAX; /* rank once at start */
-    if (!(self->ctx = net_context_new(&rc)))
+    sf_error_t error;
+    if (!(self->ctx = net_context_new(&error))) {
+        rc = error.code;
         goto out;
+    }
     if (self->role != ROLE_COUNTY) {
         /* ZAP before the server binds, so no connection is ever unauthenticated (A1). */
-        if (!(self->zap = zap_new(self->ctx, &rc)))
+        if (!(self->zap = zap_new(self->ctx, &error))) {
+            rc = error.code;
             goto out;
+        }
         node_reload_keys(self, true);
         link_server_config_t config = {self->code, self->listen, self->keys.secret_z85};
-        if (!(self->server = link_server_new(self->ctx, self->store, &config, &hooks, &rc)))
+        if (!(self->server = link_server_new(self->ctx, self->store, &config, &hooks, &error))) {
+            rc = error.code;
             goto out;
+        }
         slog_info("listening on %s", self->listen);
     }
     if (self->role != ROLE_PROVINCE) {
         link_client_config_t config = {self->code, self->upstream, self->upstream_key,
                                        self->keys.public_z85, self->keys.secret_z85};
-        if (!(self->client = link_client_new(self->ctx, self->store, &config, &hooks, &rc)))
+        if (!(self->client = link_client_new(self->ctx, self->store, &config, &hooks, &error))) {
+            rc = error.code;
             goto out;
+        }
         slog_info("connecting to %s", self->upstream);
         self->unreachable_after_ms = unreachable_after_ms();
         upstream_watch_start(self);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
 #include "shifan.pb-c.h"
 
 #define CODEC_WIRE_VERSION 1
@@ -36,7 +37,7 @@ int codec_pack_msg(const Shifan__Envelope *envelope, void *zmq_msg);
  * to malloc. One arena per thread; a payload decoded with it stays valid
  * until the next codec_payload_unpack_arena() on the same arena. */
 typedef struct codec_arena codec_arena_t;
-codec_arena_t *codec_arena_new(size_t size);
+codec_arena_t *codec_arena_new(size_t size, sf_error_t *error);
 void codec_arena_destroy(codec_arena_t **self_p);
 Shifan__Payload *codec_payload_unpack_arena(codec_arena_t *arena, const uint8_t *data, size_t len);
 void codec_payload_free_arena(codec_arena_t *arena, Shifan__Payload *payload);

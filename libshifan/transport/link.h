@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
 #include "storage/store.h"
 #include "transport/zap.h"
 
@@ -116,7 +117,7 @@ typedef struct {
 } link_client_config_t;
 
 link_client_t *link_client_new(void *ctx, store_t *store, const link_client_config_t *config,
-                               const link_hooks_t *hooks, int *err);
+                               const link_hooks_t *hooks, sf_error_t *error);
 void link_client_destroy(link_client_t **self_p);
 /* Sockets to poll for ZMQ_POLLIN: the DEALER and its monitor. */
 void *link_client_socket(link_client_t *self);
@@ -158,7 +159,7 @@ typedef struct {
 
 /* The ZAP handler must already be running in ctx (zap_new). */
 link_server_t *link_server_new(void *ctx, store_t *store, const link_server_config_t *config,
-                               const link_hooks_t *hooks, int *err);
+                               const link_hooks_t *hooks, sf_error_t *error);
 void link_server_destroy(link_server_t **self_p);
 void *link_server_socket(link_server_t *self);
 /* The endpoint actually bound (resolves a "tcp://127.0.0.1:*" wildcard). */

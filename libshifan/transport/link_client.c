@@ -114,31 +114,20 @@ static void client_send_hello(link_client_t *self)
     self->last_hello_ms = stime_mono_ms();
 }
 
-link_client_t *link_client_new(void *ctx, store_t *store, const link_client_config_t *config,
-                               const link_hooks_t *hooks, int *err)
+/* The DEALER, with its CURVE keys. IMMEDIATE: no pipe while disconnected,
+ * so nothing queues for a dead connection and is sent later behind our
+ * resends (Z4). Reconnect fast with a small cap: the link must resume
+ * within ~2 s of healing. */
+static int client_open_socket(link_client_t *self, void *ctx, const link_client_config_t *config,
+                              sf_error_t *error)
 {
-    link_client_t *self = calloc(1, sizeof *self);
     uint8_t server_key[32], public_key[32], secret_key[32];
-    char monitor_endpoint[64];
-    *err = SF_ENOMEM;
-    if (!self)
-        return NULL;
-    self->store = store;
-    self->hooks = *hooks;
-    self->session = random_nonzero64();
-    snprintf(self->code, sizeof self->code, "%s", config->code);
-    snprintf(self->endpoint, sizeof self->endpoint, "%s", config->endpoint);
-    snprintf(self->up.stream, sizeof self->up.stream, UP_STREAM);
-    *err = SF_EINVAL;
     if (keys_decode(config->server_key, server_key) ||
         keys_decode(config->public_key, public_key) || keys_decode(config->secret_key, secret_key))
-        goto fail;
-    *err = SF_ESTATE;
+        return sf_error_set(error, SF_EINVAL, "a key of the link to %s is not a Z85 CURVE key",
+                            config->endpoint);
     if (!(self->socket = zmq_socket(ctx, ZMQ_DEALER)))
-        goto fail;
-    /* IMMEDIATE: no pipe while disconnected, so nothing queues for a dead
-     * connection and is sent later behind our resends (Z4). Reconnect fast
-     * with a small cap: the link must resume within ~2 s of healing. */
+        return sf_error_set(error, SF_ESTATE, "cannot make a socket: %s", zmq_strerror(errno));
     self->handshake_ms = LINK_HANDSHAKE_MS;
     if (link_common_options(self->socket) || link_set_int(self->socket, ZMQ_IMMEDIATE, 1) ||
         link_set_int(self->socket, ZMQ_HANDSHAKE_IVL, self->handshake_ms) ||
@@ -147,9 +136,17 @@ link_client_t *link_client_new(void *ctx, store_t *store, const link_client_conf
         zmq_setsockopt(self->socket, ZMQ_CURVE_SERVERKEY, server_key, 32) ||
         zmq_setsockopt(self->socket, ZMQ_CURVE_PUBLICKEY, public_key, 32) ||
         zmq_setsockopt(self->socket, ZMQ_CURVE_SECRETKEY, secret_key, 32))
-        goto fail;
+        return sf_error_set(error, SF_ESTATE, "cannot set the options of the link socket: %s",
+                            zmq_strerror(errno));
+    return 0;
+}
+
+/* The PAIR that receives the DEALER's connection events. */
+static int client_open_monitor(link_client_t *self, void *ctx, sf_error_t *error)
+{
     /* Random, not the object's address: a restarted client may get the same
      * address while libzmq still holds the old monitor endpoint. */
+    char monitor_endpoint[64];
     snprintf(monitor_endpoint, sizeof monitor_endpoint, "inproc://shifan-monitor-%08x%08x",
              randombytes_random(), randombytes_random());
     if (zmq_socket_monitor(self->socket, monitor_endpoint,
@@ -159,17 +156,41 @@ link_client_t *link_client_new(void *ctx, store_t *store, const link_client_conf
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) ||
         !(self->monitor = zmq_socket(ctx, ZMQ_PAIR)) ||
         link_set_int(self->monitor, ZMQ_LINGER, 0) || zmq_connect(self->monitor, monitor_endpoint))
+        return sf_error_set(error, SF_ESTATE, "cannot monitor the link socket: %s",
+                            zmq_strerror(errno));
+    return 0;
+}
+
+link_client_t *link_client_new(void *ctx, store_t *store, const link_client_config_t *config,
+                               const link_hooks_t *hooks, sf_error_t *error)
+{
+    link_client_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        sf_error_set(error, SF_ENOMEM, "out of memory for the link to %s", config->endpoint);
+        return NULL;
+    }
+    self->store = store;
+    self->hooks = *hooks;
+    self->session = random_nonzero64();
+    snprintf(self->code, sizeof self->code, "%s", config->code);
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", config->endpoint);
+    snprintf(self->up.stream, sizeof self->up.stream, UP_STREAM);
+    if (client_open_socket(self, ctx, config, error) || client_open_monitor(self, ctx, error))
         goto fail;
     if (zmq_connect(self->socket, config->endpoint) != 0) {
-        slog_error("cannot connect to %s: %s", config->endpoint, zmq_strerror(errno));
-        *err = SF_EINVAL;
+        int zerr = errno;
+        slog_error("cannot connect to %s: %s", config->endpoint, zmq_strerror(zerr));
+        sf_error_set(error, SF_EINVAL, "cannot connect to %s: %s", config->endpoint,
+                     zmq_strerror(zerr));
         goto fail;
     }
     self->state = LINK_CONNECTING;
-    if ((*err = link_sender_refresh(&self->up, store)))
+    int rc = link_sender_refresh(&self->up, store);
+    if (rc) {
+        sf_error_set(error, rc, "cannot read the upward stream: %s", sf_strerror(rc));
         goto fail;
+    }
     self->up.next_send = self->up.acked + 1;
-    *err = 0;
     return self;
 fail:
     link_client_destroy(&self);

@@ -89,39 +89,43 @@ static peer_t *server_peer(link_server_t *self, const char *code, bool create)
 }
 
 link_server_t *link_server_new(void *ctx, store_t *store, const link_server_config_t *config,
-                               const link_hooks_t *hooks, int *err)
+                               const link_hooks_t *hooks, sf_error_t *error)
 {
     link_server_t *self = calloc(1, sizeof *self);
-    *err = SF_ENOMEM;
-    if (!self)
+    if (!self) {
+        sf_error_set(error, SF_ENOMEM, "out of memory for the link server");
         return NULL;
+    }
     self->store = store;
     self->hooks = *hooks;
     snprintf(self->code, sizeof self->code, "%s", config->code ? config->code : "");
     snprintf(self->endpoint, sizeof self->endpoint, "%s", config->endpoint);
-    *err = SF_ESTATE;
-    if (!(self->socket = zmq_socket(ctx, ZMQ_ROUTER)))
+    if (!(self->socket = zmq_socket(ctx, ZMQ_ROUTER))) {
+        sf_error_set(error, SF_ESTATE, "cannot make a socket: %s", zmq_strerror(errno));
         goto fail;
+    }
     /* MANDATORY: a send to a gone child fails (EHOSTUNREACH) instead of
      * vanishing, and with DONTWAIT never blocks the hub (Z2). Routing ids
      * are assigned by the ROUTER, never chosen by children (Z6). */
     /* A parent waits long for a handshake: its children's links may be
      * slow, and a child that is gone costs only a socket until then. */
+    int rc = SF_ESTATE;
     if (link_common_options(self->socket) || link_set_int(self->socket, ZMQ_ROUTER_MANDATORY, 1) ||
         link_set_int(self->socket, ZMQ_HANDSHAKE_IVL, LINK_HANDSHAKE_MAX_MS) ||
-        (*err = zap_secure_server(self->socket, config->secret_key)) != 0) {
-        if (!*err)
-            *err = SF_ESTATE;
+        (rc = zap_secure_server(self->socket, config->secret_key)) != 0) {
+        sf_error_set(error, rc ? rc : SF_ESTATE, "cannot make %s a CURVE server with ZAP",
+                     config->endpoint);
         goto fail;
     }
     if (zmq_bind(self->socket, config->endpoint) != 0) {
-        slog_error("cannot listen on %s: %s", config->endpoint, zmq_strerror(errno));
-        *err = errno == EADDRINUSE ? SF_EEXIST : SF_EINVAL;
+        int zerr = errno;
+        slog_error("cannot listen on %s: %s", config->endpoint, zmq_strerror(zerr));
+        sf_error_set(error, zerr == EADDRINUSE ? SF_EEXIST : SF_EINVAL, "cannot listen on %s: %s",
+                     config->endpoint, zmq_strerror(zerr));
         goto fail;
     }
     size_t size = sizeof self->endpoint;
     zmq_getsockopt(self->socket, ZMQ_LAST_ENDPOINT, self->endpoint, &size);
-    *err = 0;
     return self;
 fail:
     link_server_destroy(&self);

@@ -11,11 +11,12 @@
 #ifndef SHIFAN_NET_H
 #define SHIFAN_NET_H
 
+#include "base/error.h"
 #include "transport/link.h"
 #include "transport/zap.h"
 
 /* A new ZeroMQ context. NULL with *err = SF_ESTATE (and errno) on failure. */
-void *net_context_new(int *err);
+void *net_context_new(sf_error_t *error);
 /* Terminates the context (every socket in it must be closed first: destroy
  * the link client, link server and ZAP handler, in that order) and sets
  * *ctx_p to NULL. A NULL *ctx_p is a no-op. */

@@ -24,23 +24,23 @@ static int entry_compare(const void *a, const void *b)
     return memcmp(((const zap_entry_t *)a)->key, ((const zap_entry_t *)b)->key, 32);
 }
 
-zap_t *zap_new(void *ctx, int *err)
+zap_t *zap_new(void *ctx, sf_error_t *error)
 {
     zap_t *self = calloc(1, sizeof *self);
     if (!self) {
-        *err = SF_ENOMEM;
+        sf_error_set(error, SF_ENOMEM, "out of memory for the ZAP handler");
         return NULL;
     }
     self->socket = zmq_socket(ctx, ZMQ_REP);
     int linger = 0;
     if (!self->socket || zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_bind(self->socket, "inproc://zeromq.zap.01") != 0) {
-        slog_error("cannot start the ZAP handler: %s", zmq_strerror(errno));
-        *err = SF_ESTATE;
+        int zerr = errno;
+        slog_error("cannot start the ZAP handler: %s", zmq_strerror(zerr));
+        sf_error_set(error, SF_ESTATE, "cannot start the ZAP handler: %s", zmq_strerror(zerr));
         zap_destroy(&self);
         return NULL;
     }
-    *err = 0;
     return self;
 }
 

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
+
 #define ZAP_DOMAIN "shifan"
 #define ZAP_CODE_MAX 16
 
@@ -27,7 +29,7 @@ typedef struct {
 } zap_entry_t;
 
 /* Binds the handler in ctx. NULL with *err set if the endpoint is taken. */
-zap_t *zap_new(void *ctx, int *err);
+zap_t *zap_new(void *ctx, sf_error_t *error);
 void zap_destroy(zap_t **self_p);
 
 /* The REP socket, for zmq_poll. */
