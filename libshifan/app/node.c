@@ -916,7 +916,7 @@ static int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8
                       size_t len, char *why, size_t whysize)
 {
     node_t *self = arg;
-    if (!self->arena && !(self->arena = codec_arena_new(2u << 20)))
+    if (!self->arena && !(self->arena = codec_arena_new(2u << 20, NULL)))
         return SF_ENOMEM;
     Shifan__Payload *payload = codec_payload_unpack_arena(self->arena, bytes, len);
     if (!payload)
@@ -1386,11 +1386,11 @@ static void upstream_follow(node_t *self, const link_hooks_t *hooks)
         return;
     link_client_config_t config = {self->code, arg.endpoint, arg.key, self->keys.public_z85,
                                    self->keys.secret_z85};
-    int rc;
-    link_client_t *client = link_client_new(self->ctx, self->store, &config, hooks, &rc);
+    sf_error_t error;
+    link_client_t *client = link_client_new(self->ctx, self->store, &config, hooks, &error);
     if (!client) {
-        slog_error("cannot switch the parent to %s (%s): keeping %s", arg.endpoint, sf_strerror(rc),
-                   self->upstream);
+        slog_error("cannot switch the parent to %s (%s): keeping %s", arg.endpoint,
+                   sf_strerror(error.code), self->upstream);
         return;
     }
     link_client_destroy(&self->client);
@@ -1514,24 +1514,24 @@ static int node_lock(node_t *self, int *fd_out)
  * (county, hub). */
 static int daemon_start(node_t *self, const link_hooks_t *hooks)
 {
-    int rc;
-    if (!(self->ctx = net_context_new(&rc)))
-        return rc;
+    sf_error_t error;
+    if (!(self->ctx = net_context_new(&error)))
+        return error.code;
     if (self->role != ROLE_COUNTY) {
         /* ZAP before the server binds, so no connection is ever unauthenticated (A1). */
-        if (!(self->zap = zap_new(self->ctx, &rc)))
-            return rc;
+        if (!(self->zap = zap_new(self->ctx, &error)))
+            return error.code;
         node_reload_keys(self, true);
         link_server_config_t config = {self->code, self->listen, self->keys.secret_z85};
-        if (!(self->server = link_server_new(self->ctx, self->store, &config, hooks, &rc)))
-            return rc;
+        if (!(self->server = link_server_new(self->ctx, self->store, &config, hooks, &error)))
+            return error.code;
         slog_info("listening on %s", self->listen);
     }
     if (self->role != ROLE_PROVINCE) {
         link_client_config_t config = {self->code, self->upstream, self->upstream_key,
                                        self->keys.public_z85, self->keys.secret_z85};
-        if (!(self->client = link_client_new(self->ctx, self->store, &config, hooks, &rc)))
-            return rc;
+        if (!(self->client = link_client_new(self->ctx, self->store, &config, hooks, &error)))
+            return error.code;
         slog_info("connecting to %s", self->upstream);
         self->unreachable_after_ms = unreachable_after_ms();
         upstream_watch_start(self);

@@ -179,15 +179,18 @@ struct codec_arena {
     size_t size, used;
 };
 
-codec_arena_t *codec_arena_new(size_t size)
+codec_arena_t *codec_arena_new(size_t size, sf_error_t *error)
 {
     codec_arena_t *self = calloc(1, sizeof *self);
     if (self && !(self->buf = malloc(size))) {
         free(self);
+        self = NULL;
+    }
+    if (!self) {
+        sf_error_set(error, SF_ENOMEM, "out of memory for a decoding arena of %zu bytes", size);
         return NULL;
     }
-    if (self)
-        self->size = size;
+    self->size = size;
     return self;
 }
 

@@ -14,15 +14,22 @@
  * Payloads are opaque to the link: the apply hook of the node decides what
  * an item means, in the receiver's transaction, and may refuse it.
  *
- * Threads: a link object belongs to the thread running the node's loop. */
+ * Ownership: the caller owns a link object and destroys it before the
+ * store and before terminating the ZeroMQ context it was made in (net.h);
+ * config strings and hooks are copied at creation, hooks->arg is only
+ * passed back. The event functions (on_readable, on_monitor, tick) never
+ * fail: what cannot be done now (a commit, a send) is logged and retried
+ * later, and nothing is acknowledged that was not committed.
+ * Threads: a link object belongs to the thread running the node's loop;
+ * the hooks run on it (all but admit inside store_write()). */
 #ifndef SHIFAN_LINK_H
 #define SHIFAN_LINK_H
 
-#include <lmdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
 #include "storage/store.h"
 #include "transport/zap.h"
 
@@ -35,7 +42,7 @@
 #define LINK_TCP_MAXRT_MS 30000    /* TCP_USER_TIMEOUT: data unacknowledged by TCP this long */
 #define LINK_HANDSHAKE_MS                                                                          \
     1500                            /* floor: a child's ZMTP/CURVE handshake must finish within    \
-                                     * this; grows on a link not known to be fast (see .c) */
+                                     * this; grows on a link not known to be fast (link_client.c) */
 #define LINK_HANDSHAKE_MAX_MS 30000 /* ... up to this; and what a parent allows every child */
 #define LINK_FAST_RTT_MS 250        /* a link with a smaller round trip is known to be fast */
 #define LINK_FAST_BPS (1u << 20)    /* ... and, draining this many bytes/s, gets the full window */
@@ -80,23 +87,23 @@ typedef struct {
      * without it (its other items are applied) and the sender is told.
      * May run more than once for the same item (the transaction is retried
      * after the map grew or an item was refused): derive everything from txn. */
-    int (*apply)(void *arg, MDB_txn *txn, const char *peer, const uint8_t *payload, size_t len,
+    int (*apply)(void *arg, store_txn_t *txn, const char *peer, const uint8_t *payload, size_t len,
                  char *why, size_t whysize);
     /* An item of `peer` was refused: queue the sender a durable notice
      * (Payload.refused) in this transaction. reason is a Refusal.Reason.
      * Optional. Not called while LINK_REFUSALS_PENDING_MAX items (of any
      * kind) wait on the stream back to that peer: a peer that sends only
      * what we refuse cannot grow our store without bound. */
-    int (*refused)(void *arg, MDB_txn *txn, const char *peer, uint64_t epoch, uint64_t seq,
+    int (*refused)(void *arg, store_txn_t *txn, const char *peer, uint64_t epoch, uint64_t seq,
                    const uint8_t *payload, size_t len, int reason, const char *why);
     /* Parent: the child lacks our downward state (first contact, a
      * re-initialised child, or one restored from an older backup): queue
      * it again on "d:<peer>", skipping what is queued there already. */
-    int (*resync_child)(void *arg, MDB_txn *txn, const char *peer);
+    int (*resync_child)(void *arg, store_txn_t *txn, const char *peer);
     /* Child: the parent lacks items it once acknowledged (a parent restored
      * from an older backup, or re-initialised): queue our state again on
      * "up", skipping what is queued there already. */
-    int (*resync_parent)(void *arg, MDB_txn *txn);
+    int (*resync_parent)(void *arg, store_txn_t *txn);
     /* Parent only: is this key still registered to this code? Asked for
      * every frame, answered from memory; NULL admits whatever ZAP admitted. */
     bool (*admit)(void *arg, const char *code, const char *key_z85);
@@ -116,10 +123,17 @@ typedef struct {
     const char *secret_key;
 } link_client_config_t;
 
+/* Starts connecting to the parent; the connection is made, lost and made
+ * again in the background. NULL with error: SF_ENOMEM; SF_EINVAL if a
+ * key is not Z85 or the endpoint cannot be connected; SF_ESTATE if a socket
+ * cannot be made or set; the store's error reading the "up" stream. */
 link_client_t *link_client_new(void *ctx, store_t *store, const link_client_config_t *config,
-                               const link_hooks_t *hooks, int *err);
+                               const link_hooks_t *hooks, sf_error_t *error);
+/* Closes the sockets, frees the client and sets *self_p to NULL (NULL: a
+ * no-op). Unacknowledged items stay in the outbox for the next client. */
 void link_client_destroy(link_client_t **self_p);
-/* Sockets to poll for ZMQ_POLLIN: the DEALER and its monitor. */
+/* Sockets to poll for ZMQ_POLLIN: the DEALER and its monitor (owned by the
+ * client). */
 void *link_client_socket(link_client_t *self);
 void *link_client_monitor(link_client_t *self);
 void link_client_on_readable(link_client_t *self);
@@ -157,12 +171,19 @@ typedef struct {
     const char *secret_key; /* own secret key, Z85 */
 } link_server_config_t;
 
-/* The ZAP handler must already be running in ctx (zap_new). */
+/* Binds the ROUTER as a CURVE server with an enforced ZAP domain. The ZAP
+ * handler must already be running in ctx (zap_new). NULL with error:
+ * SF_ENOMEM; SF_EEXIST if the address is in use; SF_EINVAL if the endpoint
+ * cannot be bound or the secret key is not Z85; SF_ESTATE if a socket
+ * cannot be made or ZAP cannot be enforced. */
 link_server_t *link_server_new(void *ctx, store_t *store, const link_server_config_t *config,
-                               const link_hooks_t *hooks, int *err);
+                               const link_hooks_t *hooks, sf_error_t *error);
+/* Closes the socket, frees the server and sets *self_p to NULL (NULL: a
+ * no-op). */
 void link_server_destroy(link_server_t **self_p);
 void *link_server_socket(link_server_t *self);
-/* The endpoint actually bound (resolves a "tcp://127.0.0.1:*" wildcard). */
+/* The endpoint actually bound (resolves a "tcp://127.0.0.1:*" wildcard);
+ * valid as long as the server. */
 const char *link_server_endpoint(const link_server_t *self);
 void link_server_on_readable(link_server_t *self);
 void link_server_tick(link_server_t *self);

@@ -7,11 +7,11 @@
 #include "base/error.h"
 #include "base/slog.h"
 
-void *net_context_new(int *err)
+void *net_context_new(sf_error_t *error)
 {
     void *ctx = zmq_ctx_new();
-    if (!ctx && err)
-        *err = SF_ESTATE;
+    if (!ctx)
+        sf_error_set(error, SF_ESTATE, "cannot make a ZeroMQ context: %s", zmq_strerror(errno));
     return ctx;
 }
 

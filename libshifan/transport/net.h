@@ -6,16 +6,21 @@
  * (and one plain file descriptor, e.g. a signal pipe) and lets each ready
  * object read what arrived.
  *
+ * Ownership: the caller owns the context, and terminates it last, after
+ * destroying every object made in it (terminating blocks until every
+ * socket in the context is closed). net_serve() borrows what it watches.
  * Threads: one context per process; net_serve() from the thread that made
  * the objects it serves (ZeroMQ sockets are not thread-safe). */
 #ifndef SHIFAN_NET_H
 #define SHIFAN_NET_H
 
+#include "base/error.h"
 #include "transport/link.h"
 #include "transport/zap.h"
 
-/* A new ZeroMQ context. NULL with *err = SF_ESTATE (and errno) on failure. */
-void *net_context_new(int *err);
+/* A new ZeroMQ context, or NULL with error SF_ESTATE (and libzmq's reason
+ * in its text). */
+void *net_context_new(sf_error_t *error);
 /* Terminates the context (every socket in it must be closed first: destroy
  * the link client, link server and ZAP handler, in that order) and sets
  * *ctx_p to NULL. A NULL *ctx_p is a no-op. */

@@ -1,4 +1,4 @@
-/* fuzz_envelope: one link frame, as link.c receives it (codec_unpack).
+/* fuzz_envelope: one link frame, as the link receives it (codec_unpack).
  *
  * Properties: no sanitizer report; a refused frame says why (SF_EPROTO or
  * SF_ETOOBIG); an accepted frame keeps codec.h's promises (version 1, a

@@ -25,8 +25,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     /* A tiny arena makes most allocations fall back to malloc; the large
      * one is the daemon's (node.c). Both paths must free what they took. */
-    small_arena = codec_arena_new(256);
-    large_arena = codec_arena_new(2u << 20);
+    small_arena = codec_arena_new(256, NULL);
+    large_arena = codec_arena_new(2u << 20, NULL);
     if (!small_arena || !large_arena)
         abort();
     return 0;

@@ -222,7 +222,7 @@ static void field_number_zero_is_refused_at_any_depth(void **state)
     memcpy(bad, bytes, len);
     memcpy(bad + len, receipt, sizeof receipt);
     assert_null(codec_payload_unpack(bad, len + sizeof receipt));
-    codec_arena_t *arena = codec_arena_new(4096);
+    codec_arena_t *arena = codec_arena_new(4096, NULL);
     assert_null(codec_payload_unpack_arena(arena, bad, len + sizeof receipt));
     /* the same receipt without the bad key is one more receipt */
     bad[len + 2] = 0x0a;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,12 +139,12 @@ static void start_server(fixture_t *f)
                           .admit = parent_admit};
     link_server_config_t config = {"530100", f->endpoint[0] ? f->endpoint : "tcp://127.0.0.1:*",
                                    f->parent_keys.secret_z85};
-    int err;
+    sf_error_t error;
     /* A closed socket releases its port in libzmq's I/O thread, a moment
      * after zmq_close(): a restart on the same port retries briefly. */
     for (int attempt = 0; attempt < 100; attempt++) {
-        f->server = link_server_new(f->ctx, f->parent_store, &config, &hooks, &err);
-        if (f->server || err != SF_EEXIST)
+        f->server = link_server_new(f->ctx, f->parent_store, &config, &hooks, &error);
+        if (f->server || error.code != SF_EEXIST)
             break;
         usleep(20000);
     }
@@ -156,8 +157,7 @@ static void start_client(fixture_t *f, const keys_pair_t *keys)
     link_hooks_t hooks = {.arg = f, .apply = child_apply, .resync_parent = child_resync_parent};
     link_client_config_t config = {CHILD_CODE, f->endpoint, f->parent_keys.public_z85,
                                    keys->public_z85, keys->secret_z85};
-    int err;
-    f->client = link_client_new(f->ctx, f->child_store, &config, &hooks, &err);
+    f->client = link_client_new(f->ctx, f->child_store, &config, &hooks, NULL);
     assert_non_null(f->client);
 }
 
@@ -179,7 +179,7 @@ static int setup(void **state)
     assert_int_equal(zmq_curve_keypair(f->parent_keys.public_z85, f->parent_keys.secret_z85), 0);
     assert_int_equal(zmq_curve_keypair(f->child_keys.public_z85, f->child_keys.secret_z85), 0);
     f->ctx = zmq_ctx_new();
-    f->zap = zap_new(f->ctx, &err);
+    f->zap = zap_new(f->ctx, NULL);
     assert_non_null(f->zap);
     zap_entry_t entry;
     keys_decode(f->child_keys.public_z85, entry.key);
