@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The layer check (tools/check-layers.py) passes on the tree and fails when a
 # lower layer reaches up: a copy of libshifan/ with one bad include in base/,
-# and one ZeroMQ call in domain/, must each be refused.
+# one ZeroMQ call in domain/, and one function too long without a reason
+# must each be refused.
 # Usage: test_check_layers.sh RULES [BUILD_DIR]
 set -euo pipefail
 SRC=${SHIFAN_SOURCE_DIR:?}
@@ -15,7 +16,7 @@ work=$(mktemp -d /tmp/shifan-lint.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cp -r "$SRC/libshifan" "$work/"
 sed -i '0,/#include/s//#include "app\/node.h"\n#include/' "$work/libshifan/base/error.c"
-if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --rules includes); then
+if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --rules includes 2>&1); then
   echo "FAIL: base/ including app/node.h was not refused"; exit 1
 fi
 grep -q 'base/error.c:.*base/ may not include app/node.h' <<<"$out" ||
@@ -23,9 +24,35 @@ grep -q 'base/error.c:.*base/ may not include app/node.h' <<<"$out" ||
 
 cp "$SRC/libshifan/base/error.c" "$work/libshifan/base/error.c"
 printf 'static void reach(void) { zmq_ctx_new(); }\n' >>"$work/libshifan/domain/engine.c"
-if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --rules calls); then
+if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --rules calls 2>&1); then
   echo "FAIL: a zmq_ call in domain/ was not refused"; exit 1
 fi
 grep -q 'domain/engine.c:.*zmq_ctx_new( outside transport/' <<<"$out" ||
   { echo "FAIL: unexpected output: $out"; exit 1; }
-echo "ok: the check passes on the tree and refuses a bad include and a misplaced call"
+cp "$SRC/libshifan/domain/engine.c" "$work/libshifan/domain/engine.c"
+{ printf 'int too_long(void)\n{\n    int n = 0;\n'
+  for _ in $(seq 1 61); do printf '    n++;\n'; done
+  printf '    return n;\n}\n'; } >>"$work/libshifan/domain/engine.c"
+if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --rules functions 2>&1); then
+  echo "FAIL: a 63-line function without a reason was not refused"; exit 1
+fi
+grep -q 'domain/engine.c:.*too_long is 63 lines' <<<"$out" ||
+  { echo "FAIL: unexpected output: $out"; exit 1; }
+# The cycles rule reads object files: two app/ modules calling each other,
+# and a domain/ module calling up into app/.
+objs=$work/build/CMakeFiles/shifan.dir/libshifan
+mkdir -p "$objs/app" "$objs/domain"
+printf 'int pong(void);\nint ping(void) { return pong(); }\n' >"$work/ping.c"
+printf 'int ping(void);\nint pong(void) { return ping(); }\n' >"$work/pong.c"
+printf 'int ping(void);\nint rule(void) { return ping(); }\n' >"$work/rule.c"
+cc -c "$work/ping.c" -o "$objs/app/ping.c.o"
+cc -c "$work/pong.c" -o "$objs/app/pong.c.o"
+cc -c "$work/rule.c" -o "$objs/domain/rule.c.o"
+if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --objects "$work/build" --rules cycles 2>&1); then
+  echo "FAIL: a cycle between modules was not refused"; exit 1
+fi
+grep -q 'modules depend on each other: app/ping <-> app/pong' <<<"$out" ||
+  { echo "FAIL: unexpected output: $out"; exit 1; }
+grep -q 'domain/rule uses ping of app/ping (domain/ may not use app/)' <<<"$out" ||
+  { echo "FAIL: unexpected output: $out"; exit 1; }
+echo "ok: the check passes on the tree and refuses a bad include, a misplaced call, a long function, a cycle and a call up"
