@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/error.h"
 #include "app/node.h"
 
 #define CLI_MAX_OPTIONS 16
@@ -74,6 +75,32 @@ int cli_evaluate(const cli_args_t *args, node_t *node, const char *scope,
  * text, NULL if out of memory. */
 char *cli_recommendations_json(const char *prefecture, int year,
                                const node_recommendations_t *lists);
+/* `status --json` (cli_json.c): malloc'd text, NULL if out of memory. */
+char *cli_status_json(const node_status_t *status);
+/* `list --json` (cli_json.c): malloc'd text, NULL if out of memory. */
+char *cli_versions_json(const node_versions_t *versions);
+/* A version's state as `list` shows it ("delivered", "refused: why", ...;
+ * buf holds the longer ones), or NULL where there is none (hub, province). */
+const char *cli_version_state(const node_version_t *version, char *buf, size_t size);
+
+/* The evaluation of a year published to a county (node_published_evaluation's
+ * document), as `result` prints it. A string the document lacks is NULL. */
+typedef struct {
+    char *code, *name, *status;
+    bool qualified, recommended, demonstration, national_candidate;
+} cli_published_unit_t;
+
+typedef struct {
+    char *evaluated_at;
+    cli_published_unit_t *units;
+    size_t unit_count;
+} cli_published_t;
+
+/* Reads the document (cli_json.c); one that is no JSON object reads as no
+ * units. Returns a new object the caller owns, or NULL with error set
+ * (SF_ENOMEM). */
+cli_published_t *cli_published_parse(const char *document, sf_error_t *error);
+void cli_published_destroy(cli_published_t **self_p);
 
 /* Verbs shared by the hub and the province (cli_tier.c). */
 int cli_verb_inspect(const cli_args_t *args, node_t *node);
