@@ -285,10 +285,11 @@ static int init_store(const char *data_dir, const node_init_options_t *options, 
     size_t programme_len = 0;
     int64_t now = stime_now();
     int rc;
-    store_t *store = store_open(path, 0, &rc);
+    sf_error_t error = {0, ""};
+    store_t *store = store_open(path, 0, &error);
     if (!store) {
-        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(rc));
-        return rc;
+        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(error.code));
+        return error.code;
     }
     if (options->programme &&
         (rc = tier_programme_payload(programme, now, &programme_bytes, &programme_len))) {
@@ -368,9 +369,11 @@ static int node_open_store(node_t *self, const char *data_dir, node_role_t role,
     node_path_join(probe, path, "data.mdb");
     if (access(probe, F_OK) != 0)
         return sf_error_set(error, SF_ESTATE, "%s holds no node: run 'init' first", data_dir);
+    sf_error_t opened = {0, ""};
+    if (!(self->store = store_open(path, 0, &opened)))
+        return sf_error_set(error, opened.code, "cannot open the store in %s: %s", path,
+                            sf_strerror(opened.code));
     int rc;
-    if (!(self->store = store_open(path, 0, &rc)))
-        return sf_error_set(error, rc, "cannot open the store in %s: %s", path, sf_strerror(rc));
     struct open_arg arg = {self, ""};
     if ((rc = store_read(self->store, read_meta_fn, &arg)))
         return sf_error_set(error, rc, "%s: the node's configuration is unreadable: %s", data_dir,
