@@ -5,7 +5,15 @@
  * Each verb declares the options it takes ("code=" takes a value, "json" is
  * a flag); anything else is a usage error. Exit codes: 0 success, 2 bad usage
  * or bad input (the message names the option, file, line or field), 1 any
- * other failure. */
+ * other failure.
+ *
+ * The cli prints what the verbs produce: results on stdout, "error: ..." on
+ * stderr (the library below writes only log lines, through slog); it never
+ * exits on its own (cli_main returns the exit code).
+ * Durability is the node's (node.h): a verb prints success only after the
+ * node's transaction committed. Ownership: cli_args_t points into argv;
+ * text the cli_*_json functions return is malloc'd for the caller to free.
+ * Threads: one, the program's. */
 #ifndef SHIFAN_CLI_H
 #define SHIFAN_CLI_H
 
@@ -30,7 +38,9 @@ typedef struct {
     size_t positional_count;
 } cli_args_t;
 
+/* The value of --name, NULL if not given (or a flag). */
 const char *cli_get(const cli_args_t *args, const char *name);
+/* True if --name was given. */
 bool cli_flag(const cli_args_t *args, const char *name);
 /* Parses --year: SF_EINVAL unless 1900..2200. Prints the error. */
 int cli_year(const cli_args_t *args, int *year);
@@ -45,14 +55,16 @@ typedef struct {
     cli_verb_fn fn;      /* gets an opened node */
 } cli_verb_t;
 
-/* Runs the program. extra: the tier's own verbs, ending with {NULL}. */
+/* Runs the program. extra: the tier's own verbs, ending with {NULL}.
+ * Returns the exit code (CLI_OK, CLI_FAILURE, CLI_USAGE), never exits. */
 int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra);
 
 /* Maps an sf_err_t to an exit code (SF_EINVAL -> 2, else 1). */
 int cli_exit_code(int err);
 
 /* Reads a whole file (or stdin for "-") up to max bytes into a malloc'd,
- * NUL-terminated buffer. Prints a message naming the file on failure. */
+ * NUL-terminated buffer. NULL on failure (missing, unreadable, larger than
+ * max, out of memory), with a message naming the file printed. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
 /* Prints UTF-8 text padded to `width` terminal columns: CJK characters take
@@ -102,9 +114,11 @@ typedef struct {
 cli_published_t *cli_published_parse(const char *document, sf_error_t *error);
 void cli_published_destroy(cli_published_t **self_p);
 
-/* Verbs shared by the hub and the province (cli_tier.c). */
+/* Verbs shared by the hub and the province (cli_tier.c): an exit code. */
 int cli_verb_inspect(const cli_args_t *args, node_t *node);
-/* Renders an evaluation as json|csv|html to out_path, or stdout if NULL. */
+/* Renders an evaluation as json|csv|html to out_path, or stdout if NULL.
+ * Returns an exit code: CLI_USAGE for an unknown format, CLI_FAILURE if it
+ * cannot be rendered or written (message printed). */
 struct engine_result;
 int cli_write_result(const struct engine_result *result, const char *format, const char *out_path);
 
