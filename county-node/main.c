@@ -125,10 +125,9 @@ static int verb_evaluate(const cli_args_t *args, node_t *node)
     return 0;
 }
 
-/* A string member of a document the parent sent, or "-": never NULL to printf. */
-static const char *text_of(const json_t *object, const char *key)
+/* A text of the document the parent sent, or "-": never NULL to printf. */
+static const char *text_of(const char *text)
 {
-    const char *text = json_string_value(json_object_get(object, key));
     return text ? text : "-";
 }
 
@@ -155,26 +154,24 @@ static int verb_result(const cli_args_t *args, node_t *node)
         free(document);
         return 0;
     }
-    json_t *result = json_loads(document, 0, NULL);
+    cli_published_t *result = cli_published_parse(document, NULL);
     free(document);
-    printf("the province's evaluation of %d (省级评估), evaluated %s:\n", year,
-           text_of(result, "evaluated_at"));
-    size_t index;
-    json_t *unit;
-    json_array_foreach(json_object_get(result, "units"), index, unit)
-    {
-        printf("  %s %s: %s, %s%s%s%s\n", text_of(unit, "code"), text_of(unit, "name"),
-               text_of(unit, "status"),
-               json_is_true(json_object_get(unit, "qualified")) ? "qualified (合格)"
-                                                                : "not qualified (不合格)",
-               json_is_true(json_object_get(unit, "recommended")) ? ", recommended (推荐)" : "",
-               json_is_true(json_object_get(unit, "demonstration")) ? ", demonstration unit (示范)"
-                                                                    : "",
-               json_is_true(json_object_get(unit, "national_candidate"))
-                   ? ", national candidate (国家级候选)"
-                   : "");
+    if (!result) {
+        fprintf(stderr, "error: out of memory\n");
+        return CLI_FAILURE;
     }
-    json_decref(result);
+    printf("the province's evaluation of %d (省级评估), evaluated %s:\n", year,
+           text_of(result->evaluated_at));
+    for (size_t i = 0; i < result->unit_count; i++) {
+        const cli_published_unit_t *unit = &result->units[i];
+        printf("  %s %s: %s, %s%s%s%s\n", text_of(unit->code), text_of(unit->name),
+               text_of(unit->status),
+               unit->qualified ? "qualified (合格)" : "not qualified (不合格)",
+               unit->recommended ? ", recommended (推荐)" : "",
+               unit->demonstration ? ", demonstration unit (示范)" : "",
+               unit->national_candidate ? ", national candidate (国家级候选)" : "");
+    }
+    cli_published_destroy(&result);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "app/cli.h"
 #include "base/error.h"
 #include "base/slog.h"
+#include "base/stime.h"
 #include "transport/keys.h"
 
 #include <errno.h>
@@ -103,88 +104,78 @@ static int verb_run(const cli_args_t *args, node_t *node)
     return rc == 0 ? 0 : CLI_FAILURE;
 }
 
-static void print_status_text(const json_t *status)
+static void print_status_text(const node_status_t *status)
 {
-    printf("%s %s (programme %s), daemon %s\n", json_string_value(json_object_get(status, "role")),
-           json_string_value(json_object_get(status, "code")),
-           json_string_value(json_object_get(status, "programme")),
-           json_string_value(json_object_get(status, "daemon")));
-    printf("  reports stored:   %lld\n",
-           (long long)json_integer_value(json_object_get(status, "reports")));
-    const json_t *queued = json_object_get(status, "queued");
-    if (queued)
-        printf("  queued upstream:  %lld\n", (long long)json_integer_value(queued));
-    const json_t *link = json_object_get(status, "link");
-    if (link) {
-        const json_t *contact = json_object_get(link, "last_contact");
-        printf("  link to %s: %s, last contact %s\n",
-               json_string_value(json_object_get(link, "upstream")),
-               json_string_value(json_object_get(link, "state")),
-               json_is_string(contact) ? json_string_value(contact) : "never");
-        const json_t *unreachable = json_object_get(link, "unreachable_since");
-        if (json_is_string(unreachable))
+    char when[STIME_BUFSZ];
+    printf("%s %s (programme %s), daemon %s\n", node_role_name(status->role), status->code,
+           status->programme, status->daemon_running ? "running" : "stopped");
+    printf("  reports stored:   %llu\n", (unsigned long long)status->reports);
+    if (status->role != ROLE_PROVINCE) {
+        const node_link_status_t *link = &status->link;
+        printf("  queued upstream:  %llu\n", (unsigned long long)status->queued);
+        printf("  link to %s: %s, last contact %s\n", link->upstream, link->state,
+               link->last_contact ? stime_format(link->last_contact, when, sizeof when) : "never");
+        if (link->unreachable_since)
             printf("  parent unreachable since %s: check --upstream (set-upstream)\n",
-                   json_string_value(unreachable));
+                   stime_format(link->unreachable_since, when, sizeof when));
     }
-    const json_t *children = json_object_get(status, "children");
-    size_t index;
-    const json_t *child;
-    json_array_foreach(children, index, child)
-    {
-        const json_t *contact = json_object_get(child, "last_contact");
-        printf("  child %s: %s, last contact %s\n",
-               json_string_value(json_object_get(child, "code")),
-               json_is_true(json_object_get(child, "connected")) ? "connected" : "disconnected",
-               json_is_string(contact) ? json_string_value(contact) : "never");
+    for (size_t i = 0; status->has_server && i < status->server.child_count; i++) {
+        const node_child_status_t *child = &status->server.children[i];
+        printf("  child %s: %s, last contact %s\n", child->code,
+               child->connected ? "connected" : "disconnected",
+               child->last_contact ? stime_format(child->last_contact, when, sizeof when)
+                                   : "never");
     }
 }
 
 static int verb_status(const cli_args_t *args, node_t *node)
 {
-    json_t *status = node_status(node);
-    if (!status)
+    sf_error_t error = {0, ""};
+    node_status_t *status = node_status(node, &error);
+    if (!status) {
+        fprintf(stderr, "error: %s\n", error.text);
         return CLI_FAILURE;
+    }
     if (cli_flag(args, "json")) {
-        char *text = json_dumps(status, JSON_INDENT(2) | JSON_SORT_KEYS);
+        char *text = cli_status_json(status);
         printf("%s\n", text);
         free(text);
     } else {
         print_status_text(status);
     }
-    json_decref(status);
+    node_status_destroy(&status);
     return 0;
+}
+
+static void print_versions_text(const node_versions_t *list)
+{
+    char when[STIME_BUFSZ], state[640];
+    for (size_t i = 0; i < list->count; i++) {
+        const node_version_t *version = &list->versions[i];
+        const char *text = cli_version_state(version, state, sizeof state);
+        printf("%-28s %-9s %u v%u %s%s%s\n", version->report_id, version->unit, version->year,
+               version->version, stime_format(version->submitted_at, when, sizeof when),
+               text ? " " : "", text ? text : "");
+        if (version->return_reason)
+            printf("    reason: %s\n", version->return_reason);
+    }
 }
 
 static int verb_list(const cli_args_t *args, node_t *node)
 {
-    json_t *list = node_list(node);
+    node_versions_t *list = node_list(node, NULL);
     if (!list) {
         fprintf(stderr, "error: cannot read the stored reports\n");
         return CLI_FAILURE;
     }
     if (cli_flag(args, "json")) {
-        char *text = json_dumps(list, JSON_INDENT(2));
+        char *text = cli_versions_json(list);
         printf("%s\n", text);
         free(text);
     } else {
-        size_t index;
-        json_t *entry;
-        json_array_foreach(list, index, entry)
-        {
-            const json_t *state = json_object_get(entry, "state");
-            const json_t *reason = json_object_get(entry, "return_reason");
-            printf("%-28s %-9s %lld v%lld %s%s%s%s\n",
-                   json_string_value(json_object_get(entry, "report_id")),
-                   json_string_value(json_object_get(entry, "unit")),
-                   (long long)json_integer_value(json_object_get(entry, "year")),
-                   (long long)json_integer_value(json_object_get(entry, "version")),
-                   json_string_value(json_object_get(entry, "submitted_at")), state ? " " : "",
-                   state ? json_string_value(state) : "", "");
-            if (reason)
-                printf("    reason: %s\n", json_string_value(reason));
-        }
+        print_versions_text(list);
     }
-    json_decref(list);
+    node_versions_destroy(&list);
     return 0;
 }
 
@@ -221,16 +212,15 @@ static int verb_set_upstream(const cli_args_t *args, node_t *node)
     }
     print_change("upstream:", old_endpoint, endpoint);
     print_change("upstream key:", old_key, key);
-    json_t *status = node_status(node);
-    bool running =
-        status && strcmp(json_string_value(json_object_get(status, "daemon")), "running") == 0;
+    node_status_t *status = node_status(node, NULL);
+    bool running = status && status->daemon_running;
     bool changed = strcmp(old_endpoint, endpoint) != 0 || strcmp(old_key, key) != 0;
-    printf("queue kept: %lld item(s) wait for the parent; %s\n",
-           (long long)json_integer_value(json_object_get(status, "queued")),
+    printf("queue kept: %llu item(s) wait for the parent; %s\n",
+           status ? (unsigned long long)status->queued : 0ULL,
            !changed  ? "nothing to switch"
            : running ? "the running daemon switches within a second"
                      : "the daemon connects there when it runs");
-    json_decref(status);
+    node_status_destroy(&status);
     return 0;
 }
 

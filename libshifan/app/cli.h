@@ -5,13 +5,22 @@
  * Each verb declares the options it takes ("code=" takes a value, "json" is
  * a flag); anything else is a usage error. Exit codes: 0 success, 2 bad usage
  * or bad input (the message names the option, file, line or field), 1 any
- * other failure. */
+ * other failure.
+ *
+ * The cli prints what the verbs produce: results on stdout, "error: ..." on
+ * stderr (the library below writes only log lines, through slog); it never
+ * exits on its own (cli_main returns the exit code).
+ * Durability is the node's (node.h): a verb prints success only after the
+ * node's transaction committed. Ownership: cli_args_t points into argv;
+ * text the cli_*_json functions return is malloc'd for the caller to free.
+ * Threads: one, the program's. */
 #ifndef SHIFAN_CLI_H
 #define SHIFAN_CLI_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/error.h"
 #include "app/node.h"
 
 #define CLI_MAX_OPTIONS 16
@@ -29,7 +38,9 @@ typedef struct {
     size_t positional_count;
 } cli_args_t;
 
+/* The value of --name, NULL if not given (or a flag). */
 const char *cli_get(const cli_args_t *args, const char *name);
+/* True if --name was given. */
 bool cli_flag(const cli_args_t *args, const char *name);
 /* Parses --year: SF_EINVAL unless 1900..2200. Prints the error. */
 int cli_year(const cli_args_t *args, int *year);
@@ -44,14 +55,16 @@ typedef struct {
     cli_verb_fn fn;      /* gets an opened node */
 } cli_verb_t;
 
-/* Runs the program. extra: the tier's own verbs, ending with {NULL}. */
+/* Runs the program. extra: the tier's own verbs, ending with {NULL}.
+ * Returns the exit code (CLI_OK, CLI_FAILURE, CLI_USAGE), never exits. */
 int cli_main(int argc, char **argv, node_role_t role, const cli_verb_t *extra);
 
 /* Maps an sf_err_t to an exit code (SF_EINVAL -> 2, else 1). */
 int cli_exit_code(int err);
 
 /* Reads a whole file (or stdin for "-") up to max bytes into a malloc'd,
- * NUL-terminated buffer. Prints a message naming the file on failure. */
+ * NUL-terminated buffer. NULL on failure (missing, unreadable, larger than
+ * max, out of memory), with a message naming the file printed. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
 /* Prints UTF-8 text padded to `width` terminal columns: CJK characters take
@@ -74,10 +87,38 @@ int cli_evaluate(const cli_args_t *args, node_t *node, const char *scope,
  * text, NULL if out of memory. */
 char *cli_recommendations_json(const char *prefecture, int year,
                                const node_recommendations_t *lists);
+/* `status --json` (cli_json.c): malloc'd text, NULL if out of memory. */
+char *cli_status_json(const node_status_t *status);
+/* `list --json` (cli_json.c): malloc'd text, NULL if out of memory. */
+char *cli_versions_json(const node_versions_t *versions);
+/* A version's state as `list` shows it ("delivered", "refused: why", ...;
+ * buf holds the longer ones), or NULL where there is none (hub, province). */
+const char *cli_version_state(const node_version_t *version, char *buf, size_t size);
 
-/* Verbs shared by the hub and the province (cli_tier.c). */
+/* The evaluation of a year published to a county (node_published_evaluation's
+ * document), as `result` prints it. A string the document lacks is NULL. */
+typedef struct {
+    char *code, *name, *status;
+    bool qualified, recommended, demonstration, national_candidate;
+} cli_published_unit_t;
+
+typedef struct {
+    char *evaluated_at;
+    cli_published_unit_t *units;
+    size_t unit_count;
+} cli_published_t;
+
+/* Reads the document (cli_json.c); one that is no JSON object reads as no
+ * units. Returns a new object the caller owns, or NULL with error set
+ * (SF_ENOMEM). */
+cli_published_t *cli_published_parse(const char *document, sf_error_t *error);
+void cli_published_destroy(cli_published_t **self_p);
+
+/* Verbs shared by the hub and the province (cli_tier.c): an exit code. */
 int cli_verb_inspect(const cli_args_t *args, node_t *node);
-/* Renders an evaluation as json|csv|html to out_path, or stdout if NULL. */
+/* Renders an evaluation as json|csv|html to out_path, or stdout if NULL.
+ * Returns an exit code: CLI_USAGE for an unknown format, CLI_FAILURE if it
+ * cannot be rendered or written (message printed). */
 struct engine_result;
 int cli_write_result(const struct engine_result *result, const char *format, const char *out_path);
 

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h> /* run/status.json: the daemon's own file, read back by status */
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -284,10 +285,11 @@ static int init_store(const char *data_dir, const node_init_options_t *options, 
     size_t programme_len = 0;
     int64_t now = stime_now();
     int rc;
-    store_t *store = store_open(path, 0, &rc);
+    sf_error_t error = {0, ""};
+    store_t *store = store_open(path, 0, &error);
     if (!store) {
-        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(rc));
-        return rc;
+        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(error.code));
+        return error.code;
     }
     if (options->programme &&
         (rc = tier_programme_payload(programme, now, &programme_bytes, &programme_len))) {
@@ -367,9 +369,11 @@ static int node_open_store(node_t *self, const char *data_dir, node_role_t role,
     node_path_join(probe, path, "data.mdb");
     if (access(probe, F_OK) != 0)
         return sf_error_set(error, SF_ESTATE, "%s holds no node: run 'init' first", data_dir);
+    sf_error_t opened = {0, ""};
+    if (!(self->store = store_open(path, 0, &opened)))
+        return sf_error_set(error, opened.code, "cannot open the store in %s: %s", path,
+                            sf_strerror(opened.code));
     int rc;
-    if (!(self->store = store_open(path, 0, &rc)))
-        return sf_error_set(error, rc, "cannot open the store in %s: %s", path, sf_strerror(rc));
     struct open_arg arg = {self, ""};
     if ((rc = store_read(self->store, read_meta_fn, &arg)))
         return sf_error_set(error, rc, "%s: the node's configuration is unreadable: %s", data_dir,
@@ -1632,6 +1636,8 @@ static int status_fn(store_txn_t *txn, void *arg)
     return 0;
 }
 
+/* Whether a daemon holds run/daemon.lock and, if so, the view it last wrote
+ * to run/status.json (NULL if none yet). */
 static bool daemon_running(const char *dir, json_t **daemon_status)
 {
     char path[PATH_MAX_LEN];
@@ -1647,59 +1653,137 @@ static bool daemon_running(const char *dir, json_t **daemon_status)
     return running;
 }
 
-json_t *node_status(node_t *self)
+/* status.json's values, as node_write_status wrote them: a time (or null)
+ * back to unix seconds (0 for null), a text (or null) into buf. */
+static int64_t view_time(const json_t *object, const char *key)
+{
+    int64_t when = 0;
+    const char *text = json_string_value(json_object_get(object, key));
+    if (text && stime_parse(text, &when) != 0)
+        when = 0;
+    return when;
+}
+
+static void view_text(const json_t *object, const char *key, char *buf, size_t size)
+{
+    const char *text = json_string_value(json_object_get(object, key));
+    snprintf(buf, size, "%s", text ? text : "");
+}
+
+static uint64_t view_count(const json_t *object, const char *key)
+{
+    return (uint64_t)json_integer_value(json_object_get(object, key));
+}
+
+/* The link as the running daemon measured it, or, without that view, its
+ * state from the lock alone. */
+static void status_link(const node_t *self, const json_t *daemon, bool running,
+                        node_link_status_t *link)
+{
+    const json_t *view = daemon ? json_object_get(daemon, "link") : NULL;
+    if (!json_is_object(view)) {
+        snprintf(link->state, sizeof link->state, "%s", running ? "starting" : "stopped");
+        snprintf(link->upstream, sizeof link->upstream, "%s", self->upstream);
+        return;
+    }
+    link->measured = true;
+    view_text(view, "state", link->state, sizeof link->state);
+    view_text(view, "upstream", link->upstream, sizeof link->upstream);
+    link->last_contact = view_time(view, "last_contact");
+    link->unreachable_since = view_time(view, "unreachable_since");
+    link->rate_bytes_per_s = view_count(view, "rate_bytes_per_s");
+    link->round_trip_ms = (int64_t)view_count(view, "round_trip_ms");
+    link->bytes_sent = view_count(view, "bytes_sent");
+    link->bytes_resent = view_count(view, "bytes_resent");
+    link->refused_by_parent = view_count(view, "refused_by_parent");
+    link->resyncs = view_count(view, "resyncs");
+    link->restarts = view_count(view, "restarts");
+    view_text(view, "last_event", link->last_event, sizeof link->last_event);
+}
+
+/* The children and downlink counters the running daemon's server wrote. */
+static int status_server(const json_t *daemon, node_server_status_t *server)
+{
+    const json_t *children = json_object_get(daemon, "children");
+    size_t count = json_array_size(children);
+    if (count && !(server->children = calloc(count, sizeof *server->children)))
+        return SF_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        const json_t *view = json_array_get(children, i);
+        node_child_status_t *child = &server->children[server->child_count++];
+        view_text(view, "code", child->code, sizeof child->code);
+        child->connected = json_is_true(json_object_get(view, "connected"));
+        child->last_contact = view_time(view, "last_contact");
+        child->down_pending = view_count(view, "down_pending");
+        child->rate_bytes_per_s = view_count(view, "rate_bytes_per_s");
+        child->round_trip_ms = (int64_t)view_count(view, "round_trip_ms");
+    }
+    server->dropped_frames = view_count(daemon, "dropped_frames");
+    server->refused_items = view_count(daemon, "refused_items");
+    server->refused_keys = view_count(daemon, "refused_keys");
+    server->sessionless_frames = view_count(daemon, "sessionless_frames");
+    view_text(daemon, "children_event", server->children_event, sizeof server->children_event);
+    const json_t *down = json_object_get(daemon, "downlinks");
+    server->down_bytes_sent = view_count(down, "bytes_sent");
+    server->down_bytes_resent = view_count(down, "bytes_resent");
+    server->down_resyncs = view_count(down, "resyncs");
+    server->down_restarts = view_count(down, "restarts");
+    return 0;
+}
+
+/* The counts from the store. */
+static void status_counts(node_t *self, node_status_t *status)
 {
     struct status_arg arg = {self, 0};
     store_read(self->store, status_fn, &arg);
-    json_t *status = json_object();
-    json_object_set_new(status, "role", json_string(node_role_name(self->role)));
-    json_object_set_new(status, "code", json_string(self->code));
-    json_object_set_new(status, "programme", json_string(programme_id(node_programme(self))));
-    json_object_set_new(status, "programme_revision",
-                        json_integer((json_int_t)programme_revision(node_programme(self))));
-    json_object_set_new(status, "reports",
-                        json_integer((json_int_t)store_count(self->store, DB_REPORTS)));
-    if (self->role != ROLE_PROVINCE)
-        json_object_set_new(status, "queued", json_integer((json_int_t)arg.queued));
+    status->role = self->role;
+    snprintf(status->code, sizeof status->code, "%s", self->code);
+    snprintf(status->programme, sizeof status->programme, "%s", programme_id(node_programme(self)));
+    status->programme_revision = programme_revision(node_programme(self));
+    status->reports = store_count(self->store, DB_REPORTS);
+    status->queued = arg.queued;
     if (self->role != ROLE_COUNTY) {
-        json_object_set_new(status, "inspections",
-                            json_integer((json_int_t)store_count(self->store, DB_INSPECTIONS)));
-        json_object_set_new(status, "children_registered",
-                            json_integer((json_int_t)store_count(self->store, DB_CHILDREN)));
+        status->inspections = store_count(self->store, DB_INSPECTIONS);
+        status->children_registered = store_count(self->store, DB_CHILDREN);
     }
-    json_object_set_new(status, "returns",
-                        json_integer((json_int_t)store_count(self->store, DB_RETURNS)));
-    /* Items of ours a peer refused (told durably; see docs/protocol.md). */
-    json_object_set_new(status, "refused",
-                        json_integer((json_int_t)store_count(self->store, DB_REFUSALS)));
+    status->returns = store_count(self->store, DB_RETURNS);
+    status->refused = store_count(self->store, DB_REFUSALS);
+}
+
+node_status_t *node_status(node_t *self, sf_error_t *error)
+{
+    node_status_t *status = calloc(1, sizeof *status);
+    if (!status) {
+        sf_error_set(error, SF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    status_counts(self, status);
     json_t *daemon = NULL;
-    bool running = daemon_running(self->dir, &daemon);
-    json_object_set_new(status, "daemon", json_string(running ? "running" : "stopped"));
-    if (self->role != ROLE_PROVINCE) {
-        json_t *link = daemon ? json_object_get(daemon, "link") : NULL;
-        if (link)
-            json_object_set(status, "link", link);
-        else {
-            link = json_object();
-            json_object_set_new(link, "state", json_string(running ? "starting" : "stopped"));
-            json_object_set_new(link, "upstream", json_string(self->upstream));
-            json_object_set_new(link, "last_contact", json_null());
-            json_object_set_new(link, "unreachable_since", json_null());
-            json_object_set_new(status, "link", link);
-        }
-    }
-    if (daemon && self->role != ROLE_COUNTY) {
-        const char *fields[] = {"children",     "dropped_frames",     "refused_items",
-                                "refused_keys", "sessionless_frames", "children_event",
-                                "downlinks"};
-        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-            json_t *value = json_object_get(daemon, fields[i]);
-            if (value)
-                json_object_set(status, fields[i], value);
-        }
+    status->daemon_running = daemon_running(self->dir, &daemon);
+    if (self->role != ROLE_PROVINCE)
+        status_link(self, daemon, status->daemon_running, &status->link);
+    int rc = 0;
+    if (json_is_object(daemon) && self->role != ROLE_COUNTY &&
+        json_object_get(daemon, "children")) { /* the server's parts are written together */
+        status->has_server = true;
+        rc = status_server(daemon, &status->server);
     }
     json_decref(daemon);
+    if (rc) {
+        node_status_destroy(&status);
+        sf_error_set(error, rc, "out of memory");
+    }
     return status;
+}
+
+void node_status_destroy(node_status_t **self_p)
+{
+    node_status_t *self = *self_p;
+    if (!self)
+        return;
+    free(self->server.children);
+    free(self);
+    *self_p = NULL;
 }
 
 /* ---- list ---- */
@@ -1707,9 +1791,16 @@ json_t *node_status(node_t *self)
 struct list_arg {
     node_t *self;
     store_txn_t *txn;
-    json_t *list;
-    json_t *pending; /* report ids still in the upward outbox (a set) */
+    node_versions_t *list;
+    size_t cap;
+    char **pending; /* report ids still in the upward outbox, sorted before lookups */
+    size_t pending_count, pending_cap;
 };
+
+static int compare_ids(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* "queued" means "still in the outbox": read from the outbox itself, so the
  * answer stays right when a stream is renumbered after a restore. */
@@ -1718,47 +1809,77 @@ static int collect_pending(uint64_t seq, const void *data, size_t len, void *arg
     struct list_arg *a = arg;
     (void)seq;
     Shifan__Payload *payload = codec_payload_unpack(data, len);
-    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT)
-        json_object_set_new(a->pending, payload->report->report_id, json_true());
+    int rc = 0;
+    if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT) {
+        if (a->pending_count == a->pending_cap) {
+            size_t cap = a->pending_cap ? a->pending_cap * 2 : 64;
+            char **grown = realloc(a->pending, cap * sizeof *grown);
+            a->pending = grown ? grown : a->pending;
+            a->pending_cap = grown ? cap : a->pending_cap;
+        }
+        char *id = a->pending_count < a->pending_cap ? strdup(payload->report->report_id) : NULL;
+        if (id)
+            a->pending[a->pending_count++] = id;
+        else
+            rc = SF_ENOMEM;
+    }
+    codec_payload_free(payload);
+    return rc;
+}
+
+/* A county's own version: refused by a tier above, returned, or where it
+ * is on the way up. */
+static int list_add_state(struct list_arg *a, node_version_t *version)
+{
+    const void *value;
+    size_t len;
+    const char *id = version->report_id;
+    version->state = bsearch(&id, a->pending, a->pending_count, sizeof *a->pending, compare_ids)
+                         ? NODE_VERSION_QUEUED
+                         : NODE_VERSION_DELIVERED;
+    char refusal_key[REPORT_ID_MAX + 8];
+    snprintf(refusal_key, sizeof refusal_key, "up/%s", id);
+    Shifan__Payload *payload = NULL;
+    if (store_get(a->txn, a->self->store, DB_REFUSALS, refusal_key, strlen(refusal_key), &value,
+                  &len) == 0 &&
+        (payload = codec_payload_unpack(value, len)) &&
+        payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED) {
+        const char *by = payload->refused->refused_by ? payload->refused->refused_by : "";
+        version->state = NODE_VERSION_REFUSED;
+        version->refusal = strdup(payload->refused->detail);
+        version->refused_by = strdup(by);
+        codec_payload_free(payload);
+        return version->refusal && version->refused_by ? 0 : SF_ENOMEM;
+    }
+    codec_payload_free(payload);
+    payload = NULL;
+    if (store_get(a->txn, a->self->store, DB_RETURNS, id, strlen(id), &value, &len) == 0 &&
+        (payload = codec_payload_unpack(value, len)) &&
+        payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {
+        version->state = NODE_VERSION_RETURNED;
+        version->return_reason = strdup(payload->return_for_correction->reason);
+        codec_payload_free(payload);
+        return version->return_reason ? 0 : SF_ENOMEM;
+    }
     codec_payload_free(payload);
     return 0;
 }
 
-static void list_add_state(struct list_arg *a, store_txn_t *txn, json_t *entry,
-                           const char *report_id)
+/* The next version of the list, zeroed; NULL if out of memory. */
+static node_version_t *list_grow(struct list_arg *a)
 {
-    const void *value;
-    size_t len;
-    const char *state = json_object_get(a->pending, report_id) ? "queued" : "delivered";
-    char refusal_key[REPORT_ID_MAX + 8];
-    snprintf(refusal_key, sizeof refusal_key, "up/%s", report_id);
-    if (store_get(txn, a->self->store, DB_REFUSALS, refusal_key, strlen(refusal_key), &value,
-                  &len) == 0) {
-        Shifan__Payload *payload = codec_payload_unpack(value, len);
-        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REFUSED) {
-            char text[640];
-            snprintf(text, sizeof text, "refused: %s", payload->refused->detail);
-            json_object_set_new(entry, "refusal_reason", json_string(payload->refused->detail));
-            json_object_set_new(
-                entry, "refused_by",
-                json_string(payload->refused->refused_by ? payload->refused->refused_by : ""));
-            json_object_set_new(entry, "state", json_string(text));
-            codec_payload_free(payload);
-            return;
-        }
-        codec_payload_free(payload);
+    node_versions_t *list = a->list;
+    if (list->count == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        node_version_t *grown = realloc(list->versions, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        list->versions = grown;
+        a->cap = cap;
     }
-    if (store_get(txn, a->self->store, DB_RETURNS, report_id, strlen(report_id), &value, &len) ==
-        0) {
-        Shifan__Payload *payload = codec_payload_unpack(value, len);
-        if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION) {
-            state = "returned";
-            json_object_set_new(entry, "return_reason",
-                                json_string(payload->return_for_correction->reason));
-        }
-        codec_payload_free(payload);
-    }
-    json_object_set_new(entry, "state", json_string(state));
+    node_version_t *version = &list->versions[list->count++];
+    memset(version, 0, sizeof *version);
+    return version;
 }
 
 static int list_one(const void *key, size_t klen, const void *value, size_t len, void *arg)
@@ -1771,24 +1892,19 @@ static int list_one(const void *key, size_t klen, const void *value, size_t len,
         return 0;
     }
     const Shifan__Report *report = payload->report;
-    char when[STIME_BUFSZ];
-    json_t *entry = json_object();
-    json_object_set_new(entry, "report_id", json_string(report->report_id));
-    json_object_set_new(entry, "unit", json_string(report->unit));
-    json_object_set_new(entry, "year", json_integer(report->year));
-    json_object_set_new(entry, "version", json_integer(report->version));
-    json_object_set_new(entry, "submitted_at",
-                        json_string(stime_format(report->submitted_at, when, sizeof when)));
-    json_object_set_new(entry, "origin", json_string(report->origin));
-    if (payload->n_receipts)
-        json_object_set_new(
-            entry, "received_at",
-            json_string(stime_format(payload->receipts[0]->received_at, when, sizeof when)));
-    if (a->self->role == ROLE_COUNTY)
-        list_add_state(a, a->txn, entry, report->report_id);
-    json_array_append_new(a->list, entry);
+    node_version_t *version = list_grow(a);
+    int rc = SF_ENOMEM;
+    if (version && (version->report_id = strdup(report->report_id)) &&
+        (version->unit = strdup(report->unit)) && (version->origin = strdup(report->origin))) {
+        version->year = report->year;
+        version->version = report->version;
+        version->submitted_at = report->submitted_at;
+        version->received = payload->n_receipts > 0;
+        version->received_at = version->received ? payload->receipts[0]->received_at : 0;
+        rc = a->self->role == ROLE_COUNTY ? list_add_state(a, version) : 0;
+    }
     codec_payload_free(payload);
-    return 0;
+    return rc;
 }
 
 static int list_fn(store_txn_t *txn, void *arg)
@@ -1800,18 +1916,46 @@ static int list_fn(store_txn_t *txn, void *arg)
             outbox_scan(txn, a->self->store, UP_STREAM, 1, SIZE_MAX, SIZE_MAX, collect_pending, a);
         if (scanned)
             return scanned;
+        if (a->pending_count)
+            qsort(a->pending, a->pending_count, sizeof *a->pending, compare_ids);
     }
     return store_each(txn, a->self->store, DB_REPORTS, NULL, 0, list_one, a);
 }
 
-json_t *node_list(node_t *self)
+node_versions_t *node_list(node_t *self, sf_error_t *error)
 {
-    struct list_arg arg = {self, NULL, json_array(), json_object()};
-    int rc = store_read(self->store, list_fn, &arg);
-    json_decref(arg.pending);
-    if (rc != 0) {
-        json_decref(arg.list);
+    node_versions_t *list = calloc(1, sizeof *list);
+    if (!list) {
+        sf_error_set(error, SF_ENOMEM, "out of memory");
         return NULL;
     }
-    return arg.list;
+    struct list_arg arg = {self, NULL, list, 0, NULL, 0, 0};
+    int rc = store_read(self->store, list_fn, &arg);
+    for (size_t i = 0; i < arg.pending_count; i++)
+        free(arg.pending[i]);
+    free(arg.pending);
+    if (rc) {
+        node_versions_destroy(&list);
+        sf_error_set(error, rc, "cannot read the stored reports: %s", sf_strerror(rc));
+    }
+    return list;
+}
+
+void node_versions_destroy(node_versions_t **self_p)
+{
+    node_versions_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->count; i++) {
+        node_version_t *version = &self->versions[i];
+        free(version->report_id);
+        free(version->unit);
+        free(version->origin);
+        free(version->return_reason);
+        free(version->refusal);
+        free(version->refused_by);
+    }
+    free(self->versions);
+    free(self);
+    *self_p = NULL;
 }

@@ -10,11 +10,35 @@
  * Roles: a county connects up; a prefecture hub listens for counties and
  * connects up; the province listens. What each role accepts from a peer is
  * checked here against the programme's hierarchy: a key may speak only for
- * its own unit and the units under it. */
+ * its own unit and the units under it.
+ *
+ * Durability: a verb that changes state (allow, revoke, set-upstream,
+ * submit, return, publish, inspect, recommend --confirm, publishing an
+ * evaluation, applying a payload) writes each change together with its
+ * outbox entries in one store_write: when it returns 0 they are fsync'd
+ * (store.h), and a failed transaction left nothing of itself behind.
+ *
+ * Ownership: the caller owns a node_t (node_open, node_destroy) and every
+ * result handed out (node_status_t, node_versions_t, recommendations, an
+ * engine result, a published document: each with its destroy function, or
+ * free). Strings and the programme the accessors return are borrowed from
+ * the node: valid until node_destroy (the programme: until the next
+ * node_programme_reload).
+ *
+ * Threads: a node_t is used from one thread, as its store. Other processes
+ * may open the same data directory at the same time (a verb beside the
+ * daemon): LMDB serialises their writes.
+ *
+ * Time: each verb reads the clock once (stime_now: SHIFAN_NOW honoured) and
+ * hands it to the tier, so one operation sees one "now".
+ *
+ * Errors: 0 or a negative sf_err_t; SF_EINVAL (with a sentence in err) for
+ * anything the user must fix, other codes (with a sentence in err where the
+ * function takes one) for what the node could not do. Constructors follow
+ * error.h's shape. */
 #ifndef SHIFAN_NODE_H
 #define SHIFAN_NODE_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,29 +63,35 @@ typedef struct {
     const char *programme;    /* a programme file; NULL: the embedded default */
 } node_init_options_t;
 
-/* Creates a node in data_dir (created if missing, must be empty of a node).
- * On bad input returns SF_EINVAL with the reason in err. */
+/* Creates a node in data_dir (created if missing, must be empty of a node):
+ * directories, a key pair, and its configuration in one durable
+ * transaction. On failure err says why: SF_EINVAL (bad options or
+ * programme), SF_EEXIST (a node is there already), SF_EIO or SF_ENOSPC
+ * (directories, keys), or the store's error. */
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize);
 
 /* Opens an initialised node of the given role. NULL with error set:
  * SF_ESTATE (no node there: run init), SF_EINVAL (a node of another role),
  * SF_ENOMEM, or the store's or key files' error. */
 node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error);
+/* Closes the node and sets *self_p to NULL (NULL is fine). */
 void node_destroy(node_t **self_p);
 
+/* Accessors: never fail. */
 const char *node_code(const node_t *self);
 const char *node_public_key(const node_t *self);
 const programme_t *node_programme(const node_t *self);
 store_t *node_store(node_t *self);
 
 /* Registers a child's key (hub, province). SF_EINVAL with err for an unknown
- * or foreign code or a malformed key. A new key for a code replaces the old. */
+ * or foreign code, a malformed key or one registered to another unit; the
+ * store's error with err. A new key for a code replaces the old. */
 int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize);
 
 /* Removes a child's key (hub, province): within a second the daemon refuses
  * its handshakes and the frames of a session it already holds. What the
  * child sent before stays; its queue stays with it. SF_EINVAL if the code
- * has no key here. */
+ * has no key here; the store's error with err. */
 int node_revoke(node_t *self, const char *code, char *err, size_t errsize);
 
 /* County or hub: points the node at another parent (moved, or re-keyed).
@@ -70,7 +100,7 @@ int node_revoke(node_t *self, const char *code, char *err, size_t errsize);
  * queue and every stream stay, so delivery resumes at the new parent from
  * where the old one left off (the new parent must have allowed this key).
  * A running daemon switches within a second. The province has none:
- * SF_EINVAL. */
+ * SF_EINVAL. The store's error with err (nothing changed). */
 int node_set_upstream(node_t *self, const char *endpoint, const char *key, char *err,
                       size_t errsize);
 /* The parent's endpoint and public key as stored ("" on the province). */
@@ -79,37 +109,49 @@ const char *node_upstream_key(const node_t *self);
 
 /* County: stores a validated report as the next version of its unit-year
  * and queues it upward, in one durable transaction. Fills report_id,
- * version, submitted_at, origin and standard_id of the report. */
+ * version, submitted_at, origin and standard_id of the report. SF_EINVAL
+ * with err (not a county, another unit, a report the programme refuses);
+ * the store's error with err ("the report was NOT stored"). */
 int node_submit(node_t *self, report_t *report, char *err, size_t errsize);
 /* The same for many reports in one transaction (one fsync for all): a batch
  * import, or the benchmark. All or nothing. */
 int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, size_t errsize);
 
 /* Hub: queues a return-for-correction of the unit's latest report down to
- * the county. SF_ENOTFOUND if no report of that unit-year is stored. */
+ * the county (and up to the province). SF_EINVAL with err if this is no hub,
+ * the unit is not under it, the reason is empty or no report of that
+ * unit-year is stored; the store's error with err. */
 int node_return(node_t *self, const char *unit, int year, const char *reason, char *err,
                 size_t errsize);
 
 /* Province: publishes a programme file to every prefecture and, through
  * them, every county (now and whenever one comes online later). Its
- * revision must exceed the current one. */
+ * revision must exceed the current one: SF_EINVAL with err otherwise, or
+ * for a file that is no programme of this province; the store's error
+ * with err. */
 int node_publish(node_t *self, const char *path, char *err, size_t errsize);
 
 /* Hub or province: records its own values for a unit-year (an inspection,
  * same format as a report; only the criteria inspected need be given). A
- * hub forwards it upward. Fills report_id. */
+ * hub forwards it upward. Fills report_id. SF_EINVAL with err for input
+ * the programme refuses; the store's error with err ("NOT stored"). */
 int node_inspect(node_t *self, report_t *inspection, char *err, size_t errsize);
 
 /* Evaluates a year with everything stored here (the engine of engine.h).
- * scope: a unit, a prefecture or NULL for the whole programme. */
+ * scope: a unit, a prefecture or NULL for the whole programme. Reads only.
+ * *result is the caller's (engine_result_destroy). SF_EINVAL with err for a
+ * year outside the programme or an unknown scope; SF_ESTORE with err if
+ * the store cannot be read. */
 struct engine_result;
 int node_evaluate(node_t *self, int year, const char *scope, struct engine_result **result,
                   char *err, size_t errsize);
 
 /* Hub: the recommendation for a year, one list per quota holder in its area
  * (the prefecture itself, or each county when sites are evaluated). With
- * confirm, makes the current rankings final and queues them upward. *lists
- * is the caller's: node_recommendations_destroy. */
+ * confirm, makes the current rankings final and queues them upward, one
+ * durable transaction per list. *lists is the caller's:
+ * node_recommendations_destroy. On failure *lists is NULL and err says why
+ * (SF_EINVAL: not a hub, a year outside the programme). */
 typedef tier_recommendations_t node_recommendations_t;
 int node_recommend(node_t *self, int year, bool confirm, node_recommendations_t **lists, char *err,
                    size_t errsize);
@@ -117,7 +159,9 @@ void node_recommendations_destroy(node_recommendations_t **self_p);
 
 /* Province: sends each prefecture the part of a year's evaluation result
  * (render_json) that concerns its area; hubs pass each county its part.
- * document is the whole result JSON. */
+ * document is the whole result JSON. SF_EINVAL with err if this is not
+ * the province or the document is not JSON; the store's
+ * error with err. */
 int node_publish_evaluation(node_t *self, int year, const char *document, char *err,
                             size_t errsize);
 
@@ -137,15 +181,98 @@ int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, siz
  * second; a verb loads it at open). 0, or an error with the old one kept. */
 int node_programme_reload(node_t *self, bool announce);
 
-/* Runs the daemon until SIGTERM or SIGINT. Returns 0 on a clean stop. */
+/* Runs the daemon until SIGTERM or SIGINT. Returns 0 on a clean stop;
+ * SF_EEXIST if another daemon holds run/daemon.lock, SF_EIO if the lock or
+ * the signal pipe cannot be made, the link's error if its sockets cannot
+ * start, SF_ESTORE once the store reported MDB_PANIC (logged each time). */
 int node_run(node_t *self);
 
-/* Status as JSON (see docs/operations.md): reports, queued, link, peers. */
-json_t *node_status(node_t *self);
+/* ---- status and list: typed results, rendered by the programs (cli_json.c) ---- */
 
-/* Every stored report version as a JSON array, oldest id first:
- * report_id, unit, year, version, submitted_at, origin, received_at and, on a
- * county, state ("queued", "delivered" or "returned") and return_reason. */
-json_t *node_list(node_t *self);
+/* The link to the parent as `status` shows it (county, hub). */
+typedef struct {
+    char state[32];            /* link_state_name(); "starting"/"stopped" without a live view */
+    char upstream[256];        /* the parent's endpoint */
+    int64_t last_contact;      /* unix seconds of the last frame from the parent; 0: never */
+    int64_t unreachable_since; /* out of reach since (once warned about); 0: not */
+    bool measured;             /* the running daemon's measurements below are set */
+    uint64_t rate_bytes_per_s;
+    int64_t round_trip_ms;
+    uint64_t bytes_sent, bytes_resent, refused_by_parent, resyncs, restarts;
+    char last_event[160]; /* the last restore/resync event; "": none */
+} node_link_status_t;
+
+/* One registered child as the running daemon's server sees it. */
+typedef struct {
+    char code[PROGRAMME_CODE_MAX];
+    bool connected;
+    int64_t last_contact; /* unix seconds; 0: never */
+    uint64_t down_pending;
+    uint64_t rate_bytes_per_s;
+    int64_t round_trip_ms;
+} node_child_status_t;
+
+/* The running daemon's server (hub, province). */
+typedef struct {
+    node_child_status_t *children; /* owned by the node_status_t */
+    size_t child_count;
+    uint64_t dropped_frames, refused_items, refused_keys, sessionless_frames;
+    char children_event[160];                                                 /* "": none */
+    uint64_t down_bytes_sent, down_bytes_resent, down_resyncs, down_restarts; /* "downlinks" */
+} node_server_status_t;
+
+typedef struct {
+    node_role_t role;
+    char code[PROGRAMME_CODE_MAX];
+    char programme[PROGRAMME_ID_MAX];
+    uint64_t programme_revision;
+    uint64_t reports, returns, refused; /* refused: items of ours a peer refused */
+    uint64_t queued;                    /* county, hub: items not yet acknowledged upstream */
+    uint64_t inspections, children_registered; /* hub, province */
+    bool daemon_running;
+    node_link_status_t link; /* county, hub */
+    bool has_server;         /* hub, province whose running daemon wrote its view */
+    node_server_status_t server;
+} node_status_t;
+
+/* The node's status (docs/operations.md): counts from the store, and the
+ * live view the running daemon rewrites every second in run/status.json.
+ * Reads only; a count it cannot read shows as 0. Returns a new object the
+ * caller owns, or NULL with error set (SF_ENOMEM). */
+node_status_t *node_status(node_t *self, sf_error_t *error);
+void node_status_destroy(node_status_t **self_p);
+
+/* Where a county's own report version is. */
+typedef enum {
+    NODE_VERSION_STORED = 0, /* hub, province: no delivery state */
+    NODE_VERSION_QUEUED,     /* still in the upward outbox */
+    NODE_VERSION_DELIVERED,  /* acknowledged by the parent */
+    NODE_VERSION_RETURNED,   /* returned for correction (return_reason) */
+    NODE_VERSION_REFUSED,    /* refused by a tier above (refusal, refused_by) */
+} node_version_state_t;
+
+/* One stored report version. Strings are owned by the node_versions_t. */
+typedef struct {
+    char *report_id, *unit, *origin;
+    uint32_t year, version;
+    int64_t submitted_at;
+    bool received;       /* a receipt is stored (hub, province) */
+    int64_t received_at; /* this node's receipt, if received */
+    node_version_state_t state;
+    char *return_reason; /* RETURNED: the hub's reason; else NULL */
+    char *refusal;       /* REFUSED: why; else NULL */
+    char *refused_by;    /* REFUSED: the refusing unit ("" if not said); else NULL */
+} node_version_t;
+
+typedef struct {
+    node_version_t *versions; /* oldest id first */
+    size_t count;
+} node_versions_t;
+
+/* Every stored report version, in one read transaction. Returns a new
+ * object the caller owns, or NULL with error set (SF_ENOMEM, or the
+ * store's error). */
+node_versions_t *node_list(node_t *self, sf_error_t *error);
+void node_versions_destroy(node_versions_t **self_p);
 
 #endif

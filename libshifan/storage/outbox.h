@@ -15,6 +15,24 @@
  * on a caller's write transaction, so that "store the report, queue its
  * forward, remember it was applied" is one atomic, durable commit.
  *
+ * Durability: nothing here commits. Every function works inside the
+ * caller's transaction, so a message is durable when the caller's
+ * store_write() has returned 0 (fsync'd, store.h), together with whatever
+ * else that transaction wrote, or not at all.
+ *
+ * Ownership: data passed in is copied into the store; data handed to an
+ * outbox_item_fn points into the map and is valid only during that call
+ * (trap L8). Nothing here allocates anything the caller must free.
+ *
+ * Threads: as store.h, one thread per store.
+ *
+ * Errors: 0 or a negative sf_err_t: SF_EINVAL for a stream name of
+ * OUTBOX_STREAM_MAX bytes or more (outbox_open_stream, outbox_append),
+ * SF_ECORRUPT for a stream state that does not decode, SF_EPROTO for an
+ * ack no append explains, SF_EGROW when the map is full (return it from
+ * the transaction function: store_write grows the map and runs it again),
+ * or another store error.
+ *
  * Keys: DB_OUTBOX  stream name NUL-padded to 16 bytes | seq be64
  *       DB_STREAMS "out:" name -> epoch be64 | next_seq be64 | acked be64
  *                  "in:" name  -> epoch be64 | applied be64 */

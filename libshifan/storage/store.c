@@ -90,13 +90,14 @@ static int store_open_dbis(store_t *self)
     return mdb_txn_commit(txn);
 }
 
-store_t *store_open(const char *dir, size_t initial_mapsize, int *err)
+store_t *store_open(const char *dir, size_t initial_mapsize, sf_error_t *error)
 {
     store_t *self = calloc(1, sizeof *self);
     int rc;
-    *err = SF_ENOMEM;
-    if (!self || !(self->dir = strdup(dir)))
+    if (!self || !(self->dir = strdup(dir))) {
+        sf_error_set(error, SF_ENOMEM, "store %s: out of memory", dir);
         goto fail;
+    }
     self->mapsize = initial_mapsize ? initial_mapsize : STORE_DEFAULT_MAPSIZE;
     if ((rc = mdb_env_create(&self->env)) || (rc = mdb_env_set_maxdbs(self->env, DB_COUNT + 2)) ||
         (rc = mdb_env_set_mapsize(self->env, self->mapsize)))
@@ -128,13 +129,11 @@ store_t *store_open(const char *dir, size_t initial_mapsize, int *err)
     }
     if (rc)
         goto lmdb_fail;
-    *err = 0;
     return self;
 lmdb_fail:
     slog_error("store %s: %s", dir, mdb_strerror(rc));
-    *err = store_error(rc);
-    if (*err == SF_EGROW)
-        *err = SF_ESTORE;
+    int code = store_error(rc);
+    sf_error_set(error, code == SF_EGROW ? SF_ESTORE : code, "store %s: %s", dir, mdb_strerror(rc));
 fail:
     store_destroy(&self);
     return NULL;

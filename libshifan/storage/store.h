@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
+
 typedef enum {
     DB_META = 0,        /* string key -> value: node configuration and counters */
     DB_REPORTS,         /* report_id -> stored Payload (Report + receipts) */
@@ -50,9 +52,12 @@ typedef struct MDB_txn store_txn_t;
 #define STORE_MAX_MAPSIZE ((size_t)1 << 40)
 
 /* Opens (creating if needed) the environment in directory `dir`, which must
- * exist. initial_mapsize 0 means STORE_DEFAULT_MAPSIZE. Returns NULL with
- * *err set (SF_EIO, SF_ESTORE, SF_ENOSPC) and a message logged. */
-store_t *store_open(const char *dir, size_t initial_mapsize, int *err);
+ * exist. initial_mapsize 0 means STORE_DEFAULT_MAPSIZE. Returns a new store
+ * the caller owns (store_destroy), or NULL with error set (SF_EIO: no such
+ * or unreadable directory; SF_ENOSPC; SF_ECORRUPT: no LMDB environment
+ * there; SF_ENOMEM; SF_ESTORE; LMDB's own words in error->text) and the
+ * failure logged. */
+store_t *store_open(const char *dir, size_t initial_mapsize, sf_error_t *error);
 void store_destroy(store_t **self_p);
 
 /* LMDB's handle of a database (an MDB_dbi), for code that calls LMDB itself:

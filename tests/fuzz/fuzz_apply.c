@@ -148,8 +148,8 @@ static int item_year(const uint8_t *data, size_t size, const programme_t *progra
 static void read_back(node_t *node, size_t which, const uint8_t *data, size_t size)
 {
     node_programme_reload(node, false);
-    json_t *list = node_list(node);
-    json_decref(list);
+    node_versions_t *list = node_list(node, NULL);
+    node_versions_destroy(&list);
     int year = item_year(data, size, node_programme(node));
     char err[512];
     engine_result_t *result = NULL;

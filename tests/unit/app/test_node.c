@@ -18,6 +18,7 @@
 #include "transport/codec.h"
 #include "transport/link.h"
 #include "domain/report.h"
+#include "app/cli.h"
 #include "app/node.h"
 
 #include <zmq.h>
@@ -208,12 +209,12 @@ static void a_refusal_notice_marks_the_report_refused(void **state)
 {
     fixture_t *f = *state;
     county_submits(f, 2, 2018, 0);
-    json_t *list = node_list(f->county);
-    assert_int_equal(json_array_size(list), 2);
-    const char *id = json_string_value(json_object_get(json_array_get(list, 1), "report_id"));
+    node_versions_t *list = node_list(f->county, NULL);
+    assert_non_null(list);
+    assert_int_equal(list->count, 2);
     char report_id[REPORT_ID_MAX];
-    snprintf(report_id, sizeof report_id, "%s", id);
-    json_decref(list);
+    snprintf(report_id, sizeof report_id, "%s", list->versions[1].report_id);
+    node_versions_destroy(&list);
 
     Shifan__ItemRefused notice = SHIFAN__ITEM_REFUSED__INIT;
     notice.epoch = 1;
@@ -233,24 +234,29 @@ static void a_refusal_notice_marks_the_report_refused(void **state)
     assert_int_equal(node_apply_payload(f->county, "", bytes, len, why, sizeof why), 0);
     free(bytes);
 
-    list = node_list(f->county);
+    list = node_list(f->county, NULL);
+    assert_non_null(list);
     int refused = 0;
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        json_t *entry = json_array_get(list, i);
-        const char *state_text = json_string_value(json_object_get(entry, "state"));
-        if (strcmp(json_string_value(json_object_get(entry, "report_id")), report_id) == 0) {
-            assert_string_equal(state_text, "refused: criterion 9.9: unknown criterion");
-            assert_string_equal(json_string_value(json_object_get(entry, "refused_by")), HUB);
+    for (size_t i = 0; i < list->count; i++) {
+        const node_version_t *version = &list->versions[i];
+        if (strcmp(version->report_id, report_id) == 0) {
+            assert_int_equal(version->state, NODE_VERSION_REFUSED);
+            assert_string_equal(version->refusal, "criterion 9.9: unknown criterion");
+            assert_string_equal(version->refused_by, HUB);
+            char text[640];
+            assert_string_equal(cli_version_state(version, text, sizeof text),
+                                "refused: criterion 9.9: unknown criterion");
             refused++;
         } else {
-            assert_string_not_equal(state_text, "refused: criterion 9.9: unknown criterion");
+            assert_int_not_equal(version->state, NODE_VERSION_REFUSED);
         }
     }
-    json_decref(list);
+    node_versions_destroy(&list);
     assert_int_equal(refused, 1);
-    json_t *status = node_status(f->county);
-    assert_int_equal(json_integer_value(json_object_get(status, "refused")), 1);
-    json_decref(status);
+    node_status_t *status = node_status(f->county, NULL);
+    assert_non_null(status);
+    assert_int_equal(status->refused, 1);
+    node_status_destroy(&status);
 }
 
 int main(void)

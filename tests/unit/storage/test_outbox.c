@@ -92,7 +92,7 @@ static int ctx_scan(store_txn_t *txn, void *arg)
 static void group_commit_is_all_or_nothing(void **state)
 {
     (void)state;
-    int err;
+    sf_error_t err = {0, ""};
     struct ctx c = {0};
     c.store = store_open(tmpdir, 0, &err);
     assert_non_null(c.store);
@@ -118,7 +118,7 @@ static void group_commit_is_all_or_nothing(void **state)
 static void map_grows_when_full_and_nothing_is_lost(void **state)
 {
     (void)state;
-    int err;
+    sf_error_t err = {0, ""};
     struct ctx c = {0};
     c.store = store_open(tmpdir, 256 * 1024, &err);
     assert_non_null(c.store);
@@ -158,7 +158,7 @@ static int ack_fn(store_txn_t *txn, void *arg)
 static void ack_deletes_exactly_what_was_applied(void **state)
 {
     (void)state;
-    int err;
+    sf_error_t err = {0, ""};
     struct ctx c = {0};
     c.store = store_open(tmpdir, 0, &err);
     c.a = (struct append_arg){.count = 100, .size = 100, .fail_after = -1};
@@ -205,7 +205,7 @@ static void committed_items_survive_sigkill(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
-        int err;
+        sf_error_t err = {0, ""};
         struct ctx c = {0};
         c.store = store_open(tmpdir, 64 * 1024, &err);
         if (!c.store)
@@ -230,7 +230,7 @@ static void committed_items_survive_sigkill(void **state)
         last = seq;
     close(fds[0]);
 
-    int err;
+    sf_error_t err = {0, ""};
     struct ctx c = {0};
     c.store = store_open(tmpdir, 64 * 1024, &err);
     assert_non_null(c.store);
@@ -251,7 +251,7 @@ static void committed_items_survive_sigkill(void **state)
 static void readers_of_killed_processes_are_cleared(void **state)
 {
     (void)state;
-    int err;
+    sf_error_t err = {0, ""};
     store_t *store = store_open(tmpdir, 0, &err);
     assert_non_null(store);
     int ready[2];

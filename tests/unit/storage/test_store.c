@@ -44,7 +44,7 @@ static int teardown(void **state)
 
 static store_t *open_store(fixture_t *f, size_t mapsize)
 {
-    int err = 0;
+    sf_error_t err = {0, ""};
     f->store = store_open(f->dir, mapsize, &err);
     assert_non_null(f->store);
     return f->store;
@@ -316,6 +316,20 @@ static void a_stored_report_is_kept_once_and_updates_latest(void **state)
     assert_string_equal(arg.latest.report_id, "530102-2018-v8-cccccccc");
 }
 
+/* A directory that is not there: NULL, with a code and a sentence in
+ * error; a NULL error is allowed. */
+static void opening_a_missing_directory_fails_with_a_reason(void **state)
+{
+    fixture_t *f = *state;
+    char missing[128];
+    snprintf(missing, sizeof missing, "%s/not-there", f->dir);
+    sf_error_t error = {0, ""};
+    assert_null(store_open(missing, 0, &error));
+    assert_int_equal(error.code, SF_EIO);
+    assert_non_null(strstr(error.text, missing));
+    assert_null(store_open(missing, 0, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +341,8 @@ int main(void)
         cmocka_unit_test(latest_record_round_trips_and_reads_the_old_format),
         cmocka_unit_test(a_later_series_submission_or_version_counts),
         cmocka_unit_test_setup_teardown(a_stored_report_is_kept_once_and_updates_latest, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(opening_a_missing_directory_fails_with_a_reason, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -170,10 +170,10 @@ static int setup(void **state)
     int err;
     snprintf(path, sizeof path, "%s/parent", f->dir);
     mkdir(path, 0700);
-    f->parent_store = store_open(path, 0, &err);
+    f->parent_store = store_open(path, 0, NULL);
     snprintf(path, sizeof path, "%s/child", f->dir);
     mkdir(path, 0700);
-    f->child_store = store_open(path, 0, &err);
+    f->child_store = store_open(path, 0, NULL);
     assert_non_null(f->parent_store);
     assert_non_null(f->child_store);
     assert_int_equal(zmq_curve_keypair(f->parent_keys.public_z85, f->parent_keys.secret_z85), 0);
@@ -417,7 +417,6 @@ static bool parent_has_new_items(fixture_t *f)
 static void reopen_child(fixture_t *f, const char *from)
 {
     char cmd[512], path[128];
-    int err;
     link_client_destroy(&f->client);
     store_destroy(&f->child_store);
     snprintf(path, sizeof path, "%s/child", f->dir);
@@ -425,7 +424,7 @@ static void reopen_child(fixture_t *f, const char *from)
         snprintf(cmd, sizeof cmd, "rm -rf %s && cp -a %s %s", path, from, path);
         assert_int_equal(system(cmd), 0);
     }
-    f->child_store = store_open(path, 0, &err);
+    f->child_store = store_open(path, 0, NULL);
     assert_non_null(f->child_store);
 }
 
@@ -510,7 +509,6 @@ static void a_restored_child_that_queued_past_the_parent_loses_nothing(void **st
 static void reopen_parent(fixture_t *f, const char *from)
 {
     char cmd[512], path[128];
-    int err;
     link_server_destroy(&f->server);
     store_destroy(&f->parent_store);
     snprintf(path, sizeof path, "%s/parent", f->dir);
@@ -518,7 +516,7 @@ static void reopen_parent(fixture_t *f, const char *from)
         snprintf(cmd, sizeof cmd, "rm -rf %s && cp -a %s %s", path, from, path);
         assert_int_equal(system(cmd), 0);
     }
-    f->parent_store = store_open(path, 0, &err);
+    f->parent_store = store_open(path, 0, NULL);
     assert_non_null(f->parent_store);
 }
 
