@@ -360,8 +360,10 @@ int store_each(store_txn_t *txn, store_t *self, store_db_t db, const void *prefi
     int result = 0;
     for (rc = mdb_cursor_get(cursor, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
          rc == 0 && result == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-            break; /* keys sort by bytes: past the prefix, nothing more matches */
+        /* Keys sort by bytes: past the prefix, nothing more matches. No
+         * prefix (NULL, 0) walks everything: memcmp may not see NULL. */
+        if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+            break;
         result = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
     }
     mdb_cursor_close(cursor);

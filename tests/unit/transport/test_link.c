@@ -167,7 +167,6 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/shifan-link-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     char path[128];
-    int err;
     snprintf(path, sizeof path, "%s/parent", f->dir);
     mkdir(path, 0700);
     f->parent_store = store_open(path, 0, NULL);
