@@ -7,9 +7,16 @@
 #
 # one hop:    county outbox -> hub (stored, forward queued, fsync, ack) -> county deletes
 # end to end: county -> hub -> province, both hops running at once
+# model:      bench_model, the minimal durable chain of the same shape (county ->
+#             hub -> province, CURVE on both hops, 64 reports per frame, 16 frames
+#             in flight, an fsync'd commit per frame at the hub and the province
+#             before the ack, fsync'd deletes of acked entries) with nothing else:
+#             no protobuf, no dedup index, no programme logic (bench/bench_model.c)
 # Rates are measured at the receiver: from the first report seen there to
 # the last, polling its LMDB with mdb_stat every 20 ms (a `status` process
-# would parse the programme each time and take CPU from what is measured).
+# would parse the programme each time and take CPU from what is measured);
+# bench_model measures its province the same way. MODEL_ARGS adds options to
+# bench_model (e.g. MODEL_ARGS="--frames-per-commit 16" for group commit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/bin}
@@ -92,8 +99,14 @@ e2e=$(measure province-core "$WORK/e2e/p")
 stop_all
 echo "end_to_end_reports_per_s $e2e"
 
-awk -v hop="$hop" -v e2e="$e2e" -v curve="$curve" -v lmdb="$lmdb" 'BEGIN {
+# shellcheck disable=SC2086 # MODEL_ARGS is a list of options
+model=$("$BIN/bench_model" --count "$N" --size "$SIZE" --dir "$WORK" ${MODEL_ARGS:-})
+model=$(echo "$model" | awk '/^model_end_to_end_reports_per_s/ {print $2}')
+echo "model_end_to_end_reports_per_s $model"
+
+awk -v hop="$hop" -v e2e="$e2e" -v curve="$curve" -v lmdb="$lmdb" -v model="$model" 'BEGIN {
     printf "ratio_one_hop_to_raw_curve %.2f\n", hop / curve
     printf "ratio_end_to_end_to_raw_curve %.2f\n", e2e / curve
     printf "ratio_end_to_end_to_raw_lmdb_batched %.2f\n", e2e / lmdb
+    printf "ratio_end_to_end_to_model %.2f\n", e2e / model
 }'
