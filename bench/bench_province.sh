@@ -21,9 +21,9 @@
 #   peak_rss_kib_{county,hub,province}  max VmHWM over the processes of that kind
 #   cpu_s_per_1000_reports_{county,hub,province}
 #       utime+stime of every process of that kind at the end, summed, / (R/1000)
-#   drain_cpu_s_per_1000_reports_{county,hub,province}
-#       the same, less what each process had used when the clock started
-#       (the counties' and the province's start-up: loading the programme)
+#   rss_anon_kib_{county,hub,province}
+#       max RssAnon at the end (VmHWM counts the LMDB map's file pages the
+#       process touched, which the kernel may reclaim; RssAnon is its heap)
 # and, before them, the time to prepare (init, fill) and the disk it took.
 #
 # Every process started is stopped by PID on exit; the data dir (under
@@ -190,8 +190,6 @@ for line in "${counties[@]}"; do
     done
 done
 all_alive || exit 1
-declare -A TICKS_AT_START=()
-for pid in "${pids[@]}"; do TICKS_AT_START[$pid]=$(cpu_ticks "$pid"); done
 
 start_ms=$(now_ms)
 for hub in "${hubs[@]}"; do start hub "$hub" prefecture-hub; done
@@ -217,15 +215,16 @@ elapsed=$((t - start_ms))
 # would be missing from the figures: that fails the run).
 declare -A RSS=([county]=0 [hub]=0 [province]=0)
 declare -A TICKS=([county]=0 [hub]=0 [province]=0)
-declare -A DRAIN_TICKS=([county]=0 [hub]=0 [province]=0)
+declare -A ANON=([county]=0 [hub]=0 [province]=0)
 for pid in "${pids[@]}"; do
     kind=${KIND[$pid]}
     [ -r "/proc/$pid/status" ] || { echo "a $kind daemon (pid $pid) died during the run" >&2; exit 1; }
     hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
     [ "$hwm" -le "${RSS[$kind]}" ] || RSS[$kind]=$hwm
+    anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
+    [ "$anon" -le "${ANON[$kind]}" ] || ANON[$kind]=$anon
     ticks=$(cpu_ticks "$pid")
     TICKS[$kind]=$((TICKS[$kind] + ticks))
-    DRAIN_TICKS[$kind]=$((DRAIN_TICKS[$kind] + ticks - ${TICKS_AT_START[$pid]:-0}))
 done
 hz=$(getconf CLK_TCK)
 
@@ -234,12 +233,9 @@ awk -v ms="$elapsed" -v r="$R" 'BEGIN {
     printf "backlog_reports_per_s %.0f\n", r * 1000 / ms
 }'
 for kind in county hub province; do echo "peak_rss_kib_$kind ${RSS[$kind]}"; done
+for kind in county hub province; do echo "rss_anon_kib_$kind ${ANON[$kind]}"; done
 for kind in county hub province; do
     awk -v t="${TICKS[$kind]}" -v hz="$hz" -v r="$R" -v k="$kind" \
         'BEGIN {printf "cpu_s_per_1000_reports_%s %.3f\n", k, t / hz / (r / 1000)}'
-done
-for kind in county hub province; do
-    awk -v t="${DRAIN_TICKS[$kind]}" -v hz="$hz" -v r="$R" -v k="$kind" \
-        'BEGIN {printf "drain_cpu_s_per_1000_reports_%s %.3f\n", k, t / hz / (r / 1000)}'
 done
 echo "disk_at_end_mib $(du -sm "$WORK" | awk '{print $1}')"
