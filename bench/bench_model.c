@@ -19,7 +19,10 @@
  *   drained in one wake-up).
  * Every env has the default flags (no MDB_NOSYNC, no MDB_WRITEMAP): each commit is fsync'd.
  * F > 1 lets a receiver commit up to F frames that are already waiting in one txn (group
- * commit, as Shifan's receivers do); the default 1 is the model of issue 10.
+ * commit, as Shifan's receivers do: up to 64 frames per wake-up); the default 1 is the model of
+ * issue 10. bench_link.sh runs both F = 1 and F = 64: with F = 1 the hub pays about four fsyncs
+ * per 64 reports in series, so on a disk where fsync is slow the model is fsync-bound and can be
+ * slower than the link, which group-commits.
  *
  * No ZAP handler: a CURVE server without one accepts any client key. Right for a benchmark
  * (it measures the encryption, not the key check), never for a server (dependency-traps A1).
