@@ -7,9 +7,19 @@
 #
 # one hop:    county outbox -> hub (stored, forward queued, fsync, ack) -> county deletes
 # end to end: county -> hub -> province, both hops running at once
+# model:      bench_model, the minimal durable chain of the same shape (county ->
+#             hub -> province, CURVE on both hops, 64 reports per frame, 16 frames
+#             in flight, an fsync'd commit per frame at the hub and the province
+#             before the ack, fsync'd deletes of acked entries) with nothing else:
+#             no protobuf, no dedup index, no programme logic (bench/bench_model.c)
+# model, group commit: the same, but a receiver commits every frame waiting
+#             when it wakes (up to 64) in one txn, as Shifan's receivers do. Where
+#             fsync is slow the per-frame model is fsync-bound and can be slower
+#             than the link itself; this one stays an upper bound there.
 # Rates are measured at the receiver: from the first report seen there to
 # the last, polling its LMDB with mdb_stat every 20 ms (a `status` process
-# would parse the programme each time and take CPU from what is measured).
+# would parse the programme each time and take CPU from what is measured);
+# bench_model measures its province the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/bin}
@@ -92,8 +102,20 @@ e2e=$(measure province-core "$WORK/e2e/p")
 stop_all
 echo "end_to_end_reports_per_s $e2e"
 
-awk -v hop="$hop" -v e2e="$e2e" -v curve="$curve" -v lmdb="$lmdb" 'BEGIN {
+model_rate() { # FRAMES_PER_COMMIT -> reports/s of bench_model
+    "$BIN/bench_model" --count "$N" --size "$SIZE" --dir "$WORK" --frames-per-commit "$1" |
+        awk '/^model_end_to_end_reports_per_s/ {print $2}'
+}
+model=$(model_rate 1)
+echo "model_end_to_end_reports_per_s $model"
+model_group=$(model_rate 64)
+echo "model_group_commit_end_to_end_reports_per_s $model_group"
+
+awk -v hop="$hop" -v e2e="$e2e" -v curve="$curve" -v lmdb="$lmdb" -v model="$model" \
+    -v model_group="$model_group" 'BEGIN {
     printf "ratio_one_hop_to_raw_curve %.2f\n", hop / curve
     printf "ratio_end_to_end_to_raw_curve %.2f\n", e2e / curve
     printf "ratio_end_to_end_to_raw_lmdb_batched %.2f\n", e2e / lmdb
+    printf "ratio_end_to_end_to_model %.2f\n", e2e / model
+    printf "ratio_end_to_end_to_model_group_commit %.2f\n", e2e / model_group
 }'
