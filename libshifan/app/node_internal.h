@@ -1,0 +1,77 @@
+/* node_internal.h - what the files of the node module (node*.c) share: the
+ * node's state and a few helpers over it. Nothing else includes it: the
+ * programs, cli and tier see node.h (and tier.h) only.
+ *
+ *   node.c         init, open, allow/revoke, set-upstream, submit, the tier's verbs
+ *   node_apply.c   the link hooks: what arrives (one dispatch), refusals, resyncs
+ *   node_daemon.c  run: signals, lock, sockets, the loop, the parent it follows,
+ *                  run/status.json
+ *   node_status.c  status and list, as typed results */
+#ifndef SHIFAN_NODE_INTERNAL_H
+#define SHIFAN_NODE_INTERNAL_H
+
+#include "app/node.h"
+#include "app/tier.h"
+#include "transport/codec.h"
+#include "transport/keys.h"
+#include "transport/link.h"
+#include "transport/zap.h"
+
+#define UP_STREAM "up"
+#define PATH_MAX_LEN 4096
+#define META_UPSTREAM_GENERATION "upstream_generation"
+/* Bytes of reports and inspections one child may make us store per unit of
+ * its area and programme year (a county's report is about 4 KB: 1,000
+ * versions per unit-year). */
+#define NODE_CHILD_BYTES_PER_UNIT ((uint64_t)4 << 20)
+
+struct node {
+    node_role_t role;
+    char dir[PATH_MAX_LEN];
+    char code[PROGRAMME_CODE_MAX];
+    char listen[256];
+    char upstream[256];
+    char upstream_key[KEYS_Z85_LEN + 1];
+    keys_pair_t keys;
+    store_t *store;
+    tier_t *tier; /* the tier's policy and the programme in force */
+    /* daemon only */
+    void *ctx;
+    zap_t *zap;
+    link_server_t *server;
+    link_client_t *client;
+    uint64_t keys_generation;
+    uint64_t series; /* numbering series of what this node originates (its init time) */
+    struct {
+        char code[PROGRAMME_CODE_MAX];
+        uint64_t limit;
+    } quota_cache[64]; /* per child: bytes it may make us store per year */
+    size_t quota_cached;
+    uint64_t child_bytes_per_unit; /* NODE_CHILD_BYTES_PER_UNIT, or the environment's */
+    codec_arena_t *arena;          /* decoding on the apply path (daemon thread only) */
+    /* county, hub daemon: the parent it follows, how long out of reach */
+    uint64_t upstream_generation;  /* meta upstream_generation the client was made for */
+    int64_t unreachable_after_ms;  /* warn after this long without the link up */
+    int64_t link_down_since_ms;    /* monotonic; 0 while the link is up */
+    int64_t link_down_since;       /* the same moment, wall clock */
+    int64_t unreachable_warned_ms; /* last warning of this outage, monotonic; 0: none */
+};
+
+/* dir/name into out (PATH_MAX_LEN bytes); "" if it does not fit. */
+void node_path_join(char *out, const char *dir, const char *name);
+
+/* node.c: stores a report payload (already carrying this node's receipt)
+ * unless its id is known; *stored says whether it was new. */
+int node_report_store(store_txn_t *txn, store_t *store, const Shifan__Report *report,
+                      const uint8_t *payload, size_t len, bool *stored);
+
+/* node_apply.c: the hooks the daemon gives its links (transport/link.h). */
+int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8_t *bytes, size_t len,
+               char *why, size_t whysize);
+int node_on_refused(void *arg, store_txn_t *txn, const char *peer, uint64_t epoch, uint64_t seq,
+                    const uint8_t *payload, size_t len, int reason, const char *why);
+int node_resync_child(void *arg, store_txn_t *txn, const char *peer);
+int node_resync_parent(void *arg, store_txn_t *txn);
+bool node_admit(void *arg, const char *code, const char *key_z85);
+
+#endif
