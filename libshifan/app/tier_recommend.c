@@ -5,6 +5,7 @@
 #include "app/tier_internal.h"
 #include "base/error.h"
 #include "base/slog.h"
+#include "base/stime.h"
 #include "storage/outbox.h"
 
 #include <stdio.h>
@@ -326,9 +327,16 @@ static int generation_fn(store_txn_t *txn, void *arg)
 
 /* Ranking reads everything stored, so it must not run on every frame: it
  * runs once the data has been quiet for a moment, or every half minute under
- * a continuous flow, and reads the store once for all years. */
+ * a continuous flow, and reads the store once for all years. And it takes at
+ * most a tenth of the daemon's time: after a ranking that took d ms, the
+ * next waits at least RANK_WAIT_PER_COST x d. A hub holding a large backlog
+ * (a county back after a season offline, bench/bench_province.sh) would
+ * otherwise spend most of its one thread re-reading what it holds, serving
+ * no frames meanwhile, while the backlog it is forwarding grows the cost of
+ * every next ranking. */
 #define RANK_QUIET_MS 2000
 #define RANK_EVERY_MS 30000
+#define RANK_WAIT_PER_COST 9
 
 /* True when the data moved since the last ranking and it is time to rank. */
 static bool ranking_due(tier_t *self, uint64_t generation, int64_t mono_ms)
@@ -339,6 +347,8 @@ static bool ranking_due(tier_t *self, uint64_t generation, int64_t mono_ms)
         self->seen_generation = generation;
         self->seen_changed_ms = mono_ms;
     }
+    if (self->ranked_ms && mono_ms - self->ranked_end_ms < RANK_WAIT_PER_COST * self->rank_cost_ms)
+        return false;
     bool quiet = mono_ms - self->seen_changed_ms >= RANK_QUIET_MS;
     bool overdue = mono_ms - self->ranked_ms >= RANK_EVERY_MS;
     return quiet || overdue || self->ranked_ms == 0;
@@ -384,6 +394,9 @@ void tier_auto_recommend(tier_t *self, int64_t now, int64_t mono_ms)
     if (store_read(self->store, generation_fn, &gen) || !ranking_due(self, gen.generation, mono_ms))
         return;
     char err[256];
+    /* The ranking's own duration, on the monotonic clock (a cost, not a
+     * time of day); kept in the caller's mono_ms terms. */
+    int64_t started = stime_mono_ms();
     engine_input_t *input = tier_load_input(self, err, sizeof err);
     if (!input) {
         slog_warn("cannot rank: %s", err);
@@ -395,4 +408,6 @@ void tier_auto_recommend(tier_t *self, int64_t now, int64_t mono_ms)
     engine_input_destroy(&input);
     self->ranked_generation = gen.generation;
     self->ranked_ms = mono_ms;
+    self->rank_cost_ms = stime_mono_ms() - started;
+    self->ranked_end_ms = mono_ms + self->rank_cost_ms;
 }
