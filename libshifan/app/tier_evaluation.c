@@ -15,6 +15,7 @@
 struct load_arg {
     tier_t *self;
     engine_input_t *input;
+    codec_arena_t *arena; /* decoding every stored record: no malloc per field */
 };
 
 struct load_walk {
@@ -26,7 +27,7 @@ struct load_walk {
 static int load_report_one(const void *key, size_t klen, const void *value, size_t len, void *arg)
 {
     struct load_walk *w = arg;
-    Shifan__Payload *payload = codec_payload_unpack(value, len);
+    Shifan__Payload *payload = codec_payload_unpack_arena(w->load->arena, value, len);
     const Shifan__Report *wire = NULL;
     if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT)
         wire = payload->report;
@@ -51,7 +52,7 @@ static int load_report_one(const void *key, size_t klen, const void *value, size
     if (result == SF_EINVAL)
         result = 0;
     report_destroy(&report);
-    codec_payload_free(payload);
+    codec_payload_free_arena(w->load->arena, payload);
     return result;
 }
 
@@ -106,12 +107,16 @@ static int load_fn(store_txn_t *txn, void *arg)
 engine_input_t *tier_load_input(tier_t *self, char *err, size_t errsize)
 {
     engine_input_t *input = engine_input_new(self->programme, NULL);
-    if (!input) {
+    codec_arena_t *arena = codec_arena_new(256u << 10, NULL);
+    if (!input || !arena) {
         snprintf(err, errsize, "out of memory");
+        engine_input_destroy(&input);
+        codec_arena_destroy(&arena);
         return NULL;
     }
-    struct load_arg arg = {self, input};
+    struct load_arg arg = {self, input, arena};
     int rc = store_read(self->store, load_fn, &arg);
+    codec_arena_destroy(&arena);
     if (rc) {
         snprintf(err, errsize, "cannot read the store: %s", sf_strerror(rc));
         engine_input_destroy(&input);
