@@ -70,8 +70,17 @@ struct engine_input {
     int first_year, year_count;
     size_t unit_count, criterion_count, item_count;
     int64_t *threshold_micro; /* per criterion */
-    int *group_of;            /* per unit: index of the unit holding its quota, -1 */
-    int *evaluated;           /* evaluated unit indices sorted by code */
+    /* Looked up once here, not per unit and year: each of these costs a
+     * search or a date parse in the programme. */
+    const programme_criterion_t **criteria; /* per criterion */
+    int64_t *self_deadline;                 /* per year: self-assessment deadline */
+    int64_t *rec_deadline;                  /* per year: recommendation deadline */
+    int *quota;                             /* per group slot and year */
+    int ratio_criteria;                     /* number of ratio criteria in the standard */
+    int64_t tolerance_micro;
+    unsigned disqualifying; /* flags that stop a unit from qualifying */
+    int *group_of;          /* per unit: index of the unit holding its quota, -1 */
+    int *evaluated;         /* evaluated unit indices sorted by code */
     size_t evaluated_count;
     int *groups; /* group unit indices sorted by code */
     size_t group_count;
@@ -140,6 +149,11 @@ static int64_t to_micro(double value)
 /* floor(100 * num / den) in micro-points; den > 0. */
 static int64_t percent_micro(uint64_t num, uint64_t den)
 {
+    /* The same quotient without a 128-bit division when num * 1e8 fits. */
+    if (num <= UINT64_MAX / PERCENT_MICRO) {
+        uint64_t scaled = num * PERCENT_MICRO / den;
+        return scaled > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)scaled;
+    }
     u128 scaled = (u128)num * PERCENT_MICRO / den;
     return scaled > (u128)INT64_MAX ? INT64_MAX : (int64_t)scaled;
 }
@@ -247,6 +261,10 @@ void engine_input_destroy(engine_input_t **self_p)
     free(self->reports);
     free(self->buckets);
     free(self->threshold_micro);
+    free(self->criteria);
+    free(self->self_deadline);
+    free(self->rec_deadline);
+    free(self->quota);
     free(self->group_of);
     free(self->evaluated);
     free(self->groups);
@@ -285,6 +303,38 @@ static int index_group_members(engine_input_t *self)
     return 0;
 }
 
+/* What evaluation asks of the programme per criterion, year and group. */
+static int index_programme(engine_input_t *self)
+{
+    const programme_t *programme = self->programme;
+    size_t years = (size_t)self->year_count;
+    self->criteria = calloc(self->criterion_count + 1, sizeof *self->criteria);
+    self->self_deadline = calloc(years, sizeof(int64_t));
+    self->rec_deadline = calloc(years, sizeof(int64_t));
+    self->quota = calloc(self->group_count * years + 1, sizeof(int));
+    if (!self->criteria || !self->self_deadline || !self->rec_deadline || !self->quota)
+        return SF_ENOMEM;
+    for (size_t c = 0; c < self->criterion_count; c++) {
+        self->criteria[c] = programme_criterion(programme, c);
+        self->threshold_micro[c] = to_micro(self->criteria[c]->threshold);
+        self->ratio_criteria += self->criteria[c]->kind == CRITERION_RATIO;
+    }
+    for (size_t y = 0; y < years; y++) {
+        int year = self->first_year + (int)y;
+        self->self_deadline[y] = programme_deadline(programme, STAGE_SELF_ASSESSMENT, year);
+        self->rec_deadline[y] = programme_deadline(programme, STAGE_RECOMMENDATION, year);
+        for (size_t g = 0; g < self->group_count; g++) {
+            const char *code = programme_unit(programme, (size_t)self->groups[g])->code;
+            self->quota[g * years + y] = programme_quota(programme, code, year);
+        }
+    }
+    self->tolerance_micro = to_micro(programme_tolerance(programme));
+    self->disqualifying = ENGINE_FLAGS_DISQUALIFY;
+    if (programme_late_disqualifies(programme))
+        self->disqualifying |= ENGINE_FLAG_LATE;
+    return 0;
+}
+
 engine_input_t *engine_input_new(const programme_t *programme, sf_error_t *error)
 {
     if (!programme) {
@@ -315,8 +365,6 @@ engine_input_t *engine_input_new(const programme_t *programme, sf_error_t *error
     if (!self->threshold_micro || !self->group_of || !self->group_slot || !self->evaluated ||
         !self->groups || !self->buckets)
         goto fail;
-    for (size_t c = 0; c < self->criterion_count; c++)
-        self->threshold_micro[c] = to_micro(programme_criterion(programme, c)->threshold);
     for (size_t u = 0; u < self->unit_count; u++) {
         const programme_unit_t *unit = programme_unit(programme, u);
         if (unit->parent < 0 && self->root < 0)
@@ -339,7 +387,7 @@ engine_input_t *engine_input_new(const programme_t *programme, sf_error_t *error
     sort_by_code(programme, self->groups, self->group_count);
     for (size_t g = 0; g < self->group_count; g++)
         self->group_slot[self->groups[g]] = (int)g;
-    if (index_group_members(self))
+    if (index_group_members(self) || index_programme(self))
         goto fail;
     return self;
 fail:
@@ -540,16 +588,17 @@ static void sort_ranked(const engine_unit_result_t **list, size_t count)
 typedef struct {
     const engine_input_t *input;
     engine_result_t *result;
-    int *designated;    /* per unit index: year designated, 0 */
-    size_t *result_of;  /* per unit index: position in result->units */
-    int ratio_criteria; /* number of ratio criteria in the standard */
-    int64_t tolerance_micro;
+    int *designated;   /* per unit index: year designated, 0 */
+    size_t *result_of; /* per unit index: position in result->units */
+    /* The requested year: only then are the display-only fields (values,
+     * summaries) filled; earlier years decide who was designated. */
+    bool final;
 } eval_t;
 
 static bool discrepant(const eval_t *ev, size_t c, const dense_value_t *self_value,
                        bool self_passed, const dense_value_t *inspected)
 {
-    const programme_criterion_t *criterion = programme_criterion(ev->input->programme, c);
+    const programme_criterion_t *criterion = ev->input->criteria[c];
     if (!inspected->present)
         return false;
     bool inspected_passed =
@@ -562,7 +611,7 @@ static bool discrepant(const eval_t *ev, size_t c, const dense_value_t *self_val
             percent_micro(self_value->a, self_value->b) - percent_micro(inspected->a, inspected->b);
         if (diff < 0)
             diff = -diff;
-        return diff > ev->tolerance_micro;
+        return diff > ev->input->tolerance_micro;
     }
     return false;
 }
@@ -622,15 +671,14 @@ static const stored_t *count_versions(const engine_input_t *input, const bucket_
 static void judge_counted(const eval_t *ev, engine_unit_result_t *r, const bucket_t *bucket,
                           const stored_t *counted, int year)
 {
-    const programme_t *programme = ev->input->programme;
+    int64_t deadline = ev->input->self_deadline[year - ev->input->first_year];
     if (counted) {
-        snprintf(r->report_id, sizeof r->report_id, "%s", counted->report_id);
+        memcpy(r->report_id, counted->report_id, strlen(counted->report_id) + 1);
         r->version = counted->version;
         r->submitted_at = counted->submitted_at;
         r->received_at = counted->received_at;
         /* On time or late is decided by the first submission: a correction the
          * prefecture asked for after the deadline does not make a unit late. */
-        int64_t deadline = programme_deadline(programme, STAGE_SELF_ASSESSMENT, year);
         r->status = r->first_submitted_at <= deadline ? ENGINE_ON_TIME : ENGINE_LATE;
         if (r->status == ENGINE_LATE)
             r->flags |= ENGINE_FLAG_LATE;
@@ -650,7 +698,7 @@ static void judge_counted(const eval_t *ev, engine_unit_result_t *r, const bucke
             r->flags |= ENGINE_FLAG_RETURNED;
             r->return_reason = latest_return->reason;
         }
-    } else if (ev->result->now <= programme_deadline(programme, STAGE_SELF_ASSESSMENT, year)) {
+    } else if (ev->result->now <= deadline) {
         r->flags |= ENGINE_FLAG_NOT_YET_DUE;
     }
     if (r->designated_year)
@@ -663,11 +711,10 @@ static void evaluate_criteria(const eval_t *ev, engine_unit_result_t *r, const b
                               const stored_t *counted, bool any_inspection)
 {
     const engine_input_t *input = ev->input;
-    const programme_t *programme = input->programme;
     static const dense_value_t none = {0};
     r->margin_sum_micro = 0;
     for (size_t c = 0; c < input->criterion_count; c++) {
-        const programme_criterion_t *criterion = programme_criterion(programme, c);
+        const programme_criterion_t *criterion = input->criteria[c];
         engine_criterion_result_t *cr = &r->criteria[c];
         const dense_value_t *self_value = counted ? &counted->values[c] : &none;
         const dense_value_t *effective = self_value;
@@ -694,8 +741,10 @@ static void evaluate_criteria(const eval_t *ev, engine_unit_result_t *r, const b
             r->flags |= ENGINE_FLAG_DISCREPANCY;
         cr->present = effective->present;
         cr->passed = passes_micro(criterion->kind, criterion->op, threshold, effective);
-        value_from_dense(&cr->value, effective, criterion);
-        value_from_dense(&cr->self_value, self_value, criterion);
+        if (ev->final) {
+            value_from_dense(&cr->value, effective, criterion);
+            value_from_dense(&cr->self_value, self_value, criterion);
+        }
         cr->margin_micro = 0;
         if (criterion->kind == CRITERION_RATIO && effective->present && effective->b > 0) {
             cr->margin_micro = percent_micro(effective->a, effective->b) - threshold;
@@ -725,12 +774,10 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
         r->items_passed += passed;
     }
     r->mean_margin =
-        ev->ratio_criteria ? (double)r->margin_sum_micro / MICRO / ev->ratio_criteria : 0.0;
+        input->ratio_criteria ? (double)r->margin_sum_micro / MICRO / input->ratio_criteria : 0.0;
     /* A unit that never reported takes no part, whatever was inspected. */
-    unsigned disqualifying = ENGINE_FLAGS_DISQUALIFY;
-    if (programme_late_disqualifies(programme))
-        disqualifying |= ENGINE_FLAG_LATE;
-    r->qualified = counted && r->items_passed == input->item_count && !(r->flags & disqualifying);
+    r->qualified =
+        counted && r->items_passed == input->item_count && !(r->flags & input->disqualifying);
 }
 
 static void summary_reset(engine_summary_t *s, size_t criterion_count)
@@ -783,6 +830,24 @@ static void summary_add(engine_summary_t *s, const engine_unit_result_t *r, size
     }
 }
 
+/* Adds a group's counts into the province's: integer sums, so the same as
+ * adding every unit again. */
+static void summary_merge(engine_summary_t *s, const engine_summary_t *part, size_t criteria)
+{
+    s->expected += part->expected;
+    s->reported += part->reported;
+    s->on_time += part->on_time;
+    s->late += part->late;
+    s->missing += part->missing;
+    s->qualified += part->qualified;
+    for (size_t c = 0; c < criteria; c++) {
+        s->aggregates[c].units += part->aggregates[c].units;
+        s->aggregates[c].true_count += part->aggregates[c].true_count;
+        s->aggregates[c].sum += part->aggregates[c].sum;
+        s->aggregates[c].den_sum += part->aggregates[c].den_sum;
+    }
+}
+
 static void summary_finish(engine_summary_t *s, const engine_input_t *input)
 {
     for (size_t c = 0; c < input->criterion_count; c++) {
@@ -820,13 +885,14 @@ static void evaluate_group(eval_t *ev, engine_prefecture_result_t *p, size_t slo
     engine_result_t *result = ev->result;
     const programme_unit_t *unit = programme_unit(input->programme, (size_t)group);
     p->unit = unit;
-    p->quota = programme_quota(input->programme, unit->code, year);
+    p->quota = input->quota[slot * (size_t)input->year_count + (size_t)(year - input->first_year)];
     summary_reset(&p->summary, input->criterion_count);
     p->ranking_count = p->automatic_count = p->recommended_count = p->ignored_count = 0;
 
     for (size_t m = input->member_start[slot]; m < input->member_start[slot + 1]; m++) {
         engine_unit_result_t *r = &result->units[input->members[m]];
-        summary_add(&p->summary, r, input->criterion_count);
+        if (ev->final)
+            summary_add(&p->summary, r, input->criterion_count);
         if (r->qualified && !r->designated_year)
             p->ranking[p->ranking_count++] = r;
     }
@@ -857,7 +923,7 @@ static void evaluate_group(eval_t *ev, engine_prefecture_result_t *p, size_t slo
         p->source = best->confirmed ? ENGINE_REC_CONFIRMED : ENGINE_REC_PROVISIONAL;
         p->made_at = best->made_at;
         p->revision = best->revision;
-        p->late = best->made_at > programme_deadline(input->programme, STAGE_RECOMMENDATION, year);
+        p->late = best->made_at > input->rec_deadline[year - input->first_year];
         for (size_t i = 0; i < best->code_count; i++) {
             int u = programme_find_unit(input->programme, best->codes[i]);
             bool ok = u >= 0 && input->group_of[u] == group && p->recommended_count < quota;
@@ -912,10 +978,13 @@ static void evaluate_year(eval_t *ev, int year)
     }
 
     summary_reset(&province->summary, input->criterion_count);
+    for (size_t g = 0; ev->final && g < result->prefecture_count; g++)
+        summary_merge(&province->summary, &result->prefectures[g].summary, input->criterion_count);
     province->demonstration_count = 0;
     for (size_t i = 0; i < result->unit_count; i++) {
         engine_unit_result_t *r = &result->units[i];
-        summary_add(&province->summary, r, input->criterion_count);
+        if (ev->final && input->group_of[input->evaluated[i]] < 0)
+            summary_add(&province->summary, r, input->criterion_count);
         /* Recommended, still qualified under the province's own inspections,
          * and not already a demonstration unit of an earlier year. */
         if (r->recommended && r->qualified && !r->designated_year) {
@@ -1037,14 +1106,6 @@ static engine_result_t *result_new(const engine_input_t *input)
     return self;
 }
 
-static int count_ratio_criteria(const engine_input_t *input)
-{
-    int count = 0;
-    for (size_t c = 0; c < input->criterion_count; c++)
-        count += programme_criterion(input->programme, c)->kind == CRITERION_RATIO;
-    return count;
-}
-
 static int apply_scope(engine_result_t *result, const engine_input_t *input, const char *scope,
                        char *err, size_t errsize)
 {
@@ -1107,10 +1168,10 @@ int engine_evaluate(const engine_input_t *input, int year, int64_t now, const ch
         goto out;
     for (size_t i = 0; i < input->evaluated_count; i++)
         ev.result_of[input->evaluated[i]] = i;
-    ev.ratio_criteria = count_ratio_criteria(input);
-    ev.tolerance_micro = to_micro(programme_tolerance(input->programme));
-    for (int y = input->first_year; y <= year; y++)
+    for (int y = input->first_year; y <= year; y++) {
+        ev.final = y == year;
         evaluate_year(&ev, y);
+    }
     /* The result outlives the input: it keeps its own return reasons. */
     for (size_t i = 0; i < result->unit_count; i++) {
         engine_unit_result_t *r = &result->units[i];
