@@ -38,7 +38,9 @@ typedef struct {
     int64_t submitted_at;
     int64_t received_at;
     size_t present_count;
-    dense_value_t *values; /* programme criterion order */
+    /* Programme criterion order, in the same allocation: evaluation reads
+     * the header and then the values of every version it looks at. */
+    dense_value_t values[];
 } stored_t;
 
 typedef struct {
@@ -59,7 +61,7 @@ typedef struct {
 
 /* Everything known about one unit-year. */
 typedef struct {
-    int *reports; /* indices into input->reports */
+    stored_t **reports; /* owned by input->reports */
     size_t report_count, report_cap;
     return_t *returns;
     size_t return_count, return_cap;
@@ -248,10 +250,8 @@ void engine_input_destroy(engine_input_t **self_p)
             free(self->buckets[i].returns[r].reason);
         free(self->buckets[i].returns);
     }
-    for (size_t i = 0; i < self->report_count; i++) {
-        free(self->reports[i]->values);
+    for (size_t i = 0; i < self->report_count; i++)
         free(self->reports[i]);
-    }
     for (size_t i = 0; i < self->rec_count; i++) {
         for (size_t c = 0; c < self->recs[i].code_count; c++)
             free(self->recs[i].codes[c]);
@@ -428,23 +428,20 @@ static int add_stored(engine_input_t *self, const report_t *report, engine_tier_
     bucket_t *bucket = bucket_for(self, unit, report->year);
     /* A redelivered version is the same version: keep the first copy. */
     for (size_t i = 0; i < bucket->report_count; i++) {
-        const stored_t *known = self->reports[bucket->reports[i]];
+        const stored_t *known = bucket->reports[i];
         if (known->tier == tier && report->report_id[0] &&
             strcmp(known->report_id, report->report_id) == 0)
             return 0;
     }
     if (grow((void **)&self->reports, &self->report_cap, self->report_count + 1,
              sizeof(stored_t *)) ||
-        grow((void **)&bucket->reports, &bucket->report_cap, bucket->report_count + 1, sizeof(int)))
+        grow((void **)&bucket->reports, &bucket->report_cap, bucket->report_count + 1,
+             sizeof(stored_t *)))
         return SF_ENOMEM;
-    stored_t *stored = calloc(1, sizeof *stored);
+    stored_t *stored =
+        calloc(1, sizeof *stored + (self->criterion_count + 1) * sizeof(dense_value_t));
     if (!stored)
         return SF_ENOMEM;
-    stored->values = calloc(self->criterion_count + 1, sizeof(dense_value_t));
-    if (!stored->values) {
-        free(stored);
-        return SF_ENOMEM;
-    }
     stored->unit = unit;
     stored->year = report->year;
     stored->tier = tier;
@@ -462,7 +459,7 @@ static int add_stored(engine_input_t *self, const report_t *report, engine_tier_
         if (stored->values[c].present)
             stored->present_count++;
     }
-    bucket->reports[bucket->report_count++] = (int)self->report_count;
+    bucket->reports[bucket->report_count++] = stored;
     self->reports[self->report_count++] = stored;
     return 0;
 }
@@ -617,12 +614,11 @@ static bool discrepant(const eval_t *ev, size_t c, const dense_value_t *self_val
 }
 
 /* Per criterion, the latest inspection of a tier that holds a value for it. */
-static const stored_t *latest_inspection(const engine_input_t *input, const bucket_t *bucket,
-                                         engine_tier_t tier, size_t c)
+static const stored_t *latest_inspection(const bucket_t *bucket, engine_tier_t tier, size_t c)
 {
     const stored_t *best = NULL;
     for (size_t i = 0; i < bucket->report_count; i++) {
-        const stored_t *s = input->reports[bucket->reports[i]];
+        const stored_t *s = bucket->reports[i];
         if (s->tier == tier && s->values[c].present && (!best || stored_newer(s, best)))
             best = s;
     }
@@ -647,12 +643,12 @@ static void unit_result_reset(const eval_t *ev, engine_unit_result_t *r, int uni
 /* The versions of the unit's own report: how many, the first submission,
  * and the one counted (the newest); *any_inspection when an inspection
  * is among the stored items. */
-static const stored_t *count_versions(const engine_input_t *input, const bucket_t *bucket,
-                                      engine_unit_result_t *r, bool *any_inspection)
+static const stored_t *count_versions(const bucket_t *bucket, engine_unit_result_t *r,
+                                      bool *any_inspection)
 {
     const stored_t *counted = NULL;
     for (size_t i = 0; i < bucket->report_count; i++) {
-        const stored_t *s = input->reports[bucket->reports[i]];
+        const stored_t *s = bucket->reports[i];
         if (s->tier != ENGINE_TIER_SELF) {
             *any_inspection = true;
             continue;
@@ -727,7 +723,7 @@ static void evaluate_criteria(const eval_t *ev, engine_unit_result_t *r, const b
         if (any_inspection) {
             static const engine_tier_t tiers[] = {ENGINE_TIER_PREFECTURE, ENGINE_TIER_PROVINCE};
             for (size_t t = 0; t < 2; t++) {
-                const stored_t *insp = latest_inspection(input, bucket, tiers[t], c);
+                const stored_t *insp = latest_inspection(bucket, tiers[t], c);
                 if (!insp)
                     continue;
                 effective = &insp->values[c];
@@ -761,7 +757,7 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
     bool any_inspection = false;
 
     unit_result_reset(ev, r, unit);
-    const stored_t *counted = count_versions(input, bucket, r, &any_inspection);
+    const stored_t *counted = count_versions(bucket, r, &any_inspection);
     judge_counted(ev, r, bucket, counted, year);
     evaluate_criteria(ev, r, bucket, counted, any_inspection);
     r->items_passed = 0;
