@@ -196,8 +196,7 @@ static void dense_from_value(dense_value_t *out, const report_value_t *in, crite
     out->b = in->den;
 }
 
-/* The criterion id of `out` is set once when the result is made: this runs
- * for every criterion of every unit of every year. */
+/* Everything but the criterion id, which the caller copies. */
 static void value_from_dense(report_value_t *out, const dense_value_t *in,
                              const programme_criterion_t *criterion)
 {
@@ -590,6 +589,7 @@ typedef struct {
     /* The requested year: only then are the display-only fields (values,
      * summaries) filled; earlier years decide who was designated. */
     bool final;
+    bool *passed; /* per criterion, of the unit being evaluated */
 } eval_t;
 
 static bool discrepant(const eval_t *ev, size_t c, const dense_value_t *self_value,
@@ -701,8 +701,10 @@ static void judge_counted(const eval_t *ev, engine_unit_result_t *r, const bucke
         r->flags |= ENGINE_FLAG_DESIGNATED;
 }
 
-/* Each criterion's value after inspections, its pass, discrepancy and
- * margin; the unit's margin sum. */
+/* Each criterion's value after inspections, its pass (in ev->passed),
+ * discrepancy and margin; the unit's flags and margin sum. Only the
+ * requested year writes the result's criteria: they are most of its
+ * memory, and earlier years need only the passes and the sum. */
 static void evaluate_criteria(const eval_t *ev, engine_unit_result_t *r, const bucket_t *bucket,
                               const stored_t *counted, bool any_inspection)
 {
@@ -711,7 +713,8 @@ static void evaluate_criteria(const eval_t *ev, engine_unit_result_t *r, const b
     r->margin_sum_micro = 0;
     for (size_t c = 0; c < input->criterion_count; c++) {
         const programme_criterion_t *criterion = input->criteria[c];
-        engine_criterion_result_t *cr = &r->criteria[c];
+        engine_criterion_result_t scratch;
+        engine_criterion_result_t *cr = ev->final ? &r->criteria[c] : &scratch;
         const dense_value_t *self_value = counted ? &counted->values[c] : &none;
         const dense_value_t *effective = self_value;
         const int64_t threshold = input->threshold_micro[c];
@@ -737,9 +740,12 @@ static void evaluate_criteria(const eval_t *ev, engine_unit_result_t *r, const b
             r->flags |= ENGINE_FLAG_DISCREPANCY;
         cr->present = effective->present;
         cr->passed = passes_micro(criterion->kind, criterion->op, threshold, effective);
+        ev->passed[c] = cr->passed;
         if (ev->final) {
             value_from_dense(&cr->value, effective, criterion);
             value_from_dense(&cr->self_value, self_value, criterion);
+            memcpy(cr->value.criterion, criterion->id, sizeof cr->value.criterion);
+            memcpy(cr->self_value.criterion, criterion->id, sizeof cr->self_value.criterion);
         }
         cr->margin_micro = 0;
         if (criterion->kind == CRITERION_RATIO && effective->present && effective->b > 0) {
@@ -765,7 +771,7 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
         const programme_item_t *item = programme_item(programme, i);
         bool passed = item->criterion_count > 0;
         for (int c = 0; c < item->criterion_count; c++)
-            passed = passed && r->criteria[item->first_criterion + c].passed;
+            passed = passed && ev->passed[item->first_criterion + c];
         r->item_passed[i] = passed;
         r->items_passed += passed;
     }
@@ -1076,15 +1082,9 @@ static engine_result_t *result_new(const engine_input_t *input)
         r->prefecture = input->group_of[unit] >= 0
                             ? programme_unit(input->programme, (size_t)input->group_of[unit])
                             : NULL;
+        /* Filled when the requested year is evaluated. */
         r->criteria = &self->criteria_block[i * criteria];
         r->item_passed = &self->items_block[i * items];
-        for (size_t c = 0; c < criteria; c++) {
-            const programme_criterion_t *criterion = programme_criterion(input->programme, c);
-            engine_criterion_result_t *cr = &r->criteria[c];
-            cr->criterion = criterion;
-            memcpy(cr->value.criterion, criterion->id, sizeof cr->value.criterion);
-            memcpy(cr->self_value.criterion, criterion->id, sizeof cr->self_value.criterion);
-        }
     }
     /* Each group's lists get as many slots as it has units. */
     size_t offset = 0;
@@ -1160,7 +1160,8 @@ int engine_evaluate(const engine_input_t *input, int year, int64_t now, const ch
     result->now = now;
     ev.designated = calloc(input->unit_count + 1, sizeof(int));
     ev.result_of = calloc(input->unit_count + 1, sizeof(size_t));
-    if (!ev.designated || !ev.result_of)
+    ev.passed = calloc(input->criterion_count + 1, sizeof(bool));
+    if (!ev.designated || !ev.result_of || !ev.passed)
         goto out;
     for (size_t i = 0; i < input->evaluated_count; i++)
         ev.result_of[input->evaluated[i]] = i;
@@ -1182,6 +1183,7 @@ int engine_evaluate(const engine_input_t *input, int year, int64_t now, const ch
 out:
     free(ev.designated);
     free(ev.result_of);
+    free(ev.passed);
     if (rc == 0)
         *result_p = result;
     else
