@@ -38,6 +38,10 @@ typedef struct {
     int64_t submitted_at;
     int64_t received_at;
     size_t present_count;
+    /* Judged alone, when added: what an uninspected unit-year of an
+     * earlier year needs (see evaluate_unit). */
+    size_t items_passed;
+    int64_t margin_sum_micro;
     /* Programme criterion order, in the same allocation: evaluation reads
      * the header and then the values of every version it looks at. */
     dense_value_t values[];
@@ -416,6 +420,29 @@ static int resolve_unit_year(const engine_input_t *self, const char *code, int y
     return unit;
 }
 
+/* The version's own items passed and margin sum, as evaluate_criteria and
+ * evaluate_unit would find them with no inspection. */
+static void judge_stored(const engine_input_t *self, stored_t *stored)
+{
+    const programme_t *programme = self->programme;
+    for (size_t i = 0; i < self->item_count; i++) {
+        const programme_item_t *item = programme_item(programme, i);
+        bool passed = item->criterion_count > 0;
+        for (int k = 0; k < item->criterion_count; k++) {
+            size_t c = (size_t)(item->first_criterion + k);
+            const programme_criterion_t *criterion = self->criteria[c];
+            passed = passed && passes_micro(criterion->kind, criterion->op,
+                                            self->threshold_micro[c], &stored->values[c]);
+        }
+        stored->items_passed += passed;
+    }
+    for (size_t c = 0; c < self->criterion_count; c++) {
+        const dense_value_t *v = &stored->values[c];
+        if (self->criteria[c]->kind == CRITERION_RATIO && v->present && v->b > 0)
+            stored->margin_sum_micro += percent_micro(v->a, v->b) - self->threshold_micro[c];
+    }
+}
+
 static int add_stored(engine_input_t *self, const report_t *report, engine_tier_t tier,
                       int64_t received_at)
 {
@@ -458,6 +485,7 @@ static int add_stored(engine_input_t *self, const report_t *report, engine_tier_
         if (stored->values[c].present)
             stored->present_count++;
     }
+    judge_stored(self, stored);
     bucket->reports[bucket->report_count++] = stored;
     self->reports[self->report_count++] = stored;
     return 0;
@@ -765,15 +793,22 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
     unit_result_reset(ev, r, unit);
     const stored_t *counted = count_versions(bucket, r, &any_inspection);
     judge_counted(ev, r, bucket, counted, year);
-    evaluate_criteria(ev, r, bucket, counted, any_inspection);
-    r->items_passed = 0;
-    for (size_t i = 0; i < input->item_count; i++) {
-        const programme_item_t *item = programme_item(programme, i);
-        bool passed = item->criterion_count > 0;
-        for (int c = 0; c < item->criterion_count; c++)
-            passed = passed && ev->passed[item->first_criterion + c];
-        r->item_passed[i] = passed;
-        r->items_passed += passed;
+    if (!ev->final && !any_inspection) {
+        /* An earlier year only decides who was designated: with nothing
+         * inspected, the counted version's own judgement is the unit's. */
+        r->items_passed = counted ? counted->items_passed : 0;
+        r->margin_sum_micro = counted ? counted->margin_sum_micro : 0;
+    } else {
+        evaluate_criteria(ev, r, bucket, counted, any_inspection);
+        r->items_passed = 0;
+        for (size_t i = 0; i < input->item_count; i++) {
+            const programme_item_t *item = programme_item(programme, i);
+            bool passed = item->criterion_count > 0;
+            for (int c = 0; c < item->criterion_count; c++)
+                passed = passed && ev->passed[item->first_criterion + c];
+            r->item_passed[i] = passed;
+            r->items_passed += passed;
+        }
     }
     r->mean_margin =
         input->ratio_criteria ? (double)r->margin_sum_micro / MICRO / input->ratio_criteria : 0.0;
