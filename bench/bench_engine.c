@@ -1,19 +1,24 @@
-/* bench_engine.c - how long one evaluation takes at national scale.
+/* bench_engine.c - one evaluation at national scale, and writing its JSON.
  *
- *   ./scripts/build.sh build && ./build/bin/bench_engine [runs]
+ *   ./scripts/build.sh build && ./build/bin/bench_engine [runs] [dir]
  *
  * Builds a synthetic programme in memory (one root, 340 prefectures, 2,850
  * counties, 4 years, 38 criteria in 19 items) and loads it with
  * programme_load_json, generates one or two report versions per county-year
- * plus a few inspections and returns, then times engine_evaluate for the
- * last year (which evaluates all four years) and render_json. Prints the
- * median and range of `runs` runs (default 9); never asserts on time. */
+ * plus a few inspections, then per run: times engine_evaluate for the last
+ * year (which evaluates all four years); render_json into memory;
+ * render_json_to /dev/null (the writer's CPU alone); render_json_to a file
+ * in `dir` (default /var/tmp) with fflush and fsync; and, for the disk's
+ * own rate in the same run, fwrite of the same bytes to another file there
+ * with fflush and fsync. Prints `name value` lines: medians and ranges
+ * over `runs` runs (default 9), MB = 10^6 bytes; never asserts on time. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/stime.h"
 #include "domain/engine.h"
@@ -191,26 +196,83 @@ static int compare_ms(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv)
+/* name_median, name_min, name_max of `runs` sorted samples. */
+static void print_ms(const char *name, double *ms, int runs)
 {
-    int runs = argc > 1 ? atoi(argv[1]) : 9;
-    if (runs < 1 || runs > 1000)
-        runs = 9;
-    char *text = programme_text();
-    char err[512] = "";
-    sf_error_t error;
-    double t0 = now_ms();
-    programme_t *programme = programme_load_json(text, strlen(text), "bench", &error);
-    double load_ms = now_ms() - t0;
-    free(text);
-    if (!programme) {
-        fprintf(stderr, "bench programme: %s\n", error.text);
-        return 1;
+    qsort(ms, (size_t)runs, sizeof *ms, compare_ms);
+    printf("%s_ms_median %.1f\n%s_ms_min %.1f\n%s_ms_max %.1f\n", name, ms[runs / 2], name, ms[0],
+           name, ms[runs - 1]);
+}
+
+static void print_rate(const char *name, double *ms, int runs, size_t bytes)
+{
+    qsort(ms, (size_t)runs, sizeof *ms, compare_ms);
+    printf("%s_mb_per_s_median %.0f\n%s_mb_per_s_min %.0f\n%s_mb_per_s_max %.0f\n", name,
+           (double)bytes / 1e3 / ms[runs / 2], name, (double)bytes / 1e3 / ms[runs - 1], name,
+           (double)bytes / 1e3 / ms[0]);
+}
+
+/* Time to write `data` (or, with data NULL, stream `result`) to `path`
+ * until it is on the disk; -1 on failure. */
+static double timed_write(const char *path, const engine_result_t *result, const char *data,
+                          size_t len)
+{
+    double start = now_ms();
+    FILE *file = fopen(path, "wb");
+    if (!file)
+        return -1;
+    int rc = data ? (fwrite(data, 1, len, file) == len ? 0 : -1) : render_json_to(result, file);
+    if (fflush(file) != 0 || (strcmp(path, "/dev/null") != 0 && fsync(fileno(file)) != 0))
+        rc = -1;
+    if (fclose(file) != 0)
+        rc = -1;
+    return rc ? -1 : now_ms() - start;
+}
+
+typedef struct {
+    double *evaluate, *render_memory, *render_null, *render_file, *disk_file;
+} samples_t;
+
+/* One run: evaluate, then write the year's JSON every way. */
+static int run_once(const engine_input_t *input, const char *dir, samples_t *s, int i,
+                    size_t *json_bytes, size_t *demonstration)
+{
+    char err[512] = "", stream_path[4096], disk_path[4096];
+    snprintf(stream_path, sizeof stream_path, "%s/bench_engine.stream.json", dir);
+    snprintf(disk_path, sizeof disk_path, "%s/bench_engine.disk.json", dir);
+    int64_t now = 0;
+    stime_parse("2020-11-30", &now);
+    engine_result_t *result = NULL;
+    double start = now_ms();
+    if (engine_evaluate(input, FIRST_YEAR + YEARS - 1, now, NULL, &result, err, sizeof err)) {
+        fprintf(stderr, "evaluate: %s\n", err);
+        return -1;
     }
-    engine_input_t *input = engine_input_new(programme, NULL);
+    s->evaluate[i] = now_ms() - start;
+    *demonstration = engine_result_province(result)->progress[YEARS - 1].demonstration_total;
+    char *json = NULL;
+    start = now_ms();
+    if (render_json(result, &json, json_bytes)) {
+        fprintf(stderr, "render_json failed\n");
+        return -1;
+    }
+    s->render_memory[i] = now_ms() - start;
+    s->render_null[i] = timed_write("/dev/null", result, NULL, 0);
+    s->render_file[i] = timed_write(stream_path, result, NULL, 0);
+    s->disk_file[i] = timed_write(disk_path, NULL, json, *json_bytes);
+    free(json);
+    engine_result_destroy(&result);
+    if (s->render_null[i] < 0 || s->render_file[i] < 0 || s->disk_file[i] < 0) {
+        fprintf(stderr, "cannot write in %s\n", dir);
+        return -1;
+    }
+    return 0;
+}
+
+static size_t add_inputs(engine_input_t *input, const programme_t *programme)
+{
     uint64_t prng = 42;
     size_t versions = 0;
-    t0 = now_ms();
     for (size_t u = 0; u < programme_unit_count(programme); u++) {
         const programme_unit_t *unit = programme_unit(programme, u);
         if (!unit->evaluated)
@@ -229,44 +291,59 @@ int main(int argc, char **argv)
             }
         }
     }
+    return versions;
+}
+
+int main(int argc, char **argv)
+{
+    int runs = argc > 1 ? atoi(argv[1]) : 9;
+    if (runs < 1 || runs > 1000)
+        runs = 9;
+    const char *dir = argc > 2 ? argv[2] : "/var/tmp";
+    char *text = programme_text();
+    sf_error_t error;
+    double t0 = now_ms();
+    programme_t *programme = programme_load_json(text, strlen(text), "bench", &error);
+    double load_ms = now_ms() - t0;
+    free(text);
+    if (!programme) {
+        fprintf(stderr, "bench programme: %s\n", error.text);
+        return 1;
+    }
+    engine_input_t *input = engine_input_new(programme, NULL);
+    t0 = now_ms();
+    size_t versions = add_inputs(input, programme);
     double input_ms = now_ms() - t0;
 
-    double *ms = calloc((size_t)runs, sizeof *ms), *render_ms = calloc((size_t)runs, sizeof *ms);
+    samples_t s;
+    double *block = calloc(5 * (size_t)runs, sizeof *block);
+    s.evaluate = block, s.render_memory = block + runs, s.render_null = block + 2 * runs;
+    s.render_file = block + 3 * runs, s.disk_file = block + 4 * runs;
     size_t json_bytes = 0, demonstration = 0;
-    int64_t now = 0;
-    stime_parse("2020-11-30", &now);
-    for (int i = 0; i < runs; i++) {
-        engine_result_t *result = NULL;
-        double start = now_ms();
-        if (engine_evaluate(input, FIRST_YEAR + YEARS - 1, now, NULL, &result, err, sizeof err)) {
-            fprintf(stderr, "evaluate: %s\n", err);
+    for (int i = 0; i < runs; i++)
+        if (run_once(input, dir, &s, i, &json_bytes, &demonstration))
             return 1;
-        }
-        double mid = now_ms();
-        char *json = NULL;
-        render_json(result, &json, &json_bytes);
-        double end = now_ms();
-        ms[i] = mid - start;
-        render_ms[i] = end - mid;
-        demonstration = engine_result_province(result)->progress[YEARS - 1].demonstration_total;
-        free(json);
-        engine_result_destroy(&result);
-    }
-    qsort(ms, (size_t)runs, sizeof *ms, compare_ms);
-    qsort(render_ms, (size_t)runs, sizeof *ms, compare_ms);
-    printf("programme: %zu units, %zu criteria, %zu items; loaded in %.1f ms\n",
+    printf("units %zu\ncriteria %zu\nitems %zu\nprogramme_load_ms %.1f\n",
            programme_unit_count(programme), programme_criterion_count(programme),
            programme_item_count(programme), load_ms);
-    printf("input: %zu report versions over %d years added in %.1f ms\n", versions, YEARS,
-           input_ms);
-    printf("engine_evaluate (all %d years, whole province): median %.1f ms (min %.1f, max %.1f) "
-           "over %d runs\n",
-           YEARS, ms[runs / 2], ms[0], ms[runs - 1], runs);
-    printf("render_json of the last year: median %.1f ms, %zu bytes; %zu demonstration units "
-           "in %d years\n",
-           render_ms[runs / 2], json_bytes, demonstration, YEARS);
-    free(ms);
-    free(render_ms);
+    printf("report_versions %zu\nyears %d\ninput_add_ms %.1f\nruns %d\n", versions, YEARS, input_ms,
+           runs);
+    printf("demonstration_units %zu\njson_bytes %zu\n", demonstration, json_bytes);
+    print_ms("evaluate", s.evaluate, runs);
+    print_ms("render_json_memory", s.render_memory, runs);
+    print_ms("render_json_to_devnull", s.render_null, runs);
+    print_rate("render_json_to_devnull", s.render_null, runs, json_bytes);
+    print_ms("render_json_to_file_fsync", s.render_file, runs);
+    print_rate("render_json_to_file_fsync", s.render_file, runs, json_bytes);
+    print_ms("disk_fwrite_fsync", s.disk_file, runs);
+    print_rate("disk_fwrite_fsync", s.disk_file, runs, json_bytes);
+    printf("ratio_render_to_disk %.2f\n", s.disk_file[runs / 2] / s.render_file[runs / 2]);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bench_engine.stream.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/bench_engine.disk.json", dir);
+    unlink(path);
+    free(block);
     engine_input_destroy(&input);
     programme_destroy(&programme);
     return 0;

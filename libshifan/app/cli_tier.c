@@ -76,22 +76,14 @@ int cli_write_result(const engine_result_t *result, const char *format_name, con
         fprintf(stderr, "error: --format %s: expected json, csv or html\n", format_name);
         return CLI_USAGE;
     }
-    char *text = NULL;
-    size_t len = 0;
-    if (render(result, format, &text, &len) != 0) {
+    /* Streamed: a national year's JSON is never held in memory. */
+    FILE *file = out_path ? fopen(out_path, "wb") : stdout;
+    int rc = file ? render_to(result, format, file) : SF_EIO;
+    if (file && file != stdout && fclose(file) != 0 && rc == 0)
+        rc = SF_EIO;
+    if (rc == SF_EIO && out_path)
+        fprintf(stderr, "error: --out %s: cannot write: %s\n", out_path, strerror(errno));
+    else if (rc && rc != SF_EIO)
         fprintf(stderr, "error: cannot render the result\n");
-        return CLI_FAILURE;
-    }
-    int rc = 0;
-    if (out_path) {
-        FILE *file = fopen(out_path, "wb");
-        if (!file || fwrite(text, 1, len, file) != len || fclose(file) != 0) {
-            fprintf(stderr, "error: --out %s: cannot write: %s\n", out_path, strerror(errno));
-            rc = CLI_FAILURE;
-        }
-    } else if (fwrite(text, 1, len, stdout) != len) {
-        rc = CLI_FAILURE;
-    }
-    free(text);
-    return rc;
+    return rc ? CLI_FAILURE : 0;
 }

@@ -38,7 +38,13 @@ typedef struct {
     int64_t submitted_at;
     int64_t received_at;
     size_t present_count;
-    dense_value_t *values; /* programme criterion order */
+    /* Judged alone, when added: what an uninspected unit-year of an
+     * earlier year needs (see evaluate_unit). */
+    size_t items_passed;
+    int64_t margin_sum_micro;
+    /* Programme criterion order, in the same allocation: evaluation reads
+     * the header and then the values of every version it looks at. */
+    dense_value_t values[];
 } stored_t;
 
 typedef struct {
@@ -59,7 +65,7 @@ typedef struct {
 
 /* Everything known about one unit-year. */
 typedef struct {
-    int *reports; /* indices into input->reports */
+    stored_t **reports; /* owned by input->reports */
     size_t report_count, report_cap;
     return_t *returns;
     size_t return_count, return_cap;
@@ -70,8 +76,17 @@ struct engine_input {
     int first_year, year_count;
     size_t unit_count, criterion_count, item_count;
     int64_t *threshold_micro; /* per criterion */
-    int *group_of;            /* per unit: index of the unit holding its quota, -1 */
-    int *evaluated;           /* evaluated unit indices sorted by code */
+    /* Looked up once here, not per unit and year: each of these costs a
+     * search or a date parse in the programme. */
+    const programme_criterion_t **criteria; /* per criterion */
+    int64_t *self_deadline;                 /* per year: self-assessment deadline */
+    int64_t *rec_deadline;                  /* per year: recommendation deadline */
+    int *quota;                             /* per group slot and year */
+    int ratio_criteria;                     /* number of ratio criteria in the standard */
+    int64_t tolerance_micro;
+    unsigned disqualifying; /* flags that stop a unit from qualifying */
+    int *group_of;          /* per unit: index of the unit holding its quota, -1 */
+    int *evaluated;         /* evaluated unit indices sorted by code */
     size_t evaluated_count;
     int *groups; /* group unit indices sorted by code */
     size_t group_count;
@@ -140,6 +155,11 @@ static int64_t to_micro(double value)
 /* floor(100 * num / den) in micro-points; den > 0. */
 static int64_t percent_micro(uint64_t num, uint64_t den)
 {
+    /* The same quotient without a 128-bit division when num * 1e8 fits. */
+    if (num <= UINT64_MAX / PERCENT_MICRO) {
+        uint64_t scaled = num * PERCENT_MICRO / den;
+        return scaled > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)scaled;
+    }
     u128 scaled = (u128)num * PERCENT_MICRO / den;
     return scaled > (u128)INT64_MAX ? INT64_MAX : (int64_t)scaled;
 }
@@ -180,8 +200,7 @@ static void dense_from_value(dense_value_t *out, const report_value_t *in, crite
     out->b = in->den;
 }
 
-/* The criterion id of `out` is set once when the result is made: this runs
- * for every criterion of every unit of every year. */
+/* Everything but the criterion id, which the caller copies. */
 static void value_from_dense(report_value_t *out, const dense_value_t *in,
                              const programme_criterion_t *criterion)
 {
@@ -234,10 +253,8 @@ void engine_input_destroy(engine_input_t **self_p)
             free(self->buckets[i].returns[r].reason);
         free(self->buckets[i].returns);
     }
-    for (size_t i = 0; i < self->report_count; i++) {
-        free(self->reports[i]->values);
+    for (size_t i = 0; i < self->report_count; i++)
         free(self->reports[i]);
-    }
     for (size_t i = 0; i < self->rec_count; i++) {
         for (size_t c = 0; c < self->recs[i].code_count; c++)
             free(self->recs[i].codes[c]);
@@ -247,6 +264,10 @@ void engine_input_destroy(engine_input_t **self_p)
     free(self->reports);
     free(self->buckets);
     free(self->threshold_micro);
+    free(self->criteria);
+    free(self->self_deadline);
+    free(self->rec_deadline);
+    free(self->quota);
     free(self->group_of);
     free(self->evaluated);
     free(self->groups);
@@ -285,6 +306,38 @@ static int index_group_members(engine_input_t *self)
     return 0;
 }
 
+/* What evaluation asks of the programme per criterion, year and group. */
+static int index_programme(engine_input_t *self)
+{
+    const programme_t *programme = self->programme;
+    size_t years = (size_t)self->year_count;
+    self->criteria = calloc(self->criterion_count + 1, sizeof *self->criteria);
+    self->self_deadline = calloc(years, sizeof(int64_t));
+    self->rec_deadline = calloc(years, sizeof(int64_t));
+    self->quota = calloc(self->group_count * years + 1, sizeof(int));
+    if (!self->criteria || !self->self_deadline || !self->rec_deadline || !self->quota)
+        return SF_ENOMEM;
+    for (size_t c = 0; c < self->criterion_count; c++) {
+        self->criteria[c] = programme_criterion(programme, c);
+        self->threshold_micro[c] = to_micro(self->criteria[c]->threshold);
+        self->ratio_criteria += self->criteria[c]->kind == CRITERION_RATIO;
+    }
+    for (size_t y = 0; y < years; y++) {
+        int year = self->first_year + (int)y;
+        self->self_deadline[y] = programme_deadline(programme, STAGE_SELF_ASSESSMENT, year);
+        self->rec_deadline[y] = programme_deadline(programme, STAGE_RECOMMENDATION, year);
+        for (size_t g = 0; g < self->group_count; g++) {
+            const char *code = programme_unit(programme, (size_t)self->groups[g])->code;
+            self->quota[g * years + y] = programme_quota(programme, code, year);
+        }
+    }
+    self->tolerance_micro = to_micro(programme_tolerance(programme));
+    self->disqualifying = ENGINE_FLAGS_DISQUALIFY;
+    if (programme_late_disqualifies(programme))
+        self->disqualifying |= ENGINE_FLAG_LATE;
+    return 0;
+}
+
 engine_input_t *engine_input_new(const programme_t *programme, sf_error_t *error)
 {
     if (!programme) {
@@ -315,8 +368,6 @@ engine_input_t *engine_input_new(const programme_t *programme, sf_error_t *error
     if (!self->threshold_micro || !self->group_of || !self->group_slot || !self->evaluated ||
         !self->groups || !self->buckets)
         goto fail;
-    for (size_t c = 0; c < self->criterion_count; c++)
-        self->threshold_micro[c] = to_micro(programme_criterion(programme, c)->threshold);
     for (size_t u = 0; u < self->unit_count; u++) {
         const programme_unit_t *unit = programme_unit(programme, u);
         if (unit->parent < 0 && self->root < 0)
@@ -339,7 +390,7 @@ engine_input_t *engine_input_new(const programme_t *programme, sf_error_t *error
     sort_by_code(programme, self->groups, self->group_count);
     for (size_t g = 0; g < self->group_count; g++)
         self->group_slot[self->groups[g]] = (int)g;
-    if (index_group_members(self))
+    if (index_group_members(self) || index_programme(self))
         goto fail;
     return self;
 fail:
@@ -369,6 +420,29 @@ static int resolve_unit_year(const engine_input_t *self, const char *code, int y
     return unit;
 }
 
+/* The version's own items passed and margin sum, as evaluate_criteria and
+ * evaluate_unit would find them with no inspection. */
+static void judge_stored(const engine_input_t *self, stored_t *stored)
+{
+    const programme_t *programme = self->programme;
+    for (size_t i = 0; i < self->item_count; i++) {
+        const programme_item_t *item = programme_item(programme, i);
+        bool passed = item->criterion_count > 0;
+        for (int k = 0; k < item->criterion_count; k++) {
+            size_t c = (size_t)(item->first_criterion + k);
+            const programme_criterion_t *criterion = self->criteria[c];
+            passed = passed && passes_micro(criterion->kind, criterion->op,
+                                            self->threshold_micro[c], &stored->values[c]);
+        }
+        stored->items_passed += passed;
+    }
+    for (size_t c = 0; c < self->criterion_count; c++) {
+        const dense_value_t *v = &stored->values[c];
+        if (self->criteria[c]->kind == CRITERION_RATIO && v->present && v->b > 0)
+            stored->margin_sum_micro += percent_micro(v->a, v->b) - self->threshold_micro[c];
+    }
+}
+
 static int add_stored(engine_input_t *self, const report_t *report, engine_tier_t tier,
                       int64_t received_at)
 {
@@ -380,23 +454,20 @@ static int add_stored(engine_input_t *self, const report_t *report, engine_tier_
     bucket_t *bucket = bucket_for(self, unit, report->year);
     /* A redelivered version is the same version: keep the first copy. */
     for (size_t i = 0; i < bucket->report_count; i++) {
-        const stored_t *known = self->reports[bucket->reports[i]];
+        const stored_t *known = bucket->reports[i];
         if (known->tier == tier && report->report_id[0] &&
             strcmp(known->report_id, report->report_id) == 0)
             return 0;
     }
     if (grow((void **)&self->reports, &self->report_cap, self->report_count + 1,
              sizeof(stored_t *)) ||
-        grow((void **)&bucket->reports, &bucket->report_cap, bucket->report_count + 1, sizeof(int)))
+        grow((void **)&bucket->reports, &bucket->report_cap, bucket->report_count + 1,
+             sizeof(stored_t *)))
         return SF_ENOMEM;
-    stored_t *stored = calloc(1, sizeof *stored);
+    stored_t *stored =
+        calloc(1, sizeof *stored + (self->criterion_count + 1) * sizeof(dense_value_t));
     if (!stored)
         return SF_ENOMEM;
-    stored->values = calloc(self->criterion_count + 1, sizeof(dense_value_t));
-    if (!stored->values) {
-        free(stored);
-        return SF_ENOMEM;
-    }
     stored->unit = unit;
     stored->year = report->year;
     stored->tier = tier;
@@ -414,7 +485,8 @@ static int add_stored(engine_input_t *self, const report_t *report, engine_tier_
         if (stored->values[c].present)
             stored->present_count++;
     }
-    bucket->reports[bucket->report_count++] = (int)self->report_count;
+    judge_stored(self, stored);
+    bucket->reports[bucket->report_count++] = stored;
     self->reports[self->report_count++] = stored;
     return 0;
 }
@@ -540,16 +612,18 @@ static void sort_ranked(const engine_unit_result_t **list, size_t count)
 typedef struct {
     const engine_input_t *input;
     engine_result_t *result;
-    int *designated;    /* per unit index: year designated, 0 */
-    size_t *result_of;  /* per unit index: position in result->units */
-    int ratio_criteria; /* number of ratio criteria in the standard */
-    int64_t tolerance_micro;
+    int *designated;   /* per unit index: year designated, 0 */
+    size_t *result_of; /* per unit index: position in result->units */
+    /* The requested year: only then are the display-only fields (values,
+     * summaries) filled; earlier years decide who was designated. */
+    bool final;
+    bool *passed; /* per criterion, of the unit being evaluated */
 } eval_t;
 
 static bool discrepant(const eval_t *ev, size_t c, const dense_value_t *self_value,
                        bool self_passed, const dense_value_t *inspected)
 {
-    const programme_criterion_t *criterion = programme_criterion(ev->input->programme, c);
+    const programme_criterion_t *criterion = ev->input->criteria[c];
     if (!inspected->present)
         return false;
     bool inspected_passed =
@@ -562,18 +636,17 @@ static bool discrepant(const eval_t *ev, size_t c, const dense_value_t *self_val
             percent_micro(self_value->a, self_value->b) - percent_micro(inspected->a, inspected->b);
         if (diff < 0)
             diff = -diff;
-        return diff > ev->tolerance_micro;
+        return diff > ev->input->tolerance_micro;
     }
     return false;
 }
 
 /* Per criterion, the latest inspection of a tier that holds a value for it. */
-static const stored_t *latest_inspection(const engine_input_t *input, const bucket_t *bucket,
-                                         engine_tier_t tier, size_t c)
+static const stored_t *latest_inspection(const bucket_t *bucket, engine_tier_t tier, size_t c)
 {
     const stored_t *best = NULL;
     for (size_t i = 0; i < bucket->report_count; i++) {
-        const stored_t *s = input->reports[bucket->reports[i]];
+        const stored_t *s = bucket->reports[i];
         if (s->tier == tier && s->values[c].present && (!best || stored_newer(s, best)))
             best = s;
     }
@@ -598,12 +671,12 @@ static void unit_result_reset(const eval_t *ev, engine_unit_result_t *r, int uni
 /* The versions of the unit's own report: how many, the first submission,
  * and the one counted (the newest); *any_inspection when an inspection
  * is among the stored items. */
-static const stored_t *count_versions(const engine_input_t *input, const bucket_t *bucket,
-                                      engine_unit_result_t *r, bool *any_inspection)
+static const stored_t *count_versions(const bucket_t *bucket, engine_unit_result_t *r,
+                                      bool *any_inspection)
 {
     const stored_t *counted = NULL;
     for (size_t i = 0; i < bucket->report_count; i++) {
-        const stored_t *s = input->reports[bucket->reports[i]];
+        const stored_t *s = bucket->reports[i];
         if (s->tier != ENGINE_TIER_SELF) {
             *any_inspection = true;
             continue;
@@ -622,15 +695,14 @@ static const stored_t *count_versions(const engine_input_t *input, const bucket_
 static void judge_counted(const eval_t *ev, engine_unit_result_t *r, const bucket_t *bucket,
                           const stored_t *counted, int year)
 {
-    const programme_t *programme = ev->input->programme;
+    int64_t deadline = ev->input->self_deadline[year - ev->input->first_year];
     if (counted) {
-        snprintf(r->report_id, sizeof r->report_id, "%s", counted->report_id);
+        memcpy(r->report_id, counted->report_id, strlen(counted->report_id) + 1);
         r->version = counted->version;
         r->submitted_at = counted->submitted_at;
         r->received_at = counted->received_at;
         /* On time or late is decided by the first submission: a correction the
          * prefecture asked for after the deadline does not make a unit late. */
-        int64_t deadline = programme_deadline(programme, STAGE_SELF_ASSESSMENT, year);
         r->status = r->first_submitted_at <= deadline ? ENGINE_ON_TIME : ENGINE_LATE;
         if (r->status == ENGINE_LATE)
             r->flags |= ENGINE_FLAG_LATE;
@@ -650,25 +722,27 @@ static void judge_counted(const eval_t *ev, engine_unit_result_t *r, const bucke
             r->flags |= ENGINE_FLAG_RETURNED;
             r->return_reason = latest_return->reason;
         }
-    } else if (ev->result->now <= programme_deadline(programme, STAGE_SELF_ASSESSMENT, year)) {
+    } else if (ev->result->now <= deadline) {
         r->flags |= ENGINE_FLAG_NOT_YET_DUE;
     }
     if (r->designated_year)
         r->flags |= ENGINE_FLAG_DESIGNATED;
 }
 
-/* Each criterion's value after inspections, its pass, discrepancy and
- * margin; the unit's margin sum. */
+/* Each criterion's value after inspections, its pass (in ev->passed),
+ * discrepancy and margin; the unit's flags and margin sum. Only the
+ * requested year writes the result's criteria: they are most of its
+ * memory, and earlier years need only the passes and the sum. */
 static void evaluate_criteria(const eval_t *ev, engine_unit_result_t *r, const bucket_t *bucket,
                               const stored_t *counted, bool any_inspection)
 {
     const engine_input_t *input = ev->input;
-    const programme_t *programme = input->programme;
     static const dense_value_t none = {0};
     r->margin_sum_micro = 0;
     for (size_t c = 0; c < input->criterion_count; c++) {
-        const programme_criterion_t *criterion = programme_criterion(programme, c);
-        engine_criterion_result_t *cr = &r->criteria[c];
+        const programme_criterion_t *criterion = input->criteria[c];
+        engine_criterion_result_t scratch;
+        engine_criterion_result_t *cr = ev->final ? &r->criteria[c] : &scratch;
         const dense_value_t *self_value = counted ? &counted->values[c] : &none;
         const dense_value_t *effective = self_value;
         const int64_t threshold = input->threshold_micro[c];
@@ -680,7 +754,7 @@ static void evaluate_criteria(const eval_t *ev, engine_unit_result_t *r, const b
         if (any_inspection) {
             static const engine_tier_t tiers[] = {ENGINE_TIER_PREFECTURE, ENGINE_TIER_PROVINCE};
             for (size_t t = 0; t < 2; t++) {
-                const stored_t *insp = latest_inspection(input, bucket, tiers[t], c);
+                const stored_t *insp = latest_inspection(bucket, tiers[t], c);
                 if (!insp)
                     continue;
                 effective = &insp->values[c];
@@ -694,8 +768,13 @@ static void evaluate_criteria(const eval_t *ev, engine_unit_result_t *r, const b
             r->flags |= ENGINE_FLAG_DISCREPANCY;
         cr->present = effective->present;
         cr->passed = passes_micro(criterion->kind, criterion->op, threshold, effective);
-        value_from_dense(&cr->value, effective, criterion);
-        value_from_dense(&cr->self_value, self_value, criterion);
+        ev->passed[c] = cr->passed;
+        if (ev->final) {
+            value_from_dense(&cr->value, effective, criterion);
+            value_from_dense(&cr->self_value, self_value, criterion);
+            memcpy(cr->value.criterion, criterion->id, sizeof cr->value.criterion);
+            memcpy(cr->self_value.criterion, criterion->id, sizeof cr->self_value.criterion);
+        }
         cr->margin_micro = 0;
         if (criterion->kind == CRITERION_RATIO && effective->present && effective->b > 0) {
             cr->margin_micro = percent_micro(effective->a, effective->b) - threshold;
@@ -712,25 +791,30 @@ static void evaluate_unit(eval_t *ev, engine_unit_result_t *r, int unit, int yea
     bool any_inspection = false;
 
     unit_result_reset(ev, r, unit);
-    const stored_t *counted = count_versions(input, bucket, r, &any_inspection);
+    const stored_t *counted = count_versions(bucket, r, &any_inspection);
     judge_counted(ev, r, bucket, counted, year);
-    evaluate_criteria(ev, r, bucket, counted, any_inspection);
-    r->items_passed = 0;
-    for (size_t i = 0; i < input->item_count; i++) {
-        const programme_item_t *item = programme_item(programme, i);
-        bool passed = item->criterion_count > 0;
-        for (int c = 0; c < item->criterion_count; c++)
-            passed = passed && r->criteria[item->first_criterion + c].passed;
-        r->item_passed[i] = passed;
-        r->items_passed += passed;
+    if (!ev->final && !any_inspection) {
+        /* An earlier year only decides who was designated: with nothing
+         * inspected, the counted version's own judgement is the unit's. */
+        r->items_passed = counted ? counted->items_passed : 0;
+        r->margin_sum_micro = counted ? counted->margin_sum_micro : 0;
+    } else {
+        evaluate_criteria(ev, r, bucket, counted, any_inspection);
+        r->items_passed = 0;
+        for (size_t i = 0; i < input->item_count; i++) {
+            const programme_item_t *item = programme_item(programme, i);
+            bool passed = item->criterion_count > 0;
+            for (int c = 0; c < item->criterion_count; c++)
+                passed = passed && ev->passed[item->first_criterion + c];
+            r->item_passed[i] = passed;
+            r->items_passed += passed;
+        }
     }
     r->mean_margin =
-        ev->ratio_criteria ? (double)r->margin_sum_micro / MICRO / ev->ratio_criteria : 0.0;
+        input->ratio_criteria ? (double)r->margin_sum_micro / MICRO / input->ratio_criteria : 0.0;
     /* A unit that never reported takes no part, whatever was inspected. */
-    unsigned disqualifying = ENGINE_FLAGS_DISQUALIFY;
-    if (programme_late_disqualifies(programme))
-        disqualifying |= ENGINE_FLAG_LATE;
-    r->qualified = counted && r->items_passed == input->item_count && !(r->flags & disqualifying);
+    r->qualified =
+        counted && r->items_passed == input->item_count && !(r->flags & input->disqualifying);
 }
 
 static void summary_reset(engine_summary_t *s, size_t criterion_count)
@@ -783,6 +867,24 @@ static void summary_add(engine_summary_t *s, const engine_unit_result_t *r, size
     }
 }
 
+/* Adds a group's counts into the province's: integer sums, so the same as
+ * adding every unit again. */
+static void summary_merge(engine_summary_t *s, const engine_summary_t *part, size_t criteria)
+{
+    s->expected += part->expected;
+    s->reported += part->reported;
+    s->on_time += part->on_time;
+    s->late += part->late;
+    s->missing += part->missing;
+    s->qualified += part->qualified;
+    for (size_t c = 0; c < criteria; c++) {
+        s->aggregates[c].units += part->aggregates[c].units;
+        s->aggregates[c].true_count += part->aggregates[c].true_count;
+        s->aggregates[c].sum += part->aggregates[c].sum;
+        s->aggregates[c].den_sum += part->aggregates[c].den_sum;
+    }
+}
+
 static void summary_finish(engine_summary_t *s, const engine_input_t *input)
 {
     for (size_t c = 0; c < input->criterion_count; c++) {
@@ -820,13 +922,14 @@ static void evaluate_group(eval_t *ev, engine_prefecture_result_t *p, size_t slo
     engine_result_t *result = ev->result;
     const programme_unit_t *unit = programme_unit(input->programme, (size_t)group);
     p->unit = unit;
-    p->quota = programme_quota(input->programme, unit->code, year);
+    p->quota = input->quota[slot * (size_t)input->year_count + (size_t)(year - input->first_year)];
     summary_reset(&p->summary, input->criterion_count);
     p->ranking_count = p->automatic_count = p->recommended_count = p->ignored_count = 0;
 
     for (size_t m = input->member_start[slot]; m < input->member_start[slot + 1]; m++) {
         engine_unit_result_t *r = &result->units[input->members[m]];
-        summary_add(&p->summary, r, input->criterion_count);
+        if (ev->final)
+            summary_add(&p->summary, r, input->criterion_count);
         if (r->qualified && !r->designated_year)
             p->ranking[p->ranking_count++] = r;
     }
@@ -857,7 +960,7 @@ static void evaluate_group(eval_t *ev, engine_prefecture_result_t *p, size_t slo
         p->source = best->confirmed ? ENGINE_REC_CONFIRMED : ENGINE_REC_PROVISIONAL;
         p->made_at = best->made_at;
         p->revision = best->revision;
-        p->late = best->made_at > programme_deadline(input->programme, STAGE_RECOMMENDATION, year);
+        p->late = best->made_at > input->rec_deadline[year - input->first_year];
         for (size_t i = 0; i < best->code_count; i++) {
             int u = programme_find_unit(input->programme, best->codes[i]);
             bool ok = u >= 0 && input->group_of[u] == group && p->recommended_count < quota;
@@ -912,10 +1015,13 @@ static void evaluate_year(eval_t *ev, int year)
     }
 
     summary_reset(&province->summary, input->criterion_count);
+    for (size_t g = 0; ev->final && g < result->prefecture_count; g++)
+        summary_merge(&province->summary, &result->prefectures[g].summary, input->criterion_count);
     province->demonstration_count = 0;
     for (size_t i = 0; i < result->unit_count; i++) {
         engine_unit_result_t *r = &result->units[i];
-        summary_add(&province->summary, r, input->criterion_count);
+        if (ev->final && input->group_of[input->evaluated[i]] < 0)
+            summary_add(&province->summary, r, input->criterion_count);
         /* Recommended, still qualified under the province's own inspections,
          * and not already a demonstration unit of an earlier year. */
         if (r->recommended && r->qualified && !r->designated_year) {
@@ -1011,15 +1117,9 @@ static engine_result_t *result_new(const engine_input_t *input)
         r->prefecture = input->group_of[unit] >= 0
                             ? programme_unit(input->programme, (size_t)input->group_of[unit])
                             : NULL;
+        /* Filled when the requested year is evaluated. */
         r->criteria = &self->criteria_block[i * criteria];
         r->item_passed = &self->items_block[i * items];
-        for (size_t c = 0; c < criteria; c++) {
-            const programme_criterion_t *criterion = programme_criterion(input->programme, c);
-            engine_criterion_result_t *cr = &r->criteria[c];
-            cr->criterion = criterion;
-            memcpy(cr->value.criterion, criterion->id, sizeof cr->value.criterion);
-            memcpy(cr->self_value.criterion, criterion->id, sizeof cr->self_value.criterion);
-        }
     }
     /* Each group's lists get as many slots as it has units. */
     size_t offset = 0;
@@ -1035,14 +1135,6 @@ static engine_result_t *result_new(const engine_input_t *input)
     if (input->root >= 0)
         self->province.unit = programme_unit(input->programme, (size_t)input->root);
     return self;
-}
-
-static int count_ratio_criteria(const engine_input_t *input)
-{
-    int count = 0;
-    for (size_t c = 0; c < input->criterion_count; c++)
-        count += programme_criterion(input->programme, c)->kind == CRITERION_RATIO;
-    return count;
 }
 
 static int apply_scope(engine_result_t *result, const engine_input_t *input, const char *scope,
@@ -1103,14 +1195,15 @@ int engine_evaluate(const engine_input_t *input, int year, int64_t now, const ch
     result->now = now;
     ev.designated = calloc(input->unit_count + 1, sizeof(int));
     ev.result_of = calloc(input->unit_count + 1, sizeof(size_t));
-    if (!ev.designated || !ev.result_of)
+    ev.passed = calloc(input->criterion_count + 1, sizeof(bool));
+    if (!ev.designated || !ev.result_of || !ev.passed)
         goto out;
     for (size_t i = 0; i < input->evaluated_count; i++)
         ev.result_of[input->evaluated[i]] = i;
-    ev.ratio_criteria = count_ratio_criteria(input);
-    ev.tolerance_micro = to_micro(programme_tolerance(input->programme));
-    for (int y = input->first_year; y <= year; y++)
+    for (int y = input->first_year; y <= year; y++) {
+        ev.final = y == year;
         evaluate_year(&ev, y);
+    }
     /* The result outlives the input: it keeps its own return reasons. */
     for (size_t i = 0; i < result->unit_count; i++) {
         engine_unit_result_t *r = &result->units[i];
@@ -1125,6 +1218,7 @@ int engine_evaluate(const engine_input_t *input, int year, int64_t now, const ch
 out:
     free(ev.designated);
     free(ev.result_of);
+    free(ev.passed);
     if (rc == 0)
         *result_p = result;
     else

@@ -6,8 +6,8 @@
 #include "domain/render.h"
 #include "base/error.h"
 #include "base/stime.h"
+#include "domain/jsonw.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,35 +119,72 @@ static const engine_prefecture_result_t *prefecture_of(const engine_result_t *re
 
 /* ---- JSON ---- */
 
-static json_t *json_time(int64_t t)
+/* The JSON form is written while the result is walked (jsonw.h), in the
+ * key order and with the number formatting it always had. */
+
+static void member_string(jsonw_t *w, const char *key, const char *value)
 {
-    char buf[STIME_BUFSZ];
-    return t ? json_string(stime_format(t, buf, sizeof buf)) : json_null();
+    jsonw_key(w, key);
+    jsonw_string(w, value);
 }
 
-static json_t *json_real2(double value)
+static void member_integer(jsonw_t *w, const char *key, long long value)
+{
+    jsonw_key(w, key);
+    jsonw_integer(w, value);
+}
+
+static void member_bool(jsonw_t *w, const char *key, bool value)
+{
+    jsonw_key(w, key);
+    jsonw_bool(w, value);
+}
+
+static void member_null(jsonw_t *w, const char *key)
+{
+    jsonw_key(w, key);
+    jsonw_null(w);
+}
+
+/* Two decimals, never "-0.0". */
+static void member_real2(jsonw_t *w, const char *key, double value)
 {
     double r = round2(value);
-    return json_real(r == 0.0 ? 0.0 : r);
+    jsonw_key(w, key);
+    jsonw_real(w, r == 0.0 ? 0.0 : r);
 }
 
-static json_t *json_value(const report_value_t *value, bool present)
+static void member_time(jsonw_t *w, const char *key, int64_t t)
 {
-    if (!present)
-        return json_null();
+    char buf[STIME_BUFSZ];
+    jsonw_key(w, key);
+    if (t)
+        jsonw_string(w, stime_format(t, buf, sizeof buf));
+    else
+        jsonw_null(w);
+}
+
+static void json_value(jsonw_t *w, const report_value_t *value, bool present)
+{
+    if (!present) {
+        jsonw_null(w);
+        return;
+    }
     switch (value->kind) {
     case CRITERION_BOOL:
-        return json_boolean(value->flag);
+        jsonw_bool(w, value->flag);
+        return;
     case CRITERION_COUNT:
-        return json_integer((json_int_t)value->count);
-    case CRITERION_RATIO: {
-        json_t *ratio = json_object();
-        json_object_set_new(ratio, "num", json_integer((json_int_t)value->num));
-        json_object_set_new(ratio, "den", json_integer((json_int_t)value->den));
-        return ratio;
+        jsonw_integer(w, (long long)value->count);
+        return;
+    case CRITERION_RATIO:
+        jsonw_object_begin(w);
+        member_integer(w, "num", (long long)value->num);
+        member_integer(w, "den", (long long)value->den);
+        jsonw_object_end(w);
+        return;
     }
-    }
-    return json_null();
+    jsonw_null(w);
 }
 
 static const char *kind_name(criterion_kind_t kind)
@@ -162,267 +199,343 @@ static const char *tier_name(engine_tier_t tier)
                                           : "self";
 }
 
-static json_t *json_flags(unsigned flags)
+static void json_flags(jsonw_t *w, unsigned flags)
 {
-    json_t *list = json_array();
+    jsonw_array_begin(w);
     for (unsigned bit = 0; bit < ENGINE_FLAG_COUNT; bit++)
         if (flags & (1u << bit))
-            json_array_append_new(list, json_string(engine_flag_name(1u << bit)));
-    return list;
+            jsonw_string(w, engine_flag_name(1u << bit));
+    jsonw_array_end(w);
 }
 
-static json_t *json_codes(const engine_unit_result_t *const *list, size_t count)
+static void member_codes(jsonw_t *w, const char *key, const engine_unit_result_t *const *list,
+                         size_t count)
 {
-    json_t *codes = json_array();
+    jsonw_key(w, key);
+    jsonw_array_begin(w);
     for (size_t i = 0; i < count; i++)
-        json_array_append_new(codes, json_string(list[i]->unit->code));
-    return codes;
+        jsonw_string(w, list[i]->unit->code);
+    jsonw_array_end(w);
 }
 
 /* One criterion of a unit: the rule, the value counted, and where it came from. */
-static json_t *json_criterion(const engine_criterion_result_t *cr)
+static void json_criterion(jsonw_t *w, const engine_criterion_result_t *cr)
 {
-    json_t *co = json_object();
-    json_object_set_new(co, "id", json_string(cr->criterion->id));
-    json_object_set_new(co, "item", json_string(cr->criterion->item));
-    json_object_set_new(co, "kind", json_string(kind_name(cr->criterion->kind)));
-    json_object_set_new(co, "op", json_string(cr->criterion->op == OP_EQ ? "==" : ">="));
-    if (cr->criterion->kind == CRITERION_BOOL)
-        json_object_set_new(co, "threshold", json_boolean(cr->criterion->threshold != 0));
+    const programme_criterion_t *criterion = cr->criterion;
+    bool ratio = criterion->kind == CRITERION_RATIO;
+    jsonw_object_begin(w);
+    member_string(w, "id", criterion->id);
+    member_string(w, "item", criterion->item);
+    member_string(w, "kind", kind_name(criterion->kind));
+    member_string(w, "op", criterion->op == OP_EQ ? "==" : ">=");
+    if (criterion->kind == CRITERION_BOOL)
+        member_bool(w, "threshold", criterion->threshold != 0);
     else
-        json_object_set_new(co, "threshold", json_real2(cr->criterion->threshold));
-    json_object_set_new(co, "value", json_value(&cr->value, cr->present));
-    if (cr->criterion->kind == CRITERION_RATIO)
-        json_object_set_new(co, "percent",
-                            cr->present && cr->value.den
-                                ? json_real2(100.0 * (double)cr->value.num / (double)cr->value.den)
-                                : json_null());
-    json_object_set_new(co, "passed", json_boolean(cr->passed));
-    json_object_set_new(co, "source", json_string(tier_name(cr->source)));
-    if (cr->source != ENGINE_TIER_SELF)
-        json_object_set_new(co, "self_value", json_value(&cr->self_value, cr->self_present));
-    json_object_set_new(co, "discrepancy", json_boolean(cr->discrepancy));
-    if (cr->criterion->kind == CRITERION_RATIO)
-        json_object_set_new(co, "margin",
-                            cr->present && cr->value.den
-                                ? json_real2((double)cr->margin_micro / 1e6)
-                                : json_null());
-    return co;
+        member_real2(w, "threshold", criterion->threshold);
+    jsonw_key(w, "value");
+    json_value(w, &cr->value, cr->present);
+    if (ratio && cr->present && cr->value.den)
+        member_real2(w, "percent", 100.0 * (double)cr->value.num / (double)cr->value.den);
+    else if (ratio)
+        member_null(w, "percent");
+    member_bool(w, "passed", cr->passed);
+    member_string(w, "source", tier_name(cr->source));
+    if (cr->source != ENGINE_TIER_SELF) {
+        jsonw_key(w, "self_value");
+        json_value(w, &cr->self_value, cr->self_present);
+    }
+    member_bool(w, "discrepancy", cr->discrepancy);
+    if (ratio && cr->present && cr->value.den)
+        member_real2(w, "margin", (double)cr->margin_micro / 1e6);
+    else if (ratio)
+        member_null(w, "margin");
+    jsonw_object_end(w);
 }
 
-static json_t *json_unit(const engine_result_t *result, const engine_unit_result_t *u)
+static void json_unit(jsonw_t *w, const engine_result_t *result, const engine_unit_result_t *u)
 {
     const programme_t *programme = engine_result_programme(result);
-    json_t *o = json_object();
-    json_object_set_new(o, "code", json_string(u->unit->code));
-    json_object_set_new(o, "name", json_string(u->unit->name ? u->unit->name : ""));
-    json_object_set_new(o, "prefecture",
-                        u->prefecture ? json_string(u->prefecture->code) : json_null());
-    json_object_set_new(o, "status", json_string(engine_status_name(u->status)));
-    json_object_set_new(o, "qualified", json_boolean(u->qualified));
-    json_t *failed = json_array();
+    jsonw_object_begin(w);
+    member_string(w, "code", u->unit->code);
+    member_string(w, "name", u->unit->name ? u->unit->name : "");
+    if (u->prefecture)
+        member_string(w, "prefecture", u->prefecture->code);
+    else
+        member_null(w, "prefecture");
+    member_string(w, "status", engine_status_name(u->status));
+    member_bool(w, "qualified", u->qualified);
+    jsonw_key(w, "failed");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < programme_item_count(programme); i++)
         if (!u->item_passed[i])
-            json_array_append_new(failed, json_string(programme_item(programme, i)->id));
-    json_object_set_new(o, "failed", failed);
-    json_object_set_new(o, "recommended", json_boolean(u->recommended));
-    json_object_set_new(o, "demonstration", json_boolean(u->demonstration));
-    json_object_set_new(o, "national_candidate", json_boolean(u->national_candidate));
-    json_object_set_new(o, "flags", json_flags(u->flags));
-    json_object_set_new(o, "recommended_auto", json_boolean(u->recommended_auto));
-    json_object_set_new(o, "rank", u->rank ? json_integer(u->rank) : json_null());
-    json_object_set_new(o, "items_passed", json_integer((json_int_t)u->items_passed));
-    json_object_set_new(o, "items_total",
-                        json_integer((json_int_t)programme_item_count(programme)));
-    json_object_set_new(o, "mean_margin", json_real2(u->mean_margin));
-    json_object_set_new(o, "designated_year",
-                        u->designated_year ? json_integer(u->designated_year) : json_null());
-    json_object_set_new(o, "report_id", u->report_id[0] ? json_string(u->report_id) : json_null());
-    json_object_set_new(o, "version", u->version ? json_integer(u->version) : json_null());
-    json_object_set_new(o, "versions", json_integer((json_int_t)u->version_count));
-    json_object_set_new(o, "first_submitted_at", json_time(u->first_submitted_at));
-    json_object_set_new(o, "submitted_at", json_time(u->submitted_at));
-    json_object_set_new(o, "received_at", json_time(u->received_at));
-    json_object_set_new(o, "return_reason",
-                        u->return_reason ? json_string(u->return_reason) : json_null());
-    json_t *criteria = json_array();
+            jsonw_string(w, programme_item(programme, i)->id);
+    jsonw_array_end(w);
+    member_bool(w, "recommended", u->recommended);
+    member_bool(w, "demonstration", u->demonstration);
+    member_bool(w, "national_candidate", u->national_candidate);
+    jsonw_key(w, "flags");
+    json_flags(w, u->flags);
+    member_bool(w, "recommended_auto", u->recommended_auto);
+    if (u->rank)
+        member_integer(w, "rank", u->rank);
+    else
+        member_null(w, "rank");
+    member_integer(w, "items_passed", (long long)u->items_passed);
+    member_integer(w, "items_total", (long long)programme_item_count(programme));
+    member_real2(w, "mean_margin", u->mean_margin);
+    if (u->designated_year)
+        member_integer(w, "designated_year", u->designated_year);
+    else
+        member_null(w, "designated_year");
+    if (u->report_id[0])
+        member_string(w, "report_id", u->report_id);
+    else
+        member_null(w, "report_id");
+    if (u->version)
+        member_integer(w, "version", u->version);
+    else
+        member_null(w, "version");
+    member_integer(w, "versions", (long long)u->version_count);
+    member_time(w, "first_submitted_at", u->first_submitted_at);
+    member_time(w, "submitted_at", u->submitted_at);
+    member_time(w, "received_at", u->received_at);
+    if (u->return_reason)
+        member_string(w, "return_reason", u->return_reason);
+    else
+        member_null(w, "return_reason");
+    jsonw_key(w, "criteria");
+    jsonw_array_begin(w);
     for (size_t c = 0; c < programme_criterion_count(programme); c++)
-        json_array_append_new(criteria, json_criterion(&u->criteria[c]));
-    json_object_set_new(o, "criteria", criteria);
-    return o;
+        json_criterion(w, &u->criteria[c]);
+    jsonw_array_end(w);
+    jsonw_object_end(w);
 }
 
-static json_t *json_summary(const engine_summary_t *s, const programme_t *programme)
+static void json_aggregate(jsonw_t *w, const engine_aggregate_t *a,
+                           const programme_criterion_t *criterion)
 {
-    json_t *o = json_object();
-    json_t *completeness = json_object();
-    json_object_set_new(completeness, "expected", json_integer((json_int_t)s->expected));
-    json_object_set_new(completeness, "reported", json_integer((json_int_t)s->reported));
-    json_object_set_new(completeness, "percent", json_real2(share(s->reported, s->expected)));
-    json_object_set_new(o, "completeness", completeness);
-    json_t *timeliness = json_object();
-    json_object_set_new(timeliness, "expected", json_integer((json_int_t)s->expected));
-    json_object_set_new(timeliness, "on_time", json_integer((json_int_t)s->on_time));
-    json_object_set_new(timeliness, "late", json_integer((json_int_t)s->late));
-    json_object_set_new(timeliness, "missing", json_integer((json_int_t)s->missing));
-    json_object_set_new(timeliness, "percent", json_real2(share(s->on_time, s->expected)));
-    json_object_set_new(o, "timeliness", timeliness);
-    json_object_set_new(o, "qualified", json_integer((json_int_t)s->qualified));
-    json_t *aggregates = json_array();
-    for (size_t c = 0; c < programme_criterion_count(programme); c++) {
-        const engine_aggregate_t *a = &s->aggregates[c];
-        const programme_criterion_t *criterion = programme_criterion(programme, c);
-        json_t *ao = json_object();
-        json_object_set_new(ao, "id", json_string(criterion->id));
-        json_object_set_new(ao, "kind", json_string(kind_name(criterion->kind)));
-        json_object_set_new(ao, "units", json_integer((json_int_t)a->units));
-        switch (criterion->kind) {
-        case CRITERION_BOOL:
-            json_object_set_new(ao, "true", json_integer((json_int_t)a->true_count));
-            json_object_set_new(ao, "percent", json_real2(a->percent));
-            break;
-        case CRITERION_COUNT:
-            json_object_set_new(ao, "sum", json_integer((json_int_t)a->sum));
-            break;
-        case CRITERION_RATIO:
-            json_object_set_new(ao, "num", json_integer((json_int_t)a->sum));
-            json_object_set_new(ao, "den", json_integer((json_int_t)a->den_sum));
-            json_object_set_new(ao, "percent", a->den_sum ? json_real2(a->percent) : json_null());
-            break;
-        }
-        json_array_append_new(aggregates, ao);
+    jsonw_object_begin(w);
+    member_string(w, "id", criterion->id);
+    member_string(w, "kind", kind_name(criterion->kind));
+    member_integer(w, "units", (long long)a->units);
+    switch (criterion->kind) {
+    case CRITERION_BOOL:
+        member_integer(w, "true", (long long)a->true_count);
+        member_real2(w, "percent", a->percent);
+        break;
+    case CRITERION_COUNT:
+        member_integer(w, "sum", (long long)a->sum);
+        break;
+    case CRITERION_RATIO:
+        member_integer(w, "num", (long long)a->sum);
+        member_integer(w, "den", (long long)a->den_sum);
+        if (a->den_sum)
+            member_real2(w, "percent", a->percent);
+        else
+            member_null(w, "percent");
+        break;
     }
-    json_object_set_new(o, "aggregates", aggregates);
-    return o;
+    jsonw_object_end(w);
 }
 
-static void json_merge_summary(json_t *o, const engine_summary_t *s, const programme_t *programme)
+/* The summary's members, written into the object that is open. */
+static void json_summary_members(jsonw_t *w, const engine_summary_t *s,
+                                 const programme_t *programme)
 {
-    json_t *summary = json_summary(s, programme);
-    json_object_update(o, summary);
-    json_decref(summary);
+    jsonw_key(w, "completeness");
+    jsonw_object_begin(w);
+    member_integer(w, "expected", (long long)s->expected);
+    member_integer(w, "reported", (long long)s->reported);
+    member_real2(w, "percent", share(s->reported, s->expected));
+    jsonw_object_end(w);
+    jsonw_key(w, "timeliness");
+    jsonw_object_begin(w);
+    member_integer(w, "expected", (long long)s->expected);
+    member_integer(w, "on_time", (long long)s->on_time);
+    member_integer(w, "late", (long long)s->late);
+    member_integer(w, "missing", (long long)s->missing);
+    member_real2(w, "percent", share(s->on_time, s->expected));
+    jsonw_object_end(w);
+    member_integer(w, "qualified", (long long)s->qualified);
+    jsonw_key(w, "aggregates");
+    jsonw_array_begin(w);
+    for (size_t c = 0; c < programme_criterion_count(programme); c++)
+        json_aggregate(w, &s->aggregates[c], programme_criterion(programme, c));
+    jsonw_array_end(w);
 }
 
-static json_t *json_prefecture(const engine_result_t *result, const engine_prefecture_result_t *p)
+static void json_prefecture(jsonw_t *w, const engine_result_t *result,
+                            const engine_prefecture_result_t *p)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "code", json_string(p->unit->code));
-    json_object_set_new(o, "name", json_string(p->unit->name ? p->unit->name : ""));
-    json_object_set_new(o, "quota", json_integer(p->quota));
-    json_object_set_new(o, "recommended", json_codes(p->recommended, p->recommended_count));
-    json_object_set_new(o, "source", json_string(engine_rec_source_name(p->source)));
-    json_object_set_new(o, "provisional", json_boolean(p->provisional));
-    json_object_set_new(o, "made_at", json_time(p->made_at));
-    json_object_set_new(o, "revision", json_integer((json_int_t)p->revision));
-    json_object_set_new(o, "late", json_boolean(p->late));
-    json_object_set_new(o, "ignored", json_integer((json_int_t)p->ignored_count));
-    json_object_set_new(o, "automatic", json_codes(p->automatic, p->automatic_count));
-    json_object_set_new(o, "ranking", json_codes(p->ranking, p->ranking_count));
-    json_merge_summary(o, &p->summary, engine_result_programme(result));
-    return o;
+    jsonw_object_begin(w);
+    member_string(w, "code", p->unit->code);
+    member_string(w, "name", p->unit->name ? p->unit->name : "");
+    member_integer(w, "quota", p->quota);
+    member_codes(w, "recommended", p->recommended, p->recommended_count);
+    member_string(w, "source", engine_rec_source_name(p->source));
+    member_bool(w, "provisional", p->provisional);
+    member_time(w, "made_at", p->made_at);
+    member_integer(w, "revision", (long long)p->revision);
+    member_bool(w, "late", p->late);
+    member_integer(w, "ignored", (long long)p->ignored_count);
+    member_codes(w, "automatic", p->automatic, p->automatic_count);
+    member_codes(w, "ranking", p->ranking, p->ranking_count);
+    json_summary_members(w, &p->summary, engine_result_programme(result));
+    jsonw_object_end(w);
 }
 
-static json_t *json_province(const engine_result_t *result, const engine_province_result_t *pr)
+static void json_progress_year(jsonw_t *w, const engine_progress_t *g)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "code", pr->unit ? json_string(pr->unit->code) : json_null());
-    json_object_set_new(o, "name", json_string(pr->unit && pr->unit->name ? pr->unit->name : ""));
-    json_object_set_new(o, "demonstration", json_codes(pr->demonstration, pr->demonstration_count));
-    json_object_set_new(o, "national_candidates", json_codes(pr->national, pr->national_count));
-    json_object_set_new(o, "national_quota", json_integer(pr->national_quota));
-    json_object_set_new(o, "quota_total", json_integer(pr->quota_total));
-    json_t *progress = json_object();
-    json_t *years = json_array();
-    for (size_t i = 0; i < pr->progress_count; i++) {
-        const engine_progress_t *g = &pr->progress[i];
-        json_t *y = json_object();
-        json_object_set_new(y, "year", json_integer(g->year));
-        json_object_set_new(y, "demonstration", json_integer((json_int_t)g->demonstration));
-        json_object_set_new(y, "national", json_integer((json_int_t)g->national));
-        json_object_set_new(y, "demonstration_total",
-                            json_integer((json_int_t)g->demonstration_total));
-        json_object_set_new(y, "national_total", json_integer((json_int_t)g->national_total));
-        json_array_append_new(years, y);
-    }
+    jsonw_object_begin(w);
+    member_integer(w, "year", g->year);
+    member_integer(w, "demonstration", (long long)g->demonstration);
+    member_integer(w, "national", (long long)g->national);
+    member_integer(w, "demonstration_total", (long long)g->demonstration_total);
+    member_integer(w, "national_total", (long long)g->national_total);
+    jsonw_object_end(w);
+}
+
+static void json_target(jsonw_t *w, const engine_target_t *t)
+{
+    jsonw_object_begin(w);
+    member_string(w, "id", t->id ? t->id : "");
+    member_string(w, "of", t->national ? "national" : "demonstration");
+    member_string(w, "kind", t->share ? "share" : "count");
+    member_real2(w, "value", t->value);
+    member_integer(w, "by", t->by);
+    member_integer(w, "needed", (long long)t->needed);
+    member_integer(w, "achieved", (long long)t->achieved);
+    member_real2(w, "percent", t->percent);
+    if (t->title_zh)
+        member_string(w, "title_zh", t->title_zh);
+    else
+        member_null(w, "title_zh");
+    jsonw_object_end(w);
+}
+
+static void json_progress(jsonw_t *w, const engine_province_result_t *pr)
+{
     const engine_progress_t *last =
         pr->progress_count ? &pr->progress[pr->progress_count - 1] : NULL;
-    json_object_set_new(progress, "demonstration_total",
-                        json_integer(last ? (json_int_t)last->demonstration_total : 0));
-    json_object_set_new(progress, "national_total",
-                        json_integer(last ? (json_int_t)last->national_total : 0));
-    json_object_set_new(progress, "years", years);
-    json_t *targets = json_array();
-    for (size_t i = 0; i < pr->target_count; i++) {
-        const engine_target_t *t = &pr->targets[i];
-        json_t *to = json_object();
-        json_object_set_new(to, "id", json_string(t->id ? t->id : ""));
-        json_object_set_new(to, "of", json_string(t->national ? "national" : "demonstration"));
-        json_object_set_new(to, "kind", json_string(t->share ? "share" : "count"));
-        json_object_set_new(to, "value", json_real2(t->value));
-        json_object_set_new(to, "by", json_integer(t->by));
-        json_object_set_new(to, "needed", json_integer((json_int_t)t->needed));
-        json_object_set_new(to, "achieved", json_integer((json_int_t)t->achieved));
-        json_object_set_new(to, "percent", json_real2(t->percent));
-        json_object_set_new(to, "title_zh", t->title_zh ? json_string(t->title_zh) : json_null());
-        json_array_append_new(targets, to);
-    }
-    json_object_set_new(progress, "targets", targets);
-    json_object_set_new(o, "progress", progress);
-    json_merge_summary(o, &pr->summary, engine_result_programme(result));
-    return o;
+    jsonw_object_begin(w);
+    member_integer(w, "demonstration_total", last ? (long long)last->demonstration_total : 0);
+    member_integer(w, "national_total", last ? (long long)last->national_total : 0);
+    jsonw_key(w, "years");
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < pr->progress_count; i++)
+        json_progress_year(w, &pr->progress[i]);
+    jsonw_array_end(w);
+    jsonw_key(w, "targets");
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < pr->target_count; i++)
+        json_target(w, &pr->targets[i]);
+    jsonw_array_end(w);
+    jsonw_object_end(w);
 }
 
-static json_t *json_result(const engine_result_t *result)
+static void json_province(jsonw_t *w, const engine_result_t *result,
+                          const engine_province_result_t *pr)
+{
+    jsonw_object_begin(w);
+    if (pr->unit)
+        member_string(w, "code", pr->unit->code);
+    else
+        member_null(w, "code");
+    member_string(w, "name", pr->unit && pr->unit->name ? pr->unit->name : "");
+    member_codes(w, "demonstration", pr->demonstration, pr->demonstration_count);
+    member_codes(w, "national_candidates", pr->national, pr->national_count);
+    member_integer(w, "national_quota", pr->national_quota);
+    member_integer(w, "quota_total", pr->quota_total);
+    jsonw_key(w, "progress");
+    json_progress(w, pr);
+    json_summary_members(w, &pr->summary, engine_result_programme(result));
+    jsonw_object_end(w);
+}
+
+static void json_result(jsonw_t *w, const engine_result_t *result)
 {
     const programme_t *programme = engine_result_programme(result);
     int year = engine_result_year(result);
-    json_t *root = json_object();
-    json_object_set_new(root, "format", json_integer(1));
-    json_object_set_new(root, "programme", json_string(programme_id(programme)));
-    json_object_set_new(root, "revision", json_integer((json_int_t)programme_revision(programme)));
-    json_object_set_new(root, "standard_id", json_string(programme_standard_id(programme)));
-    json_object_set_new(root, "year", json_integer(year));
-    json_object_set_new(root, "evaluated_at", json_time(engine_result_now(result)));
-    json_t *deadlines = json_object();
-    json_object_set_new(deadlines, "self_assessment",
-                        json_time(programme_deadline(programme, STAGE_SELF_ASSESSMENT, year)));
-    json_object_set_new(deadlines, "recommendation",
-                        json_time(programme_deadline(programme, STAGE_RECOMMENDATION, year)));
-    json_object_set_new(root, "deadlines", deadlines);
-    json_t *items = json_array();
+    jsonw_object_begin(w);
+    member_integer(w, "format", 1);
+    member_string(w, "programme", programme_id(programme));
+    member_integer(w, "revision", (long long)programme_revision(programme));
+    member_string(w, "standard_id", programme_standard_id(programme));
+    member_integer(w, "year", year);
+    member_time(w, "evaluated_at", engine_result_now(result));
+    jsonw_key(w, "deadlines");
+    jsonw_object_begin(w);
+    member_time(w, "self_assessment", programme_deadline(programme, STAGE_SELF_ASSESSMENT, year));
+    member_time(w, "recommendation", programme_deadline(programme, STAGE_RECOMMENDATION, year));
+    jsonw_object_end(w);
+    jsonw_key(w, "items");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < programme_item_count(programme); i++)
-        json_array_append_new(items, json_string(programme_item(programme, i)->id));
-    json_object_set_new(root, "items", items);
-    json_t *units = json_array();
+        jsonw_string(w, programme_item(programme, i)->id);
+    jsonw_array_end(w);
+    jsonw_key(w, "units");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < engine_result_unit_count(result); i++)
-        json_array_append_new(units, json_unit(result, engine_result_unit(result, i)));
-    json_object_set_new(root, "units", units);
-    json_t *prefectures = json_array();
+        json_unit(w, result, engine_result_unit(result, i));
+    jsonw_array_end(w);
+    jsonw_key(w, "prefectures");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < engine_result_prefecture_count(result); i++)
-        json_array_append_new(prefectures,
-                              json_prefecture(result, engine_result_prefecture(result, i)));
-    json_object_set_new(root, "prefectures", prefectures);
+        json_prefecture(w, result, engine_result_prefecture(result, i));
+    jsonw_array_end(w);
     const engine_province_result_t *province = engine_result_province(result);
-    json_object_set_new(root, "province", province ? json_province(result, province) : json_null());
-    return root;
+    jsonw_key(w, "province");
+    if (province)
+        json_province(w, result, province);
+    else
+        jsonw_null(w);
+    jsonw_object_end(w);
+    jsonw_text(w, "\n", 1);
+}
+
+/* The one JSON writer behind both entry points: into a sink. */
+static int json_write(const engine_result_t *result, jsonw_sink_fn sink, void *context)
+{
+    if (!result)
+        return SF_EINVAL;
+    jsonw_t *w = jsonw_new(sink, context, NULL);
+    if (!w)
+        return SF_ENOMEM;
+    json_result(w, result);
+    int rc = jsonw_finish(w);
+    jsonw_destroy(&w);
+    return rc;
+}
+
+static int sink_file(void *context, const char *data, size_t len)
+{
+    return fwrite(data, 1, len, (FILE *)context) == len ? 0 : SF_EIO;
+}
+
+static int sink_text(void *context, const char *data, size_t len)
+{
+    text_t *t = context;
+    text_append(t, data, len);
+    return t->failed ? SF_ENOMEM : 0;
+}
+
+int render_json_to(const engine_result_t *result, FILE *out)
+{
+    if (!result || !out)
+        return SF_EINVAL;
+    return json_write(result, sink_file, out);
 }
 
 int render_json(const engine_result_t *result, char **out, size_t *len)
 {
     if (!result || !out)
         return SF_EINVAL;
-    json_t *root = json_result(result);
-    if (!root)
-        return SF_ENOMEM;
-    /* Insertion order, two-decimal reals printed with no trailing noise. */
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    json_decref(root);
-    if (!text)
-        return SF_ENOMEM;
     text_t t = {0};
-    text_puts(&t, text);
-    text_puts(&t, "\n");
-    free(text);
+    int rc = json_write(result, sink_text, &t);
+    if (rc) {
+        free(t.data);
+        return rc;
+    }
     return text_finish(&t, out, len);
 }
 
@@ -853,4 +966,19 @@ int render(const engine_result_t *result, render_format_t format, char **out, si
         return render_html(result, out, len);
     }
     return SF_EINVAL;
+}
+
+int render_to(const engine_result_t *result, render_format_t format, FILE *out)
+{
+    if (!result || !out)
+        return SF_EINVAL;
+    if (format == RENDER_JSON)
+        return render_json_to(result, out);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = render(result, format, &text, &len);
+    if (rc == 0 && fwrite(text, 1, len, out) != len)
+        rc = SF_EIO;
+    free(text);
+    return rc;
 }

@@ -7,15 +7,19 @@
  * on the result: the same result gives the same bytes (fixed key order,
  * fixed number formatting, no locale).
  *
- * Ownership: every render_* returns a malloc'd, NUL-terminated buffer in
- * *out (length in *len when len is not NULL) that the caller frees; on
- * failure *out is untouched or NULL and nothing needs freeing.
+ * Ownership: every render_* but the *_to forms returns a malloc'd,
+ * NUL-terminated buffer in *out (length in *len when len is not NULL) that
+ * the caller frees; on failure *out is untouched or NULL and nothing needs
+ * freeing. The *_to forms write to a stream the caller owns and leave it
+ * open; JSON goes out while the result is walked (a national year is tens
+ * of megabytes), so on failure part of it may have been written.
  * Threading: no global state; any number of threads may render the same
  * (immutable) result at once. No clock: "evaluated_at" is the result's now. */
 #ifndef SHIFAN_RENDER_H
 #define SHIFAN_RENDER_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "domain/engine.h"
 
@@ -29,5 +33,13 @@ int render(const engine_result_t *result, render_format_t format, char **out, si
 int render_json(const engine_result_t *result, char **out, size_t *len);
 int render_csv(const engine_result_t *result, char **out, size_t *len);
 int render_html(const engine_result_t *result, char **out, size_t *len);
+
+/* The same bytes as render_json, streamed to `out` in chunks of 64 KiB
+ * without the document in memory. Returns 0, SF_EINVAL, SF_ENOMEM, or
+ * SF_EIO when a write failed (errno says why; `out` is not flushed). */
+int render_json_to(const engine_result_t *result, FILE *out);
+/* Any format to `out`: JSON as render_json_to, CSV and HTML rendered then
+ * written. Same returns. */
+int render_to(const engine_result_t *result, render_format_t format, FILE *out);
 
 #endif

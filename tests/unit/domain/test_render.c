@@ -2,6 +2,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include <jansson.h>
@@ -417,6 +419,116 @@ static void a_county_scope_renders_without_a_province(void **state)
     assert_int_equal(render_format_parse("xml", &format), SF_EINVAL);
 }
 
+/* What the stream wrote, read back. */
+static char *stream_json(const engine_result_t *result, size_t *len)
+{
+    FILE *file = tmpfile();
+    assert_non_null(file);
+    assert_int_equal(render_json_to(result, file), 0);
+    long size = ftell(file);
+    assert_true(size > 0);
+    char *text = malloc((size_t)size + 1);
+    rewind(file);
+    assert_int_equal(fread(text, 1, (size_t)size, file), (size_t)size);
+    text[size] = '\0';
+    fclose(file);
+    *len = (size_t)size;
+    return text;
+}
+
+/* jansson's own dump of the document: the bytes render_json was built on
+ * (JSON_INDENT(2), insertion order, 15 significant digits, a final newline). */
+static char *jansson_form(const char *text, size_t len)
+{
+    json_error_t error;
+    json_t *root = json_loadb(text, len, 0, &error);
+    if (!root)
+        fail_msg("result JSON does not parse: %s (line %d)", error.text, error.line);
+    char *dump = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(root);
+    size_t n = strlen(dump);
+    char *out = malloc(n + 2);
+    memcpy(out, dump, n);
+    memcpy(out + n, "\n", 2);
+    free(dump);
+    return out;
+}
+
+static void assert_same_bytes_every_way(const engine_result_t *result)
+{
+    char *text = NULL;
+    size_t len = 0, streamed_len = 0;
+    assert_int_equal(render_json(result, &text, &len), 0);
+    char *streamed = stream_json(result, &streamed_len);
+    assert_int_equal(streamed_len, len);
+    assert_memory_equal(streamed, text, len);
+    char *dumped = jansson_form(text, len);
+    assert_string_equal(text, dumped);
+    FILE *file = tmpfile();
+    assert_int_equal(render_to(result, RENDER_CSV, file), 0);
+    char *csv = NULL;
+    size_t csv_len = 0;
+    assert_int_equal(render_csv(result, &csv, &csv_len), 0);
+    assert_int_equal(ftell(file), (long)csv_len);
+    fclose(file);
+    free(csv);
+    free(dumped);
+    free(streamed);
+    free(text);
+}
+
+/* The fixture holds an escaped Chinese return reason, ratios with two
+ * decimals (89.99 %, margin -0.01), nulls (missing units), empty lists and
+ * every flag; a second result adds reasons with control characters and
+ * a whole-number threshold. */
+static void streamed_json_is_the_same_bytes_as_the_document(void **state)
+{
+    fixture_t *f = *state;
+    assert_same_bytes_every_way(f->result);
+
+    engine_input_t *input = engine_input_new(f->programme, NULL);
+    report_t *r = fixture_passing_report("990101", 2018, 1, "2018-07-01", "a1", 40);
+    fixture_ratio(r, "2.1", 1, 3);
+    assert_int_equal(engine_input_add_report(input, r, 0), 0);
+    report_destroy(&r);
+    assert_int_equal(engine_input_add_return(input, "990101", 2018, "a1",
+                                             "退回\t\"引号\" \\ 反斜杠\n\x01\x1f / é 𝄞",
+                                             fixture_time("2018-07-20")),
+                     0);
+    engine_result_t *result = NULL;
+    char err[128];
+    assert_int_equal(
+        engine_evaluate(input, 2018, fixture_time("2018-11-01"), NULL, &result, err, sizeof err),
+        0);
+    assert_same_bytes_every_way(result);
+    char *text = NULL;
+    assert_int_equal(render_json(result, &text, NULL), 0);
+    assert_non_null(strstr(
+        text, "\"return_reason\": \"退回\\t\\\"引号\\\" \\\\ 反斜杠\\n\\u0001\\u001F / é 𝄞\""));
+    assert_non_null(strstr(text, "\"percent\": 33.33,"));
+    free(text);
+    engine_result_destroy(&result);
+    engine_result_t *county = NULL;
+    assert_int_equal(engine_evaluate(input, 2018, fixture_time("2018-07-02"), "990101", &county,
+                                     err, sizeof err),
+                     0);
+    assert_same_bytes_every_way(county);
+    engine_result_destroy(&county);
+    engine_input_destroy(&input);
+}
+
+static void a_failed_write_is_reported(void **state)
+{
+    fixture_t *f = *state;
+    FILE *full = fopen("/dev/full", "wb");
+    if (!full)
+        skip();
+    setvbuf(full, NULL, _IONBF, 0);
+    assert_int_equal(render_json_to(f->result, full), SF_EIO);
+    fclose(full);
+    assert_int_equal(render_json_to(NULL, stdout), SF_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +538,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(the_same_inputs_give_the_same_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(a_county_scope_renders_without_a_province, setup, teardown),
+        cmocka_unit_test_setup_teardown(streamed_json_is_the_same_bytes_as_the_document, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_failed_write_is_reported, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
