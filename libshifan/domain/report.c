@@ -46,6 +46,12 @@ bool report_utf8_valid(const unsigned char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
+        /* Comments and ids are mostly ASCII: eight such bytes at a time. */
+        uint64_t word;
+        if (len - i >= 8 && (memcpy(&word, s + i, 8), !(word & 0x8080808080808080u))) {
+            i += 8;
+            continue;
+        }
         unsigned char c = s[i];
         size_t extra;
         unsigned min;

@@ -134,6 +134,15 @@ report_t *report_from_proto(const struct Shifan__Report *msg, char *err, size_t 
 int report_read_proto(const struct Shifan__Report *msg, const char *source, report_t **report,
                       char *err, size_t errsize);
 
+/* True when report_read_proto would read `msg` without a complaint and
+ * report_validate would find each of its values in `programme` with the
+ * right kind (the standard, unit and year aside), checked in one pass over
+ * the message without building a report_t; values in the programme's order
+ * (as every sender writes them) are found with one comparison each. False
+ * says only "not certainly": the caller reads it the long way, for the
+ * reason. */
+bool report_proto_fits(const struct Shifan__Report *msg, const programme_t *programme);
+
 /* True when text (not NULL) is strict UTF-8 (no overlong forms, no
  * surrogates) of at most max bytes: the rule for comments, and for other
  * free text that arrives over a link. */

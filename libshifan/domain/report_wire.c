@@ -231,3 +231,93 @@ int report_read_proto(const struct Shifan__Report *msg, const char *source, repo
     *out = report;
     return rc;
 }
+
+/* ---- the admission's one pass: checks without building a report_t ---- */
+
+/* The criterion a received value names, when it is the one after `after` (a
+ * sender's values come in the programme's order): one strcmp instead of a
+ * search. */
+static int criterion_after(const programme_t *programme, const char *id, int after)
+{
+    size_t next = (size_t)(after + 1);
+    if (next < programme_criterion_count(programme) &&
+        strcmp(programme_criterion(programme, next)->id, id) == 0)
+        return (int)next;
+    return programme_find_criterion(programme, id);
+}
+
+/* The criterion index of a value that proto_value, report_value_problem and
+ * check_against would all take, past `after`; -1 otherwise. */
+static int fitting_value(const Shifan__Value *in, const programme_t *programme, int after)
+{
+    const uint64_t max = (uint64_t)INT64_MAX;
+    criterion_kind_t kind;
+    if (!in || !in->criterion || !is_criterion_id(in->criterion))
+        return -1;
+    switch (in->value_case) {
+    case SHIFAN__VALUE__VALUE_FLAG:
+        kind = CRITERION_BOOL;
+        break;
+    case SHIFAN__VALUE__VALUE_COUNT:
+        if (in->count > max)
+            return -1;
+        kind = CRITERION_COUNT;
+        break;
+    case SHIFAN__VALUE__VALUE_RATIO:
+        if (!in->ratio || in->ratio->num > max || in->ratio->den > max ||
+            in->ratio->num > in->ratio->den)
+            return -1; /* num > den also covers den 0 with num > 0 */
+        kind = CRITERION_RATIO;
+        break;
+    default:
+        return -1;
+    }
+    int index = criterion_after(programme, in->criterion, after);
+    if (index <= after || programme_criterion(programme, (size_t)index)->kind != kind)
+        return -1;
+    return index;
+}
+
+/* Each comment names a value (by its criterion index in `indices`, which
+ * rise), one comment per value, and its text is UTF-8 of at most
+ * REPORT_COMMENT_MAX bytes. */
+static bool comments_fit(const struct Shifan__Report *msg, const programme_t *programme,
+                         const int *indices)
+{
+    unsigned char commented[REPORT_VALUES_MAX / 8] = {0};
+    for (size_t c = 0; c < msg->n_comments; c++) {
+        const Shifan__Comment *comment = msg->comments[c];
+        if (!comment || !comment->criterion || !comment->text)
+            return false;
+        int index = programme_find_criterion(programme, comment->criterion);
+        size_t low = 0, high = msg->n_values;
+        while (low < high) {
+            size_t mid = low + (high - low) / 2;
+            if (indices[mid] < index)
+                low = mid + 1;
+            else
+                high = mid;
+        }
+        if (index < 0 || low == msg->n_values || indices[low] != index ||
+            commented[low / 8] & (1u << (low % 8)))
+            return false;
+        commented[low / 8] |= (unsigned char)(1u << (low % 8));
+        if (!text_ok(comment->text, REPORT_COMMENT_MAX))
+            return false;
+    }
+    return true;
+}
+
+bool report_proto_fits(const struct Shifan__Report *msg, const programme_t *programme)
+{
+    parser_t quiet = {"", NULL, NULL, 0, NULL}; /* no text: the long way words it */
+    if (!programme || proto_header(&quiet, msg))
+        return false;
+    int indices[REPORT_VALUES_MAX], after = -1;
+    for (size_t v = 0; v < msg->n_values; v++) {
+        if ((after = fitting_value(msg->values[v], programme, after)) < 0)
+            return false;
+        indices[v] = after;
+    }
+    return comments_fit(msg, programme, indices);
+}

@@ -290,6 +290,45 @@ static void a_report_must_be_well_formed(void **state)
     ADMITTED(admit_report(&hub, &r.msg, why, sizeof why));
 }
 
+/* The one pass (report_proto_fits) takes the usual report; anything else
+ * goes the long way and is judged as before. */
+static void a_report_in_any_order_is_judged_the_same(void **state)
+{
+    fixture_t *f = *state;
+    char why[512];
+    report_msg_t r;
+    admission_t hub = at_hub(f);
+    report_msg(&r, f, "530102", "530102");
+    assert_true(report_proto_fits(&r.msg, f->yunnan));
+    ADMITTED(admit_report(&hub, &r.msg, why, sizeof why));
+    /* Out of the programme's order: the long way sorts them. */
+    Shifan__Value *first = r.value_ptrs[0];
+    r.value_ptrs[0] = r.value_ptrs[2];
+    r.value_ptrs[2] = first;
+    assert_false(report_proto_fits(&r.msg, f->yunnan));
+    ADMITTED(admit_report(&hub, &r.msg, why, sizeof why));
+    r.values[1].criterion = "2.1";
+    MALFORMED(admit_report(&hub, &r.msg, why, sizeof why), "criterion 2.1: given twice");
+    report_msg(&r, f, "530102", "530102");
+    r.values[1].value_case = SHIFAN__VALUE__VALUE_FLAG; /* 1.2c is a count */
+    assert_false(report_proto_fits(&r.msg, f->yunnan));
+    MALFORMED(admit_report(&hub, &r.msg, why, sizeof why),
+              "values[1]: criterion 1.2c: is a count criterion, got a bool value");
+    report_msg(&r, f, "530102", "530102");
+    r.msg.n_comments = 1;
+    Shifan__Comment *twice[2] = {&r.comment, &r.comment};
+    r.msg.comments = twice;
+    r.msg.n_comments = 2;
+    MALFORMED(admit_report(&hub, &r.msg, why, sizeof why), "comments[1]");
+    /* Comments of ASCII and of characters after eight ASCII bytes. */
+    report_msg(&r, f, "530102", "530102");
+    strcpy(r.comment_text, "abcdefgh含外来务工人员 and more ASCII");
+    ADMITTED(admit_report(&hub, &r.msg, why, sizeof why));
+    strcpy(r.comment_text, "abcdefghijklmnop\xD6\xD0");
+    MALFORMED(admit_report(&hub, &r.msg, why, sizeof why),
+              "comments[0]: criterion 2.1: comment is not UTF-8");
+}
+
 static void a_report_id_is_a_safe_lmdb_key(void **state)
 {
     fixture_t *f = *state;
@@ -941,6 +980,7 @@ int main(void)
         cmocka_unit_test(each_item_travels_only_its_own_way),
         cmocka_unit_test(a_report_is_admitted_at_the_hub_and_the_province),
         cmocka_unit_test(a_report_must_be_well_formed),
+        cmocka_unit_test(a_report_in_any_order_is_judged_the_same),
         cmocka_unit_test(a_report_id_is_a_safe_lmdb_key),
         cmocka_unit_test(a_report_must_fit_the_programme),
         cmocka_unit_test(a_report_of_a_replaced_standard_is_judged_by_the_current_one),
