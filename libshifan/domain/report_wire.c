@@ -311,7 +311,10 @@ static bool comments_fit(const struct Shifan__Report *msg, const programme_t *pr
 bool report_proto_fits(const struct Shifan__Report *msg, const programme_t *programme)
 {
     parser_t quiet = {"", NULL, NULL, 0, NULL}; /* no text: the long way words it */
-    if (!programme || proto_header(&quiet, msg))
+    /* indices[] below holds one entry per value: more than it holds (a
+     * programme of over REPORT_VALUES_MAX criteria would let strictly rising
+     * indices get that far) goes the long way, which refuses it. */
+    if (!programme || !msg || msg->n_values > REPORT_VALUES_MAX || proto_header(&quiet, msg))
         return false;
     int indices[REPORT_VALUES_MAX], after = -1;
     for (size_t v = 0; v < msg->n_values; v++) {
