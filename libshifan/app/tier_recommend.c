@@ -315,6 +315,7 @@ int tier_recommend(tier_t *self, int year, bool confirm, int64_t now, tier_recom
 struct generation_arg {
     tier_t *self;
     uint64_t generation;
+    uint64_t forward_backlog; /* items queued up, not yet acknowledged */
 };
 
 static int generation_fn(store_txn_t *txn, void *arg)
@@ -322,6 +323,9 @@ static int generation_fn(store_txn_t *txn, void *arg)
     struct generation_arg *a = arg;
     a->generation = 0;
     store_get_u64(txn, a->self->store, DB_META, META_DATA_GENERATION, &a->generation);
+    outbox_state_t up;
+    if (outbox_state(txn, a->self->store, TIER_UP_STREAM, &up) == 0 && up.next_seq > up.acked + 1)
+        a->forward_backlog = up.next_seq - 1 - up.acked;
     return 0;
 }
 
@@ -337,11 +341,17 @@ static int generation_fn(store_txn_t *txn, void *arg)
 #define RANK_QUIET_MS 2000
 #define RANK_EVERY_MS 30000
 #define RANK_WAIT_PER_COST 9
+/* A provisional list would only queue behind the hub's forward backlog, and
+ * ranking would take the CPU that drains it: while more than this many
+ * items wait to go up, the ranking waits too (`recommend` ranks on demand
+ * regardless). 16 hubs on one machine (bench_province.sh) spent most of
+ * their CPU ranking while their backlogs drained. */
+#define RANK_BACKLOG_MAX 1000
 
 /* True when the data moved since the last ranking and it is time to rank. */
-static bool ranking_due(tier_t *self, uint64_t generation, int64_t mono_ms)
+static bool ranking_due(tier_t *self, uint64_t generation, uint64_t backlog, int64_t mono_ms)
 {
-    if (generation == self->ranked_generation)
+    if (generation == self->ranked_generation || backlog > RANK_BACKLOG_MAX)
         return false;
     if (generation != self->seen_generation) {
         self->seen_generation = generation;
@@ -390,8 +400,9 @@ static void auto_recommend_year(tier_t *self, const engine_input_t *input, int y
 
 void tier_auto_recommend(tier_t *self, int64_t now, int64_t mono_ms)
 {
-    struct generation_arg gen = {self, 0};
-    if (store_read(self->store, generation_fn, &gen) || !ranking_due(self, gen.generation, mono_ms))
+    struct generation_arg gen = {self, 0, 0};
+    if (store_read(self->store, generation_fn, &gen) ||
+        !ranking_due(self, gen.generation, gen.forward_backlog, mono_ms))
         return;
     char err[256];
     /* The ranking's own duration, on the monotonic clock (a cost, not a

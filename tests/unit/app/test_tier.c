@@ -592,6 +592,47 @@ static void the_hubs_automatic_recommendation_is_queued_once_per_change(void **s
     assert_int_equal(pending(f, "up", false), queued + 1);
 }
 
+static int fill_up_fn(fixture_t *f, store_txn_t *txn, void *arg)
+{
+    size_t count = *(size_t *)arg;
+    for (size_t i = 0; i < count; i++) {
+        int rc = outbox_append(txn, f->store, "up", "x", 1, NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int ack_up_fn(fixture_t *f, store_txn_t *txn, void *arg)
+{
+    (void)arg;
+    outbox_state_t up;
+    int rc = outbox_state(txn, f->store, "up", &up);
+    return rc ? rc : outbox_ack(txn, f->store, "up", up.epoch, up.next_seq - 1);
+}
+
+/* A provisional list would only queue behind a long forward queue: the hub
+ * ranks once the queue is short again, and then at once. */
+static void the_hub_does_not_rank_while_its_forward_queue_is_long(void **state)
+{
+    fixture_t *f = *state;
+    tier_t *tier = make_tier(f, ROLE_PREFECTURE, HUB);
+    char unit[PROGRAMME_CODE_MAX];
+    size_t backlog = 1001;
+    assert_int_equal(in_write(f, fill_up_fn, &backlog), 0);
+    store_report(f, COUNTY, COUNTY "-2018-v1-00000001");
+    tier_auto_recommend(tier, NOW, 1000);
+    tier_auto_recommend(tier, NOW, 40000); /* long quiet, long overdue: still waits */
+    assert_int_equal(pending(f, "up", false), backlog);
+    assert_false(stored_in(f, DB_RECOMMENDATIONS, HUB "/2018"));
+
+    assert_int_equal(in_write(f, ack_up_fn, NULL), 0); /* the parent took it all */
+    assert_int_equal(pending(f, "up", false), 0);
+    tier_auto_recommend(tier, NOW, 41000);
+    assert_true(pending(f, "up", false) >= 1);
+    assert_string_equal(recommended(f, unit), COUNTY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +650,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(evaluation_counts_what_is_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(the_hubs_automatic_recommendation_is_queued_once_per_change,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(the_hub_does_not_rank_while_its_forward_queue_is_long,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
