@@ -67,6 +67,7 @@ typedef struct {
 typedef struct {
     stored_t **reports; /* owned by input->reports */
     size_t report_count, report_cap;
+    const stored_t *highest_id; /* the version with the largest report_id */
     return_t *returns;
     size_t return_count, return_cap;
 } bucket_t;
@@ -452,8 +453,12 @@ static int add_stored(engine_input_t *self, const report_t *report, engine_tier_
     if (unit < 0)
         return unit;
     bucket_t *bucket = bucket_for(self, unit, report->year);
-    /* A redelivered version is the same version: keep the first copy. */
-    for (size_t i = 0; i < bucket->report_count; i++) {
+    /* A redelivered version is the same version: keep the first copy. A
+     * store hands its versions over in report_id order, so a new one is
+     * usually above every id the bucket holds: one comparison then, not a
+     * scan (a unit-year of thousands of versions made ranking quadratic). */
+    bool above = bucket->highest_id && strcmp(report->report_id, bucket->highest_id->report_id) > 0;
+    for (size_t i = 0; !above && i < bucket->report_count; i++) {
         const stored_t *known = bucket->reports[i];
         if (known->tier == tier && report->report_id[0] &&
             strcmp(known->report_id, report->report_id) == 0)
@@ -486,6 +491,8 @@ static int add_stored(engine_input_t *self, const report_t *report, engine_tier_
             stored->present_count++;
     }
     judge_stored(self, stored);
+    if (!bucket->highest_id || strcmp(stored->report_id, bucket->highest_id->report_id) > 0)
+        bucket->highest_id = stored;
     bucket->reports[bucket->report_count++] = stored;
     self->reports[self->report_count++] = stored;
     return 0;
