@@ -22,8 +22,7 @@ struct tier {
     uint64_t ranked_generation; /* data_generation last ranked */
     uint64_t seen_generation;   /* data_generation last seen changing */
     int64_t seen_changed_ms, ranked_ms;
-    int64_t rank_cost_ms;  /* how long the last ranking took */
-    int64_t ranked_end_ms; /* when it ended, in the callers' mono_ms terms */
+    int64_t rank_cost_ms; /* how long the last ranking took */
 };
 
 typedef int (*tier_child_fn)(tier_t *self, store_txn_t *txn, const char *code, void *arg);

@@ -333,14 +333,14 @@ static int generation_fn(store_txn_t *txn, void *arg)
  * runs once the data has been quiet for a moment, or every half minute under
  * a continuous flow, and reads the store once for all years. And it takes at
  * most a tenth of the daemon's time: after a ranking that took d ms, the
- * next waits at least RANK_WAIT_PER_COST x d. A hub holding a large backlog
+ * next starts no sooner than RANK_COST_SHARE x d after it started. A hub holding a large backlog
  * (a county back after a season offline, bench/bench_province.sh) would
  * otherwise spend most of its one thread re-reading what it holds, serving
  * no frames meanwhile, while the backlog it is forwarding grows the cost of
  * every next ranking. */
 #define RANK_QUIET_MS 2000
 #define RANK_EVERY_MS 30000
-#define RANK_WAIT_PER_COST 9
+#define RANK_COST_SHARE 10
 /* A provisional list would only queue behind the hub's forward backlog, and
  * ranking would take the CPU that drains it: while more than this many
  * items wait to go up, the ranking waits too (`recommend` ranks on demand
@@ -357,7 +357,7 @@ static bool ranking_due(tier_t *self, uint64_t generation, uint64_t backlog, int
         self->seen_generation = generation;
         self->seen_changed_ms = mono_ms;
     }
-    if (self->ranked_ms && mono_ms - self->ranked_end_ms < RANK_WAIT_PER_COST * self->rank_cost_ms)
+    if (self->ranked_ms && mono_ms - self->ranked_ms < RANK_COST_SHARE * self->rank_cost_ms)
         return false;
     bool quiet = mono_ms - self->seen_changed_ms >= RANK_QUIET_MS;
     bool overdue = mono_ms - self->ranked_ms >= RANK_EVERY_MS;
@@ -406,7 +406,7 @@ void tier_auto_recommend(tier_t *self, int64_t now, int64_t mono_ms)
         return;
     char err[256];
     /* The ranking's own duration, on the monotonic clock (a cost, not a
-     * time of day); kept in the caller's mono_ms terms. */
+     * time of day); ranked_ms stays in the caller's mono_ms terms. */
     int64_t started = stime_mono_ms();
     engine_input_t *input = tier_load_input(self, err, sizeof err);
     if (!input) {
@@ -420,5 +420,4 @@ void tier_auto_recommend(tier_t *self, int64_t now, int64_t mono_ms)
     self->ranked_generation = gen.generation;
     self->ranked_ms = mono_ms;
     self->rank_cost_ms = stime_mono_ms() - started;
-    self->ranked_end_ms = mono_ms + self->rank_cost_ms;
 }
