@@ -130,9 +130,17 @@ int outbox_append(store_txn_t *txn, store_t *store, const char *stream, const vo
     uint8_t key[OUTBOX_STREAM_MAX + 8];
     item_key(key, stream, state.next_seq);
     MDB_val k = {sizeof key, key}, v = {len, (void *)data};
-    /* Keys grow monotonically within a stream, but streams interleave in one
-     * DB, so MDB_APPEND would fail for all but the last stream (L9). */
-    if ((rc = store_error(mdb_put(txn, store_dbi(store, DB_OUTBOX), &k, &v, 0))))
+    /* Keys grow within a stream, and streams interleave in one DB: only the
+     * stream that sorts last ("up", after every "d:" stream) can append.
+     * Appending fills a page before it starts the next, where an ordinary
+     * put splits the last page in half: half the pages written per entry.
+     * MDB_APPEND refuses a key not above the DB's last with MDB_KEYEXIST
+     * and changes nothing (L9); any other stream then puts as usual. */
+    MDB_dbi dbi = store_dbi(store, DB_OUTBOX);
+    rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+    if (rc == MDB_KEYEXIST)
+        rc = mdb_put(txn, dbi, &k, &v, 0);
+    if ((rc = store_error(rc)))
         return rc;
     if (seq)
         *seq = state.next_seq;
