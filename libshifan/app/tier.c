@@ -49,11 +49,24 @@ static void forget_earlier_standards(tier_t *self)
     }
 }
 
+void tier_rank_cache_drop(tier_t *self)
+{
+    struct tier_rank_cache *c = self->rank_cache;
+    if (!c)
+        return;
+    engine_input_destroy(&c->input);
+    free(c->keys);
+    free(c->fresh);
+    free(c);
+    self->rank_cache = NULL;
+}
+
 void tier_destroy(tier_t **self_p)
 {
     tier_t *self = *self_p;
     if (!self)
         return;
+    tier_rank_cache_drop(self);
     programme_destroy(&self->programme);
     forget_earlier_standards(self);
     free(self);
@@ -194,6 +207,7 @@ int tier_programme_reload(tier_t *self, bool announce)
             "programme %s revision %llu now in use (was %s revision %llu)",
             programme_id(arg.programme), (unsigned long long)programme_revision(arg.programme),
             programme_id(self->programme), (unsigned long long)programme_revision(self->programme));
+    tier_rank_cache_drop(self); /* its input points into the programme */
     programme_destroy(&self->programme);
     self->programme = arg.programme;
     /* Standards are remembered only when a programme is stored, so a node

@@ -16,6 +16,7 @@ struct load_arg {
     tier_t *self;
     engine_input_t *input;
     codec_arena_t *arena; /* decoding every stored record: no malloc per field */
+    const tier_load_watch_t *watch;
 };
 
 struct load_walk {
@@ -27,6 +28,9 @@ struct load_walk {
 static int load_report_one(const void *key, size_t klen, const void *value, size_t len, void *arg)
 {
     struct load_walk *w = arg;
+    const tier_load_watch_t *watch = w->db == DB_REPORTS ? w->load->watch : NULL;
+    if (watch && watch->known && watch->known(key, klen, watch->arg))
+        return 0;
     Shifan__Payload *payload = codec_payload_unpack_arena(w->load->arena, value, len);
     const Shifan__Report *wire = NULL;
     if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT)
@@ -51,6 +55,8 @@ static int load_report_one(const void *key, size_t klen, const void *value, size
      * left out of this evaluation, not an error of the whole run. */
     if (result == SF_EINVAL)
         result = 0;
+    if (result == 0 && watch && watch->loaded)
+        result = watch->loaded(key, klen, watch->arg);
     report_destroy(&report);
     codec_payload_free_arena(w->load->arena, payload);
     return result;
@@ -70,6 +76,13 @@ static int load_return_one(const void *key, size_t klen, const void *value, size
     return 0;
 }
 
+bool tier_recommendation_counts(const tier_t *self, const Shifan__Recommendation *rec)
+{
+    /* A hub's own unconfirmed list is only a copy of its ranking: the
+     * engine recomputes that from current data. */
+    return self->role != ROLE_PREFECTURE || rec->confirmed;
+}
+
 static int load_recommendation_one(const void *key, size_t klen, const void *value, size_t len,
                                    void *arg)
 {
@@ -78,9 +91,7 @@ static int load_recommendation_one(const void *key, size_t klen, const void *val
     Shifan__Payload *payload = codec_payload_unpack(value, len);
     if (payload && payload->body_case == SHIFAN__PAYLOAD__BODY_RECOMMENDATION) {
         const Shifan__Recommendation *rec = payload->recommendation;
-        /* A hub's own unconfirmed list is only a copy of its ranking:
-         * the engine recomputes that from current data. */
-        if (a->self->role != ROLE_PREFECTURE || rec->confirmed)
+        if (tier_recommendation_counts(a->self, rec))
             engine_input_add_recommendation(a->input, rec->prefecture, (int)rec->year,
                                             (const char *const *)rec->units, rec->n_units,
                                             rec->confirmed, rec->made_at, rec->revision);
@@ -89,34 +100,45 @@ static int load_recommendation_one(const void *key, size_t klen, const void *val
     return 0;
 }
 
+int tier_load_into(tier_t *self, store_txn_t *txn, engine_input_t *input, bool reports_only,
+                   const tier_load_watch_t *watch)
+{
+    codec_arena_t *arena = codec_arena_new(256u << 10, NULL);
+    if (!arena)
+        return SF_ENOMEM;
+    struct load_arg a = {self, input, arena, watch};
+    store_t *store = self->store;
+    struct load_walk reports = {&a, DB_REPORTS, tier_programme_root(self->programme)};
+    struct load_walk inspections = {&a, DB_INSPECTIONS, reports.root};
+    int rc = store_each(txn, store, DB_REPORTS, NULL, 0, load_report_one, &reports);
+    if (rc == 0 && !reports_only &&
+        !(rc = store_each(txn, store, DB_INSPECTIONS, NULL, 0, load_report_one, &inspections)) &&
+        !(rc = store_each(txn, store, DB_RETURNS, NULL, 0, load_return_one, &a)))
+        rc = store_each(txn, store, DB_RECOMMENDATIONS, NULL, 0, load_recommendation_one, &a);
+    codec_arena_destroy(&arena);
+    return rc;
+}
+
+struct load_all_arg {
+    tier_t *self;
+    engine_input_t *input;
+};
+
 static int load_fn(store_txn_t *txn, void *arg)
 {
-    struct load_arg *a = arg;
-    store_t *store = a->self->store;
-    struct load_walk reports = {a, DB_REPORTS, tier_programme_root(a->self->programme)};
-    struct load_walk inspections = {a, DB_INSPECTIONS, reports.root};
-    int rc;
-    if ((rc = store_each(txn, store, DB_REPORTS, NULL, 0, load_report_one, &reports)) ||
-        (rc = store_each(txn, store, DB_INSPECTIONS, NULL, 0, load_report_one, &inspections)) ||
-        (rc = store_each(txn, store, DB_RETURNS, NULL, 0, load_return_one, a)) ||
-        (rc = store_each(txn, store, DB_RECOMMENDATIONS, NULL, 0, load_recommendation_one, a)))
-        return rc;
-    return 0;
+    struct load_all_arg *a = arg;
+    return tier_load_into(a->self, txn, a->input, false, NULL);
 }
 
 engine_input_t *tier_load_input(tier_t *self, char *err, size_t errsize)
 {
     engine_input_t *input = engine_input_new(self->programme, NULL);
-    codec_arena_t *arena = codec_arena_new(256u << 10, NULL);
-    if (!input || !arena) {
+    if (!input) {
         snprintf(err, errsize, "out of memory");
-        engine_input_destroy(&input);
-        codec_arena_destroy(&arena);
         return NULL;
     }
-    struct load_arg arg = {self, input, arena};
+    struct load_all_arg arg = {self, input};
     int rc = store_read(self->store, load_fn, &arg);
-    codec_arena_destroy(&arena);
     if (rc) {
         snprintf(err, errsize, "cannot read the store: %s", sf_strerror(rc));
         engine_input_destroy(&input);

@@ -329,15 +329,15 @@ static int generation_fn(store_txn_t *txn, void *arg)
     return 0;
 }
 
-/* Ranking reads everything stored, so it must not run on every frame: it
- * runs once the data has been quiet for a moment, or every half minute under
- * a continuous flow, and reads the store once for all years. And it takes at
- * most a tenth of the daemon's time: after a ranking that took d ms, the
- * next starts no sooner than RANK_COST_SHARE x d after it started. A hub holding a large backlog
- * (a county back after a season offline, bench/bench_province.sh) would
- * otherwise spend most of its one thread re-reading what it holds, serving
- * no frames meanwhile, while the backlog it is forwarding grows the cost of
- * every next ranking. */
+/* Ranking evaluates every year over everything stored (its input is kept
+ * between rankings and only what was stored since is decoded: tier_rank.c),
+ * so it must not run on every frame: it runs once the data has been quiet
+ * for a moment, or every half minute under a continuous flow. And it takes
+ * at most a tenth of the daemon's time: after a ranking that took d ms, the
+ * next starts no sooner than RANK_COST_SHARE x d after it started. A hub
+ * holding a large backlog (a county back after a season offline,
+ * bench/bench_province.sh) would otherwise spend most of its one thread
+ * ranking, serving no frames meanwhile. */
 #define RANK_QUIET_MS 2000
 #define RANK_EVERY_MS 30000
 #define RANK_COST_SHARE 10
@@ -408,7 +408,7 @@ void tier_auto_recommend(tier_t *self, int64_t now, int64_t mono_ms)
     /* The ranking's own duration, on the monotonic clock (a cost, not a
      * time of day); ranked_ms stays in the caller's mono_ms terms. */
     int64_t started = stime_mono_ms();
-    engine_input_t *input = tier_load_input(self, err, sizeof err);
+    const engine_input_t *input = tier_rank_input(self, err, sizeof err);
     if (!input) {
         slog_warn("cannot rank: %s", err);
         return;
@@ -416,7 +416,6 @@ void tier_auto_recommend(tier_t *self, int64_t now, int64_t mono_ms)
     int first = programme_first_year(self->programme), last = programme_last_year(self->programme);
     for (int year = first; year <= last; year++)
         auto_recommend_year(self, input, year, now);
-    engine_input_destroy(&input);
     self->ranked_generation = gen.generation;
     self->ranked_ms = mono_ms;
     self->rank_cost_ms = stime_mono_ms() - started;

@@ -592,6 +592,52 @@ static void the_hubs_automatic_recommendation_is_queued_once_per_change(void **s
     assert_int_equal(pending(f, "up", false), queued + 1);
 }
 
+/* The daemon's ticks after a change: it sees the change, then ranks once
+ * the data has been quiet for 2 s. */
+static void rank_once_quiet(tier_t *tier, int64_t mono_ms)
+{
+    tier_auto_recommend(tier, NOW, mono_ms);
+    tier_auto_recommend(tier, NOW, mono_ms + 2500);
+}
+
+/* The ranking keeps its input between rankings and decodes only the reports
+ * stored since: a report whose key sorts before every key it holds, one
+ * between them and one after them are each found, and a return (not a
+ * report) makes it load everything again. Equal values rank the lower code
+ * first (docs/results-format.md), so each step's list shows whether the
+ * ranking saw the report just stored. */
+static void the_kept_ranking_input_sees_every_report_stored_since(void **state)
+{
+    fixture_t *f = *state;
+    tier_t *tier = make_tier(f, ROLE_PREFECTURE, HUB);
+    char unit[PROGRAMME_CODE_MAX], err[512];
+    store_report(f, "530112", "530112-2018-v1-00000005");
+    tier_auto_recommend(tier, NOW, 1000);
+    assert_string_equal(recommended(f, unit), "530112");
+
+    store_report(f, "530111", "530111-2018-v1-00000004"); /* after nothing, before all */
+    rank_once_quiet(tier, 4000);
+    assert_string_equal(recommended(f, unit), "530111");
+
+    store_report(f, "530114", "530114-2018-v1-00000006");            /* after all: ranks below */
+    store_report(f, OTHER_COUNTY, OTHER_COUNTY "-2018-v1-00000002"); /* before all */
+    rank_once_quiet(tier, 7000);
+    assert_string_equal(recommended(f, unit), OTHER_COUNTY);
+
+    store_report(f, COUNTY, COUNTY "-2018-v1-00000001");
+    rank_once_quiet(tier, 10000);
+    assert_string_equal(recommended(f, unit), COUNTY);
+
+    /* A return is not a report: everything is loaded again, and the
+     * returned county drops out. */
+    assert_int_equal(tier_return(tier, COUNTY, 2018, "2.1 is wrong", NOW, err, sizeof err), 0);
+    rank_once_quiet(tier, 13000);
+    assert_string_equal(recommended(f, unit), OTHER_COUNTY);
+    store_report(f, COUNTY, COUNTY "-2018-v2-00000003"); /* a newer version clears it */
+    rank_once_quiet(tier, 16000);
+    assert_string_equal(recommended(f, unit), COUNTY);
+}
+
 static int fill_up_fn(fixture_t *f, store_txn_t *txn, void *arg)
 {
     size_t count = *(size_t *)arg;
@@ -650,6 +696,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(evaluation_counts_what_is_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(the_hubs_automatic_recommendation_is_queued_once_per_change,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(the_kept_ranking_input_sees_every_report_stored_since,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(the_hub_does_not_rank_while_its_forward_queue_is_long,
                                         setup, teardown),
