@@ -175,6 +175,52 @@ static int verb_result(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+/* The year a template is for when --year is not given: this year, within
+ * the programme's years. */
+static int template_year(const programme_t *programme)
+{
+    char now[STIME_BUFSZ];
+    int year = atoi(stime_format(stime_now(), now, sizeof now));
+    if (year < programme_first_year(programme))
+        return programme_first_year(programme);
+    return year > programme_last_year(programme) ? programme_last_year(programme) : year;
+}
+
+static int verb_template(const cli_args_t *args, node_t *node)
+{
+    const char *format = cli_get(args, "format");
+    if (format && strcmp(format, "csv") != 0) {
+        fprintf(stderr, "error: --format %s: expected csv\n", format);
+        return CLI_USAGE;
+    }
+    const programme_t *programme = node_programme(node);
+    sf_lang_t lang;
+    int year = template_year(programme);
+    if (cli_lang(args, &lang) || (cli_get(args, "year") && cli_year(args, &year)))
+        return CLI_USAGE;
+    if (!programme_has_year(programme, year)) {
+        fprintf(stderr, "error: --year %d: programme %s covers %d-%d\n", year,
+                programme_id(programme), programme_first_year(programme),
+                programme_last_year(programme));
+        return CLI_USAGE;
+    }
+    /* The node's own code when it is a unit of evaluation (a Yunnan county);
+     * blank when its sites are (Qinhuangdao): the official writes the site. */
+    int unit = programme_find_unit(programme, node_code(node));
+    bool evaluated = unit >= 0 && programme_unit(programme, (size_t)unit)->evaluated;
+    char *text = NULL;
+    size_t len = 0;
+    int rc =
+        report_template_csv(programme, evaluated ? node_code(node) : "", year, lang, &text, &len);
+    if (rc) {
+        fprintf(stderr, "error: cannot write the template: %s\n", sf_strerror(rc));
+        return CLI_FAILURE;
+    }
+    rc = cli_write_file(cli_get(args, "out"), text, len);
+    free(text);
+    return rc;
+}
+
 static const cli_verb_t county_verbs[] = {
     {"submit", "", 1, "FILE|-: validate and store a report (JSON or CSV), print its id",
      verb_submit},
@@ -182,6 +228,10 @@ static const cli_verb_t county_verbs[] = {
      "--year Y [--json]: the self-check, offline, same engine as the province", verb_evaluate},
     {"result", "year=,json", 0,
      "--year Y [--json]: the province's evaluation as published to this county", verb_result},
+    {"template", "format=,year=,out=,lang=", 0,
+     "[--format csv] [--year Y] [--lang zh|en] [--out FILE]: the fill-in form of the "
+     "programme in force, for Excel; submit reads it back",
+     verb_template},
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -77,7 +77,7 @@ static int verb_report(const cli_args_t *args, node_t *node)
     if (rc)
         return rc;
     if (cli_flag(args, "json")) {
-        rc = cli_write_result(result, "json", NULL);
+        rc = cli_write_result(result, "json", LANG_ZH, NULL);
         engine_result_destroy(&result);
         return rc;
     }

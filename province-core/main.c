@@ -17,12 +17,15 @@ static int verb_evaluate(const cli_args_t *args, node_t *node)
         fprintf(stderr, "error: --format %s: expected json, csv or html\n", format);
         return CLI_USAGE;
     }
+    sf_lang_t lang;
+    if (cli_lang(args, &lang))
+        return CLI_USAGE;
     int year;
     engine_result_t *result = NULL;
     int rc = cli_evaluate(args, node, NULL, &result, &year);
     if (rc)
         return rc;
-    rc = cli_write_result(result, format, cli_get(args, "out"));
+    rc = cli_write_result(result, format, lang, cli_get(args, "out"));
     if (rc == 0 && cli_flag(args, "publish")) {
         char *json = NULL, err[512];
         size_t len;
@@ -58,8 +61,9 @@ static int verb_publish(const cli_args_t *args, node_t *node)
 }
 
 static const cli_verb_t province_verbs[] = {
-    {"evaluate", "year=,format=,out=,publish", 0,
-     "--year Y [--format json|csv|html] [--out FILE] [--publish]: evaluate the year; "
+    {"evaluate", "year=,format=,out=,publish,lang=", 0,
+     "--year Y [--format json|csv|html] [--lang zh|en] [--out FILE] [--publish]: evaluate "
+     "the year (CSV in Chinese unless --lang en or an English locale); "
      "--publish sends each prefecture and county its part",
      verb_evaluate},
     {"inspect", "", 1, "FILE|-: record the province's own values for a unit-year",

@@ -47,6 +47,34 @@ int cli_year(const cli_args_t *args, int *year)
     return 0;
 }
 
+int cli_lang(const cli_args_t *args, sf_lang_t *lang)
+{
+    const char *text = cli_get(args, "lang");
+    if (!text) {
+        *lang = lang_from_env();
+        return 0;
+    }
+    if (lang_parse(text, lang) == 0)
+        return 0;
+    fprintf(stderr, "error: --lang %s: expected zh or en\n", text);
+    return SF_EINVAL;
+}
+
+int cli_write_file(const char *path, const char *text, size_t len)
+{
+    FILE *file = path ? fopen(path, "wb") : stdout;
+    bool written = file && fwrite(text, 1, len, file) == len;
+    if (file && file != stdout)
+        written = fclose(file) == 0 && written;
+    else if (file)
+        written = fflush(file) == 0 && written;
+    if (written)
+        return 0;
+    fprintf(stderr, "error: --out %s: cannot write: %s\n", path ? path : "<stdout>",
+            strerror(errno));
+    return CLI_FAILURE;
+}
+
 char *cli_read_file(const char *path, size_t max, size_t *len)
 {
     FILE *file = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "base/lang.h"
 #include "app/node.h"
 
 #define CLI_MAX_OPTIONS 16
@@ -44,6 +45,11 @@ const char *cli_get(const cli_args_t *args, const char *name);
 bool cli_flag(const cli_args_t *args, const char *name);
 /* Parses --year: SF_EINVAL unless 1900..2200. Prints the error. */
 int cli_year(const cli_args_t *args, int *year);
+/* The language of what the verb writes for people (CSV headers and values):
+ * --lang zh|en when given, else the locale's (lang_from_env: Chinese unless
+ * LC_ALL, LC_MESSAGES or LANG starts with "en"). SF_EINVAL for another
+ * --lang, error printed. */
+int cli_lang(const cli_args_t *args, sf_lang_t *lang);
 
 typedef int (*cli_verb_fn)(const cli_args_t *args, node_t *node);
 
@@ -66,6 +72,9 @@ int cli_exit_code(int err);
  * NUL-terminated buffer. NULL on failure (missing, unreadable, larger than
  * max, out of memory), with a message naming the file printed. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
+/* Writes len bytes to path (created or replaced), or to stdout when path is
+ * NULL. Returns 0, or CLI_FAILURE with a message naming --out printed. */
+int cli_write_file(const char *path, const char *text, size_t len);
 
 /* Prints UTF-8 text padded to `width` terminal columns: CJK characters take
  * two columns, so printf's byte-counting widths misalign Chinese names. */
@@ -73,7 +82,8 @@ void cli_print_padded(const char *text, int width);
 
 /* Reads FILE (or "-" for stdin) and parses it as a report or inspection
  * against the node's programme. Prints the error and returns NULL on bad
- * input; *source names the input for later messages. */
+ * input; prints a note naming the CSV columns it ignored; *source names the
+ * input for later messages. */
 report_t *cli_load_report(const char *path, node_t *node, const char *default_unit,
                           const char **source);
 
@@ -116,10 +126,11 @@ void cli_published_destroy(cli_published_t **self_p);
 
 /* Verbs shared by the hub and the province (cli_tier.c): an exit code. */
 int cli_verb_inspect(const cli_args_t *args, node_t *node);
-/* Renders an evaluation as json|csv|html to out_path, or stdout if NULL.
- * Returns an exit code: CLI_USAGE for an unknown format, CLI_FAILURE if it
- * cannot be rendered or written (message printed). */
+/* Renders an evaluation as json|csv|html to out_path, or stdout if NULL;
+ * CSV in `lang`. Returns an exit code: CLI_USAGE for an unknown format,
+ * CLI_FAILURE if it cannot be rendered or written (message printed). */
 struct engine_result;
-int cli_write_result(const struct engine_result *result, const char *format, const char *out_path);
+int cli_write_result(const struct engine_result *result, const char *format, sf_lang_t lang,
+                     const char *out_path);
 
 #endif

@@ -33,11 +33,15 @@ report_t *cli_load_report(const char *path, node_t *node, const char *default_un
     if (!text)
         return NULL;
     sf_error_t error;
+    char note[512];
     *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    report_t *report = report_load(text, len, *source, default_unit, node_programme(node), &error);
+    report_t *report = report_load_as(text, len, REPORT_ANY, *source, default_unit,
+                                      node_programme(node), note, sizeof note, &error);
     free(text);
     if (!report)
         fprintf(stderr, "error: %s\n", error.text);
+    else if (*note)
+        fprintf(stderr, "note: %s: %s\n", *source, note);
     return report;
 }
 
@@ -69,7 +73,8 @@ int cli_verb_inspect(const cli_args_t *args, node_t *node)
     return cli_exit_code(rc);
 }
 
-int cli_write_result(const engine_result_t *result, const char *format_name, const char *out_path)
+int cli_write_result(const engine_result_t *result, const char *format_name, sf_lang_t lang,
+                     const char *out_path)
 {
     render_format_t format;
     if (render_format_parse(format_name ? format_name : "json", &format) != 0) {
@@ -78,7 +83,7 @@ int cli_write_result(const engine_result_t *result, const char *format_name, con
     }
     /* Streamed: a national year's JSON is never held in memory. */
     FILE *file = out_path ? fopen(out_path, "wb") : stdout;
-    int rc = file ? render_to(result, format, file) : SF_EIO;
+    int rc = file ? render_to_lang(result, format, lang, file) : SF_EIO;
     if (file && file != stdout && fclose(file) != 0 && rc == 0)
         rc = SF_EIO;
     if (rc == SF_EIO && out_path)

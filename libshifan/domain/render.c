@@ -5,7 +5,9 @@
  * bits of a double. */
 #include "domain/render.h"
 #include "base/error.h"
+#include "base/lang.h"
 #include "base/stime.h"
+#include "domain/csvw.h"
 #include "domain/jsonw.h"
 
 #include <math.h>
@@ -541,142 +543,165 @@ int render_json(const engine_result_t *result, char **out, size_t *len)
 
 /* ---- CSV ---- */
 
-static void csv_field(text_t *t, const char *value, bool first)
-{
-    if (!first)
-        text_puts(t, ",");
-    if (!strpbrk(value, ",\"\r\n")) {
-        text_puts(t, value);
-        return;
-    }
-    text_puts(t, "\"");
-    for (const char *p = value; *p; p++) {
-        if (*p == '"')
-            text_puts(t, "\"");
-        text_append(t, p, 1);
-    }
-    text_puts(t, "\"");
-}
+/* The HTML's Chinese labels (below), so that both forms word a fact alike. */
+static const char *status_zh(engine_status_t status);
+static const char *flag_zh(unsigned flag);
+static const char *demonstration_zh(const programme_t *programme);
+static const char *source_zh(engine_rec_source_t source);
 
-static void join_flags(char *buf, size_t size, unsigned flags)
+static void join_flags(char *buf, size_t size, unsigned flags, sf_lang_t lang)
 {
     buf[0] = '\0';
     size_t used = 0;
     for (unsigned bit = 0; bit < ENGINE_FLAG_COUNT; bit++) {
         if (!(flags & (1u << bit)))
             continue;
-        int n =
-            snprintf(buf + used, size - used, "%s%s", used ? ";" : "", engine_flag_name(1u << bit));
+        const char *name = lang == LANG_EN ? engine_flag_name(1u << bit) : flag_zh(1u << bit);
+        int n = snprintf(buf + used, size - used, "%s%s", used ? ";" : "", name);
         if (n < 0 || (size_t)n >= size - used)
             break;
         used += (size_t)n;
     }
 }
 
-static const char *csv_bool(bool value)
+static const char *csv_bool(bool value, sf_lang_t lang)
 {
-    return value ? "true" : "false";
+    if (lang == LANG_EN)
+        return value ? "true" : "false";
+    return value ? "是" : "否";
 }
 
 /* The header row: the unit columns, then one per item of the standard. */
-static void csv_header_row(text_t *t, const programme_t *programme)
+static void csv_header_row(csvw_t *w, const programme_t *programme, sf_lang_t lang)
 {
-    static const char *const columns[] = {"year",
-                                          "code",
-                                          "name",
-                                          "prefecture",
-                                          "prefecture_name",
-                                          "status",
-                                          "qualified",
-                                          "failed",
-                                          "flags",
-                                          "items_passed",
-                                          "mean_margin",
-                                          "rank",
-                                          "recommended",
-                                          "recommended_auto",
-                                          "demonstration",
-                                          "national_candidate",
-                                          "designated_year",
-                                          "report_id",
-                                          "version",
-                                          "versions",
-                                          "first_submitted_at",
-                                          "submitted_at",
-                                          "received_at",
-                                          "prefecture_source"};
+    static const char *const columns[][2] = {{"year", "年度"},
+                                             {"code", "单位代码"},
+                                             {"name", "单位名称"},
+                                             {"prefecture", "市（州）代码"},
+                                             {"prefecture_name", "市（州）名称"},
+                                             {"status", "上报情况"},
+                                             {"qualified", "是否合格"},
+                                             {"failed", "不合格条目"},
+                                             {"flags", "标记"},
+                                             {"items_passed", "合格条目数"},
+                                             {"mean_margin", "平均超出（百分点）"},
+                                             {"rank", "排名"},
+                                             {"recommended", "推荐"},
+                                             {"recommended_auto", "自动排名推荐"},
+                                             {"demonstration", NULL}, /* 示范县 or 示范点 */
+                                             {"national_candidate", "国家级候选"},
+                                             {"designated_year", "认定年度"},
+                                             {"report_id", "报告编号"},
+                                             {"version", "版本"},
+                                             {"versions", "版本数"},
+                                             {"first_submitted_at", "首次提交时间"},
+                                             {"submitted_at", "提交时间"},
+                                             {"received_at", "接收时间"},
+                                             {"prefecture_source", "推荐来源"}};
     for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++)
-        csv_field(t, columns[i], i == 0);
+        csvw_field(w, lang == LANG_EN ? columns[i][0]
+                      : columns[i][1] ? columns[i][1]
+                                      : demonstration_zh(programme));
     for (size_t i = 0; i < programme_item_count(programme); i++)
-        text_printf(t, ",item_%s", programme_item(programme, i)->id);
-    text_puts(t, "\r\n");
+        csvw_fieldf(w, "%s%s", lang == LANG_EN ? "item_" : "条目",
+                    programme_item(programme, i)->id);
+    csvw_row_end(w);
 }
 
-/* One unit's row (its items' pass/fail last), without the line end. */
-static void csv_unit_row(text_t *t, const engine_result_t *result, const engine_unit_result_t *u)
+/* The ids of the unit's failed items, ";"-separated. */
+static void failed_items(char *buf, size_t size, const programme_t *programme,
+                         const engine_unit_result_t *u)
 {
-    const programme_t *programme = engine_result_programme(result);
-    size_t items = programme_item_count(programme);
-    const engine_prefecture_result_t *p = prefecture_of(result, u);
-    char buf[512], failed[1024] = "";
     size_t used = 0;
-    for (size_t k = 0; k < items; k++) {
+    buf[0] = '\0';
+    for (size_t k = 0; k < programme_item_count(programme); k++) {
         if (u->item_passed[k])
             continue;
-        int n = snprintf(failed + used, sizeof failed - used, "%s%s", used ? ";" : "",
+        int n = snprintf(buf + used, size - used, "%s%s", used ? ";" : "",
                          programme_item(programme, k)->id);
-        if (n < 0 || (size_t)n >= sizeof failed - used)
+        if (n < 0 || (size_t)n >= size - used)
             break;
         used += (size_t)n;
     }
-    snprintf(buf, sizeof buf, "%d", engine_result_year(result));
-    csv_field(t, buf, true);
-    csv_field(t, u->unit->code, false);
-    csv_field(t, u->unit->name ? u->unit->name : "", false);
-    csv_field(t, u->prefecture ? u->prefecture->code : "", false);
-    csv_field(t, u->prefecture && u->prefecture->name ? u->prefecture->name : "", false);
-    csv_field(t, engine_status_name(u->status), false);
-    csv_field(t, csv_bool(u->qualified), false);
-    csv_field(t, failed, false);
-    join_flags(buf, sizeof buf, u->flags);
-    csv_field(t, buf, false);
-    snprintf(buf, sizeof buf, "%zu", u->items_passed);
-    csv_field(t, buf, false);
+}
+
+/* The columns from the unit's verdict to its recommendation. */
+static void csv_unit_verdict(csvw_t *w, const engine_result_t *result,
+                             const engine_unit_result_t *u, sf_lang_t lang)
+{
+    char buf[1024];
+    const programme_t *programme = engine_result_programme(result);
+    csvw_field(w, lang == LANG_EN ? engine_status_name(u->status) : status_zh(u->status));
+    csvw_field(w, csv_bool(u->qualified, lang));
+    failed_items(buf, sizeof buf, programme, u);
+    csvw_field(w, buf);
+    join_flags(buf, sizeof buf, u->flags, lang);
+    csvw_field(w, buf);
+    csvw_fieldf(w, "%zu", u->items_passed);
     format2(buf, sizeof buf, u->mean_margin);
-    csv_field(t, buf, false);
-    snprintf(buf, sizeof buf, "%d", u->rank);
-    csv_field(t, u->rank ? buf : "", false);
-    csv_field(t, csv_bool(u->recommended), false);
-    csv_field(t, csv_bool(u->recommended_auto), false);
-    csv_field(t, csv_bool(u->demonstration), false);
-    csv_field(t, csv_bool(u->national_candidate), false);
-    snprintf(buf, sizeof buf, "%d", u->designated_year);
-    csv_field(t, u->designated_year ? buf : "", false);
-    csv_field(t, u->report_id, false);
-    snprintf(buf, sizeof buf, "%u", (unsigned)u->version);
-    csv_field(t, u->version ? buf : "", false);
-    snprintf(buf, sizeof buf, "%zu", u->version_count);
-    csv_field(t, buf, false);
+    csvw_field(w, buf);
+    if (u->rank)
+        csvw_fieldf(w, "%d", u->rank);
+    else
+        csvw_field(w, "");
+    csvw_field(w, csv_bool(u->recommended, lang));
+    csvw_field(w, csv_bool(u->recommended_auto, lang));
+    csvw_field(w, csv_bool(u->demonstration, lang));
+    csvw_field(w, csv_bool(u->national_candidate, lang));
+}
+
+/* One unit's row (its items' pass/fail last). */
+static void csv_unit_row(csvw_t *w, const engine_result_t *result, const engine_unit_result_t *u,
+                         sf_lang_t lang)
+{
+    const programme_t *programme = engine_result_programme(result);
+    const engine_prefecture_result_t *p = prefecture_of(result, u);
+    char buf[STIME_BUFSZ];
+    csvw_fieldf(w, "%d", engine_result_year(result));
+    csvw_field(w, u->unit->code);
+    csvw_field(w, u->unit->name);
+    csvw_field(w, u->prefecture ? u->prefecture->code : "");
+    csvw_field(w, u->prefecture ? u->prefecture->name : "");
+    csv_unit_verdict(w, result, u, lang);
+    if (u->designated_year)
+        csvw_fieldf(w, "%d", u->designated_year);
+    else
+        csvw_field(w, "");
+    csvw_field(w, u->report_id);
+    if (u->version)
+        csvw_fieldf(w, "%u", (unsigned)u->version);
+    else
+        csvw_field(w, "");
+    csvw_fieldf(w, "%zu", u->version_count);
     const int64_t times[] = {u->first_submitted_at, u->submitted_at, u->received_at};
     for (size_t k = 0; k < 3; k++)
-        csv_field(t, times[k] ? stime_format(times[k], buf, sizeof buf) : "", false);
-    csv_field(t, p ? engine_rec_source_name(p->source) : "", false);
-    for (size_t k = 0; k < items; k++)
-        csv_field(t, u->status == ENGINE_MISSING ? "" : u->item_passed[k] ? "pass" : "fail", false);
+        csvw_field(w, times[k] ? stime_format(times[k], buf, sizeof buf) : "");
+    csvw_field(w, !p                ? ""
+                  : lang == LANG_EN ? engine_rec_source_name(p->source)
+                                    : source_zh(p->source));
+    const char *pass = lang == LANG_EN ? "pass" : "合格",
+               *fail = lang == LANG_EN ? "fail" : "不合格";
+    for (size_t k = 0; k < programme_item_count(programme); k++)
+        csvw_field(w, u->status == ENGINE_MISSING ? "" : u->item_passed[k] ? pass : fail);
+    csvw_row_end(w);
+}
+
+int render_csv_lang(const engine_result_t *result, sf_lang_t lang, char **out, size_t *len)
+{
+    if (!result || !out)
+        return SF_EINVAL;
+    csvw_t *w = csvw_new(true);
+    if (!w)
+        return SF_ENOMEM;
+    csv_header_row(w, engine_result_programme(result), lang);
+    for (size_t i = 0; i < engine_result_unit_count(result); i++)
+        csv_unit_row(w, result, engine_result_unit(result, i), lang);
+    return csvw_finish(&w, out, len);
 }
 
 int render_csv(const engine_result_t *result, char **out, size_t *len)
 {
-    if (!result || !out)
-        return SF_EINVAL;
-    const programme_t *programme = engine_result_programme(result);
-    text_t t = {0};
-    csv_header_row(&t, programme);
-    for (size_t i = 0; i < engine_result_unit_count(result); i++) {
-        csv_unit_row(&t, result, engine_result_unit(result, i));
-        text_puts(&t, "\r\n");
-    }
-    return text_finish(&t, out, len);
+    return render_csv_lang(result, LANG_ZH, out, len);
 }
 
 /* ---- HTML ---- */
@@ -968,7 +993,7 @@ int render(const engine_result_t *result, render_format_t format, char **out, si
     return SF_EINVAL;
 }
 
-int render_to(const engine_result_t *result, render_format_t format, FILE *out)
+int render_to_lang(const engine_result_t *result, render_format_t format, sf_lang_t lang, FILE *out)
 {
     if (!result || !out)
         return SF_EINVAL;
@@ -976,9 +1001,15 @@ int render_to(const engine_result_t *result, render_format_t format, FILE *out)
         return render_json_to(result, out);
     char *text = NULL;
     size_t len = 0;
-    int rc = render(result, format, &text, &len);
+    int rc = format == RENDER_CSV ? render_csv_lang(result, lang, &text, &len)
+                                  : render(result, format, &text, &len);
     if (rc == 0 && fwrite(text, 1, len, out) != len)
         rc = SF_EIO;
     free(text);
     return rc;
+}
+
+int render_to(const engine_result_t *result, render_format_t format, FILE *out)
+{
+    return render_to_lang(result, format, LANG_ZH, out);
 }

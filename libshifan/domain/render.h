@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "base/lang.h"
 #include "domain/engine.h"
 
 typedef enum { RENDER_JSON = 0, RENDER_CSV, RENDER_HTML } render_format_t;
@@ -31,7 +32,13 @@ int render_format_parse(const char *name, render_format_t *format);
 /* Returns 0, or SF_ENOMEM / SF_EINVAL. */
 int render(const engine_result_t *result, render_format_t format, char **out, size_t *len);
 int render_json(const engine_result_t *result, char **out, size_t *len);
+/* CSV (docs/results-format.md) as Excel opens it: UTF-8 with a byte order
+ * mark, CRLF. In Chinese (headers 年度, 单位代码, ...; values 是/否, 按时,
+ * 合格, the HTML's labels), or in English with lang LANG_EN (headers year,
+ * code, ...; values true/false, on_time, pass: the JSON's words).
+ * render_csv is render_csv_lang in Chinese. */
 int render_csv(const engine_result_t *result, char **out, size_t *len);
+int render_csv_lang(const engine_result_t *result, sf_lang_t lang, char **out, size_t *len);
 int render_html(const engine_result_t *result, char **out, size_t *len);
 
 /* The same bytes as render_json, streamed to `out` in chunks of 64 KiB
@@ -39,7 +46,9 @@ int render_html(const engine_result_t *result, char **out, size_t *len);
  * SF_EIO when a write failed (errno says why; `out` is not flushed). */
 int render_json_to(const engine_result_t *result, FILE *out);
 /* Any format to `out`: JSON as render_json_to, CSV and HTML rendered then
- * written. Same returns. */
+ * written; CSV in `lang` (render_to: Chinese). Same returns. */
 int render_to(const engine_result_t *result, render_format_t format, FILE *out);
+int render_to_lang(const engine_result_t *result, render_format_t format, sf_lang_t lang,
+                   FILE *out);
 
 #endif

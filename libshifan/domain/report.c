@@ -265,7 +265,7 @@ int report_add_value(const parser_t *ps, report_t *report, const char *where,
 int report_validate(const report_t *self, const programme_t *programme, const char *source,
                     char *err, size_t errsize)
 {
-    parser_t ps = {source ? source : "report", programme, err, errsize, NULL};
+    parser_t ps = {source ? source : "report", programme, err, errsize, NULL, NULL, 0};
     char where[WHERE_MAX];
     if (self->standard_id[0] && strcmp(self->standard_id, programme_standard_id(programme)) != 0)
         return report_fail(&ps, "standard_id", "\"%s\" is not the programme's standard \"%s\"",

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/lang.h"
 #include "domain/programme.h"
 
 #define REPORT_ID_MAX 64
@@ -86,12 +87,42 @@ report_t *report_parse_csv(const char *text, size_t len, const char *source,
 report_t *report_parse(const char *text, size_t len, const char *source, const char *default_unit,
                        char *err, size_t errsize);
 /* report_parse + report_validate against `programme`, with errors located in
- * the input ("SOURCE: line 7: criterion 9.9: unknown criterion"). Input is
- * UTF-8 (a BOM is dropped) or else GB18030/GBK, converted. On failure NULL
+ * the input ("SOURCE: line 7: criterion 9.9: unknown criterion"), the
+ * format by content; the encodings read are report_load_as's. On failure NULL
  * with error->code SF_EINVAL (SF_ENOMEM when memory ran out) and that
  * sentence in error->text; error may be NULL. */
 report_t *report_load(const char *text, size_t len, const char *source, const char *default_unit,
                       const programme_t *programme, sf_error_t *error);
+
+/* How the bytes are to be read: by content (REPORT_ANY: a first non-blank
+ * '{' means JSON), or as the one format the caller knows they are. */
+typedef enum { REPORT_ANY = 0, REPORT_JSON, REPORT_CSV } report_format_t;
+
+/* report_load, told the format, and telling what it read but did not use.
+ * Input is UTF-8, UTF-16LE/BE with a byte order mark (Excel's "Unicode
+ * text", tab-separated), GB18030 with a byte order mark, or without one
+ * GB18030/GBK when the bytes are not UTF-8; a BOM is dropped. A CSV's
+ * columns of no meaning to a report (a spreadsheet's 序号 or 单位名称) are
+ * skipped and named in `note` ("ignored columns: 序号, 单位名称"; "" when
+ * none, truncated to note_size; note may be NULL). An XLSX sheet turned
+ * into CSV bytes in memory comes here with REPORT_CSV. Failure as
+ * report_load. */
+report_t *report_load_as(const char *text, size_t len, report_format_t format, const char *source,
+                         const char *default_unit, const programme_t *programme, char *note,
+                         size_t note_size, sf_error_t *error);
+
+/* The fill-in form of `programme` for `year` as CSV (docs/formats.md,
+ * "Template"): UTF-8 with a byte order mark, CRLF, a header row, then one
+ * row per criterion in the standard's order with the unit (may be NULL or
+ * "": left blank), the year, the criterion's id, its section's, item's and
+ * own titles, its kind and requirement, and empty value, numerator,
+ * denominator and comment cells. Headers and hints in Chinese, or English
+ * with LANG_EN; either reads back through report_load. Returns 0 with a
+ * malloc'd document in *out (length in *len when len is not NULL),
+ * SF_EINVAL for a year outside the programme or a unit that is not a
+ * 6- or 9-digit code, SF_ENOMEM. */
+int report_template_csv(const programme_t *programme, const char *unit, int year, sf_lang_t lang,
+                        char **out, size_t *len);
 
 /* Checks a parsed report against a programme: unknown criterion, wrong kind
  * for the criterion, year outside the programme, unit not in the hierarchy or

@@ -1,7 +1,10 @@
 /* report_csv.c - a report as CSV (docs/formats.md): one value per row,
- * read a line at a time with libcsv so that every message names its line. */
+ * read a line at a time with libcsv so that every message names its line;
+ * and the fill-in template, written with the same column names. */
 #include "domain/report.h"
 #include "base/error.h"
+#include "base/lang.h"
+#include "domain/csvw.h"
 #include "domain/report_internal.h"
 
 #include <csv.h>
@@ -19,15 +22,21 @@ typedef enum {
     COL_NUM,
     COL_DEN,
     COL_COMMENT,
-    COL_TITLE,
+    COL_TITLE, /* this and the ones below are for the person filling in: not read */
+    COL_SECTION,
+    COL_ITEM,
+    COL_KIND,
+    COL_REQUIREMENT,
     COL_COUNT
 } column_t;
 
-/* Header names, English and Chinese, so that a sheet made by either reads. */
+/* Header names, English and Chinese, so that a sheet made by either reads;
+ * the first two are the ones the template writes. */
 static const char *const column_names[COL_COUNT][3] = {
-    {"unit", "单位", "单位代码"}, {"year", "年度", "年份"},      {"criterion", "指标", "指标编号"},
+    {"unit", "单位代码", "单位"}, {"year", "年度", "年份"},      {"criterion", "指标编号", "指标"},
     {"value", "值", "数值"},      {"numerator", "分子", "num"},  {"denominator", "分母", "den"},
-    {"comment", "说明", "备注"},  {"title", "指标名称", "名称"},
+    {"comment", "说明", "备注"},  {"title", "指标名称", "名称"}, {"section", "部分", "章节"},
+    {"item", "条目", "项目"},     {"kind", "类型", "填写方式"},  {"requirement", "要求", "标准"},
 };
 
 typedef struct {
@@ -99,28 +108,50 @@ static bool ascii_equal_nocase(const char *a, const char *b)
     return *a == *b;
 }
 
+/* Adds a column the layout does not know to the note: "ignored columns: 序号, 单位名称". */
+static void note_ignored(csv_state_t *st, const char *name)
+{
+    char *note = st->ps->note;
+    size_t size = st->ps->note_size;
+    if (!note || !size)
+        return;
+    size_t used = strlen(note);
+    snprintf(note + used, size - used, "%s%s", used ? ", " : "ignored columns: ", name);
+}
+
+static int csv_column(const char *name)
+{
+    for (int c = 0; c < COL_COUNT; c++)
+        for (int n = 0; n < 3; n++)
+            if (ascii_equal_nocase(name, column_names[c][n]))
+                return c;
+    return -1;
+}
+
+/* The header row: each known column's place; unknown ones are skipped (a
+ * spreadsheet's 序号 or 单位名称) and named in the note, blank ones too
+ * (Excel's empty trailing cells), silently. */
 static int csv_header(csv_state_t *st, char where[WHERE_MAX])
 {
     for (int c = 0; c < COL_COUNT; c++)
         st->column[c] = -1;
     for (size_t f = 0; f < st->field_count; f++) {
         const char *name = trim(st->fields[f]);
-        int found = -1;
-        for (int c = 0; c < COL_COUNT && found < 0; c++)
-            for (int n = 0; n < 3 && found < 0; n++)
-                if (ascii_equal_nocase(name, column_names[c][n]))
-                    found = c;
-        if (found < 0)
-            return report_fail(st->ps, where,
-                               "unknown column \"%.40s\" (expected unit, year, criterion, value, "
-                               "numerator, denominator, comment, title)",
-                               name);
+        int found = csv_column(name);
+        if (found < 0) {
+            if (*name)
+                note_ignored(st, name);
+            continue;
+        }
         if (st->column[found] >= 0)
             return report_fail(st->ps, where, "column \"%s\" given twice", column_names[found][0]);
         st->column[found] = (int)f;
     }
     if (st->column[COL_CRITERION] < 0 || st->column[COL_YEAR] < 0 || st->column[COL_VALUE] < 0)
-        return report_fail(st->ps, where, "the header needs the columns year, criterion and value");
+        return report_fail(
+            st->ps, where,
+            "the header needs the columns year, criterion and value (年度, 指标编号, "
+            "值)");
     if ((st->column[COL_NUM] < 0) != (st->column[COL_DEN] < 0))
         return report_fail(st->ps, where, "numerator and denominator columns go together");
     st->header_fields = st->field_count;
@@ -371,6 +402,19 @@ static void on_row(int terminator, void *ctx)
     csv_clear_row(st);
 }
 
+/* Excel's "Unicode text" separates by tabs: a header row with more tabs
+ * than commas makes the whole file tab-separated. */
+static unsigned char csv_delimiter(const char *text, size_t len)
+{
+    const char *newline = memchr(text, '\n', len);
+    size_t line = newline ? (size_t)(newline - text) : len, tabs = 0, commas = 0;
+    for (size_t i = 0; i < line; i++) {
+        tabs += text[i] == '\t';
+        commas += text[i] == ',';
+    }
+    return tabs > commas ? '\t' : ',';
+}
+
 report_t *report_csv_read(const parser_t *ps, const char *text, size_t len,
                           const char *default_unit)
 {
@@ -381,6 +425,7 @@ report_t *report_csv_read(const parser_t *ps, const char *text, size_t len,
         report_out_of_memory(ps);
         return NULL;
     }
+    csv_set_delim(&parser, csv_delimiter(text, len));
     st->ps = ps;
     st->default_unit = default_unit;
     st->report = report_new(NULL);
@@ -432,4 +477,68 @@ report_t *report_csv_read(const parser_t *ps, const char *text, size_t len,
         report_destroy(&report);
     free(st);
     return report;
+}
+
+/* The template's columns, in its order: the ones read, with the ones for
+ * the person filling in between criterion and value. */
+static const column_t template_columns[] = {
+    COL_UNIT, COL_YEAR,        COL_CRITERION, COL_SECTION, COL_ITEM, COL_TITLE,
+    COL_KIND, COL_REQUIREMENT, COL_VALUE,     COL_NUM,     COL_DEN,  COL_COMMENT,
+};
+
+/* What to write in the kind and requirement columns of a criterion. */
+static void template_hints(csvw_t *w, const programme_criterion_t *criterion, sf_lang_t lang)
+{
+    bool en = lang == LANG_EN;
+    const char *ge = en ? ">=" : "≥", *eq = en ? "==" : "=";
+    switch (criterion->kind) {
+    case CRITERION_BOOL:
+        csvw_field(w, en ? "yes/no" : "是/否");
+        csvw_field(w, en ? "yes" : "是");
+        return;
+    case CRITERION_COUNT:
+        csvw_field(w, en ? "count" : "数量");
+        csvw_fieldf(w, "%s %g", ge, criterion->threshold);
+        return;
+    case CRITERION_RATIO:
+        csvw_field(w, en ? "ratio: numerator and denominator" : "比例（填分子、分母）");
+        csvw_fieldf(w, "%s %g%%", criterion->op == OP_EQ ? eq : ge, criterion->threshold);
+        return;
+    }
+}
+
+static void template_row(csvw_t *w, const programme_t *programme, size_t index, const char *unit,
+                         int year, sf_lang_t lang)
+{
+    const programme_criterion_t *criterion = programme_criterion(programme, index);
+    const programme_item_t *item = programme_item(programme, (size_t)criterion->item_index);
+    const programme_section_t *section = programme_section(programme, (size_t)item->section_index);
+    bool en = lang == LANG_EN;
+    csvw_field(w, unit);
+    csvw_fieldf(w, "%d", year);
+    csvw_field(w, criterion->id);
+    csvw_field(w, en && section->title_en ? section->title_en : section->title_zh);
+    csvw_field(w, item->id);
+    csvw_field(w, en && criterion->title_en ? criterion->title_en : criterion->title_zh);
+    template_hints(w, criterion, lang);
+    for (int blank = 0; blank < 4; blank++) /* value, numerator, denominator, comment */
+        csvw_field(w, "");
+    csvw_row_end(w);
+}
+
+int report_template_csv(const programme_t *programme, const char *unit, int year, sf_lang_t lang,
+                        char **out, size_t *len)
+{
+    if (!programme || !out || !programme_has_year(programme, year) ||
+        (unit && !is_code_or_empty(unit)))
+        return SF_EINVAL;
+    csvw_t *w = csvw_new(true);
+    if (!w)
+        return SF_ENOMEM;
+    for (size_t i = 0; i < sizeof template_columns / sizeof template_columns[0]; i++)
+        csvw_field(w, column_names[template_columns[i]][lang == LANG_EN ? 0 : 1]);
+    csvw_row_end(w);
+    for (size_t i = 0; i < programme_criterion_count(programme); i++)
+        template_row(w, programme, i, unit ? unit : "", year, lang);
+    return csvw_finish(&w, out, len);
 }

@@ -19,7 +19,9 @@ typedef struct {
     const programme_t *programme;
     char *err;
     size_t errsize;
-    int *code; /* when not NULL, gets the code of the first failure */
+    int *code;  /* when not NULL, gets the code of the first failure */
+    char *note; /* when not NULL, what was read but not used (ignored columns) */
+    size_t note_size;
 } parser_t;
 
 /* Writes "SOURCE: WHERE: message" into ps->err (when there is one) and

@@ -179,7 +179,7 @@ static int proto_header(const parser_t *ps, const struct Shifan__Report *msg)
 int report_read_proto(const struct Shifan__Report *msg, const char *source, report_t **out,
                       char *err, size_t errsize)
 {
-    parser_t ps = {source ? source : "report message", NULL, err, errsize, NULL};
+    parser_t ps = {source ? source : "report message", NULL, err, errsize, NULL, NULL, 0};
     *out = NULL;
     if (err && errsize)
         err[0] = '\0';
@@ -310,7 +310,7 @@ static bool comments_fit(const struct Shifan__Report *msg, const programme_t *pr
 
 bool report_proto_fits(const struct Shifan__Report *msg, const programme_t *programme)
 {
-    parser_t quiet = {"", NULL, NULL, 0, NULL}; /* no text: the long way words it */
+    parser_t quiet = {"", NULL, NULL, 0, NULL, NULL, 0}; /* no text: the long way words it */
     /* indices[] below holds one entry per value: more than it holds (a
      * programme of over REPORT_VALUES_MAX criteria would let strictly rising
      * indices get that far) goes the long way, which refuses it. */

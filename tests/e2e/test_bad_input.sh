@@ -193,7 +193,7 @@ bad "$IN/nonexistent.json: No such file"     "${C_[@]}" submit "$IN/nonexistent.
 bad "$IN: cannot read"                       "${C_[@]}" submit "$IN"
 bad "$IN/empty.json: empty"                  "${C_[@]}" submit "$IN/empty.json"
 bad '<stdin>: empty'                         "${C_[@]}" submit -
-bad "$IN/garbage.txt: line 1: unknown column" "${C_[@]}" submit "$IN/garbage.txt"
+bad "$IN/garbage.txt: line 1: the header needs the columns year, criterion and value" "${C_[@]}" submit "$IN/garbage.txt"
 bad "$IN/syntax.json: line 2, column [0-9]+"  "${C_[@]}" submit "$IN/syntax.json"
 bad 'unknown.json: \$.values\["9.9"\]: criterion 9.9: unknown criterion' "${C_[@]}" submit "$IN/unknown.json"
 bad 'kind.json: \$.values\["1.1"\]: .*bool criterion, got a ratio' "${C_[@]}" submit "$IN/kind.json"
@@ -222,7 +222,7 @@ bad 'unknown.csv: line 3: criterion 9.9: unknown criterion' "${C_[@]}" submit "$
 bad 'again.csv: line 3: criterion 1.1: given again \(first on line 2\)' "${C_[@]}" submit "$IN/again.csv"
 bad 'fields.csv: line 2: 5 fields, the header has 4' "${C_[@]}" submit "$IN/fields.csv"
 bad 'quote.csv: line 2: unterminated quoted field' "${C_[@]}" submit "$IN/quote.csv"
-bad '<stdin>: line 1: unknown column'        sh -c '"$@" <"$0"' "$IN/garbage.txt" "${C_[@]}" submit -
+bad '<stdin>: line 1: the header needs the columns'        sh -c '"$@" <"$0"' "$IN/garbage.txt" "${C_[@]}" submit -
 
 # ---- evaluate, report, recommend ----
 for node in C_ P_; do
@@ -257,7 +257,7 @@ for node in H_ P_; do
     eval "cmd=(\"\${$node[@]}\")"
     bad 'needs a FILE'                       "${cmd[@]}" inspect
     bad "$IN/nonexistent.json: No such file" "${cmd[@]}" inspect "$IN/nonexistent.json"
-    bad "$IN/garbage.txt: line 1: unknown column" "${cmd[@]}" inspect "$IN/garbage.txt"
+    bad "$IN/garbage.txt: line 1: the header needs the columns year, criterion and value" "${cmd[@]}" inspect "$IN/garbage.txt"
     bad "$IN/syntax.json: line 2, column [0-9]+" "${cmd[@]}" inspect "$IN/syntax.json"
     bad 'insp_nounit.json: \$.unit: missing'  "${cmd[@]}" inspect "$IN/insp_nounit.json"
     bad 'insp_novalues.json: the inspection gives no values' "${cmd[@]}" inspect "$IN/insp_novalues.json"

@@ -70,7 +70,7 @@ confirmed=$(at 2018-09-25T10:00:00+08:00 hub --data "$WORK/530100" recommend --y
 # 530300 never confirms: its automatic ranking travels up as provisional.
 
 # --- October-November: the province evaluates (省级评估) ---
-evaluate() { at 2018-11-15T10:00:00+08:00 province --data "$WORK/province" evaluate --year 2018 --format "$1" --out "$WORK/result.$1"; }
+evaluate() { at 2018-11-15T10:00:00+08:00 province --data "$WORK/province" evaluate --year 2018 --format "$1" --out "$WORK/result.$1" "${@:2}"; }
 settled() {
     evaluate json &&
         jq -e '(.prefectures[] | select(.code == "530100") | .source == "confirmed") and
@@ -129,7 +129,7 @@ pref() { jq -c --arg c "$1" ".prefectures[] | select(.code == \$c) | $2" "$R"; }
 note "JSON result checked field by field"
 
 # --- The CSV and the HTML carry the same facts ---
-evaluate csv
+evaluate csv --lang en # the JSON's words; the Chinese default is test_csv_excel.sh's
 evaluate html
 # One line per unit, "code status qualified recommended demonstration national",
 # from each format; they must be identical.

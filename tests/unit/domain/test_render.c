@@ -256,11 +256,12 @@ static void csv_and_html_carry_the_same_facts_as_json(void **state)
     json_t *root = load_json(f->result);
     char *csv = NULL, *html = NULL;
     size_t csv_len = 0, html_len = 0;
-    assert_int_equal(render_csv(f->result, &csv, &csv_len), 0);
+    assert_int_equal(render_csv_lang(f->result, LANG_EN, &csv, &csv_len), 0);
     assert_int_equal(render_html(f->result, &html, &html_len), 0);
     char *rows[16][64];
     char *html_rows = strdup(html);
-    size_t count = csv_rows(csv, rows, 16);
+    assert_memory_equal(csv, "\xEF\xBB\xBF", 3); /* Excel reads UTF-8 only with its mark */
+    size_t count = csv_rows(csv + 3, rows, 16);
     assert_int_equal(count, 11); /* header + 10 units */
     int code = column(rows[0], "code"), qualified = column(rows[0], "qualified");
     int recommended = column(rows[0], "recommended"), status = column(rows[0], "status");
@@ -318,6 +319,62 @@ static void csv_and_html_carry_the_same_facts_as_json(void **state)
     free(csv);
     free(html);
     json_decref(root);
+}
+
+/* The default CSV is the Chinese one, worded as the HTML words each fact,
+ * and says per unit what the English one says. */
+static void chinese_csv_says_what_the_english_one_says(void **state)
+{
+    fixture_t *f = *state;
+    char *zh = NULL, *en = NULL;
+    size_t zh_len = 0, en_len = 0;
+    assert_int_equal(render_csv(f->result, &zh, &zh_len), 0);
+    assert_int_equal(render_csv_lang(f->result, LANG_EN, &en, &en_len), 0);
+    assert_memory_equal(zh, "\xEF\xBB\xBF年度,单位代码,单位名称,",
+                        strlen("\xEF\xBB\xBF年度,单位代码,单位名称,"));
+    char *zh_rows[16][64], *en_rows[16][64];
+    size_t count = csv_rows(zh + 3, zh_rows, 16);
+    assert_int_equal(csv_rows(en + 3, en_rows, 16), count);
+    static const char *const pairs[][2] = {
+        {"code", "单位代码"},        {"status", "上报情况"},  {"qualified", "是否合格"},
+        {"failed", "不合格条目"},    {"flags", "标记"},       {"recommended", "推荐"},
+        {"demonstration", "示范县"}, {"item_2.1", "条目2.1"}, {"prefecture_source", "推荐来源"}};
+    static const char *const words[][2] = {{"true", "是"},
+                                           {"false", "否"},
+                                           {"on_time", "按时"},
+                                           {"late", "迟报"},
+                                           {"missing", "未报"},
+                                           {"pass", "合格"},
+                                           {"fail", "不合格"},
+                                           {"", ""},
+                                           {"confirmed", "已确认"},
+                                           {"provisional", "暂定（未确认）"},
+                                           {"automatic", "自动排名（暂定）"}};
+    for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+        int e = column(en_rows[0], pairs[p][0]), z = column(zh_rows[0], pairs[p][1]);
+        for (size_t r = 1; r < count; r++) {
+            const char *want = en_rows[r][e];
+            if (p == 0 || p == 3) { /* codes and item ids are the same in both */
+                assert_string_equal(zh_rows[r][z], want);
+                continue;
+            }
+            if (p == 4) { /* flags: each English word has its HTML label */
+                assert_int_equal(strstr(want, "late") != NULL,
+                                 strstr(zh_rows[r][z], "迟报") != NULL);
+                assert_int_equal(strstr(want, "discrepancy") != NULL,
+                                 strstr(zh_rows[r][z], "核查不符") != NULL);
+                continue;
+            }
+            size_t w = 0;
+            while (w < sizeof words / sizeof words[0] && strcmp(words[w][0], want) != 0)
+                w++;
+            if (w == sizeof words / sizeof words[0])
+                fail_msg("unexpected English value %s in %s", want, pairs[p][0]);
+            assert_string_equal(zh_rows[r][z], words[w][1]);
+        }
+    }
+    free(zh);
+    free(en);
 }
 
 static void html_is_self_contained_printable_and_escaped(void **state)
@@ -534,6 +591,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(json_carries_the_fixed_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(csv_and_html_carry_the_same_facts_as_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(chinese_csv_says_what_the_english_one_says, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(html_is_self_contained_printable_and_escaped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(the_same_inputs_give_the_same_bytes, setup, teardown),

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "base/error.h"
+#include "base/lang.h"
 #include "domain/programme.h"
 #include "domain/report.h"
 #include "shifan.pb-c.h"
@@ -227,7 +228,8 @@ static const bad_report_t bad_reports[] = {
     {HEADER "530102,2018,1.1,,,,why\n", "line 2: criterion 1.1: a comment without a value"},
     {HEADER "530102,,1.1,yes,,,\n", "line 2: no year"},
     {HEADER "530102,2018,,yes,,,\n", "line 2: no criterion"},
-    {"unit,year,criterion,valeur\n530102,2018,1.1,yes\n", "line 1: unknown column \"valeur\""},
+    {"unit,year,criterion,valeur\n530102,2018,1.1,yes\n",
+     "line 1: the header needs the columns year, criterion and value"},
     {"unit,criterion,value\n530102,1.1,yes\n", "line 1: the header needs the columns year"},
     {"unit,year,criterion,value,numerator\n", "numerator and denominator columns go together"},
     {HEADER, "bad: no data rows"},
@@ -336,6 +338,173 @@ static void gbk_csv_from_chinese_excel_reads(void **state)
     const char nul[] = "unit,year\0,criterion";
     assert_null(report_load(nul, sizeof nul - 1, "nul.csv", NULL, programme, &error));
     assert_non_null(strstr(error.text, "NUL byte at offset 9"));
+}
+
+/* The same sheet as Chinese Excel saves it, byte for byte: a 序号 and a
+ * 单位名称 column beside the ones read, CRLF, and
+ *   GB18030 with its byte order mark (84 31 95 33), comma-separated;
+ *   "Unicode text": UTF-16LE with FF FE, tab-separated;
+ *   UTF-16BE with FE FF, tab-separated. */
+static const char sheet_gb18030_bom[] =
+    "\x84\x31\x95\x33\xD0\xF2\xBA\xC5\x2C\xB5\xA5\xCE\xBB\xB4\xFA\xC2\xEB\x2C"
+    "\xB5\xA5\xCE\xBB\xC3\xFB\xB3\xC6\x2C\xC4\xEA\xB6\xC8\x2C\xD6\xB8\xB1\xEA"
+    "\xB1\xE0\xBA\xC5\x2C\xD6\xB5\x2C\xB7\xD6\xD7\xD3\x2C\xB7\xD6\xC4\xB8\x2C"
+    "\xCB\xB5\xC3\xF7\x0D\x0A\x31\x2C\x35\x33\x30\x31\x30\x32\x2C\xCE\xE5\xBB"
+    "\xAA\xC7\xF8\x2C\x32\x30\x31\x38\x2C\x31\x2E\x31\x2C\xCA\xC7\x2C\x2C\x2C"
+    "\xD2\xD1\xC4\xC9\xC8\xEB\x0D\x0A\x32\x2C\x2C\x2C\x2C\x32\x2E\x31\x2C\x2C"
+    "\x39\x31\x32\x2C\x31\x30\x30\x30\x2C\xBA\xAC\xCD\xE2\xC0\xB4\xCE\xF1\xB9"
+    "\xA4\xC8\xCB\xD4\xB1\x0D\x0A";
+static const char sheet_utf16le[] =
+    "\xFF\xFE\x8F\x5E\xF7\x53\x09\x00\x55\x53\x4D\x4F\xE3\x4E\x01\x78\x09\x00"
+    "\x55\x53\x4D\x4F\x0D\x54\xF0\x79\x09\x00\x74\x5E\xA6\x5E\x09\x00\x07\x63"
+    "\x07\x68\x16\x7F\xF7\x53\x09\x00\x3C\x50\x09\x00\x06\x52\x50\x5B\x09\x00"
+    "\x06\x52\xCD\x6B\x09\x00\xF4\x8B\x0E\x66\x0D\x00\x0A\x00\x31\x00\x09\x00"
+    "\x35\x00\x33\x00\x30\x00\x31\x00\x30\x00\x32\x00\x09\x00\x94\x4E\x4E\x53"
+    "\x3A\x53\x09\x00\x32\x00\x30\x00\x31\x00\x38\x00\x09\x00\x31\x00\x2E\x00"
+    "\x31\x00\x09\x00\x2F\x66\x09\x00\x09\x00\x09\x00\xF2\x5D\xB3\x7E\x65\x51"
+    "\x0D\x00\x0A\x00\x32\x00\x09\x00\x09\x00\x09\x00\x09\x00\x32\x00\x2E\x00"
+    "\x31\x00\x09\x00\x09\x00\x39\x00\x31\x00\x32\x00\x09\x00\x31\x00\x30\x00"
+    "\x30\x00\x30\x00\x09\x00\x2B\x54\x16\x59\x65\x67\xA1\x52\xE5\x5D\xBA\x4E"
+    "\x58\x54\x0D\x00\x0A\x00";
+static const char sheet_utf16be[] =
+    "\xFE\xFF\x5E\x8F\x53\xF7\x00\x09\x53\x55\x4F\x4D\x4E\xE3\x78\x01\x00\x09"
+    "\x53\x55\x4F\x4D\x54\x0D\x79\xF0\x00\x09\x5E\x74\x5E\xA6\x00\x09\x63\x07"
+    "\x68\x07\x7F\x16\x53\xF7\x00\x09\x50\x3C\x00\x09\x52\x06\x5B\x50\x00\x09"
+    "\x52\x06\x6B\xCD\x00\x09\x8B\xF4\x66\x0E\x00\x0D\x00\x0A\x00\x31\x00\x09"
+    "\x00\x35\x00\x33\x00\x30\x00\x31\x00\x30\x00\x32\x00\x09\x4E\x94\x53\x4E"
+    "\x53\x3A\x00\x09\x00\x32\x00\x30\x00\x31\x00\x38\x00\x09\x00\x31\x00\x2E"
+    "\x00\x31\x00\x09\x66\x2F\x00\x09\x00\x09\x00\x09\x5D\xF2\x7E\xB3\x51\x65"
+    "\x00\x0D\x00\x0A\x00\x32\x00\x09\x00\x09\x00\x09\x00\x09\x00\x32\x00\x2E"
+    "\x00\x31\x00\x09\x00\x09\x00\x39\x00\x31\x00\x32\x00\x09\x00\x31\x00\x30"
+    "\x00\x30\x00\x30\x00\x09\x54\x2B\x59\x16\x67\x65\x52\xA1\x5D\xE5\x4E\xBA"
+    "\x54\x58\x00\x0D\x00\x0A";
+
+static void expect_the_sheet(const programme_t *programme, const char *bytes, size_t len)
+{
+    sf_error_t error;
+    char note[128] = "x";
+    report_t *report =
+        report_load_as(bytes, len, REPORT_CSV, "sheet", NULL, programme, note, sizeof note, &error);
+    if (!report)
+        fail_msg("%s", error.text);
+    assert_string_equal(report->unit, "530102");
+    assert_int_equal(report->year, 2018);
+    assert_int_equal(report->value_count, 2);
+    assert_true(report_find(report, "1.1")->flag);
+    assert_string_equal(report_find(report, "1.1")->comment, "已纳入");
+    assert_int_equal(report_find(report, "2.1")->num, 912);
+    assert_int_equal(report_find(report, "2.1")->den, 1000);
+    assert_string_equal(report_find(report, "2.1")->comment, "含外来务工人员");
+    assert_string_equal(note, "ignored columns: 序号, 单位名称");
+    report_destroy(&report);
+}
+
+static void excel_encodings_and_extra_columns_read_the_same_report(void **state)
+{
+    const programme_t *programme = *state;
+    expect_the_sheet(programme, sheet_gb18030_bom, sizeof sheet_gb18030_bom - 1);
+    expect_the_sheet(programme, sheet_utf16le, sizeof sheet_utf16le - 1);
+    expect_the_sheet(programme, sheet_utf16be, sizeof sheet_utf16be - 1);
+    /* The same through the guessing entry point, and without a BOM. */
+    sf_error_t error;
+    report_t *report =
+        report_load(sheet_utf16le, sizeof sheet_utf16le - 1, "sheet", NULL, programme, &error);
+    assert_non_null(report);
+    report_destroy(&report);
+    report = report_load(sheet_gb18030_bom + 4, sizeof sheet_gb18030_bom - 5, "sheet", NULL,
+                         programme, &error);
+    assert_non_null(report);
+    report_destroy(&report);
+}
+
+static void broken_encodings_are_named(void **state)
+{
+    const programme_t *programme = *state;
+    sf_error_t error;
+    /* UTF-16 cut in the middle of a character. */
+    assert_null(
+        report_load(sheet_utf16le, sizeof sheet_utf16le - 2, "odd.txt", NULL, programme, &error));
+    assert_non_null(strstr(error.text, "odd.txt: not UTF-16LE text"));
+    /* UTF-16 without its mark is bytes with NULs in them. */
+    assert_null(report_load(sheet_utf16le + 2, sizeof sheet_utf16le - 3, "nobom.txt", NULL,
+                            programme, &error));
+    assert_non_null(strstr(error.text, "UTF-16 needs its byte order mark"));
+    const char bad_after_bom[] = "\xEF\xBB\xBFunit,year,criterion,value\n530102,2018,1.1,\xFF\n";
+    assert_null(
+        report_load(bad_after_bom, sizeof bad_after_bom - 1, "bom.csv", NULL, programme, &error));
+    assert_non_null(strstr(error.text, "UTF-8 byte order mark but is not UTF-8"));
+    /* A NUL character spelt in UTF-16 is no more text than a NUL byte. */
+    const char nul16[] = "\xFF\xFEu\0n\0\0\0";
+    assert_null(report_load(nul16, sizeof nul16 - 1, "nul.txt", NULL, programme, &error));
+    assert_non_null(strstr(error.text, "NUL character"));
+}
+
+static void blank_headers_are_skipped_without_a_note(void **state)
+{
+    const programme_t *programme = *state;
+    const char csv[] = "unit,year,criterion,value,,\n530102,2018,1.1,yes,,\n";
+    char note[64] = "x";
+    sf_error_t error;
+    report_t *report = report_load_as(csv, sizeof csv - 1, REPORT_CSV, "blank.csv", NULL, programme,
+                                      note, sizeof note, &error);
+    assert_non_null(report);
+    assert_string_equal(note, "");
+    report_destroy(&report);
+    /* A note too small is cut, never overrun. */
+    const char many[] =
+        "序号,单位名称,联系人,unit,year,criterion,value\n1,x,y,530102,2018,1.1,yes\n";
+    char small[24];
+    report = report_load_as(many, sizeof many - 1, REPORT_ANY, "many.csv", NULL, programme, small,
+                            sizeof small, &error);
+    assert_non_null(report);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    report_destroy(&report);
+}
+
+/* Rows of a template: every criterion once, in order, the hints filled in. */
+static void template_lists_every_criterion_and_reads_back(void **state)
+{
+    const programme_t *programme = *state;
+    for (int lang = LANG_ZH; lang <= LANG_EN; lang++) {
+        char *text = NULL;
+        size_t len = 0;
+        assert_int_equal(
+            report_template_csv(programme, "530102", 2018, (sf_lang_t)lang, &text, &len), 0);
+        assert_memory_equal(text, "\xEF\xBB\xBF", 3);
+        const char *header = lang == LANG_ZH
+                                 ? "单位代码,年度,指标编号,部分,条目,指标名称,类型,要求,"
+                                   "值,分子,分母,说明\r\n"
+                                 : "unit,year,criterion,section,item,title,kind,"
+                                   "requirement,value,numerator,denominator,comment\r\n";
+        assert_memory_equal(text + 3, header, strlen(header));
+        size_t rows = 0;
+        for (const char *p = text; (p = strstr(p, "\r\n")); p += 2)
+            rows++;
+        assert_int_equal(rows, programme_criterion_count(programme) + 1);
+        char needle[64];
+        snprintf(needle, sizeof needle, "\r\n530102,2018,%s,",
+                 programme_criterion(programme, 0)->id);
+        assert_non_null(strstr(text, needle));
+        assert_non_null(strstr(text, lang == LANG_ZH ? ",比例（填分子、分母）,≥ "
+                                                     : ",ratio: numerator and denominator,>= "));
+        /* Left empty it is a report with every criterion missing. */
+        sf_error_t error;
+        report_t *report =
+            report_load_as(text, len, REPORT_CSV, "template.csv", NULL, programme, NULL, 0, &error);
+        if (!report)
+            fail_msg("%s", error.text);
+        assert_int_equal(report->value_count, 0);
+        assert_string_equal(report->unit, "530102");
+        report_destroy(&report);
+        free(text);
+    }
+    char *text = NULL;
+    assert_int_equal(report_template_csv(programme, NULL, 2016, LANG_ZH, &text, NULL), SF_EINVAL);
+    assert_int_equal(report_template_csv(programme, "5301", 2018, LANG_ZH, &text, NULL), SF_EINVAL);
+    assert_null(text);
+    assert_int_equal(report_template_csv(programme, NULL, 2018, LANG_ZH, &text, NULL), 0);
+    assert_non_null(strstr(text, "\r\n,2018,"));
+    free(text);
 }
 
 static void oversized_input_is_refused(void **state)
@@ -633,6 +802,10 @@ int main(void)
         cmocka_unit_test(validate_checks_standard_unit_and_year),
         cmocka_unit_test(bom_is_dropped),
         cmocka_unit_test(gbk_csv_from_chinese_excel_reads),
+        cmocka_unit_test(excel_encodings_and_extra_columns_read_the_same_report),
+        cmocka_unit_test(broken_encodings_are_named),
+        cmocka_unit_test(blank_headers_are_skipped_without_a_note),
+        cmocka_unit_test(template_lists_every_criterion_and_reads_back),
         cmocka_unit_test(oversized_input_is_refused),
         cmocka_unit_test(json_output_reads_back_the_same),
         cmocka_unit_test(proto_round_trip_keeps_everything),
