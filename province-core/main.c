@@ -12,9 +12,9 @@
 static int verb_evaluate(const cli_args_t *args, node_t *node)
 {
     const char *format = cli_get(args, "format");
-    if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
-        strcmp(format, "html") != 0) {
-        fprintf(stderr, "error: --format %s: expected json, csv or html\n", format);
+    render_format_t parsed;
+    if (format && render_format_parse(format, &parsed) != 0) {
+        fprintf(stderr, "error: --format %s: expected json, csv, html or xlsx\n", format);
         return CLI_USAGE;
     }
     int year;
@@ -59,7 +59,7 @@ static int verb_publish(const cli_args_t *args, node_t *node)
 
 static const cli_verb_t province_verbs[] = {
     {"evaluate", "year=,format=,out=,publish", 0,
-     "--year Y [--format json|csv|html] [--out FILE] [--publish]: evaluate the year; "
+     "--year Y [--format json|csv|html|xlsx] [--out FILE] [--publish]: evaluate the year; "
      "--publish sends each prefecture and county its part",
      verb_evaluate},
     {"inspect", "", 1, "FILE|-: record the province's own values for a unit-year",

@@ -73,7 +73,7 @@ int cli_write_result(const engine_result_t *result, const char *format_name, con
 {
     render_format_t format;
     if (render_format_parse(format_name ? format_name : "json", &format) != 0) {
-        fprintf(stderr, "error: --format %s: expected json, csv or html\n", format_name);
+        fprintf(stderr, "error: --format %s: expected json, csv, html or xlsx\n", format_name);
         return CLI_USAGE;
     }
     /* Streamed: a national year's JSON is never held in memory. */

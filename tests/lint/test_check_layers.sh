@@ -30,6 +30,14 @@ fi
 grep -q 'domain/engine.c:.*zmq_ctx_new( outside transport/' <<<"$out" ||
   { echo "FAIL: unexpected output: $out"; exit 1; }
 cp "$SRC/libshifan/domain/engine.c" "$work/libshifan/domain/engine.c"
+# The workbook libraries stay in their files: libzip in render_xlsx.c is refused.
+printf 'static void unzip(void) { zip_open(0, 0, 0); }\n' >>"$work/libshifan/domain/render_xlsx.c"
+if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --rules calls 2>&1); then
+  echo "FAIL: a zip_ call in render_xlsx.c was not refused"; exit 1
+fi
+grep -q 'domain/render_xlsx.c:.*zip_open( (libzip and libxml2) outside domain/xlsx_read.c' <<<"$out" ||
+  { echo "FAIL: unexpected output: $out"; exit 1; }
+cp "$SRC/libshifan/domain/render_xlsx.c" "$work/libshifan/domain/render_xlsx.c"
 { printf 'int too_long(void)\n{\n    int n = 0;\n'
   for _ in $(seq 1 61); do printf '    n++;\n'; done
   printf '    return n;\n}\n'; } >>"$work/libshifan/domain/engine.c"
@@ -55,4 +63,4 @@ grep -q 'modules depend on each other: app/ping <-> app/pong' <<<"$out" ||
   { echo "FAIL: unexpected output: $out"; exit 1; }
 grep -q 'domain/rule uses ping of app/ping (domain/ may not use app/)' <<<"$out" ||
   { echo "FAIL: unexpected output: $out"; exit 1; }
-echo "ok: the check passes on the tree and refuses a bad include, a misplaced call, a long function, a cycle and a call up"
+echo "ok: the check passes on the tree and refuses a bad include, a misplaced call (ZeroMQ, libzip), a long function, a cycle and a call up"
