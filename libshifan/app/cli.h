@@ -71,8 +71,9 @@ char *cli_read_file(const char *path, size_t max, size_t *len);
  * two columns, so printf's byte-counting widths misalign Chinese names. */
 void cli_print_padded(const char *text, int width);
 
-/* Reads FILE (or "-" for stdin) and parses it as a report or inspection
- * against the node's programme. Prints the error and returns NULL on bad
+/* Reads FILE (or "-" for stdin: JSON, CSV or an .xlsx workbook,
+ * report_load_any) and parses it as a report or inspection against the
+ * node's programme. Prints the error and returns NULL on bad
  * input; *source names the input for later messages. */
 report_t *cli_load_report(const char *path, node_t *node, const char *default_unit,
                           const char **source);

@@ -2,6 +2,7 @@
 #include "domain/engine.h"
 #include "domain/render.h"
 #include "domain/report.h"
+#include "domain/report_xlsx.h"
 #include "app/cli.h"
 
 #include <errno.h>
@@ -29,12 +30,13 @@ report_t *cli_load_report(const char *path, node_t *node, const char *default_un
                           const char **source)
 {
     size_t len;
-    char *text = cli_read_file(path, REPORT_MAX_BYTES, &len);
+    char *text = cli_read_file(path, REPORT_INPUT_MAX_BYTES, &len);
     if (!text)
         return NULL;
     sf_error_t error;
     *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    report_t *report = report_load(text, len, *source, default_unit, node_programme(node), &error);
+    report_t *report =
+        report_load_any(text, len, *source, default_unit, node_programme(node), &error);
     free(text);
     if (!report)
         fprintf(stderr, "error: %s\n", error.text);

@@ -82,7 +82,8 @@ typedef struct {
     lxw_row_t row;
     lxw_col_t col;
     double *widths;
-    size_t width_count;
+    size_t width_count; /* allocated */
+    size_t used;        /* columns seen */
     int rc;
 } fill_t;
 
@@ -111,6 +112,8 @@ static int note_width(fill_t *fill, const char *text)
         fill->width_count = count;
     }
     double width = xlsx_text_width(text);
+    if (fill->col + 1u > fill->used)
+        fill->used = fill->col + 1u;
     if (width > fill->widths[fill->col])
         fill->widths[fill->col] = width;
     return 0;
@@ -158,14 +161,14 @@ static int fill_sheet(lxw_workbook *book, lxw_worksheet *sheet, const char *csv,
     format_set_bold(header);
     format_set_bottom(header, LXW_BORDER_THIN);
     format_set_bg_color(header, 0xDDEBF7);
-    fill_t fill = {sheet, header, 0, 0, NULL, 0, 0};
+    fill_t fill = {sheet, header, 0, 0, NULL, 0, 0, 0};
     if (csv_parse(&parser, csv, len, on_field, on_row, &fill) != len ||
         csv_fini(&parser, on_field, on_row, &fill) != 0)
         fill.rc = fill.rc ? fill.rc
                           : sf_error_set(error, SF_EINVAL, "CSV 格式错误：%s",
                                          csv_strerror(csv_error(&parser)));
     csv_free(&parser);
-    for (size_t col = 0; fill.rc == 0 && col < fill.width_count; col++)
+    for (size_t col = 0; fill.rc == 0 && col < fill.used; col++)
         worksheet_set_column(sheet, (lxw_col_t)col, (lxw_col_t)col, fill.widths[col], NULL);
     worksheet_freeze_panes(sheet, 1, 0);
     free(fill.widths);
