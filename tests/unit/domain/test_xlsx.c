@@ -132,6 +132,15 @@ static void expect_refused(const entry_t *entries, size_t count, int code, const
     free(data);
 }
 
+/* A workbook whose first sheet is `sheet`, refused with `words`. */
+static void expect_sheet_refused(const char *sheet, size_t size, int code, const char *words)
+{
+    const entry_t entries[] = {{"xl/workbook.xml", workbook_xml, 0},
+                               {"xl/_rels/workbook.xml.rels", rels_xml, 0},
+                               {"xl/worksheets/sheet1.xml", sheet, size}};
+    expect_refused(entries, 3, code, words);
+}
+
 static void refuses_what_is_no_workbook(void **state)
 {
     (void)state;
@@ -154,36 +163,22 @@ static void refuses_what_is_no_workbook(void **state)
     const entry_t lost_sheet[] = {{"xl/workbook.xml", workbook_xml, 0},
                                   {"xl/_rels/workbook.xml.rels", rels_xml, 0}};
     expect_refused(lost_sheet, 2, SF_EINVAL, "缺少工作表 xl/worksheets/sheet1.xml");
-    const entry_t bad_xml[] = {{"xl/workbook.xml", workbook_xml, 0},
-                               {"xl/_rels/workbook.xml.rels", rels_xml, 0},
-                               {"xl/worksheets/sheet1.xml", "<worksheet><sheetData><row>", 0}};
-    expect_refused(bad_xml, 3, SF_EINVAL, "不是有效的 XML");
-    const entry_t bad_index[] = {{"xl/workbook.xml", workbook_xml, 0},
-                                 {"xl/_rels/workbook.xml.rels", rels_xml, 0},
-                                 {"xl/worksheets/sheet1.xml",
-                                  "<worksheet><sheetData><row r=\"3\"><c r=\"A3\" t=\"s\"><v>9</v>"
-                                  "</c></row></sheetData></worksheet>",
-                                  0}};
-    expect_refused(bad_index, 3, SF_EINVAL, "第 3 行");
+    expect_sheet_refused("<worksheet><sheetData><row>", 0, SF_EINVAL, "不是有效的 XML");
+    expect_sheet_refused("<worksheet><sheetData><row r=\"3\"><c r=\"A3\" t=\"s\"><v>9</v>"
+                         "</c></row></sheetData></worksheet>",
+                         0, SF_EINVAL, "第 3 行");
 }
 
 /* A zip bomb: a sheet of 33 MiB of spaces, a few KiB compressed. */
 static void refuses_an_oversized_part(void **state)
 {
     (void)state;
-    const entry_t bomb[] = {{"xl/workbook.xml", workbook_xml, 0},
-                            {"xl/_rels/workbook.xml.rels", rels_xml, 0},
-                            {"xl/worksheets/sheet1.xml", NULL, XLSX_PART_MAX + 1024 * 1024}};
-    expect_refused(bomb, 3, SF_ETOOBIG, "解压后超过 32 MiB");
+    expect_sheet_refused(NULL, XLSX_PART_MAX + 1024 * 1024, SF_ETOOBIG, "解压后超过 32 MiB");
     /* A cell far away would spell millions of empty fields: refused by the
      * CSV bound before any is written. */
-    const entry_t far[] = {{"xl/workbook.xml", workbook_xml, 0},
-                           {"xl/_rels/workbook.xml.rels", rels_xml, 0},
-                           {"xl/worksheets/sheet1.xml",
-                            "<worksheet><sheetData><row r=\"1048576\"><c r=\"XFD1048576\">"
-                            "<v>1</v></c></row></sheetData></worksheet>",
-                            0}};
-    expect_refused(far, 3, SF_ETOOBIG, "超过 65536 字节");
+    expect_sheet_refused("<worksheet><sheetData><row r=\"1048576\"><c r=\"XFD1048576\">"
+                         "<v>1</v></c></row></sheetData></worksheet>",
+                         0, SF_ETOOBIG, "超过 65536 字节");
 }
 
 /* The form's layout (docs/formats.md) as a workbook, and back. */
