@@ -12,9 +12,9 @@
 static int verb_evaluate(const cli_args_t *args, node_t *node)
 {
     const char *format = cli_get(args, "format");
-    if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
-        strcmp(format, "html") != 0) {
-        fprintf(stderr, "error: --format %s: expected json, csv or html\n", format);
+    render_format_t parsed;
+    if (format && render_format_parse(format, &parsed) != 0) {
+        fprintf(stderr, "error: --format %s: expected json, csv, html or xlsx\n", format);
         return CLI_USAGE;
     }
     sf_lang_t lang;
@@ -62,7 +62,7 @@ static int verb_publish(const cli_args_t *args, node_t *node)
 
 static const cli_verb_t province_verbs[] = {
     {"evaluate", "year=,format=,out=,publish,lang=", 0,
-     "--year Y [--format json|csv|html] [--lang zh|en] [--out FILE] [--publish]: evaluate "
+     "--year Y [--format json|csv|html|xlsx] [--lang zh|en] [--out FILE] [--publish]: evaluate "
      "the year (CSV in Chinese unless --lang en or an English locale); "
      "--publish sends each prefecture and county its part",
      verb_evaluate},

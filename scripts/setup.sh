@@ -9,6 +9,7 @@ packages=(
   liblmdb-dev lmdb-utils
   libprotobuf-c-dev protobuf-c-compiler
   libjansson-dev libcsv-dev libcmocka-dev
+  libxlsxwriter-dev libzip-dev libxml2-dev python3-openpyxl
   jq iproute2 procps python3
   clang libclang-rt-14-dev
 )

@@ -80,10 +80,11 @@ int cli_write_file(const char *path, const char *text, size_t len);
  * two columns, so printf's byte-counting widths misalign Chinese names. */
 void cli_print_padded(const char *text, int width);
 
-/* Reads FILE (or "-" for stdin) and parses it as a report or inspection
- * against the node's programme. Prints the error and returns NULL on bad
- * input; prints a note naming the CSV columns it ignored; *source names the
- * input for later messages. */
+/* Reads FILE (or "-" for stdin: JSON, CSV or an .xlsx workbook,
+ * report_load_any) and parses it as a report or inspection against the
+ * node's programme. Prints the error and returns NULL on bad input; prints
+ * a note naming the CSV columns it ignored; *source names the input for
+ * later messages. */
 report_t *cli_load_report(const char *path, node_t *node, const char *default_unit,
                           const char **source);
 

@@ -2,6 +2,7 @@
 #include "domain/engine.h"
 #include "domain/render.h"
 #include "domain/report.h"
+#include "domain/report_xlsx.h"
 #include "app/cli.h"
 
 #include <errno.h>
@@ -29,14 +30,14 @@ report_t *cli_load_report(const char *path, node_t *node, const char *default_un
                           const char **source)
 {
     size_t len;
-    char *text = cli_read_file(path, REPORT_MAX_BYTES, &len);
+    char *text = cli_read_file(path, REPORT_INPUT_MAX_BYTES, &len);
     if (!text)
         return NULL;
     sf_error_t error;
     char note[512];
     *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    report_t *report = report_load_as(text, len, REPORT_ANY, *source, default_unit,
-                                      node_programme(node), note, sizeof note, &error);
+    report_t *report = report_load_any(text, len, *source, default_unit, node_programme(node), note,
+                                       sizeof note, &error);
     free(text);
     if (!report)
         fprintf(stderr, "error: %s\n", error.text);
@@ -78,7 +79,7 @@ int cli_write_result(const engine_result_t *result, const char *format_name, sf_
 {
     render_format_t format;
     if (render_format_parse(format_name ? format_name : "json", &format) != 0) {
-        fprintf(stderr, "error: --format %s: expected json, csv or html\n", format_name);
+        fprintf(stderr, "error: --format %s: expected json, csv, html or xlsx\n", format_name);
         return CLI_USAGE;
     }
     /* Streamed: a national year's JSON is never held in memory. */

@@ -975,6 +975,8 @@ int render_format_parse(const char *name, render_format_t *format)
         *format = RENDER_CSV;
     else if (strcmp(name, "html") == 0)
         *format = RENDER_HTML;
+    else if (strcmp(name, "xlsx") == 0)
+        *format = RENDER_XLSX;
     else
         return SF_EINVAL;
     return 0;
@@ -989,6 +991,8 @@ int render(const engine_result_t *result, render_format_t format, char **out, si
         return render_csv(result, out, len);
     case RENDER_HTML:
         return render_html(result, out, len);
+    case RENDER_XLSX:
+        return render_xlsx(result, out, len);
     }
     return SF_EINVAL;
 }

@@ -1,11 +1,14 @@
-/* render.h - an evaluation result as JSON, CSV or a printable HTML page.
+/* render.h - an evaluation result as JSON, CSV, a printable HTML page or an
+ * Excel workbook.
  *
- * The three forms carry the same facts (docs/results-format.md lists every
+ * The forms carry the same facts (docs/results-format.md lists every
  * JSON field and CSV column): JSON for scripts and the downward
  * EvaluationResult, CSV for spreadsheets, HTML (one self-contained page,
- * Chinese labels, inline CSS, printable) for officials. Output depends only
- * on the result: the same result gives the same bytes (fixed key order,
- * fixed number formatting, no locale).
+ * Chinese labels, inline CSS, printable) for officials, XLSX (render_xlsx.c:
+ * a summary sheet and a sheet per prefecture, Chinese headers) for officials
+ * in Excel. Output depends only on the result: the same result gives the
+ * same bytes (fixed key order, fixed number formatting, no locale), except
+ * XLSX, whose zip carries the time it was written.
  *
  * Ownership: every render_* but the *_to forms returns a malloc'd,
  * NUL-terminated buffer in *out (length in *len when len is not NULL) that
@@ -24,9 +27,9 @@
 #include "base/lang.h"
 #include "domain/engine.h"
 
-typedef enum { RENDER_JSON = 0, RENDER_CSV, RENDER_HTML } render_format_t;
+typedef enum { RENDER_JSON = 0, RENDER_CSV, RENDER_HTML, RENDER_XLSX } render_format_t;
 
-/* "json", "csv" or "html" -> format; SF_EINVAL for anything else. */
+/* "json", "csv", "html" or "xlsx" -> format; SF_EINVAL for anything else. */
 int render_format_parse(const char *name, render_format_t *format);
 
 /* Returns 0, or SF_ENOMEM / SF_EINVAL. */
@@ -40,12 +43,16 @@ int render_json(const engine_result_t *result, char **out, size_t *len);
 int render_csv(const engine_result_t *result, char **out, size_t *len);
 int render_csv_lang(const engine_result_t *result, sf_lang_t lang, char **out, size_t *len);
 int render_html(const engine_result_t *result, char **out, size_t *len);
+/* The workbook's bytes (not NUL-terminated text). libxlsxwriter writes only
+ * to a named file: it is built in one temporary file (domain/xlsx.h) that is
+ * removed before returning. Also SF_EIO when that file fails. */
+int render_xlsx(const engine_result_t *result, char **out, size_t *len);
 
 /* The same bytes as render_json, streamed to `out` in chunks of 64 KiB
  * without the document in memory. Returns 0, SF_EINVAL, SF_ENOMEM, or
  * SF_EIO when a write failed (errno says why; `out` is not flushed). */
 int render_json_to(const engine_result_t *result, FILE *out);
-/* Any format to `out`: JSON as render_json_to, CSV and HTML rendered then
+/* Any format to `out`: JSON as render_json_to, the others rendered then
  * written; CSV in `lang` (render_to: Chinese). Same returns. */
 int render_to(const engine_result_t *result, render_format_t format, FILE *out);
 int render_to_lang(const engine_result_t *result, render_format_t format, sf_lang_t lang,

@@ -234,8 +234,8 @@ for node in C_ P_; do
     bad '--year 2030: programme yunnan-2017 covers 2017-2020' "${cmd[@]}" evaluate --year 2030
     bad '--year given twice'                 "${cmd[@]}" evaluate --year 2018 --year 2019
 done
-bad '--format pdf: expected json, csv or html' "${P_[@]}" evaluate --year 2018 --format pdf
-bad '--format pdf: expected json, csv or html' "${P_[@]}" evaluate --year 2018 --format pdf --out "$NEW/out.pdf"
+bad '--format pdf: expected json, csv, html or xlsx' "${P_[@]}" evaluate --year 2018 --format pdf
+bad '--format pdf: expected json, csv, html or xlsx' "${P_[@]}" evaluate --year 2018 --format pdf --out "$NEW/out.pdf"
 bad 'county-node evaluate does not take --format' "${C_[@]}" evaluate --year 2018 --format csv
 for verb in recommend report; do
     bad '--year YEAR is required'            "${H_[@]}" $verb

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# A self-assessment filled in Excel: a workbook made as Excel makes one
+# (openpyxl: shared strings, numbers as number cells, booleans, an empty
+# row, Chinese headers) is submitted with `county-node submit F.xlsx` and
+# gives the same report as the same values submitted as CSV; a mistake in
+# the workbook is named by its row, and a file that is no workbook is refused
+# in Chinese. Offline: no daemon runs.
+source "$(dirname "$0")/lib.sh"
+# Debian's python3, where python3-openpyxl (scripts/setup.sh) installs.
+PY=/usr/bin/python3
+"$PY" -c 'import openpyxl' || fail "python3-openpyxl is missing (scripts/setup.sh installs it)"
+
+setup_tree 530100:530102
+# A second county node of the same unit, for the same values as CSV.
+county --data "$WORK/twin" init --code 530102 --upstream "tcp://127.0.0.1:$HUB_PORT_530100" \
+    --upstream-key "$(hub --data "$WORK/530100" key)" >/dev/null
+
+cat >"$WORK/form.csv" <<'CSV'
+单位代码,年度,指标编号,指标名称,值,分子,分母,说明
+530102,2018,1.1,纳入规划,是,,,
+,,1.2a,启动大会,1,,,
+,,1.2b,实施方案,,,,
+,,1.2c,专题会议（次/年）,3,,,
+,,2.1,服务覆盖率（%）,,912,1000,"含外来务工人员, 见附表"
+,,2.2,建档率（%）,,700,1000,
+,,2.7,传染病报告率（%）,,0,0,本年无病例
+,,3.1,制度,true,,,
+CSV
+# The same rows as a workbook, typed as an official types them: numbers
+# are numbers, 是 a string, true a boolean cell, a blank row in between.
+"$PY" - "$WORK/form.csv" "$WORK/form.xlsx" <<'PY'
+import csv, sys, openpyxl
+book = openpyxl.Workbook()
+sheet = book.active
+sheet.title = "自评"
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8")))
+for number, row in enumerate(rows, 1):
+    if number == 6:
+        sheet.append([])  # an empty row: the workbook's row numbers now run one ahead
+    cells = []
+    for text in row:
+        if text.isdigit():
+            cells.append(int(text))
+        elif text == "true":
+            cells.append(True)
+        else:
+            cells.append(text if text else None)
+    sheet.append(cells)
+book.create_sheet("说明").append(["这一页不读"])
+book.save(sys.argv[2])
+PY
+# Excel keeps text in shared strings (openpyxl writes it inline): the same
+# workbook rewritten that way, a second file to submit.
+"$PY" - "$WORK/form.xlsx" "$WORK/shared.xlsx" <<'PY'
+import re, sys, zipfile
+source = zipfile.ZipFile(sys.argv[1])
+strings = []
+def share(match):
+    strings.append(match.group(2))
+    return f'<c r="{match.group(1)}" t="s"><v>{len(strings) - 1}</v></c>'
+with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as out:
+    for name in source.namelist():
+        data = source.read(name).decode("utf-8")
+        if name == "xl/worksheets/sheet1.xml":
+            data = re.sub(r'<c r="([A-Z]+[0-9]+)" t="inlineStr"><is><t>(.*?)</t></is></c>', share, data)
+        elif name == "xl/_rels/workbook.xml.rels":
+            data = data.replace("</Relationships>", '<Relationship Id="rId99" Type="http://schemas.'
+                "openxmlformats.org/officeDocument/2006/relationships/sharedStrings\" "
+                'Target="sharedStrings.xml"/></Relationships>')
+        elif name == "[Content_Types].xml":
+            data = data.replace("</Types>", '<Override PartName="/xl/sharedStrings.xml" ContentType='
+                '"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+        out.writestr(name, data)
+    out.writestr("xl/sharedStrings.xml", '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                 '2006/main">' + "".join(f"<si><t>{t}</t></si>" for t in strings) + "</sst>")
+assert len(strings) > 10, strings
+PY
+
+county --data "$WORK/twin" submit "$WORK/form.csv" >/dev/null 2>>"$WORK/notes" || fail "the CSV was refused"
+values() { county --data "$1" evaluate --year 2018 --json | jq -c '.units[0] | [.criteria[] | {id, value}], .failed'; }
+county --data "$WORK/inline" init --code 530102 --upstream "tcp://127.0.0.1:$HUB_PORT_530100" \
+    --upstream-key "$(hub --data "$WORK/530100" key)" >/dev/null
+county --data "$WORK/inline" submit "$WORK/form.xlsx" >/dev/null 2>>"$WORK/notes" || fail "the inline-string workbook was refused"
+[ "$(values "$WORK/inline")" = "$(values "$WORK/twin")" ] ||
+    fail "the inline-string workbook's report differs from the CSV's: $(values "$WORK/inline") vs $(values "$WORK/twin")"
+from_book=$(county --data "$WORK/530102" submit "$WORK/shared.xlsx" 2>>"$WORK/notes") || fail "the shared-string workbook was refused"
+[ "$(values "$WORK/530102")" = "$(values "$WORK/twin")" ] ||
+    fail "the workbook's report differs from the CSV's: $(values "$WORK/530102") vs $(values "$WORK/twin")"
+values "$WORK/530102" | grep -q '{"id":"2.1","value":{"num":912,"den":1000}}' || fail "2.1 not read: $(values "$WORK/530102")"
+values "$WORK/530102" | grep -q '{"id":"1.2c","value":3}' || fail "1.2c not read"
+values "$WORK/530102" | grep -q '{"id":"3.1","value":true}' || fail "the boolean cell 3.1 not read"
+[ "$(status_field county-node "$WORK/530102" .reports)" -eq 1 ] || fail "the workbook's report was not stored"
+[ -n "$from_book" ] || fail "submit printed no id"
+
+# A mistake in the workbook: named by the sheet's row (9.9 on row 4).
+"$PY" - "$WORK/bad.xlsx" <<'PY'
+import sys, openpyxl
+book = openpyxl.Workbook()
+for row in (["unit", "year", "criterion", "value"], [530102, 2018, "1.1", "是"], [], [None, None, "9.9", 1]):
+    book.active.append(row)
+book.save(sys.argv[1])
+PY
+rc=0
+county --data "$WORK/530102" submit "$WORK/bad.xlsx" 2>"$WORK/err" >/dev/null || rc=$?
+[ "$rc" -eq 2 ] && grep -q "bad.xlsx: line 4: criterion 9.9" "$WORK/err" || fail "the bad workbook: exit $rc, $(cat "$WORK/err")"
+# A zip that is no workbook, and a truncated one: refused, in Chinese.
+"$PY" -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1], 'w').writestr('a.txt', 'x')" "$WORK/plain.xlsx"
+rc=0
+county --data "$WORK/530102" submit "$WORK/plain.xlsx" 2>"$WORK/err" >/dev/null || rc=$?
+[ "$rc" -eq 2 ] && grep -q "plain.xlsx：不是 Excel 工作簿" "$WORK/err" || fail "a zip without a workbook: exit $rc, $(cat "$WORK/err")"
+head -c 300 "$WORK/form.xlsx" >"$WORK/cut.xlsx"
+rc=0
+county --data "$WORK/530102" submit "$WORK/cut.xlsx" 2>"$WORK/err" >/dev/null || rc=$?
+[ "$rc" -eq 2 ] && grep -q "cut.xlsx：" "$WORK/err" || fail "a truncated workbook: exit $rc, $(cat "$WORK/err")"
+[ "$(status_field county-node "$WORK/530102" .reports)" -eq 1 ] || fail "a refused workbook was stored"
+note "ok: a workbook form gives the CSV's report; its mistakes are named by row"
