@@ -9,6 +9,7 @@
 #include "domain/engine.h"
 #include "domain/render.h"
 #include "domain/report.h"
+#include "domain/xlsx.h"
 #include "app/cli.h"
 
 static int verb_submit(const cli_args_t *args, node_t *node)
@@ -186,11 +187,33 @@ static int template_year(const programme_t *programme)
     return year > programme_last_year(programme) ? programme_last_year(programme) : year;
 }
 
+/* The template's bytes: the CSV form, or that table as a one-sheet
+ * workbook (xlsx_from_csv), so both have one layout. */
+static int template_bytes(const programme_t *programme, const char *unit, int year, sf_lang_t lang,
+                          bool xlsx, char **out, size_t *len)
+{
+    char *csv = NULL;
+    size_t csv_len = 0;
+    int rc = report_template_csv(programme, unit, year, lang, &csv, &csv_len);
+    sf_error_t error = {0, ""};
+    if (rc == 0 && xlsx) {
+        rc = xlsx_from_csv(csv, csv_len, lang == LANG_EN ? "form" : "自评表", out, len, &error);
+        free(csv);
+    } else {
+        *out = csv, *len = csv_len;
+    }
+    if (rc)
+        fprintf(stderr, "error: cannot write the template: %s\n",
+                error.text[0] ? error.text : sf_strerror(rc));
+    return rc;
+}
+
 static int verb_template(const cli_args_t *args, node_t *node)
 {
     const char *format = cli_get(args, "format");
-    if (format && strcmp(format, "csv") != 0) {
-        fprintf(stderr, "error: --format %s: expected csv\n", format);
+    bool xlsx = format && strcmp(format, "xlsx") == 0;
+    if (format && !xlsx && strcmp(format, "csv") != 0) {
+        fprintf(stderr, "error: --format %s: expected csv or xlsx\n", format);
         return CLI_USAGE;
     }
     const programme_t *programme = node_programme(node);
@@ -208,16 +231,12 @@ static int verb_template(const cli_args_t *args, node_t *node)
      * blank when its sites are (Qinhuangdao): the official writes the site. */
     int unit = programme_find_unit(programme, node_code(node));
     bool evaluated = unit >= 0 && programme_unit(programme, (size_t)unit)->evaluated;
-    char *text = NULL;
+    char *bytes = NULL;
     size_t len = 0;
-    int rc =
-        report_template_csv(programme, evaluated ? node_code(node) : "", year, lang, &text, &len);
-    if (rc) {
-        fprintf(stderr, "error: cannot write the template: %s\n", sf_strerror(rc));
+    if (template_bytes(programme, evaluated ? node_code(node) : "", year, lang, xlsx, &bytes, &len))
         return CLI_FAILURE;
-    }
-    rc = cli_write_file(cli_get(args, "out"), text, len);
-    free(text);
+    int rc = cli_write_file(cli_get(args, "out"), bytes, len);
+    free(bytes);
     return rc;
 }
 
@@ -229,7 +248,7 @@ static const cli_verb_t county_verbs[] = {
     {"result", "year=,json", 0,
      "--year Y [--json]: the province's evaluation as published to this county", verb_result},
     {"template", "format=,year=,out=,lang=", 0,
-     "[--format csv] [--year Y] [--lang zh|en] [--out FILE]: the fill-in form of the "
+     "[--format csv|xlsx] [--year Y] [--lang zh|en] [--out FILE]: the fill-in form of the "
      "programme in force, for Excel; submit reads it back",
      verb_template},
     {NULL, NULL, 0, NULL, NULL},

@@ -113,4 +113,44 @@ rc=0
 county --data "$WORK/530102" submit "$WORK/cut.xlsx" 2>"$WORK/err" >/dev/null || rc=$?
 [ "$rc" -eq 2 ] && grep -q "cut.xlsx：" "$WORK/err" || fail "a truncated workbook: exit $rc, $(cat "$WORK/err")"
 [ "$(status_field county-node "$WORK/530102" .reports)" -eq 1 ] || fail "a refused workbook was stored"
-note "ok: a workbook form gives the CSV's report; its mistakes are named by row"
+# The fill-in template as a workbook: the CSV template's table, and filled
+# in Excel it gives the report the same values give in the CSV template.
+county --data "$WORK/twin" template --format xlsx --year 2018 --out "$WORK/template.xlsx" ||
+    fail "template --format xlsx failed"
+county --data "$WORK/twin" template --format csv --year 2018 --out "$WORK/template.csv"
+"$PY" - "$WORK/template.csv" "$WORK/template.xlsx" "$WORK/filled.csv" "$WORK/filled.xlsx" <<'PY'
+import csv, sys, openpyxl
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8-sig")))
+book = openpyxl.load_workbook(sys.argv[2])
+sheet = book.active
+assert sheet.title == "自评表", sheet.title
+assert sheet.freeze_panes == "A2", sheet.freeze_panes
+cells = [[c if c is not None else "" for c in r] for r in sheet.iter_rows(values_only=True)]
+as_text = [[str(c) for c in r] for r in cells]
+assert as_text == rows, (as_text[:3], rows[:3])
+header = rows[0]
+value, num, den = header.index("值"), header.index("分子"), header.index("分母")
+for r, row in enumerate(rows[1:], 2):
+    kind = row[header.index("类型")]
+    if "比例" in kind:
+        row[num], row[den] = "95", "100"
+        sheet.cell(r, num + 1, 95), sheet.cell(r, den + 1, 100)
+    elif "是/否" in kind or "是否" in kind:
+        row[value] = "是"
+        sheet.cell(r, value + 1, "是")
+    else:
+        row[value] = "2"
+        sheet.cell(r, value + 1, 2)
+book.save(sys.argv[4])
+with open(sys.argv[3], "w", encoding="utf-8-sig", newline="") as out:
+    csv.writer(out).writerows(rows)
+PY
+for kind in csv xlsx; do
+    county --data "$WORK/tpl$kind" init --code 530102 --upstream "tcp://127.0.0.1:$HUB_PORT_530100" \
+        --upstream-key "$(hub --data "$WORK/530100" key)" >/dev/null
+    county --data "$WORK/tpl$kind" submit "$WORK/filled.$kind" >/dev/null || fail "the filled $kind template was refused"
+done
+[ "$(values "$WORK/tplxlsx")" = "$(values "$WORK/tplcsv")" ] ||
+    fail "the filled workbook template differs from the CSV one: $(values "$WORK/tplxlsx") vs $(values "$WORK/tplcsv")"
+values "$WORK/tplxlsx" | grep -q '{"id":"2.1","value":{"num":95,"den":100}}' || fail "template 2.1 not read: $(values "$WORK/tplxlsx")"
+note "ok: a workbook form gives the CSV's report; its mistakes are named by row; the workbook template fills in as the CSV one"
