@@ -18,7 +18,7 @@ static void print_check(const verdict_check_t *check)
     printf("检查（未保存）%s %s %d 年度自评：%s，%zu 项中 %zu 项合格%s\n", check->unit,
            check->unit_name ? check->unit_name : "", check->year,
            check->passed ? "全部合格" : "不合格", check->item_count, check->items_passed,
-           check->late ? "；现在提交为迟报" : "");
+           check->late ? "；迟报（首次提交晚于截止日期）" : "");
     for (size_t i = 0; i < check->item_count; i++) {
         const programme_item_t *item = check->items[i].item;
         for (int c = 0; c < item->criterion_count; c++) {

@@ -153,15 +153,15 @@ static void check_fill(verdict_check_t *self, const programme_t *programme, cons
     self->qualified = unit->qualified;
 }
 
-/* Evaluates a copy of the report, stamped as submitted at `now`. */
+/* Evaluates a copy of the report, stamped as submitted at `submitted_at`. */
 static int check_evaluate(const programme_t *programme, const report_t *report, int64_t now,
-                          engine_result_t **result, char *err, size_t errsize)
+                          int64_t submitted_at, engine_result_t **result, char *err, size_t errsize)
 {
     report_t *copy = report_dup(report);
     engine_input_t *input = engine_input_new(programme, NULL);
     int rc = copy && input ? 0 : SF_ENOMEM;
     if (!rc) {
-        copy->submitted_at = now;
+        copy->submitted_at = submitted_at;
         copy->version = copy->version ? copy->version : 1;
         if (!copy->report_id[0])
             snprintf(copy->report_id, sizeof copy->report_id, "%s-%d-check", copy->unit,
@@ -181,7 +181,7 @@ static int check_evaluate(const programme_t *programme, const report_t *report, 
 }
 
 verdict_check_t *verdict_check(const programme_t *programme, const report_t *report, int64_t now,
-                               sf_error_t *error)
+                               int64_t first_submitted_at, sf_error_t *error)
 {
     char err[512];
     if (!programme || !report || !report->unit[0]) {
@@ -191,7 +191,10 @@ verdict_check_t *verdict_check(const programme_t *programme, const report_t *rep
     int rc = report_validate(report, programme, "report", err, sizeof err);
     engine_result_t *result = NULL;
     if (!rc)
-        rc = check_evaluate(programme, report, now, &result, err, sizeof err);
+        rc = check_evaluate(programme, report, now,
+                            first_submitted_at && first_submitted_at < now ? first_submitted_at
+                                                                           : now,
+                            &result, err, sizeof err);
     const engine_unit_result_t *unit =
         result ? engine_result_find_unit(result, report->unit) : NULL;
     if (!rc && !unit) {

@@ -76,15 +76,17 @@ typedef struct {
     size_t items_passed;
     size_t blank_count; /* criteria with .blank set */
     bool passed;        /* every item passes */
-    bool late;          /* submitted at `now` it would be after the self-assessment deadline */
+    bool late;          /* the unit-year is late: its first version after the deadline */
     bool qualified;     /* passed, and no flag that disqualifies (lateness where it does) */
 } verdict_check_t;
 
 /* Validates `report` against `programme` (report_validate: the unit must be
- * set) and evaluates it alone as submitted at `now`. The report is not
+ * set) and evaluates it alone as submitted at `now`. first_submitted_at is
+ * when the unit-year's first version was submitted (0: this would be the
+ * first): lateness is decided by it, as the engine does. The report is not
  * changed. */
 verdict_check_t *verdict_check(const programme_t *programme, const report_t *report, int64_t now,
-                               sf_error_t *error);
+                               int64_t first_submitted_at, sf_error_t *error);
 /* Frees the check and sets *self_p to NULL; NULL or *NULL is a no-op. */
 void verdict_check_destroy(verdict_check_t **self_p);
 
