@@ -369,6 +369,23 @@ static void html_is_self_contained_printable_and_escaped(void **state)
     free(html);
 }
 
+/* One passing report of `unit` evaluated for `scope` on 2018-07-02. */
+static engine_result_t *one_report_result(const programme_t *programme, const char *unit,
+                                          const char *scope)
+{
+    engine_input_t *input = engine_input_new(programme, NULL);
+    report_t *r = fixture_passing_report(unit, 2018, 1, "2018-07-01", "a1", 40);
+    assert_int_equal(engine_input_add_report(input, r, 0), 0);
+    report_destroy(&r);
+    engine_result_t *result = NULL;
+    char err[128];
+    assert_int_equal(
+        engine_evaluate(input, 2018, fixture_time("2018-07-02"), scope, &result, err, sizeof err),
+        0);
+    engine_input_destroy(&input);
+    return result;
+}
+
 /* Printed A4 landscape, headed with the evaluating tier, items explained,
  * aggregates per criterion and the reasons of every failed item. */
 static void html_is_landscape_with_legend_aggregates_reasons_and_the_tier_heading(void **state)
@@ -405,22 +422,13 @@ static void html_is_landscape_with_legend_aggregates_reasons_and_the_tier_headin
     free(html);
 
     /* Rendered at a hub: headed with the prefecture, no province section. */
-    engine_input_t *input = engine_input_new(f->programme, NULL);
-    report_t *r = fixture_passing_report("990301", 2018, 1, "2018-07-01", "a1", 40);
-    assert_int_equal(engine_input_add_report(input, r, 0), 0);
-    report_destroy(&r);
-    engine_result_t *result = NULL;
-    char err[128];
-    assert_int_equal(engine_evaluate(input, 2018, fixture_time("2018-08-02"), "990300", &result,
-                                     err, sizeof err),
-                     0);
+    engine_result_t *result = one_report_result(f->programme, "990301", "990300");
     assert_int_equal(render_html(result, &html, NULL), 0);
     assert_non_null(strstr(html, "<h1>丙州 2018年度评估结果<br>"));
     assert_null(strstr(html, "测试省"));
     assert_non_null(strstr(html, "<h2>项目说明</h2>"));
     free(html);
     engine_result_destroy(&result);
-    engine_input_destroy(&input);
 }
 
 static void the_same_inputs_give_the_same_bytes(void **state)
@@ -447,15 +455,7 @@ static void the_same_inputs_give_the_same_bytes(void **state)
 static void a_county_scope_renders_without_a_province(void **state)
 {
     fixture_t *f = *state;
-    engine_input_t *input = engine_input_new(f->programme, NULL);
-    report_t *r = fixture_passing_report("990101", 2018, 1, "2018-07-01", "a1", 40);
-    assert_int_equal(engine_input_add_report(input, r, 0), 0);
-    report_destroy(&r);
-    engine_result_t *result = NULL;
-    char err[128];
-    assert_int_equal(engine_evaluate(input, 2018, fixture_time("2018-07-02"), "990101", &result,
-                                     err, sizeof err),
-                     0);
+    engine_result_t *result = one_report_result(f->programme, "990101", "990101");
     json_t *root = load_json(result);
     assert_true(json_is_null(json_object_get(root, "province")));
     assert_int_equal(json_array_size(json_object_get(root, "units")), 1);
@@ -465,7 +465,6 @@ static void a_county_scope_renders_without_a_province(void **state)
     assert_null(strstr(html, "汇总："));
     free(html);
     engine_result_destroy(&result);
-    engine_input_destroy(&input);
 
     render_format_t format;
     assert_int_equal(render_format_parse("csv", &format), 0);
