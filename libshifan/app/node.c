@@ -614,8 +614,7 @@ static int submit_fn(store_txn_t *txn, void *arg)
     return 0;
 }
 
-/* A county reports for its own unit (or its sites): the unit defaults to it. */
-static int own_unit(const node_t *self, report_t *report, char *err, size_t errsize)
+int node_own_unit(const node_t *self, report_t *report, char *err, size_t errsize)
 {
     if (!report->unit[0])
         snprintf(report->unit, sizeof report->unit, "%s", self->code);
@@ -628,39 +627,6 @@ static int own_unit(const node_t *self, report_t *report, char *err, size_t errs
     return SF_EINVAL;
 }
 
-/* When the unit-year's first stored version was submitted, 0 if none. */
-static int64_t first_submitted(node_t *self, const report_t *report)
-{
-    node_versions_t *versions = node_list(self, NULL);
-    int64_t first = 0;
-    for (size_t i = 0; versions && i < versions->count; i++) {
-        const node_version_t *v = &versions->versions[i];
-        if (strcmp(v->unit, report->unit) == 0 && (int)v->year == report->year &&
-            (!first || v->submitted_at < first))
-            first = v->submitted_at;
-    }
-    node_versions_destroy(&versions);
-    return first;
-}
-
-int node_check(node_t *self, report_t *report, verdict_check_t **check, char *err, size_t errsize)
-{
-    *check = NULL;
-    if (self->role != ROLE_COUNTY) {
-        snprintf(err, errsize, "only a county submits reports");
-        return SF_EINVAL;
-    }
-    int rc = own_unit(self, report, err, errsize);
-    if (rc)
-        return rc;
-    sf_error_t error = {0, ""};
-    *check = verdict_check(node_programme(self), report, stime_now(), first_submitted(self, report),
-                           &error);
-    if (!*check)
-        snprintf(err, errsize, "%s", error.text);
-    return *check ? 0 : error.code;
-}
-
 int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, size_t errsize)
 {
     if (self->role != ROLE_COUNTY) {
@@ -670,7 +636,7 @@ int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, 
     int64_t now = stime_now();
     for (size_t i = 0; i < count; i++) {
         report_t *report = reports[i];
-        int rc = own_unit(self, report, err, errsize);
+        int rc = node_own_unit(self, report, err, errsize);
         if (rc)
             return rc;
         rc = report_validate(report, node_programme(self), "report", err, errsize);
