@@ -9,8 +9,42 @@
 #include "domain/engine.h"
 #include "domain/render.h"
 #include "domain/report.h"
+#include "domain/verdict.h"
 #include "domain/xlsx.h"
 #include "app/cli.h"
+
+/* Every criterion's verdict, item by item, and the report's overall one. */
+static void print_check(const verdict_check_t *check)
+{
+    printf("检查（未保存）%s %s %d 年度自评：%s，%zu 项中 %zu 项合格%s\n", check->unit,
+           check->unit_name ? check->unit_name : "", check->year,
+           check->passed ? "全部合格" : "不合格", check->item_count, check->items_passed,
+           check->late ? "；迟报（首次提交晚于截止日期）" : "");
+    for (size_t i = 0; i < check->item_count; i++) {
+        const programme_item_t *item = check->items[i].item;
+        for (int c = 0; c < item->criterion_count; c++) {
+            const verdict_criterion_t *criterion = &check->criteria[item->first_criterion + c];
+            printf("  %s %-5s %s：%s\n", criterion->passed ? "✓" : "✗", criterion->criterion->id,
+                   criterion->criterion->title_zh, criterion->reason);
+        }
+    }
+}
+
+/* A blank criterion fails: the official confirms it with --allow-blank. */
+static void print_blanks(const verdict_check_t *check, const char *source, bool refused)
+{
+    char list[1024];
+    size_t count = verdict_blank_list(check, list, sizeof list);
+    if (!count)
+        return;
+    if (refused)
+        fprintf(stderr,
+                "error: %s: %zu 项指标未填写：%s；报告未保存。"
+                "确认留空（按不合格计）请加 --allow-blank\n",
+                source, count, list);
+    else
+        fprintf(stderr, "警告：%s: %zu 项指标未填写（按不合格计）：%s\n", source, count, list);
+}
 
 static int verb_submit(const cli_args_t *args, node_t *node)
 {
@@ -19,24 +53,28 @@ static int verb_submit(const cli_args_t *args, node_t *node)
     if (!report)
         return CLI_USAGE;
     char err[512];
-    int rc = node_submit(node, report, err, sizeof err);
+    verdict_check_t *check = NULL;
+    int rc = node_check(node, report, &check, err, sizeof err);
+    bool check_only = cli_flag(args, "check");
+    bool refused = !rc && !check_only && check->blank_count && !cli_flag(args, "allow-blank");
+    if (!rc && check_only)
+        print_check(check);
+    if (!rc)
+        print_blanks(check, source, refused);
+    if (!rc && !check_only && !refused)
+        rc = node_submit(node, report, err, sizeof err);
     if (rc) {
         /* A refusal of the input names the file, as report_load's do. */
         if (rc == SF_EINVAL)
             fprintf(stderr, "error: %s: %s\n", source, err);
         else
             fprintf(stderr, "error: %s\n", err);
-        report_destroy(&report);
-        return cli_exit_code(rc);
+    } else if (!check_only && !refused) {
+        printf("%s\n", report->report_id);
     }
-    char missing[1024];
-    size_t count = report_missing(report, node_programme(node), missing, sizeof missing);
-    if (count)
-        fprintf(stderr, "note: %zu criteria not given (they count as failed): %s\n", count,
-                missing);
-    printf("%s\n", report->report_id);
+    verdict_check_destroy(&check);
     report_destroy(&report);
-    return 0;
+    return refused ? CLI_USAGE : cli_exit_code(rc);
 }
 
 static void print_value(const report_value_t *value)
@@ -155,7 +193,7 @@ static int verb_result(const cli_args_t *args, node_t *node)
         free(document);
         return 0;
     }
-    cli_published_t *result = cli_published_parse(document, NULL);
+    cli_published_t *result = cli_published_parse(document, programme, NULL);
     free(document);
     if (!result) {
         fprintf(stderr, "error: out of memory\n");
@@ -171,6 +209,8 @@ static int verb_result(const cli_args_t *args, node_t *node)
                unit->recommended ? ", recommended (推荐)" : "",
                unit->demonstration ? ", demonstration unit (示范)" : "",
                unit->national_candidate ? ", national candidate (国家级候选)" : "");
+        for (size_t r = 0; r < unit->reason_count; r++)
+            printf("    %s\n", unit->reasons[r]);
     }
     cli_published_destroy(&result);
     return 0;
@@ -241,7 +281,9 @@ static int verb_template(const cli_args_t *args, node_t *node)
 }
 
 static const cli_verb_t county_verbs[] = {
-    {"submit", "", 1, "FILE|-: validate and store a report (JSON or CSV), print its id",
+    {"submit", "check,allow-blank", 1,
+     "FILE|- [--check] [--allow-blank]: validate and store a report (JSON or CSV), print its "
+     "id; --check evaluates it without storing; blank criteria need --allow-blank",
      verb_submit},
     {"evaluate", "year=,json", 0,
      "--year Y [--json]: the self-check, offline, same engine as the province", verb_evaluate},

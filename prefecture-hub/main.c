@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "domain/engine.h"
 #include "domain/render.h"
+#include "domain/verdict.h"
 #include "app/cli.h"
 
 static int verb_return(const cli_args_t *args, node_t *node)
@@ -69,15 +70,37 @@ static int verb_recommend(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+/* Under a reported unit's row: which criteria failed and why. */
+static void print_reasons(const programme_t *programme, const engine_unit_result_t *unit)
+{
+    if (unit->status == ENGINE_MISSING)
+        return;
+    char line[VERDICT_TEXT_MAX + 512];
+    for (size_t c = 0; c < programme_criterion_count(programme); c++) {
+        if (!verdict_notable(&unit->criteria[c]))
+            continue;
+        verdict_line(&unit->criteria[c], line, sizeof line);
+        printf("    %s\n", line);
+    }
+}
+
 static int verb_report(const cli_args_t *args, node_t *node)
 {
+    const char *format = cli_get(args, "format");
+    if (format && cli_flag(args, "json")) {
+        fprintf(stderr, "error: --json and --format: give one\n");
+        return CLI_USAGE;
+    }
+    sf_lang_t lang;
+    if (cli_lang(args, &lang))
+        return CLI_USAGE;
     int year;
     engine_result_t *result = NULL;
     int rc = cli_evaluate(args, node, node_code(node), &result, &year);
     if (rc)
         return rc;
-    if (cli_flag(args, "json")) {
-        rc = cli_write_result(result, "json", LANG_ZH, NULL);
+    if (cli_flag(args, "json") || format || cli_get(args, "out")) {
+        rc = cli_write_result(result, format ? format : "json", lang, cli_get(args, "out"));
         engine_result_destroy(&result);
         return rc;
     }
@@ -123,6 +146,7 @@ static int verb_report(const cli_args_t *args, node_t *node)
         printf("%-8s %-9s %2zu/%-3zu %-5s %s\n", engine_status_name(unit->status),
                unit->qualified ? "yes" : "no", unit->items_passed, programme_item_count(programme),
                rank, flags);
+        print_reasons(programme, unit);
     }
     engine_result_destroy(&result);
     return 0;
@@ -136,8 +160,10 @@ static const cli_verb_t hub_verbs[] = {
     {"recommend", "year=,confirm,json", 0,
      "--year Y [--confirm] [--json]: show the recommendation; --confirm makes it final",
      verb_recommend},
-    {"report", "year=,json", 0,
-     "--year Y [--json]: completeness, timeliness, ranking and aggregates of the prefecture",
+    {"report", "year=,json,format=,out=,lang=", 0,
+     "--year Y [--json | --format json|csv|html|xlsx] [--lang zh|en] [--out FILE]: "
+     "completeness, timeliness, "
+     "ranking, aggregates and failed items of the prefecture",
      verb_report},
     {NULL, NULL, 0, NULL, NULL},
 };

@@ -111,6 +111,8 @@ const char *cli_version_state(const node_version_t *version, char *buf, size_t s
 typedef struct {
     char *code, *name, *status;
     bool qualified, recommended, demonstration, national_candidate;
+    char **reasons; /* verdict_line per failed or contradicted criterion */
+    size_t reason_count;
 } cli_published_unit_t;
 
 typedef struct {
@@ -120,9 +122,12 @@ typedef struct {
 } cli_published_t;
 
 /* Reads the document (cli_json.c); one that is no JSON object reads as no
- * units. Returns a new object the caller owns, or NULL with error set
+ * units. With a programme, each reported unit gets the reasons of its
+ * failed criteria (verdict_reason; criteria the programme lacks are left
+ * out). Returns a new object the caller owns, or NULL with error set
  * (SF_ENOMEM). */
-cli_published_t *cli_published_parse(const char *document, sf_error_t *error);
+cli_published_t *cli_published_parse(const char *document, const programme_t *programme,
+                                     sf_error_t *error);
 void cli_published_destroy(cli_published_t **self_p);
 
 /* Verbs shared by the hub and the province (cli_tier.c): an exit code. */

@@ -3,6 +3,7 @@
  * is part of the interface: scripts read it, e2e tests compare it. */
 #include "app/cli.h"
 #include "base/stime.h"
+#include "domain/verdict.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -197,7 +198,68 @@ static char *text_copy(const json_t *object, const char *key)
     return text ? strdup(text) : NULL;
 }
 
-static int published_unit(const json_t *item, cli_published_unit_t *unit)
+/* A value of the published JSON as a report value of the criterion's kind. */
+static void published_value(const json_t *json, criterion_kind_t kind, bool *present,
+                            report_value_t *value)
+{
+    memset(value, 0, sizeof *value);
+    value->kind = kind;
+    *present = json && !json_is_null(json);
+    value->flag = json_is_true(json);
+    value->count = (uint64_t)json_integer_value(json);
+    value->num = (uint64_t)json_integer_value(json_object_get(json, "num"));
+    value->den = (uint64_t)json_integer_value(json_object_get(json, "den"));
+}
+
+static engine_tier_t published_source(const char *name)
+{
+    return name && strcmp(name, "province") == 0     ? ENGINE_TIER_PROVINCE
+           : name && strcmp(name, "prefecture") == 0 ? ENGINE_TIER_PREFECTURE
+                                                     : ENGINE_TIER_SELF;
+}
+
+/* verdict_line of one published criterion of the programme's. */
+static char *published_reason(const json_t *item, const programme_criterion_t *criterion)
+{
+    engine_criterion_result_t result = {.criterion = criterion};
+    result.passed = json_is_true(json_object_get(item, "passed"));
+    result.discrepancy = json_is_true(json_object_get(item, "discrepancy"));
+    result.source = published_source(json_string_value(json_object_get(item, "source")));
+    published_value(json_object_get(item, "value"), criterion->kind, &result.present,
+                    &result.value);
+    published_value(json_object_get(item, "self_value"), criterion->kind, &result.self_present,
+                    &result.self_value);
+    char line[VERDICT_TEXT_MAX + 512];
+    verdict_line(&result, line, sizeof line);
+    return strdup(line);
+}
+
+/* The reasons of the unit's failed (or contradicted) criteria. */
+static int published_reasons(const json_t *criteria, const programme_t *programme,
+                             cli_published_unit_t *unit)
+{
+    size_t count = json_array_size(criteria);
+    if (!programme || !count)
+        return 0;
+    if (!(unit->reasons = calloc(count, sizeof *unit->reasons)))
+        return SF_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        const json_t *item = json_array_get(criteria, i);
+        const char *id = json_string_value(json_object_get(item, "id"));
+        int at = id ? programme_find_criterion(programme, id) : -1;
+        if (at < 0 || (json_is_true(json_object_get(item, "passed")) &&
+                       !json_is_true(json_object_get(item, "discrepancy"))))
+            continue;
+        char *line = published_reason(item, programme_criterion(programme, (size_t)at));
+        if (!line)
+            return SF_ENOMEM;
+        unit->reasons[unit->reason_count++] = line;
+    }
+    return 0;
+}
+
+static int published_unit(const json_t *item, const programme_t *programme,
+                          cli_published_unit_t *unit)
 {
     unit->code = text_copy(item, "code");
     unit->name = text_copy(item, "name");
@@ -209,10 +271,15 @@ static int published_unit(const json_t *item, cli_published_unit_t *unit)
     bool lost = (json_is_string(json_object_get(item, "code")) && !unit->code) ||
                 (json_is_string(json_object_get(item, "name")) && !unit->name) ||
                 (json_is_string(json_object_get(item, "status")) && !unit->status);
-    return lost ? SF_ENOMEM : 0;
+    if (lost)
+        return SF_ENOMEM;
+    if (unit->status && strcmp(unit->status, "missing") == 0)
+        return 0; /* no report: every criterion fails, nothing to explain */
+    return published_reasons(json_object_get(item, "criteria"), programme, unit);
 }
 
-cli_published_t *cli_published_parse(const char *document, sf_error_t *error)
+cli_published_t *cli_published_parse(const char *document, const programme_t *programme,
+                                     sf_error_t *error)
 {
     cli_published_t *self = calloc(1, sizeof *self);
     json_t *root = json_loads(document, 0, NULL); /* not JSON: nothing but the header */
@@ -225,7 +292,7 @@ cli_published_t *cli_published_parse(const char *document, sf_error_t *error)
         !(self->evaluated_at = text_copy(root, "evaluated_at")))
         rc = SF_ENOMEM;
     for (size_t i = 0; !rc && i < count; i++)
-        rc = published_unit(json_array_get(units, i), &self->units[self->unit_count++]);
+        rc = published_unit(json_array_get(units, i), programme, &self->units[self->unit_count++]);
     json_decref(root);
     if (rc) {
         cli_published_destroy(&self);
@@ -243,6 +310,9 @@ void cli_published_destroy(cli_published_t **self_p)
         free(self->units[i].code);
         free(self->units[i].name);
         free(self->units[i].status);
+        for (size_t r = 0; r < self->units[i].reason_count; r++)
+            free(self->units[i].reasons[r]);
+        free(self->units[i].reasons);
     }
     free(self->units);
     free(self->evaluated_at);

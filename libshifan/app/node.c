@@ -614,6 +614,19 @@ static int submit_fn(store_txn_t *txn, void *arg)
     return 0;
 }
 
+int node_own_unit(const node_t *self, report_t *report, char *err, size_t errsize)
+{
+    if (!report->unit[0])
+        snprintf(report->unit, sizeof report->unit, "%s", self->code);
+    if (programme_unit_within(node_programme(self), report->unit, self->code))
+        return 0;
+    snprintf(err, errsize, "unit %s: this node (%s) may report only for its own unit%s",
+             report->unit, self->code,
+             programme_find_unit(node_programme(self), report->unit) < 0 ? " (and it is unknown)"
+                                                                         : "");
+    return SF_EINVAL;
+}
+
 int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, size_t errsize)
 {
     if (self->role != ROLE_COUNTY) {
@@ -623,17 +636,10 @@ int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, 
     int64_t now = stime_now();
     for (size_t i = 0; i < count; i++) {
         report_t *report = reports[i];
-        if (!report->unit[0])
-            snprintf(report->unit, sizeof report->unit, "%s", self->code);
-        if (!programme_unit_within(node_programme(self), report->unit, self->code)) {
-            snprintf(err, errsize, "unit %s: this node (%s) may report only for its own unit%s",
-                     report->unit, self->code,
-                     programme_find_unit(node_programme(self), report->unit) < 0
-                         ? " (and it is unknown)"
-                         : "");
-            return SF_EINVAL;
-        }
-        int rc = report_validate(report, node_programme(self), "report", err, errsize);
+        int rc = node_own_unit(self, report, err, errsize);
+        if (rc)
+            return rc;
+        rc = report_validate(report, node_programme(self), "report", err, errsize);
         if (rc)
             return rc;
         report->submitted_at = now;

@@ -46,6 +46,7 @@
 #include "storage/store.h"
 #include "domain/programme.h"
 #include "domain/report.h"
+#include "domain/verdict.h"
 #include "app/tier.h"
 
 /* ROLE_COUNTY, ROLE_PREFECTURE, ROLE_PROVINCE (tier.h). */
@@ -116,6 +117,14 @@ int node_submit(node_t *self, report_t *report, char *err, size_t errsize);
 /* The same for many reports in one transaction (one fsync for all): a batch
  * import, or the benchmark. All or nothing. */
 int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, size_t errsize);
+
+/* County: what submit would check, and the engine's verdict of the report
+ * alone as if submitted now (verdict.h), with nothing stored: the unit
+ * defaults to the node's and must be its own (or a site under it). Returns
+ * 0 and a new check in *check (the caller destroys it with
+ * verdict_check_destroy), or SF_EINVAL with err (not a county, another
+ * unit, a report the programme refuses), SF_ENOMEM. */
+int node_check(node_t *self, report_t *report, verdict_check_t **check, char *err, size_t errsize);
 
 /* Hub: queues a return-for-correction of the unit's latest report down to
  * the county (and up to the province). SF_EINVAL with err if this is no hub,

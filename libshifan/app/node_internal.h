@@ -59,6 +59,9 @@ struct node {
 
 /* dir/name into out (PATH_MAX_LEN bytes); "" if it does not fit. */
 void node_path_join(char *out, const char *dir, const char *name);
+/* A county reports for its own unit (or its sites): an empty unit becomes
+ * the node's code; another unit is SF_EINVAL with err (node.c). */
+int node_own_unit(const node_t *self, report_t *report, char *err, size_t errsize);
 
 /* node.c: stores a report payload (already carrying this node's receipt)
  * unless its id is known; *stored says whether it was new. */

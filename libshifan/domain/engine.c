@@ -119,6 +119,7 @@ struct engine_result {
     size_t *scope_prefectures;
     size_t scope_prefecture_count;
     bool has_province;
+    const programme_unit_t *scope; /* the unit the evaluation is for */
     engine_province_result_t province;
     char **reasons; /* per unit: its own copy of the return reason */
 };
@@ -1161,6 +1162,7 @@ static int apply_scope(engine_result_t *result, const engine_input_t *input, con
         }
     }
     result->has_province = scope_unit == input->root;
+    result->scope = programme_unit(input->programme, (size_t)scope_unit);
     const char *scope_code = programme_unit(input->programme, (size_t)scope_unit)->code;
     bool *group_in = calloc(input->group_count + 1, sizeof(bool));
     if (!group_in)
@@ -1291,6 +1293,11 @@ const engine_prefecture_result_t *engine_result_find_prefecture(const engine_res
             return p;
     }
     return NULL;
+}
+
+const programme_unit_t *engine_result_scope(const engine_result_t *self)
+{
+    return self->scope;
 }
 
 const engine_province_result_t *engine_result_province(const engine_result_t *self)

@@ -247,6 +247,10 @@ const engine_prefecture_result_t *engine_result_prefecture(const engine_result_t
                                                            size_t index);
 const engine_prefecture_result_t *engine_result_find_prefecture(const engine_result_t *self,
                                                                 const char *code);
+/* The unit the evaluation was made for (its scope): the root when the
+ * province evaluates, the prefecture when a hub does, the county for its
+ * self-check. Renderings head their page with its name. */
+const programme_unit_t *engine_result_scope(const engine_result_t *self);
 /* The province section; NULL unless the scope was the whole province. */
 const engine_province_result_t *engine_result_province(const engine_result_t *self);
 

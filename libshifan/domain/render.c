@@ -9,6 +9,7 @@
 #include "base/stime.h"
 #include "domain/csvw.h"
 #include "domain/jsonw.h"
+#include "domain/verdict.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -788,19 +789,25 @@ static void html_unit_names(text_t *t, const engine_unit_result_t *const *list, 
     }
 }
 
+/* A4 landscape by default, and a table that fits 277 mm and a 1400 px
+ * window: item columns are narrow, names and notes wrap. */
 static const char html_style[] =
+    "@page{size:A4 landscape;margin:10mm}\n"
     "body{font-family:\"Noto Sans CJK SC\",\"Microsoft YaHei\",\"SimSun\",sans-serif;"
-    "margin:2em;color:#111;font-size:14px}\n"
+    "margin:1.5em;color:#111;font-size:13px}\n"
     "h1{font-size:20px}h2{font-size:17px;margin-top:1.6em;border-bottom:1px solid #888}\n"
-    "table{border-collapse:collapse;margin:.6em 0}\n"
-    "th,td{border:1px solid #999;padding:2px 5px;text-align:center}\n"
-    "td{white-space:nowrap}td.name{text-align:left}th{background:#eee}\n"
+    "h3{font-size:14px;margin:.8em 0 .3em}\n"
+    "table{border-collapse:collapse;margin:.6em 0}table.units{width:100%}\n"
+    "th,td{border:1px solid #999;padding:2px 3px;text-align:center}\n"
+    "td.name{text-align:left}th{background:#eee;font-weight:normal}\n"
+    "th.item,table.units td{padding:2px 1px}th.item{font-size:11px}\n"
+    "table.units td{white-space:nowrap}table.units td.name{white-space:normal}\n"
     ".pass{color:#060}.fail{color:#b00;font-weight:bold}.missing{color:#888}\n"
     "tr.recommended td{background:#fff6cc}\n"
-    ".note{color:#555;font-size:12px}\n"
-    "@media print{body{margin:0;font-size:10px}h2{page-break-before:auto}"
-    "section.prefecture{page-break-inside:avoid}th{background:#ddd!important;"
-    "-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
+    ".note{color:#555;font-size:12px}ul.reasons{margin:.2em 0;padding-left:1.5em}\n"
+    "@media print{body{margin:0;font-size:9px}h1{font-size:15px}h2{font-size:12px}"
+    "h3{font-size:10px}th.item{font-size:8px}tr{page-break-inside:avoid}"
+    "th{background:#ddd!important;-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
 
 static void html_summary(text_t *t, const engine_summary_t *s)
 {
@@ -811,6 +818,111 @@ static void html_summary(text_t *t, const engine_summary_t *s)
                 "<p>应报 %zu，已报 %zu（完整率 %s%%），按时 %zu（及时率 %s%%），迟报 %zu，"
                 "未报 %zu，合格 %zu</p>\n",
                 s->expected, s->reported, a, s->on_time, b, s->late, s->missing, s->qualified);
+}
+
+/* One aggregate as officials read it: Σnum/Σden and its percentage, a
+ * count's sum, or how many units answered yes. */
+static void html_aggregate_cells(text_t *t, const programme_criterion_t *criterion,
+                                 const engine_aggregate_t *a)
+{
+    char rule[128], percent[32];
+    verdict_rule_text(criterion, rule, sizeof rule);
+    format2(percent, sizeof percent, a->percent);
+    text_puts(t, "<td>");
+    html_text(t, criterion->id);
+    text_puts(t, "</td><td>");
+    html_text(t, rule);
+    text_printf(t, "</td><td>%zu</td>", a->units);
+    if (criterion->kind == CRITERION_RATIO && a->den_sum)
+        text_printf(t, "<td>%llu/%llu</td><td>%s%%</td>", (unsigned long long)a->sum,
+                    (unsigned long long)a->den_sum, percent);
+    else if (criterion->kind == CRITERION_RATIO)
+        text_puts(t, "<td>0/0</td><td></td>");
+    else if (criterion->kind == CRITERION_COUNT)
+        text_printf(t, "<td>%llu</td><td></td>", (unsigned long long)a->sum);
+    else
+        text_printf(t, "<td>%zu/%zu 是</td><td>%s%%</td>", a->true_count, a->units, percent);
+}
+
+/* Per criterion over the units with a value (ratios Σnum/Σden, never a
+ * mean of percentages), two criteria a row to keep the page short. */
+static void html_aggregates(text_t *t, const programme_t *programme, const engine_summary_t *s)
+{
+    static const char head[] = "<th>指标</th><th>要求</th><th>填报单位</th><th>合计</th>"
+                               "<th>比例</th>";
+    size_t count = programme_criterion_count(programme), half = (count + 1) / 2;
+    text_printf(t,
+                "<h3>分项汇总（比例为 Σ分子/Σ分母）</h3>\n<table class=\"aggregates\">\n"
+                "<thead><tr>%s%s</tr></thead>\n<tbody>\n",
+                head, count > 1 ? head : "");
+    for (size_t r = 0; r < half; r++) {
+        text_puts(t, "<tr>");
+        html_aggregate_cells(t, programme_criterion(programme, r), &s->aggregates[r]);
+        if (r + half < count)
+            html_aggregate_cells(t, programme_criterion(programme, r + half),
+                                 &s->aggregates[r + half]);
+        text_puts(t, "</tr>\n");
+    }
+    text_puts(t, "</tbody>\n</table>\n");
+}
+
+/* Which criteria each reported unit of the table failed, and why. */
+static void html_reasons(text_t *t, const engine_result_t *result,
+                         const engine_prefecture_result_t *p)
+{
+    const programme_t *programme = engine_result_programme(result);
+    char line[VERDICT_TEXT_MAX + 512];
+    bool any = false;
+    for (size_t i = 0; i < engine_result_unit_count(result); i++) {
+        const engine_unit_result_t *u = engine_result_unit(result, i);
+        if (u->prefecture != p->unit || u->status == ENGINE_MISSING)
+            continue;
+        bool open = false;
+        for (size_t c = 0; c < programme_criterion_count(programme); c++) {
+            if (!verdict_notable(&u->criteria[c]))
+                continue;
+            if (!any)
+                text_puts(t, "<h3>不合格项目及原因</h3>\n<ul class=\"reasons\">\n");
+            if (!open) {
+                text_puts(t, "<li>");
+                html_text(t, u->unit->name);
+                text_puts(t, "（");
+                html_text(t, u->unit->code);
+                text_puts(t, "）<ul>\n");
+            }
+            any = open = true;
+            verdict_line(&u->criteria[c], line, sizeof line);
+            text_puts(t, "<li>");
+            html_text(t, line);
+            text_puts(t, "</li>\n");
+        }
+        if (open)
+            text_puts(t, "</ul></li>\n");
+    }
+    if (any)
+        text_puts(t, "</ul>\n");
+}
+
+/* The items' titles: the tables name items by number only. */
+static void html_legend(text_t *t, const programme_t *programme)
+{
+    char rule[128];
+    text_puts(t, "<section class=\"legend\">\n<h2>项目说明</h2>\n<table>\n<thead><tr><th>项目"
+                 "</th><th>指标</th><th>内容</th><th>要求</th></tr></thead>\n<tbody>\n");
+    for (size_t c = 0; c < programme_criterion_count(programme); c++) {
+        const programme_criterion_t *criterion = programme_criterion(programme, c);
+        verdict_rule_text(criterion, rule, sizeof rule);
+        text_puts(t, "<tr><td>");
+        html_text(t, criterion->item);
+        text_puts(t, "</td><td>");
+        html_text(t, criterion->id);
+        text_puts(t, "</td><td class=\"name\">");
+        html_text(t, criterion->title_zh);
+        text_puts(t, "</td><td>");
+        html_text(t, rule);
+        text_puts(t, "</td></tr>\n");
+    }
+    text_puts(t, "</tbody>\n</table>\n</section>\n");
 }
 
 /* One unit's row of its prefecture's table: items, result, rank, notes. */
@@ -874,9 +986,9 @@ static void html_prefecture(text_t *t, const engine_result_t *result,
     html_unit_names(t, p->recommended, p->recommended_count);
     text_puts(t, "</p>\n");
     html_summary(t, &p->summary);
-    text_puts(t, "<table>\n<thead><tr><th>代码</th><th>名称</th><th>状态</th>");
+    text_puts(t, "<table class=\"units\">\n<thead><tr><th>代码</th><th>名称</th><th>状态</th>");
     for (size_t i = 0; i < items; i++) {
-        text_puts(t, "<th>");
+        text_puts(t, "<th class=\"item\">");
         html_text(t, programme_item(programme, i)->id);
         text_puts(t, "</th>");
     }
@@ -890,7 +1002,10 @@ static void html_prefecture(text_t *t, const engine_result_t *result,
             continue;
         html_unit_row(t, programme, u);
     }
-    text_puts(t, "</tbody>\n</table>\n</section>\n");
+    text_puts(t, "</tbody>\n</table>\n");
+    html_reasons(t, result, p);
+    html_aggregates(t, programme, &p->summary);
+    text_puts(t, "</section>\n");
 }
 
 static void html_province(text_t *t, const programme_t *programme,
@@ -931,7 +1046,27 @@ static void html_province(text_t *t, const programme_t *programme,
         }
         text_puts(t, "</tbody>\n</table>\n");
     }
+    html_aggregates(t, programme, &pr->summary);
     text_puts(t, "</section>\n");
+}
+
+/* The page is headed with the evaluating tier's name (the scope: the
+ * province, or the prefecture when a hub renders), then the programme. */
+static void html_heading(text_t *t, const engine_result_t *result)
+{
+    const programme_t *programme = engine_result_programme(result);
+    const programme_unit_t *scope = engine_result_scope(result);
+    const char *name = scope && scope->name ? scope->name : "";
+    int year = engine_result_year(result);
+    text_puts(t, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+                 "<title>");
+    html_text(t, name);
+    text_printf(t, " %d年度评估结果</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>", year,
+                html_style);
+    html_text(t, name);
+    text_printf(t, " %d年度评估结果<br><small>", year);
+    html_text(t, programme_title(programme));
+    text_puts(t, "</small></h1>\n");
 }
 
 int render_html(const engine_result_t *result, char **out, size_t *len)
@@ -943,24 +1078,21 @@ int render_html(const engine_result_t *result, char **out, size_t *len)
     char when[STIME_BUFSZ], deadline[STIME_BUFSZ];
     int year = engine_result_year(result);
     text_t t = {0};
-    text_puts(&t, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-                  "<title>");
-    html_text(&t, programme_title(programme));
-    text_printf(&t, " %d年度评估结果</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>", year,
-                html_style);
-    html_text(&t, programme_title(programme));
-    text_printf(&t, "<br>%d年度评估结果</h1>\n", year);
+    html_heading(&t, result);
     stime_format(engine_result_now(result), when, sizeof when);
     stime_format(programme_deadline(programme, STAGE_SELF_ASSESSMENT, year), deadline,
                  sizeof deadline);
     text_puts(&t, "<p class=\"note\">方案 ");
     html_text(&t, programme_id(programme));
-    text_printf(&t, "（第 %llu 版），评估时间 %s，自评截止 %s。✓ 合格，✗ 不合格，– 未报。</p>\n",
+    text_printf(&t,
+                "（第 %llu 版），评估时间 %s，自评截止 %s。✓ 合格，✗ 不合格，– 未报；"
+                "表头为项目编号，见文末项目说明。</p>\n",
                 (unsigned long long)programme_revision(programme), when, deadline);
     if (province)
         html_province(&t, programme, province);
     for (size_t i = 0; i < engine_result_prefecture_count(result); i++)
         html_prefecture(&t, result, engine_result_prefecture(result, i));
+    html_legend(&t, programme);
     text_puts(&t, "</body>\n</html>\n");
     return text_finish(&t, out, len);
 }

@@ -186,6 +186,24 @@ for c in 530102 530103 530302; do wait_until 15 got_result "$c" || fail "county 
 [ "$(jq -c '[.units[].code]' "$WORK/result.530302")" = '["530302"]' ] || fail "530302 sees other units"
 county --data "$WORK/530302" result --year 2018 | grep -qx "  530302 麒麟区: on_time, not qualified (不合格)" ||
     fail "the text view does not show the verdict: $(county --data "$WORK/530302" result --year 2018)"
+# ... and which item failed and why: the inspected value against the self-reported one.
+why="    ✗ 2.1 流动人口目标人群基本公共卫生计生服务覆盖率（%）：市级核查值 80.00%（800/1000），要求 ≥ 90%；自报 99.50%（995/1000）；核查与自报不符（取消本年度推荐资格）"
+county --data "$WORK/530302" result --year 2018 | grep -qxF "$why" ||
+    fail "the county's result does not say why: $(county --data "$WORK/530302" result --year 2018)"
+at 2018-11-20T10:00:00+08:00 hub --data "$WORK/530300" report --year 2018 >"$WORK/hub-report"
+grep -A1 "^530302 " "$WORK/hub-report" | grep -qxF "$why" ||
+    fail "the hub's report does not say why under 530302: $(cat "$WORK/hub-report")"
+[ "$(grep -c "^    [✗△] " "$WORK/hub-report")" -eq 1 ] || fail "the hub names more failures: $(cat "$WORK/hub-report")"
+# The hub's printable page: headed with the prefecture, items explained, aggregates, reasons.
+at 2018-11-20T10:00:00+08:00 hub --data "$WORK/530300" report --year 2018 --format html --out "$WORK/hub.html"
+grep -q "^<h1>曲靖市 2018年度评估结果<br>" "$WORK/hub.html" || fail "the hub's page heading: $(grep "<h1>" "$WORK/hub.html")"
+grep -q "@page{size:A4 landscape;" "$WORK/hub.html" || fail "the hub's page does not print landscape"
+grep -q "^<tr><td>2.1</td><td>2.1</td><td class=\"name\">流动人口目标人群基本公共卫生计生服务覆盖率（%）</td><td>≥ 90%</td></tr>$" "$WORK/hub.html" ||
+    fail "the hub's page has no legend of items"
+grep -q "^<h3>分项汇总（比例为 Σ分子/Σ分母）</h3>$" "$WORK/hub.html" || fail "the hub's page has no aggregates"
+grep -qF "<li>✗ 2.1 流动人口目标人群基本公共卫生计生服务覆盖率（%）：市级核查值 80.00%（800/1000）" "$WORK/hub.html" ||
+    fail "the hub's page does not say why 530302 failed"
+! grep -q "汇总：云南省" "$WORK/hub.html" || fail "the hub's page carries a province summary"
 note "the published evaluation reached each county with only its own part"
 
 # A county allowed after the publication still gets its part of it.

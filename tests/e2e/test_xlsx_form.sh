@@ -4,7 +4,8 @@
 # row, Chinese headers) is submitted with `county-node submit F.xlsx` and
 # gives the same report as the same values submitted as CSV; a mistake in
 # the workbook is named by its row, and a file that is no workbook is refused
-# in Chinese. Offline: no daemon runs.
+# in Chinese. The form leaves most criteria blank: --allow-blank confirms
+# it. Offline: no daemon runs.
 source "$(dirname "$0")/lib.sh"
 # Debian's python3, where python3-openpyxl (scripts/setup.sh) installs.
 PY=/usr/bin/python3
@@ -76,14 +77,14 @@ with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as out:
 assert len(strings) > 10, strings
 PY
 
-county --data "$WORK/twin" submit "$WORK/form.csv" >/dev/null 2>>"$WORK/notes" || fail "the CSV was refused"
+county --data "$WORK/twin" submit --allow-blank "$WORK/form.csv" >/dev/null 2>>"$WORK/notes" || fail "the CSV was refused"
 values() { county --data "$1" evaluate --year 2018 --json | jq -c '.units[0] | [.criteria[] | {id, value}], .failed'; }
 county --data "$WORK/inline" init --code 530102 --upstream "tcp://127.0.0.1:$HUB_PORT_530100" \
     --upstream-key "$(hub --data "$WORK/530100" key)" >/dev/null
-county --data "$WORK/inline" submit "$WORK/form.xlsx" >/dev/null 2>>"$WORK/notes" || fail "the inline-string workbook was refused"
+county --data "$WORK/inline" submit --allow-blank "$WORK/form.xlsx" >/dev/null 2>>"$WORK/notes" || fail "the inline-string workbook was refused"
 [ "$(values "$WORK/inline")" = "$(values "$WORK/twin")" ] ||
     fail "the inline-string workbook's report differs from the CSV's: $(values "$WORK/inline") vs $(values "$WORK/twin")"
-from_book=$(county --data "$WORK/530102" submit "$WORK/shared.xlsx" 2>>"$WORK/notes") || fail "the shared-string workbook was refused"
+from_book=$(county --data "$WORK/530102" submit --allow-blank "$WORK/shared.xlsx" 2>>"$WORK/notes") || fail "the shared-string workbook was refused"
 [ "$(values "$WORK/530102")" = "$(values "$WORK/twin")" ] ||
     fail "the workbook's report differs from the CSV's: $(values "$WORK/530102") vs $(values "$WORK/twin")"
 values "$WORK/530102" | grep -q '{"id":"2.1","value":{"num":912,"den":1000}}' || fail "2.1 not read: $(values "$WORK/530102")"
@@ -101,7 +102,7 @@ for row in (["unit", "year", "criterion", "value"], [530102, 2018, "1.1", "是"]
 book.save(sys.argv[1])
 PY
 rc=0
-county --data "$WORK/530102" submit "$WORK/bad.xlsx" 2>"$WORK/err" >/dev/null || rc=$?
+county --data "$WORK/530102" submit --allow-blank "$WORK/bad.xlsx" 2>"$WORK/err" >/dev/null || rc=$?
 [ "$rc" -eq 2 ] && grep -q "bad.xlsx: line 4: criterion 9.9" "$WORK/err" || fail "the bad workbook: exit $rc, $(cat "$WORK/err")"
 # A zip that is no workbook, and a truncated one: refused, in Chinese.
 "$PY" -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1], 'w').writestr('a.txt', 'x')" "$WORK/plain.xlsx"

@@ -259,10 +259,47 @@ static void a_refusal_notice_marks_the_report_refused(void **state)
     node_status_destroy(&status);
 }
 
+/* node_check: the engine's verdict of a report, and nothing stored. */
+static void a_check_stores_nothing_and_names_the_blanks(void **state)
+{
+    fixture_t *f = *state;
+    char err[256];
+    report_t *report = a_report(2018, 0);
+    verdict_check_t *check = NULL;
+    assert_int_equal(node_check(f->county, report, &check, err, sizeof err), 0);
+    assert_true(check->passed);
+    assert_int_equal(check->blank_count, 0);
+    assert_int_equal(check->items_passed, check->item_count);
+    verdict_check_destroy(&check);
+    node_versions_t *versions = node_list(f->county, NULL);
+    assert_non_null(versions);
+    assert_int_equal(versions->count, 0);
+    node_versions_destroy(&versions);
+
+    report_t *blank = a_report(2018, 0);
+    blank->value_count--; /* 6.3, the last criterion, left blank */
+    free(blank->values[blank->value_count].comment);
+    assert_int_equal(node_check(f->county, blank, &check, err, sizeof err), 0);
+    assert_false(check->passed);
+    assert_int_equal(check->blank_count, 1);
+    assert_true(check->criteria[check->criterion_count - 1].blank);
+    verdict_check_destroy(&check);
+    report_destroy(&blank);
+
+    assert_int_equal(node_check(f->hub, report, &check, err, sizeof err), SF_EINVAL);
+    assert_null(check);
+    snprintf(report->unit, sizeof report->unit, "530103");
+    assert_int_equal(node_check(f->county, report, &check, err, sizeof err), SF_EINVAL);
+    assert_non_null(strstr(err, "may report only for its own unit"));
+    report_destroy(&report);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_child_is_bounded_per_year, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_check_stores_nothing_and_names_the_blanks, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_refusal_notice_marks_the_report_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -426,6 +426,68 @@ static void html_is_self_contained_printable_and_escaped(void **state)
     free(html);
 }
 
+/* One passing report of `unit` evaluated for `scope` on 2018-07-02. */
+static engine_result_t *one_report_result(const programme_t *programme, const char *unit,
+                                          const char *scope)
+{
+    engine_input_t *input = engine_input_new(programme, NULL);
+    report_t *r = fixture_passing_report(unit, 2018, 1, "2018-07-01", "a1", 40);
+    assert_int_equal(engine_input_add_report(input, r, 0), 0);
+    report_destroy(&r);
+    engine_result_t *result = NULL;
+    char err[128];
+    assert_int_equal(
+        engine_evaluate(input, 2018, fixture_time("2018-07-02"), scope, &result, err, sizeof err),
+        0);
+    engine_input_destroy(&input);
+    return result;
+}
+
+/* Printed A4 landscape, headed with the evaluating tier, items explained,
+ * aggregates per criterion and the reasons of every failed item. */
+static void html_is_landscape_with_legend_aggregates_reasons_and_the_tier_heading(void **state)
+{
+    fixture_t *f = *state;
+    char *html = NULL;
+    assert_int_equal(render_html(f->result, &html, NULL), 0);
+    assert_non_null(strstr(html, "@page{size:A4 landscape;"));
+    assert_non_null(strstr(html, "<h1>测试省 2018年度评估结果<br><small>测试方案</small></h1>"));
+    assert_non_null(strstr(html, "<h2>项目说明</h2>"));
+    assert_non_null(strstr(html, "<tr><td>1.2</td><td>1.2a</td><td class=\"name\">会议次数</td>"
+                                 "<td>≥ 2</td></tr>"));
+    assert_non_null(strstr(html, "<tr><td>2.3</td><td>2.3</td><td class=\"name\">准确率</td>"
+                                 "<td>≥ 85.5%</td></tr>"));
+    /* The province's aggregates, then 甲市's: Σnum/Σden, never a mean. */
+    const char *province = strstr(html, "<h2>汇总：测试省</h2>");
+    const char *first = strstr(html, "<h3>分项汇总（比例为 Σ分子/Σ分母）</h3>");
+    assert_non_null(province);
+    assert_non_null(first);
+    assert_true(first > province);
+    assert_int_equal(count_of(html, "<h3>分项汇总"), 1 + engine_result_prefecture_count(f->result));
+    /* 甲市: the four reported counties, 990104 by its inspected 800/1000. */
+    const engine_prefecture_result_t *p = engine_result_find_prefecture(f->result, "990100");
+    char cell[128];
+    snprintf(cell, sizeof cell, "<td>2.1</td><td>≥ 90%%</td><td>4</td><td>%llu/%llu</td>",
+             (unsigned long long)p->summary.aggregates[3].sum,
+             (unsigned long long)p->summary.aggregates[3].den_sum);
+    assert_non_null(strstr(strstr(html, "<h2>甲市（990100）</h2>"), cell));
+    assert_non_null(strstr(html, "<li>甲三县（990103）<ul>\n<li>✗ 2.1 覆盖率：89.99%"
+                                 "（8999/10000），要求 ≥ 90%</li>"));
+    assert_non_null(strstr(html, "<li>✗ 2.1 覆盖率：市级核查值 80.00%（800/1000），要求 ≥ 90%；"
+                                 "自报 91.00%（910/1000）；核查与自报不符（取消本年度推荐资格）"
+                                 "</li>"));
+    free(html);
+
+    /* Rendered at a hub: headed with the prefecture, no province section. */
+    engine_result_t *result = one_report_result(f->programme, "990301", "990300");
+    assert_int_equal(render_html(result, &html, NULL), 0);
+    assert_non_null(strstr(html, "<h1>丙州 2018年度评估结果<br>"));
+    assert_null(strstr(html, "测试省"));
+    assert_non_null(strstr(html, "<h2>项目说明</h2>"));
+    free(html);
+    engine_result_destroy(&result);
+}
+
 static void the_same_inputs_give_the_same_bytes(void **state)
 {
     fixture_t *f = *state;
@@ -450,15 +512,7 @@ static void the_same_inputs_give_the_same_bytes(void **state)
 static void a_county_scope_renders_without_a_province(void **state)
 {
     fixture_t *f = *state;
-    engine_input_t *input = engine_input_new(f->programme, NULL);
-    report_t *r = fixture_passing_report("990101", 2018, 1, "2018-07-01", "a1", 40);
-    assert_int_equal(engine_input_add_report(input, r, 0), 0);
-    report_destroy(&r);
-    engine_result_t *result = NULL;
-    char err[128];
-    assert_int_equal(engine_evaluate(input, 2018, fixture_time("2018-07-02"), "990101", &result,
-                                     err, sizeof err),
-                     0);
+    engine_result_t *result = one_report_result(f->programme, "990101", "990101");
     json_t *root = load_json(result);
     assert_true(json_is_null(json_object_get(root, "province")));
     assert_int_equal(json_array_size(json_object_get(root, "units")), 1);
@@ -468,7 +522,6 @@ static void a_county_scope_renders_without_a_province(void **state)
     assert_null(strstr(html, "汇总："));
     free(html);
     engine_result_destroy(&result);
-    engine_input_destroy(&input);
 
     render_format_t format;
     assert_int_equal(render_format_parse("csv", &format), 0);
@@ -595,6 +648,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(html_is_self_contained_printable_and_escaped, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            html_is_landscape_with_legend_aggregates_reasons_and_the_tier_heading, setup, teardown),
         cmocka_unit_test_setup_teardown(the_same_inputs_give_the_same_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(a_county_scope_renders_without_a_province, setup, teardown),
         cmocka_unit_test_setup_teardown(streamed_json_is_the_same_bytes_as_the_document, setup,
