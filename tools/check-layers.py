@@ -9,7 +9,8 @@ Rules (all by default; --rules takes a comma-separated subset):
              its layer may use (LAYERS below), and the generated protobuf
              header only where PROTO allows it;
   calls      LMDB (mdb_*, <lmdb.h>) only in storage/, ZeroMQ and CZMQ
-             (zmq_*, zsock_*, ..., <zmq.h>, <czmq.h>) only in transport/;
+             (zmq_*, zsock_*, ..., <zmq.h>, <czmq.h>) only in transport/,
+             libmicrohttpd (MHD_*, <microhttpd.h>) only in transport/http.c;
   functions  no function body over MAX_LINES lines unless the comment just
              above it says why, with a line containing "long:";
   cycles     (needs --objects: the build's object files) no two modules
@@ -40,6 +41,10 @@ OWNED_CALLS = {
     "transport": re.compile(
         r"\b(zmq|zsock|zmsg|zframe|zcert|zsys|zpoller|zloop|zactor|zauth|zstr)_\w+\s*\(|"
         r"#include\s*<(zmq|czmq)\.h>"),
+}
+# Libraries one file wraps: nothing else may call them.
+OWNED_FILE_CALLS = {
+    os.path.join("transport", "http.c"): re.compile(r"\bMHD_\w+\s*\(|#include\s*<microhttpd\.h>"),
 }
 MAX_LINES = 60
 
@@ -102,6 +107,12 @@ def check_calls(root, problems):
             for m in pattern.finditer(code):
                 number = text.count("\n", 0, m.start()) + 1
                 problems.append(f"{rel}:{number}: {m.group(0).strip()} outside {owner}/")
+        for owner, pattern in OWNED_FILE_CALLS.items():
+            if os.path.relpath(path, os.path.join(root, "libshifan")) == owner:
+                continue
+            for m in pattern.finditer(code):
+                number = text.count("\n", 0, m.start()) + 1
+                problems.append(f"{rel}:{number}: {m.group(0).strip()} outside {owner}")
 
 
 FUNC_START = re.compile(r"^[A-Za-z_][^;]*\(")

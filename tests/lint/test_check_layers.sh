@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The layer check (tools/check-layers.py) passes on the tree and fails when a
 # lower layer reaches up: a copy of libshifan/ with one bad include in base/,
-# one ZeroMQ call in domain/, and one function too long without a reason
-# must each be refused.
+# one ZeroMQ call in domain/, one libmicrohttpd call outside transport/http.c,
+# and one function too long without a reason must each be refused.
 # Usage: test_check_layers.sh RULES [BUILD_DIR]
 set -euo pipefail
 SRC=${SHIFAN_SOURCE_DIR:?}
@@ -30,6 +30,14 @@ fi
 grep -q 'domain/engine.c:.*zmq_ctx_new( outside transport/' <<<"$out" ||
   { echo "FAIL: unexpected output: $out"; exit 1; }
 cp "$SRC/libshifan/domain/engine.c" "$work/libshifan/domain/engine.c"
+# libmicrohttpd belongs to transport/http.c alone, even within transport/.
+printf 'static void serve(void) { MHD_run(0); }\n' >>"$work/libshifan/transport/net.c"
+if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --rules calls 2>&1); then
+  echo "FAIL: an MHD_ call outside transport/http.c was not refused"; exit 1
+fi
+grep -q 'transport/net.c:.*MHD_run( outside transport/http.c' <<<"$out" ||
+  { echo "FAIL: unexpected output: $out"; exit 1; }
+cp "$SRC/libshifan/transport/net.c" "$work/libshifan/transport/net.c"
 { printf 'int too_long(void)\n{\n    int n = 0;\n'
   for _ in $(seq 1 61); do printf '    n++;\n'; done
   printf '    return n;\n}\n'; } >>"$work/libshifan/domain/engine.c"
@@ -55,4 +63,4 @@ grep -q 'modules depend on each other: app/ping <-> app/pong' <<<"$out" ||
   { echo "FAIL: unexpected output: $out"; exit 1; }
 grep -q 'domain/rule uses ping of app/ping (domain/ may not use app/)' <<<"$out" ||
   { echo "FAIL: unexpected output: $out"; exit 1; }
-echo "ok: the check passes on the tree and refuses a bad include, a misplaced call, a long function, a cycle and a call up"
+echo "ok: the check passes on the tree and refuses a bad include, a misplaced call (ZeroMQ, libmicrohttpd), a long function, a cycle and a call up"
