@@ -11,7 +11,13 @@ packages=(
   libjansson-dev libcsv-dev libcmocka-dev
   jq iproute2 procps python3
   clang libclang-rt-14-dev
+  libmicrohttpd-dev
+  chromium nodejs fonts-noto-cjk
 )
+# The browser tests (tests/browser) drive Debian's chromium with playwright-core
+# from npm. A nodejs that ships its own npm (NodeSource's) conflicts with
+# Debian's npm package, so npm is asked for only when the command is missing.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -19,8 +25,18 @@ for pkg in "${packages[@]}"; do
     missing+=("$pkg")
 done
 
+# playwright-core, pinned by tests/browser/package-lock.json (no browser download).
+browser_modules() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+  [ -d "$dir/node_modules" ] && return 0
+  echo "setup: npm ci in tests/browser"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
+  browser_modules
   exit 0
 fi
 
@@ -30,3 +46,4 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+browser_modules
