@@ -116,7 +116,9 @@ function renderForm() {
  * text typed, so that the node answers with its precise message. */
 function typed(text) {
   const trimmed = text.trim();
-  return /^[0-9]{1,15}$/.test(trimmed) ? Number(trimmed) : trimmed;
+  /* Numbers JavaScript holds exactly go as numbers (3.5 and -1 too: the node
+   * names what is wrong with them); anything else as the text. */
+  return /^-?[0-9]{1,15}(\.[0-9]{1,6})?$/.test(trimmed) ? Number(trimmed) : trimmed;
 }
 
 /* The form as report JSON (docs/formats.md). forDraft keeps the comments of
