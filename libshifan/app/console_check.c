@@ -26,7 +26,7 @@ static int check_field(console_check_t *self, const programme_t *programme, json
 {
     json_t *one = json_deep_copy(document);
     json_t *comment = json_object_get(json_object_get(document, "comments"), criterion);
-    if (!one || json_object_set(one, "values", json_pack("{sO}", criterion, value)) ||
+    if (!one || json_object_set_new(one, "values", json_pack("{sO}", criterion, value)) ||
         json_object_set_new(one, "comments",
                             comment ? json_pack("{sO}", criterion, comment) : json_object())) {
         json_decref(one);

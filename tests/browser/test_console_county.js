@@ -170,6 +170,10 @@ async function main() {
   await page.waitForSelector('.criterion');
   if ((await page.textContent('h1')) !== 'County self-assessment') fail('?lang=en does not switch the labels');
   if (external.length) fail(`the page made requests elsewhere: ${external.join(', ')}`);
+  /* A clean stop (under ASan: nothing the console served leaked). */
+  county.kill('SIGTERM');
+  await killed(county);
+  if (county.exitCode !== 0) fail(`county-node exited ${county.exitCode} on SIGTERM: ${fs.readFileSync(path.join(work, 'county.log'), 'utf8').slice(-3000)}`);
   console.log(`ok: ${item} turned from 不合格 to 合格, "${message}" beside ${count}, the draft survived kill -9, version 1 submitted; screenshots in ${SHOTS}`);
 }
 
