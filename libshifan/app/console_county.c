@@ -52,32 +52,17 @@ static json_t *standard_json(const programme_t *programme)
     return sections;
 }
 
-struct draft_read {
-    store_t *store;
-    const char *unit;
-    int year;
-    drafts_record_t draft;
-    int rc;
-};
-
-static int draft_read_fn(store_txn_t *txn, void *arg)
-{
-    struct draft_read *read = arg;
-    read->rc = drafts_get(txn, read->store, read->unit, read->year, &read->draft);
-    return 0;
-}
-
 /* The stored draft of unit/year as {text, saved_at, submitted_version}, or
  * JSON null when there is none. */
 static json_t *draft_json(node_t *node, int year)
 {
-    struct draft_read read = {node_store(node), node_code(node), year, {0, 0, NULL, 0}, 0};
-    if (store_read(node_store(node), draft_read_fn, &read) || read.rc)
+    drafts_record_t draft;
+    if (drafts_load(node_store(node), node_code(node), year, &draft))
         return json_null();
-    json_t *out = json_pack("{s:s%, s:o, s:i}", "text", read.draft.text, read.draft.len, "saved_at",
-                            console_time(read.draft.saved_at), "submitted_version",
-                            (int)read.draft.submitted_version);
-    free(read.draft.text);
+    json_t *out =
+        json_pack("{s:s%, s:o, s:i}", "text", draft.text, draft.len, "saved_at",
+                  console_time(draft.saved_at), "submitted_version", (int)draft.submitted_version);
+    free(draft.text);
     return out ? out : json_null();
 }
 
@@ -155,27 +140,13 @@ static void county_check(console_t *console, const http_request_t *request,
     console_check_destroy(&check);
 }
 
-struct draft_write {
-    store_t *store;
-    const char *unit;
-    int year;
-    drafts_record_t draft;
-};
-
-static int draft_write_fn(store_txn_t *txn, void *arg)
-{
-    struct draft_write *write = arg;
-    return drafts_put(txn, write->store, write->unit, write->year, &write->draft);
-}
-
 /* Stores text as the draft of year, durably (fsync'd before this returns). */
 static int county_store_draft(node_t *node, int year, const char *text, size_t len,
                               uint32_t submitted_version, int64_t *saved_at)
 {
     *saved_at = stime_now();
-    struct draft_write write = {
-        node_store(node), node_code(node), year, {*saved_at, submitted_version, (char *)text, len}};
-    return store_write(node_store(node), draft_write_fn, &write);
+    drafts_record_t draft = {*saved_at, submitted_version, (char *)text, len};
+    return drafts_save(node_store(node), node_code(node), year, &draft);
 }
 
 /* POST /api/county/draft?year=Y: keeps the body (a JSON object, possibly

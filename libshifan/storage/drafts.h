@@ -8,9 +8,8 @@
  * submitted, the version it became. Storage knows no report: the text is
  * opaque bytes here. docs/storage.md describes the layout.
  *
- * Every function works inside the caller's transaction (store.h): a draft
- * is durable when the caller's store_write returned 0. Threading as
- * store.h. Errors: 0 or a negative sf_err_t. */
+ * Each function runs its own transaction (store.h). Threading as store.h.
+ * Errors: 0 or a negative sf_err_t. */
 #ifndef SHIFAN_DRAFTS_H
 #define SHIFAN_DRAFTS_H
 
@@ -28,19 +27,16 @@ typedef struct {
     size_t len;
 } drafts_record_t;
 
-/* Writes the draft of unit/year, replacing the one there. SF_EINVAL for an
+/* Writes the draft of unit/year, replacing the one there, in its own
+ * write transaction: durable (fsync'd) when it returns 0. SF_EINVAL for an
  * empty unit or text longer than DRAFTS_TEXT_MAX; SF_ENOMEM; the store's
- * error (SF_EGROW: return it from the transaction function). */
-int drafts_put(store_txn_t *txn, store_t *store, const char *unit, int year,
-               const drafts_record_t *draft);
+ * error (nothing written). */
+int drafts_save(store_t *store, const char *unit, int year, const drafts_record_t *draft);
 
 /* Reads the draft of unit/year into *draft (its text a malloc'd copy the
- * caller frees). 0, SF_ENOTFOUND, SF_ECORRUPT (a value too short),
- * SF_ENOMEM or the store's error; on failure draft->text is NULL. */
-int drafts_get(store_txn_t *txn, store_t *store, const char *unit, int year,
-               drafts_record_t *draft);
-
-/* Deletes the draft of unit/year: 0, SF_ENOTFOUND or the store's error. */
-int drafts_del(store_txn_t *txn, store_t *store, const char *unit, int year);
+ * caller frees) in a read transaction. 0, SF_ENOTFOUND, SF_ECORRUPT (a
+ * value too short), SF_ENOMEM or the store's error; on failure draft->text
+ * is NULL. */
+int drafts_load(store_t *store, const char *unit, int year, drafts_record_t *draft);
 
 #endif

@@ -23,21 +23,20 @@ grep -q 'base/error.c:.*base/ may not include app/node.h' <<<"$out" ||
   { echo "FAIL: unexpected output: $out"; exit 1; }
 
 cp "$SRC/libshifan/base/error.c" "$work/libshifan/base/error.c"
-printf 'static void reach(void) { zmq_ctx_new(); }\n' >>"$work/libshifan/domain/engine.c"
-if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --rules calls 2>&1); then
-  echo "FAIL: a zmq_ call in domain/ was not refused"; exit 1
-fi
-grep -q 'domain/engine.c:.*zmq_ctx_new( outside transport/' <<<"$out" ||
-  { echo "FAIL: unexpected output: $out"; exit 1; }
-cp "$SRC/libshifan/domain/engine.c" "$work/libshifan/domain/engine.c"
+# A call planted at the end of FILE (under libshifan/) must be refused with
+# a line matching EXPECTED; the file is restored afterwards.
+misplaced_call() {
+  local file=$1 call=$2 expected=$3
+  printf 'static void reach(void) { %s; }\n' "$call" >>"$work/libshifan/$file"
+  if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --rules calls 2>&1); then
+    echo "FAIL: $call in $file was not refused"; exit 1
+  fi
+  grep -q "$expected" <<<"$out" || { echo "FAIL: unexpected output: $out"; exit 1; }
+  cp "$SRC/libshifan/$file" "$work/libshifan/$file"
+}
+misplaced_call domain/engine.c 'zmq_ctx_new()' 'domain/engine.c:.*zmq_ctx_new( outside transport/'
 # libmicrohttpd belongs to transport/http.c alone, even within transport/.
-printf 'static void serve(void) { MHD_run(0); }\n' >>"$work/libshifan/transport/net.c"
-if out=$(python3 "$SRC/tools/check-layers.py" --root "$work" --rules calls 2>&1); then
-  echo "FAIL: an MHD_ call outside transport/http.c was not refused"; exit 1
-fi
-grep -q 'transport/net.c:.*MHD_run( outside transport/http.c' <<<"$out" ||
-  { echo "FAIL: unexpected output: $out"; exit 1; }
-cp "$SRC/libshifan/transport/net.c" "$work/libshifan/transport/net.c"
+misplaced_call transport/net.c 'MHD_run(0)' 'transport/net.c:.*MHD_run( outside transport/http.c'
 { printf 'int too_long(void)\n{\n    int n = 0;\n'
   for _ in $(seq 1 61); do printf '    n++;\n'; done
   printf '    return n;\n}\n'; } >>"$work/libshifan/domain/engine.c"
