@@ -9,7 +9,7 @@ packages=(
   liblmdb-dev lmdb-utils
   libprotobuf-c-dev protobuf-c-compiler
   libjansson-dev libcsv-dev libcmocka-dev
-  jq iproute2 procps python3
+  jq iproute2 procps python3 curl
   clang libclang-rt-14-dev
   libmicrohttpd-dev
   chromium nodejs fonts-noto-cjk

@@ -173,8 +173,11 @@ function showCheck(check) {
   const fieldErrors = Object.keys(check.fields || {}).length;
   $('form-error').textContent = check.valid || fieldErrors ? '' : check.error;
   if (!check.valid) {
-    verdict($('overall'), false, false);
-    $('overall').textContent = '-';
+    /* No verdict while the form cannot be read: an old one would mislead. */
+    document.querySelectorAll('[id^="verdict-"], [id^="item-verdict-"], #overall').forEach((node) => {
+      node.className = 'verdict none';
+      node.textContent = '-';
+    });
     $('items-passed').textContent = '';
     return;
   }
