@@ -10,6 +10,7 @@ Rules (all by default; --rules takes a comma-separated subset):
              header only where PROTO allows it;
   calls      LMDB (mdb_*, <lmdb.h>) only in storage/, ZeroMQ and CZMQ
              (zmq_*, zsock_*, ..., <zmq.h>, <czmq.h>) only in transport/;
+             libmicrohttpd (MHD_*, <microhttpd.h>) only in transport/http.c,
              libxlsxwriter only in domain/xlsx_write.c and domain/render_xlsx.c,
              libzip and libxml2 only in domain/xlsx_read.c (OWNED_FILES);
   functions  no function body over MAX_LINES lines unless the comment just
@@ -43,8 +44,11 @@ OWNED_CALLS = {
         r"\b(zmq|zsock|zmsg|zframe|zcert|zsys|zpoller|zloop|zactor|zauth|zstr)_\w+\s*\(|"
         r"#include\s*<(zmq|czmq)\.h>"),
 }
-# Libraries that stay in named files of one layer: the workbooks (xlsx.h).
+# Libraries that stay in named files of one layer: the console's HTTP
+# server (http.h), the workbooks (xlsx.h).
 OWNED_FILES = {
+    ("libmicrohttpd", ("transport/http.c",)): re.compile(
+        r"\bMHD_\w+\s*\(|#include\s*<microhttpd\.h>"),
     ("libxlsxwriter", ("domain/xlsx_write.c", "domain/render_xlsx.c")): re.compile(
         r"\b(lxw|workbook|worksheet|format_set|chartsheet)_\w+\s*\(|#include\s*<xlsxwriter\.h>"),
     ("libzip and libxml2", ("domain/xlsx_read.c",)): re.compile(

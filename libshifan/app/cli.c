@@ -1,4 +1,6 @@
 #include "app/cli.h"
+#include "app/console.h"
+#include "app/console_county.h"
 #include "base/error.h"
 #include "base/slog.h"
 #include "base/stime.h"
@@ -125,10 +127,24 @@ static int verb_allow(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+/* run [--http ADDR]: the daemon, with the console in its loop when asked
+ * (a county's form; the hub and province serve the shared page for now). */
 static int verb_run(const cli_args_t *args, node_t *node)
 {
-    (void)args;
-    int rc = node_run(node);
+    const char *address = cli_get(args, "http");
+    console_t *console = NULL;
+    if (address) {
+        bool county = node_role(node) == ROLE_COUNTY;
+        sf_error_t error = {0, ""};
+        console = console_new(node, address, county ? "console/county.html" : "console/index.html",
+                              county ? console_county_routes : NULL, &error);
+        if (!console) {
+            fprintf(stderr, "error: %s\n", error.text);
+            return cli_exit_code(error.code);
+        }
+    }
+    int rc = node_run(node, console ? console_http(console) : NULL);
+    console_destroy(&console);
     return rc == 0 ? 0 : CLI_FAILURE;
 }
 
@@ -260,7 +276,10 @@ static const cli_verb_t common_verbs[] = {
     {"set-upstream", "upstream=,upstream-key=", 0,
      "--upstream ENDPOINT --upstream-key KEY: a moved or re-keyed parent; queue kept",
      verb_set_upstream},
-    {"run", "", 0, "run the daemon in the foreground (SIGTERM/SIGINT stop it)", verb_run},
+    {"run", "http=", 0,
+     "[--http 127.0.0.1:PORT]: run the daemon in the foreground (SIGTERM/SIGINT stop it); "
+     "--http serves the web console on loopback",
+     verb_run},
     {"status", "json", 0, "[--json]: stored reports, queue, link state", verb_status},
     {"list", "json", 0, "[--json]: every stored report version (and, on a county, its state)",
      verb_list},

@@ -25,6 +25,11 @@ const char *node_role_name(node_role_t role)
     return "unknown";
 }
 
+node_role_t node_role(const node_t *self)
+{
+    return self->role;
+}
+
 const char *node_code(const node_t *self)
 {
     return self->code;

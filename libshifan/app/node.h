@@ -79,6 +79,7 @@ node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error);
 void node_destroy(node_t **self_p);
 
 /* Accessors: never fail. */
+node_role_t node_role(const node_t *self);
 const char *node_code(const node_t *self);
 const char *node_public_key(const node_t *self);
 const programme_t *node_programme(const node_t *self);
@@ -190,11 +191,14 @@ int node_apply_payload(node_t *self, const char *peer, const uint8_t *bytes, siz
  * second; a verb loads it at open). 0, or an error with the old one kept. */
 int node_programme_reload(node_t *self, bool announce);
 
-/* Runs the daemon until SIGTERM or SIGINT. Returns 0 on a clean stop;
+/* Runs the daemon until SIGTERM or SIGINT. http: the console's server
+ * (app/console.h), served in the daemon's one loop, or NULL; borrowed, the
+ * caller destroys it after node_run returned. Returns 0 on a clean stop;
  * SF_EEXIST if another daemon holds run/daemon.lock, SF_EIO if the lock or
  * the signal pipe cannot be made, the link's error if its sockets cannot
  * start, SF_ESTORE once the store reported MDB_PANIC (logged each time). */
-int node_run(node_t *self);
+struct http;
+int node_run(node_t *self, struct http *http);
 
 /* ---- status and list: typed results, rendered by the programs (cli_json.c) ---- */
 

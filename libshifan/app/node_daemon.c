@@ -360,7 +360,8 @@ static int daemon_loop(node_t *self, const link_hooks_t *hooks)
 {
     int64_t last_second = 0, last_reader_check = stime_mono_ms();
     while (!node_stop_requested) {
-        net_watch_t watch = {node_signal_pipe[0], self->zap, self->server, self->client};
+        net_watch_t watch = {node_signal_pipe[0], self->zap, self->server, self->client,
+                             self->http};
         int rc = net_serve(&watch, 100);
         if (rc)
             return rc;
@@ -390,9 +391,10 @@ static int daemon_loop(node_t *self, const link_hooks_t *hooks)
     return 0;
 }
 
-int node_run(node_t *self)
+int node_run(node_t *self, struct http *http)
 {
     int lock_fd = -1, rc;
+    self->http = http;
     if ((rc = node_lock(self, &lock_fd))) {
         slog_error("another daemon already runs on %s (run/daemon.lock is held)", self->dir);
         return rc;
@@ -411,6 +413,7 @@ int node_run(node_t *self)
     node_path_join(path, self->dir, "run/status.json");
     unlink(path);
     close(lock_fd);
+    self->http = NULL;
     slog_set_buffered(false);
     return rc;
 }

@@ -40,6 +40,7 @@ struct node {
     zap_t *zap;
     link_server_t *server;
     link_client_t *client;
+    struct http *http; /* the console's server (run --http), borrowed; NULL: none */
     uint64_t keys_generation;
     uint64_t series; /* numbering series of what this node originates (its init time) */
     struct {

@@ -11,7 +11,7 @@
 
 static const char *const store_db_names[DB_COUNT] = {
     "meta",        "reports", "latest",          "outbox",     "streams",     "children", "keys",
-    "inspections", "returns", "recommendations", "programmes", "submissions", "refusals",
+    "inspections", "returns", "recommendations", "programmes", "submissions", "refusals", "drafts",
 };
 
 struct store {

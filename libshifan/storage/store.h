@@ -41,6 +41,7 @@ typedef enum {
     DB_SUBMISSIONS,     /* county: report_id -> outbox seq (delivery state) */
     DB_REFUSALS,        /* "up/<report_id or epoch:seq>" (our item the parent refused) or
                          * "<child>/<...>" (ours a child refused) -> Payload(ItemRefused) */
+    DB_DRAFTS,          /* county: "unit/year" -> the console's draft (drafts.h) */
     DB_COUNT
 } store_db_t;
 

@@ -25,8 +25,8 @@ void net_context_destroy(void **ctx_p)
 
 int net_serve(const net_watch_t *watch, int timeout_ms)
 {
-    zmq_pollitem_t items[5];
-    int n = 0, zap_at = -1, server_at = -1, client_at = -1, monitor_at = -1;
+    zmq_pollitem_t items[6];
+    int n = 0, zap_at = -1, server_at = -1, client_at = -1, monitor_at = -1, http_at = -1;
     if (watch->wake_fd >= 0)
         items[n++] = (zmq_pollitem_t){NULL, watch->wake_fd, ZMQ_POLLIN, 0};
     if (watch->zap) {
@@ -43,6 +43,13 @@ int net_serve(const net_watch_t *watch, int timeout_ms)
         monitor_at = n;
         items[n++] = (zmq_pollitem_t){link_client_monitor(watch->client), 0, ZMQ_POLLIN, 0};
     }
+    int http_due = watch->http ? http_timeout_ms(watch->http) : -1;
+    if (watch->http) {
+        http_at = n;
+        items[n++] = (zmq_pollitem_t){NULL, http_fd(watch->http), ZMQ_POLLIN, 0};
+        if (http_due >= 0 && http_due < timeout_ms)
+            timeout_ms = http_due;
+    }
     if (zmq_poll(items, n, timeout_ms) < 0) {
         if (errno == EINTR)
             return 0;
@@ -57,5 +64,8 @@ int net_serve(const net_watch_t *watch, int timeout_ms)
         link_client_on_monitor(watch->client);
     if (client_at >= 0 && (items[client_at].revents & ZMQ_POLLIN))
         link_client_on_readable(watch->client);
+    if (http_at >= 0 &&
+        ((items[http_at].revents & ZMQ_POLLIN) || http_timeout_ms(watch->http) == 0))
+        http_run(watch->http);
     return 0;
 }

@@ -3,8 +3,8 @@
  * The application never calls ZeroMQ itself: it makes a context here, hands
  * it to zap_new(), link_server_new() and link_client_new(), and calls
  * net_serve() from its loop, which waits for any of the daemon's sockets
- * (and one plain file descriptor, e.g. a signal pipe) and lets each ready
- * object read what arrived.
+ * (and one plain file descriptor, e.g. a signal pipe, and the console's
+ * HTTP server) and lets each ready object read what arrived.
  *
  * Ownership: the caller owns the context, and terminates it last, after
  * destroying every object made in it (terminating blocks until every
@@ -15,6 +15,7 @@
 #define SHIFAN_NET_H
 
 #include "base/error.h"
+#include "transport/http.h"
 #include "transport/link.h"
 #include "transport/zap.h"
 
@@ -32,11 +33,14 @@ typedef struct {
     zap_t *zap;
     link_server_t *server;
     link_client_t *client;
+    http_t *http; /* the console (run --http), or NULL */
 } net_watch_t;
 
-/* Waits up to timeout_ms for something to read on the watched sockets and
- * serves it: ZAP requests first, then the server's frames, the client's
- * monitor events and the client's frames. Returns 0 (also when a signal
+/* Waits up to timeout_ms (less when the HTTP server has a timeout due) for
+ * something to read on the watched sockets and serves it: ZAP requests
+ * first, then the server's frames, the client's monitor events, the
+ * client's frames, then the HTTP server's requests (handlers run here, in
+ * the caller's thread). Returns 0 (also when a signal
  * interrupted the wait), or SF_EIO if polling failed (logged). */
 int net_serve(const net_watch_t *watch, int timeout_ms);
 

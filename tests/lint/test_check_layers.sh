@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The layer check (tools/check-layers.py) passes on the tree and fails when a
 # lower layer reaches up: a copy of libshifan/ with one bad include in base/,
-# one ZeroMQ call in domain/, and one function too long without a reason
-# must each be refused.
+# one ZeroMQ call in domain/, one libmicrohttpd call outside transport/http.c,
+# and one function too long without a reason must each be refused.
 # Usage: test_check_layers.sh RULES [BUILD_DIR]
 set -euo pipefail
 SRC=${SHIFAN_SOURCE_DIR:?}
@@ -36,6 +36,9 @@ misplaced domain/engine.c 'zmq_ctx_new()' 'domain/engine.c:.*zmq_ctx_new( outsid
 # The workbook libraries stay in their files: libzip in render_xlsx.c is refused.
 misplaced domain/render_xlsx.c 'zip_open(0, 0, 0)' \
   'domain/render_xlsx.c:.*zip_open( (libzip and libxml2) outside domain/xlsx_read.c'
+# libmicrohttpd belongs to transport/http.c alone, even within transport/.
+misplaced transport/net.c 'MHD_run(0)' \
+  'transport/net.c:.*MHD_run( (libmicrohttpd) outside transport/http.c'
 { printf 'int too_long(void)\n{\n    int n = 0;\n'
   for _ in $(seq 1 61); do printf '    n++;\n'; done
   printf '    return n;\n}\n'; } >>"$work/libshifan/domain/engine.c"
@@ -61,4 +64,4 @@ grep -q 'modules depend on each other: app/ping <-> app/pong' <<<"$out" ||
   { echo "FAIL: unexpected output: $out"; exit 1; }
 grep -q 'domain/rule uses ping of app/ping (domain/ may not use app/)' <<<"$out" ||
   { echo "FAIL: unexpected output: $out"; exit 1; }
-echo "ok: the check passes on the tree and refuses a bad include, a misplaced call (ZeroMQ, libzip), a long function, a cycle and a call up"
+echo "ok: the check passes on the tree and refuses a bad include, a misplaced call (ZeroMQ, libzip, libmicrohttpd), a long function, a cycle and a call up"

@@ -1,0 +1,64 @@
+/* Shifan console: what every page shares (labels in two languages, the API). */
+'use strict';
+
+const Console = (() => {
+  const params = new URLSearchParams(location.search);
+  let lang = params.get('lang') || localStorage.getItem('shifan-lang') || 'zh';
+  const labels = {};
+
+  /* Registers labels: {key: [chinese, english]}. */
+  function define(table) { Object.assign(labels, table); }
+  function t(key) {
+    const pair = labels[key];
+    if (!pair) return key;
+    return lang === 'en' && pair[1] ? pair[1] : pair[0];
+  }
+  /* Fills every element with data-t="key" with its label. */
+  function translate(root) {
+    (root || document).querySelectorAll('[data-t]').forEach((el) => { el.textContent = t(el.dataset.t); });
+    document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+  }
+  function setLang(next) {
+    lang = next;
+    localStorage.setItem('shifan-lang', next);
+  }
+
+  async function api(method, path, body) {
+    const options = { method, headers: {} };
+    if (body !== undefined) {
+      options.headers['Content-Type'] = 'application/json';
+      options.body = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const response = await fetch(path, options);
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = { error: response.statusText }; }
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === 'class') node.className = value;
+      else if (key.startsWith('data-')) node.setAttribute(key, value);
+      else node[key] = value;
+    }
+    for (const child of children) if (child !== null && child !== undefined)
+      node.append(child instanceof Node ? child : String(child));
+    return node;
+  }
+  function when(iso) { return iso ? iso.replace('T', ' ').replace(/\+08:00$|Z$/, '') : '-'; }
+
+  define({
+    lang_toggle: ['English', '中文'],
+    programme: ['方案', 'Programme'],
+    year: ['年度', 'Year'],
+    reports: ['已存报告', 'Reports stored'],
+    queued: ['待上报', 'Queued upstream'],
+    link: ['上级连接', 'Link to parent'],
+    role_county: ['县级节点', 'County node'],
+    role_prefecture: ['州市级节点', 'Prefecture hub'],
+    role_province: ['省级节点', 'Province core'],
+  });
+
+  return { define, t, translate, setLang, lang: () => lang, api, el, when };
+})();
