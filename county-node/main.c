@@ -10,7 +10,7 @@
 #include "domain/render.h"
 #include "domain/report.h"
 #include "domain/verdict.h"
-#include "domain/xlsx.h"
+#include "domain/report_xlsx.h"
 #include "app/cli.h"
 
 /* Every criterion's verdict, item by item, and the report's overall one. */
@@ -227,21 +227,13 @@ static int template_year(const programme_t *programme)
     return year > programme_last_year(programme) ? programme_last_year(programme) : year;
 }
 
-/* The template's bytes: the CSV form, or that table as a one-sheet
- * workbook (xlsx_from_csv), so both have one layout. */
+/* The template's bytes: the CSV form, or that table as a workbook. */
 static int template_bytes(const programme_t *programme, const char *unit, int year, sf_lang_t lang,
                           bool xlsx, char **out, size_t *len)
 {
-    char *csv = NULL;
-    size_t csv_len = 0;
-    int rc = report_template_csv(programme, unit, year, lang, &csv, &csv_len);
     sf_error_t error = {0, ""};
-    if (rc == 0 && xlsx) {
-        rc = xlsx_from_csv(csv, csv_len, lang == LANG_EN ? "form" : "自评表", out, len, &error);
-        free(csv);
-    } else {
-        *out = csv, *len = csv_len;
-    }
+    int rc = xlsx ? report_template_xlsx(programme, unit, year, lang, out, len, &error)
+                  : report_template_csv(programme, unit, year, lang, out, len);
     if (rc)
         fprintf(stderr, "error: cannot write the template: %s\n",
                 error.text[0] ? error.text : sf_strerror(rc));

@@ -129,14 +129,18 @@ static void console_node_info(console_t *self, const http_request_t *request,
     console_reply(response, body ? 200 : 500, body);
 }
 
-/* A change must come from this console's own page: a JSON POST (which no
- * plain form of another site can send) with no foreign Origin. */
+/* A change must come from this console's own page: a POST of JSON, or of
+ * a file's bytes (application/octet-stream), neither of which a plain form
+ * of another site can send, with no foreign Origin. */
 static bool console_change_allowed(const http_request_t *request, http_response_t *response)
 {
     char own[300];
     snprintf(own, sizeof own, "http://%s", request->host);
-    if (strncmp(request->content_type, "application/json", 16) != 0) {
-        console_reply_error(response, 415, "expected a JSON body (Content-Type: application/json)");
+    if (strncmp(request->content_type, "application/json", 16) != 0 &&
+        strncmp(request->content_type, "application/octet-stream", 24) != 0) {
+        console_reply_error(response, 415,
+                            "expected a JSON body (Content-Type: application/json) or a file's "
+                            "bytes (application/octet-stream)");
         return false;
     }
     if (*request->origin && strcmp(request->origin, own) != 0) {

@@ -13,7 +13,7 @@ void console_check_destroy(console_check_t **self_p)
         return;
     free((*self_p)->fields);
     report_destroy(&(*self_p)->report);
-    engine_result_destroy(&(*self_p)->result);
+    verdict_check_destroy(&(*self_p)->verdict);
     free(*self_p);
     *self_p = NULL;
 }
@@ -77,62 +77,31 @@ static int check_fields(console_check_t *self, const programme_t *programme, con
     return rc;
 }
 
-/* The report evaluated alone, as a version submitted now. */
-static int check_evaluate(console_check_t *self, const programme_t *programme, int64_t now)
-{
-    sf_error_t error = {0, ""};
-    engine_input_t *input = engine_input_new(programme, &error);
-    if (!input)
-        return error.code;
-    report_t *report = self->report;
-    snprintf(report->report_id, sizeof report->report_id, "%s-%d-check", report->unit,
-             report->year);
-    report->version = 1;
-    report->submitted_at = now;
-    int rc = engine_input_add_report(input, report, 0);
-    if (rc == 0)
-        rc = engine_evaluate(input, report->year, now, report->unit, &self->result, self->error,
-                             sizeof self->error);
-    engine_input_destroy(&input);
-    report->report_id[0] = '\0';
-    report->version = 0;
-    report->submitted_at = 0;
-    if (rc == 0 && !(self->unit = engine_result_find_unit(self->result, report->unit)))
-        rc = SF_EINVAL;
-    return rc;
-}
-
-int console_check(const programme_t *programme, const char *text, size_t len, const char *source,
-                  const char *default_unit, int64_t now, console_check_t **out)
+int console_check(node_t *node, const char *text, size_t len, const char *source,
+                  console_check_t **out)
 {
     console_check_t *self = calloc(1, sizeof *self);
     if (!(*out = self))
         return SF_ENOMEM;
+    const programme_t *programme = node_programme(node);
     sf_error_t error = {0, ""};
-    self->report = report_load(text, len, source, default_unit, programme, &error);
+    int rc = 0;
+    self->report = report_load(text, len, source, node_code(node), programme, &error);
     if (!self->report) {
         snprintf(self->error, sizeof self->error, "%s", error.text);
-        int rc = error.code == SF_ENOMEM
-                     ? SF_ENOMEM
-                     : check_fields(self, programme, text, len, source, default_unit);
-        if (rc)
-            console_check_destroy(out);
-        return rc;
+        rc = error.code == SF_ENOMEM
+                 ? SF_ENOMEM
+                 : check_fields(self, programme, text, len, source, node_code(node));
+    } else {
+        char err[512];
+        rc = node_check(node, self->report, &self->verdict, err, sizeof err);
+        if (rc == SF_EINVAL) { /* another unit, one the engine does not evaluate: as submit says */
+            snprintf(self->error, sizeof self->error, "%s: %s", source, err);
+            report_destroy(&self->report);
+            rc = 0;
+        }
     }
-    self->missing_count =
-        report_missing(self->report, programme, self->missing, sizeof self->missing);
-    int rc = check_evaluate(self, programme, now);
-    if (rc == SF_ENOMEM) {
+    if (rc)
         console_check_destroy(out);
-        return rc;
-    }
-    if (rc) { /* a report the engine cannot place (a unit it does not evaluate) */
-        if (!self->error[0])
-            snprintf(self->error, sizeof self->error, "%s: unit %s: cannot be evaluated", source,
-                     self->report->unit);
-        report_destroy(&self->report);
-        engine_result_destroy(&self->result);
-        self->unit = NULL;
-    }
-    return 0;
+    return rc;
 }

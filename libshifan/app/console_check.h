@@ -1,28 +1,30 @@
-/* console_check.h - one report checked and evaluated without storing it:
- * the county console's live check (POST /api/county/check) and the first
- * step of its submit.
+/* console_check.h - the county console's form read and checked without
+ * storing it: the live check (POST /api/county/check) and the first step of
+ * its submit and download.
  *
- * The same rules as `county-node submit`: the text is read with
- * report_load against the programme in force (so every message is the
- * CLI's, naming the JSON path), then evaluated alone by the engine as of
- * `now` (engine.h: the pass rule per criterion, per item, and the unit's
- * verdict). Nothing is read from or written to a store. Besides the first
- * error of the whole text, each value is also read on its own, so that
- * every wrong field gets its message, not only the first.
+ * One rule with `county-node submit --check`: the text is read with
+ * report_load against the node's programme (every message is the CLI's,
+ * naming the JSON path), then checked by node_check (node.h: the unit must
+ * be the node's own; verdict.h: the engine's verdict per criterion with its
+ * reason, per item and overall, the blank criteria, lateness from the
+ * unit-year's first stored version). What this layer adds is for a form:
+ * when the text does not read, each value is also read on its own, so that
+ * every wrong field gets its message, not only the first. Nothing is
+ * written to the store.
  *
  * Ownership: *out is the caller's (console_check_destroy); its report and
- * result are owned by it. Threads: no shared state. Errors: 0 with *out
+ * verdict are owned by it; the verdict points into the node's programme.
+ * Threads: the daemon's (it reads the node's store). Errors: 0 with *out
  * set (bad input is a result, not an error: out->error non-empty), or
- * SF_ENOMEM. */
+ * SF_ENOMEM, or the store's error reading the stored versions. */
 #ifndef SHIFAN_CONSOLE_CHECK_H
 #define SHIFAN_CONSOLE_CHECK_H
 
 #include <stddef.h>
-#include <stdint.h>
 
-#include "domain/engine.h"
-#include "domain/programme.h"
+#include "app/node.h"
 #include "domain/report.h"
+#include "domain/verdict.h"
 
 typedef struct {
     char criterion[CRITERION_ID_MAX];
@@ -33,17 +35,14 @@ typedef struct {
     char error[1024];              /* the first error of the whole text; "": valid */
     console_field_error_t *fields; /* per-criterion errors found reading each value alone */
     size_t field_count;
-    report_t *report;                 /* the valid report (no id yet); NULL when error is set */
-    engine_result_t *result;          /* its evaluation; NULL when error is set */
-    const engine_unit_result_t *unit; /* the report's unit in result */
-    char missing[2048];               /* criteria not given, comma-separated (they fail) */
-    size_t missing_count;
+    report_t *report;         /* the valid report (no id yet); NULL when error is set */
+    verdict_check_t *verdict; /* node_check's verdict; NULL when error is set */
 } console_check_t;
 
 /* Checks text (report JSON, at most REPORT_MAX_BYTES) named source in
- * messages, for default_unit (the node's code), evaluated as of now. */
-int console_check(const programme_t *programme, const char *text, size_t len, const char *source,
-                  const char *default_unit, int64_t now, console_check_t **out);
+ * messages, for the county node (its code is the default unit). */
+int console_check(node_t *node, const char *text, size_t len, const char *source,
+                  console_check_t **out);
 void console_check_destroy(console_check_t **self_p);
 
 #endif

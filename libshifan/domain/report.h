@@ -123,6 +123,15 @@ report_t *report_load_as(const char *text, size_t len, report_format_t format, c
  * 6- or 9-digit code, SF_ENOMEM. */
 int report_template_csv(const programme_t *programme, const char *unit, int year, sf_lang_t lang,
                         char **out, size_t *len);
+/* The same form filled with the report's values: its unit and year on
+ * every row, and for each criterion it gives, the value (是/否 or yes/no,
+ * a whole number), or numerator and denominator, and its comment; the
+ * criteria it does not give are left empty. It reads back through
+ * report_load as the same report (values and comments). Returns as
+ * report_template_csv; SF_EINVAL also for a report whose year is outside
+ * the programme (report_validate it first). */
+int report_to_template_csv(const report_t *self, const programme_t *programme, sf_lang_t lang,
+                           char **out, size_t *len);
 
 /* Checks a parsed report against a programme: unknown criterion, wrong kind
  * for the criterion, year outside the programme, unit not in the hierarchy or

@@ -507,8 +507,30 @@ static void template_hints(csvw_t *w, const programme_criterion_t *criterion, sf
     }
 }
 
+/* The value, numerator, denominator and comment cells of a criterion: the
+ * report's value when it has one (written as report_load reads it back),
+ * else empty. */
+static void template_value(csvw_t *w, const report_value_t *value, sf_lang_t lang)
+{
+    bool en = lang == LANG_EN;
+    if (value && value->kind == CRITERION_BOOL)
+        csvw_field(w, value->flag ? (en ? "yes" : "是") : (en ? "no" : "否"));
+    else if (value && value->kind == CRITERION_COUNT)
+        csvw_fieldf(w, "%llu", (unsigned long long)value->count);
+    else
+        csvw_field(w, "");
+    if (value && value->kind == CRITERION_RATIO) {
+        csvw_fieldf(w, "%llu", (unsigned long long)value->num);
+        csvw_fieldf(w, "%llu", (unsigned long long)value->den);
+    } else {
+        csvw_field(w, "");
+        csvw_field(w, "");
+    }
+    csvw_field(w, value && value->comment ? value->comment : "");
+}
+
 static void template_row(csvw_t *w, const programme_t *programme, size_t index, const char *unit,
-                         int year, sf_lang_t lang)
+                         int year, sf_lang_t lang, const report_t *report)
 {
     const programme_criterion_t *criterion = programme_criterion(programme, index);
     const programme_item_t *item = programme_item(programme, (size_t)criterion->item_index);
@@ -521,13 +543,13 @@ static void template_row(csvw_t *w, const programme_t *programme, size_t index, 
     csvw_field(w, item->id);
     csvw_field(w, en && criterion->title_en ? criterion->title_en : criterion->title_zh);
     template_hints(w, criterion, lang);
-    for (int blank = 0; blank < 4; blank++) /* value, numerator, denominator, comment */
-        csvw_field(w, "");
+    template_value(w, report ? report_find(report, criterion->id) : NULL, lang);
     csvw_row_end(w);
 }
 
-int report_template_csv(const programme_t *programme, const char *unit, int year, sf_lang_t lang,
-                        char **out, size_t *len)
+/* The template of unit and year, its value cells from report (NULL: empty). */
+static int template_write(const programme_t *programme, const char *unit, int year, sf_lang_t lang,
+                          const report_t *report, char **out, size_t *len)
 {
     if (!programme || !out || !programme_has_year(programme, year) ||
         (unit && !is_code_or_empty(unit)))
@@ -539,6 +561,20 @@ int report_template_csv(const programme_t *programme, const char *unit, int year
         csvw_field(w, column_names[template_columns[i]][lang == LANG_EN ? 0 : 1]);
     csvw_row_end(w);
     for (size_t i = 0; i < programme_criterion_count(programme); i++)
-        template_row(w, programme, i, unit ? unit : "", year, lang);
+        template_row(w, programme, i, unit ? unit : "", year, lang, report);
     return csvw_finish(&w, out, len);
+}
+
+int report_template_csv(const programme_t *programme, const char *unit, int year, sf_lang_t lang,
+                        char **out, size_t *len)
+{
+    return template_write(programme, unit, year, lang, NULL, out, len);
+}
+
+int report_to_template_csv(const report_t *self, const programme_t *programme, sf_lang_t lang,
+                           char **out, size_t *len)
+{
+    if (!self)
+        return SF_EINVAL;
+    return template_write(programme, self->unit, self->year, lang, self, out, len);
 }

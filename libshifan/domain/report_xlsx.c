@@ -23,3 +23,34 @@ report_t *report_load_any(const char *data, size_t len, const char *source,
     free(csv);
     return report;
 }
+
+/* A template's CSV (taken: freed here) as a workbook. */
+static int template_workbook(int rc, char *csv, size_t csv_len, sf_lang_t lang, char **out,
+                             size_t *len, sf_error_t *error)
+{
+    *out = NULL;
+    if (rc == 0)
+        rc = xlsx_from_csv(csv, csv_len, lang == LANG_EN ? "form" : "自评表", out, len, error);
+    else
+        sf_error_set(error, rc, "%s", sf_strerror(rc));
+    free(csv);
+    return rc;
+}
+
+int report_template_xlsx(const programme_t *programme, const char *unit, int year, sf_lang_t lang,
+                         char **out, size_t *len, sf_error_t *error)
+{
+    char *csv = NULL;
+    size_t csv_len = 0;
+    int rc = report_template_csv(programme, unit, year, lang, &csv, &csv_len);
+    return template_workbook(rc, csv, csv_len, lang, out, len, error);
+}
+
+int report_to_template_xlsx(const report_t *self, const programme_t *programme, sf_lang_t lang,
+                            char **out, size_t *len, sf_error_t *error)
+{
+    char *csv = NULL;
+    size_t csv_len = 0;
+    int rc = report_to_template_csv(self, programme, lang, &csv, &csv_len);
+    return template_workbook(rc, csv, csv_len, lang, out, len, error);
+}

@@ -2,112 +2,25 @@
 /* The county's console in a real browser (Debian's chromium, headless,
  * driven by playwright-core; no browser download): an official fills in the
  * form, sees an item turn from 不合格 to 合格 as a value is corrected, gets
- * the CLI's message next to a bad field, saves the draft, the daemon is
+ * the reason of a failed criterion (value against threshold, as
+ * `submit --check` says it) and the CLI's message next to a bad field, saves the draft, the daemon is
  * killed with SIGKILL and restarted, the reloaded page has the draft, and a
  * submit shows the version in the history. Screenshots go to
  * $SCREENSHOTS (the build folder's screenshots/). Exit 77: no browser here. */
 'use strict';
 
-const { spawn, execFileSync } = require('child_process');
-const fs = require('fs');
-const net = require('net');
-const os = require('os');
 const path = require('path');
-
-const BIN = process.env.BIN;
-const SHOTS = process.env.SCREENSHOTS || path.join(BIN || '.', '..', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const started = [];
-let work = null;
-
-function skip(why) { console.log(`SKIP: ${why}`); process.exit(77); }
-function fail(why) { throw new Error(why); }
-
-let playwright;
-try { playwright = require('playwright-core'); } catch (e) { skip('playwright-core is not installed (scripts/setup.sh runs npm ci)'); }
-if (!fs.existsSync(CHROMIUM)) skip(`${CHROMIUM} is missing (scripts/setup.sh installs chromium)`);
-if (!BIN) fail('BIN (the build\'s bin/) is not set');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
-  });
-}
-
-function run(program, ...args) {
-  return execFileSync(path.join(BIN, program), args, { encoding: 'utf8' });
-}
-
-/* Starts the county daemon with its console; resolves when it answers. */
-async function startCounty(dir, port) {
-  const log = fs.openSync(path.join(work, 'county.log'), 'a');
-  const child = spawn(path.join(BIN, 'county-node'), ['--data', dir, 'run', '--http', `127.0.0.1:${port}`],
-    { stdio: ['ignore', log, log] });
-  started.push(child);
-  for (let i = 0; i < 100; i++) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/api/node`);
-      if (response.ok) return child;
-    } catch (e) { /* not listening yet */ }
-    if (child.exitCode !== null) fail(`county-node exited ${child.exitCode}: ${fs.readFileSync(path.join(work, 'county.log'), 'utf8')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  fail('the console did not answer within 10 s');
-}
-
-function killed(child) {
-  return new Promise((resolve) => { if (child.exitCode !== null || child.signalCode) resolve(); else child.on('exit', resolve); });
-}
-
-/* Fills every criterion with a passing value, as an official would type it. */
-async function fillPassing(page) {
-  await page.evaluate(() => {
-    for (const row of document.querySelectorAll('.criterion')) {
-      const kind = row.dataset.kind, op = row.dataset.op, threshold = Number(row.dataset.threshold);
-      const set = (part, value) => {
-        const field = row.querySelector(`[data-part="${part}"]`);
-        field.value = value;
-        field.dispatchEvent(new Event(part === 'flag' ? 'change' : 'input', { bubbles: true }));
-      };
-      if (kind === 'bool') set('flag', 'true');
-      else if (kind === 'count') set('count', String(Math.ceil(threshold)));
-      else if (op === '==') { set('num', String(Math.round(threshold * 1000))); set('den', '100000'); }
-      else { set('num', '100'); set('den', '100'); }
-    }
-  });
-}
-
-/* Waits until the element with that id (ids hold criterion ids such as
- * "2.1", so no CSS selector) reads text. */
-async function verdictIs(page, id, text) {
-  await page.waitForFunction(([i, t]) => document.getElementById(i) && document.getElementById(i).textContent === t,
-    [id, text], { timeout: 5000 }).catch(async () => {
-    fail(`${id} is "${await page.textContent(`[id="${id}"]`)}", expected "${text}"`);
-  });
-}
+const { SHOTS, fail, workDir, freePort, run, initCounties, startCounty, killed, stopCleanly, launch, fillPassing,
+  verdictIs, runTest } = require('./lib');
 
 async function main() {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'shifan-browser-'));
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const upstreamPort = await freePort();
-  const key = run('province-core', '--data', path.join(work, 'province'), 'init', '--listen',
-    `tcp://127.0.0.1:${upstreamPort}`).match(/public key: (\S+)/)[1];
-  const countyDir = path.join(work, 'county');
-  run('county-node', '--data', countyDir, 'init', '--code', '530102', '--upstream',
-    `tcp://127.0.0.1:${upstreamPort}`, '--upstream-key', key);
+  workDir();
+  const [countyDir] = await initCounties('530102');
   const port = await freePort();
   let county = await startCounty(countyDir, port);
   const url = `http://127.0.0.1:${port}/`;
 
-  const context = await playwright.chromium.launchPersistentContext(path.join(work, 'profile'), {
-    executablePath: CHROMIUM, headless: true, locale: 'zh-CN',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  });
-  started.push({ close: () => context.close() });
+  const context = await launch();
   const page = context.pages()[0] || await context.newPage();
   const external = [];
   page.on('request', (request) => { if (!request.url().startsWith(url)) external.push(request.url()); });
@@ -126,6 +39,9 @@ async function main() {
   await verdictIs(page, `verdict-${ratio}`, '不合格');
   await verdictIs(page, `item-verdict-${item}`, '不合格');
   await verdictIs(page, 'overall', '不合格');
+  /* Why, as `submit --check` words it: the value against the threshold. */
+  const reason = await page.textContent(`[id="reason-${ratio}"]`);
+  if (!/^0\.00%（0\/100），要求 ≥ [0-9.]+%$/.test(reason)) fail(`the reason beside ${ratio} is "${reason}"`);
   const pct = await page.textContent(`[id="pct-${ratio}"]`);
   if (pct !== '0.00%') fail(`the percentage of ${ratio} shows "${pct}"`);
   await page.screenshot({ path: path.join(SHOTS, 'county-1-failing.png'), fullPage: true });
@@ -134,6 +50,7 @@ async function main() {
   await verdictIs(page, `verdict-${ratio}`, '合格');
   await verdictIs(page, `item-verdict-${item}`, '合格');
   await verdictIs(page, 'overall', '合格');
+  if (await page.textContent(`[id="reason-${ratio}"]`)) fail(`a reason stays beside ${ratio} once it passes`);
 
   /* A bad value gets the CLI's message beside its field, then is corrected. */
   await page.fill(`[data-criterion="${count}"][data-part="count"]`, '3.5');
@@ -170,23 +87,8 @@ async function main() {
   await page.waitForSelector('.criterion');
   if ((await page.textContent('h1')) !== 'County self-assessment') fail('?lang=en does not switch the labels');
   if (external.length) fail(`the page made requests elsewhere: ${external.join(', ')}`);
-  /* A clean stop (under ASan: nothing the console served leaked). */
-  county.kill('SIGTERM');
-  await killed(county);
-  if (county.exitCode !== 0) fail(`county-node exited ${county.exitCode} on SIGTERM: ${fs.readFileSync(path.join(work, 'county.log'), 'utf8').slice(-3000)}`);
+  await stopCleanly(county);
   console.log(`ok: ${item} turned from 不合格 to 合格, "${message}" beside ${count}, the draft survived kill -9, version 1 submitted; screenshots in ${SHOTS}`);
 }
 
-async function cleanup() {
-  for (const item of started.reverse()) {
-    if (item.close) { await item.close().catch(() => {}); continue; }
-    if (item.exitCode === null && !item.signalCode) { item.kill('SIGTERM'); await killed(item); }
-  }
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-}
-
-main().then(cleanup, async (error) => {
-  console.error(`FAIL: ${error.message}`);
-  await cleanup();
-  process.exit(1);
-});
+runTest(main);

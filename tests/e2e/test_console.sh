@@ -2,7 +2,9 @@
 # The console of run --http, over HTTP with the real daemons (the browser
 # test drives the county's page itself): only loopback is accepted, with the
 # reason; a port in use is a clear error; the county's API gives the CLI's
-# message for the same bad file, stores nothing on a check, shows each
+# message for the same bad file, stores nothing on a check, refuses blank
+# criteria unless confirmed, imports a filled CSV or XLSX as `submit FILE`
+# reads it and downloads the form as the filled template, shows each
 # version's journey (queued, at the prefecture, returned with the reason),
 # and the hub serves the shared page.
 source "$(dirname "$0")/lib.sh"
@@ -74,6 +76,51 @@ answer=$(http POST /api/county/check "$(cat "$WORK/good.json")")
 [ "$(jq -r .qualified <<<"$answer")" = true ] || fail "check of a good report: $answer"
 [ "$(county --data "$WORK/530102" list --json | jq length)" = 0 ] || fail "a check stored a version"
 
+note "blank criteria: named by the check, refused at submit unless confirmed (as --allow-blank)"
+jq -c 'del(.values["1.1"])' "$WORK/good.json" >"$WORK/blank.json"
+answer=$(http POST /api/county/check "$(cat "$WORK/blank.json")")
+[ "$(jq -c .blank <<<"$answer")" = '["1.1"]' ] || fail "check of a blank: $answer"
+[ "$(jq -r '.criteria["1.1"].reason' <<<"$answer")" = "未填写，要求 是（缺项按不合格计）" ] ||
+    fail "the blank's reason: $answer"
+answer=$(http POST /api/county/submit "$(cat "$WORK/blank.json")")
+[ "$(cat "$WORK/status")" = 400 ] && [ "$(jq -r .confirm_blank <<<"$answer")" = true ] ||
+    fail "a blank submitted unconfirmed: HTTP $(cat "$WORK/status"): $answer"
+jq -r .error <<<"$answer" | grep -q "1 项指标未填写：1.1；报告未保存" || fail "the refusal: $answer"
+[ "$(county --data "$WORK/530102" list --json | jq length)" = 0 ] || fail "an unconfirmed blank was stored"
+
+note "import: a filled sheet read as submit FILE reads it; download: the template with the form's values"
+upload() { # upload FILE NAME: POST the file's bytes as the page does
+    curl -s -o "$WORK/body" -w '%{http_code}' -X POST -H 'Content-Type: application/octet-stream' \
+        --data-binary "@$1" "http://127.0.0.1:$PORT/api/county/import?name=$2" >"$WORK/status"
+    cat "$WORK/body"
+}
+http POST '/api/county/export?format=csv' "$(cat "$WORK/good.json")" >"$WORK/form.csv"
+[ "$(cat "$WORK/status")" = 200 ] || fail "export csv: HTTP $(cat "$WORK/status")"
+county --data "$WORK/530102" submit --check "$WORK/form.csv" >"$WORK/cli.check" ||
+    fail "the downloaded CSV does not read back: $(cat "$WORK/form.csv")"
+tail -c +4 "$WORK/form.csv" | iconv -f UTF-8 -t GB18030 >"$WORK/form-gbk.csv" # no BOM: GBK as Excel saves it
+answer=$(upload "$WORK/form-gbk.csv" form-gbk.csv)
+[ "$(cat "$WORK/status")" = 200 ] || fail "import of a GB18030 CSV: HTTP $(cat "$WORK/status"): $answer"
+[ "$(jq -cS .report.values <<<"$answer")" = "$(jq -cS .values "$WORK/good.json")" ] ||
+    fail "the import gave $(jq -c .report.values <<<"$answer")"
+[ "$(jq -cS .report.comments <<<"$answer")" = "$(jq -cS .comments "$WORK/good.json")" ] ||
+    fail "the import lost comments: $answer"
+[ "$(jq -r .note <<<"$answer")" = "" ] || fail "the import skipped columns of the form: $answer"
+http POST '/api/county/export?format=xlsx' "$(cat "$WORK/good.json")" >"$WORK/form.xlsx"
+answer=$(upload "$WORK/form.xlsx" form.xlsx)
+[ "$(jq -cS .report.values <<<"$answer")" = "$(jq -cS .values "$WORK/good.json")" ] ||
+    fail "the XLSX download did not import as it was: $answer"
+printf 'PK\003\004broken' >"$WORK/broken.xlsx"
+answer=$(upload "$WORK/broken.xlsx" broken.xlsx)
+(cd "$WORK" && county --data "$WORK/530102" submit broken.xlsx 2>"$WORK/cli.err") && fail "the CLI read a broken workbook"
+[ "$(cat "$WORK/status")" = 400 ] && [ "error: $(jq -r .error <<<"$answer")" = "$(cat "$WORK/cli.err")" ] ||
+    fail "a broken workbook: the console said $answer, the CLI $(cat "$WORK/cli.err")"
+sed 's/530102/530103/' "$WORK/form.csv" >"$WORK/other.csv"
+answer=$(upload "$WORK/other.csv" other.csv)
+[ "$(cat "$WORK/status")" = 400 ] && jq -r .error <<<"$answer" | grep -q "^other.csv: .*own unit" ||
+    fail "another county's sheet: HTTP $(cat "$WORK/status"): $answer"
+[ "$(county --data "$WORK/530102" list --json | jq length)" = 0 ] || fail "an import or export stored a version"
+
 note "submit through the console: the journey as list knows it"
 answer=$(http POST /api/county/submit "$(cat "$WORK/good.json")")
 [ "$(cat "$WORK/status")" = 200 ] || fail "submit: HTTP $(cat "$WORK/status"): $answer"
@@ -90,4 +137,4 @@ wait_until 15 returned || fail "the console never showed the return's reason"
 
 stop county
 stop hub
-echo "ok: loopback only, port in use, the CLI's message, check stores nothing, queued -> delivered -> returned"
+echo "ok: loopback only, port in use, the CLI's message, check stores nothing, blanks confirmed, import/export, queued -> delivered -> returned"

@@ -23,14 +23,22 @@ const Console = (() => {
     localStorage.setItem('shifan-lang', next);
   }
 
+  /* Every request of the pages goes through here. body: an object or text
+   * (sent as JSON), or a file (a Blob, sent as its bytes). data: the JSON
+   * answer, or a Blob when the answer is a file (a download). */
   async function api(method, path, body) {
     const options = { method, headers: {} };
-    if (body !== undefined) {
+    if (body instanceof Blob) {
+      options.headers['Content-Type'] = 'application/octet-stream';
+      options.body = body;
+    } else if (body !== undefined) {
       options.headers['Content-Type'] = 'application/json';
       options.body = typeof body === 'string' ? body : JSON.stringify(body);
     }
     const response = await fetch(path, options);
+    const type = response.headers.get('Content-Type') || '';
     let data = null;
+    if (response.ok && !type.startsWith('application/json')) return { ok: true, status: response.status, data: await response.blob() };
     try { data = await response.json(); } catch (e) { data = { error: response.statusText }; }
     return { ok: response.ok, status: response.status, data };
   }

@@ -1,6 +1,8 @@
 /* The county's self-assessment page: the form of the programme in force,
- * checked live by the node's engine (POST /api/county/check), drafts kept in
- * the node's store, submit, the versions and the published result. */
+ * checked live by the rule of `submit --check` (POST /api/county/check),
+ * drafts kept in the node's store, submit, the versions and the published
+ * result; a filled CSV or XLSX imported into the form, the form downloaded
+ * as the filled template. Every request goes through Console.api. */
 'use strict';
 
 Console.define({
@@ -23,13 +25,19 @@ Console.define({
   needs_percent: ['要求：', 'Needs '],
   items_passed: ['合格项目', 'Items passed'],
   missing: ['未填指标', 'Criteria not given'],
+  blank_note: ['未填指标（按不合格计，提交时须确认留空）：', 'Blank criteria (they count as failed; submitting needs your confirmation): '],
+  import: ['导入 Excel/CSV', 'Import Excel/CSV'],
+  download_xlsx: ['下载 XLSX', 'Download XLSX'],
+  download_csv: ['下载 CSV', 'Download CSV'],
+  imported: ['已导入 {f}：请核对后保存或提交（尚未保存）', 'Imported {f}: check, then save or submit (not saved yet)'],
+  form_file: ['自评表', 'form'],
   draft_none: ['尚无草稿', 'No draft yet'],
   draft_saved: ['草稿已保存于 ', 'Draft saved at '],
   draft_submitted: ['（已作为第 {v} 版提交）', ' (submitted as version {v})'],
   unsaved: ['有未保存的修改', 'Unsaved changes'],
   deadline: ['自评截止：', 'Self-assessment due: '],
   submitted: ['已提交第 {v} 版：', 'Submitted version {v}: '],
-  confirm_missing: ['有 {n} 项指标未填，按不合格计。仍要提交吗？', '{n} criteria are blank and count as failed. Submit anyway?'],
+  confirm_missing: ['有 {n} 项指标未填：{list}。留空按不合格计。确认留空并提交吗？', '{n} criteria are blank: {list}. They count as failed. Leave them blank and submit?'],
   version: ['版本', 'Version'],
   report_id: ['报告编号', 'Report id'],
   submitted_at: ['提交时间', 'Submitted'],
@@ -93,7 +101,8 @@ function criterionRow(c) {
   Console.el('span', {}, title, Console.el('div', { class: 'need' }, needText(c)), comment),
   Console.el('span', {}, field),
   Console.el('span', { class: 'verdict none', id: 'verdict-' + c.id }, Console.t('blank')),
-  Console.el('span', { class: 'field-error message', id: 'error-' + c.id }));
+  Console.el('span', { class: 'field-error message', id: 'error-' + c.id }),
+  Console.el('span', { class: 'reason', id: 'reason-' + c.id }));
 }
 
 function renderForm() {
@@ -165,7 +174,8 @@ function showPercents() {
 
 function showCheck(check) {
   state.lastCheck = check;
-  document.querySelectorAll('.field-error').forEach((node) => { node.textContent = ''; });
+  document.querySelectorAll('.field-error, .reason').forEach((node) => { node.textContent = ''; });
+  $('blank-note').textContent = '';
   for (const [id, message] of Object.entries(check.fields || {})) {
     const node = $('error-' + id);
     if (node) node.textContent = message;
@@ -181,11 +191,16 @@ function showCheck(check) {
     $('items-passed').textContent = '';
     return;
   }
-  for (const [id, result] of Object.entries(check.criteria)) verdict($('verdict-' + id), result.passed, result.present);
+  for (const [id, result] of Object.entries(check.criteria)) {
+    verdict($('verdict-' + id), result.passed, result.present);
+    /* Why it fails, as `submit --check` words it: the value against the rule. */
+    if (!result.passed && result.present) $('reason-' + id).textContent = result.reason;
+  }
   for (const [id, passed] of Object.entries(check.items)) verdict($('item-verdict-' + id), passed, true);
   verdict($('overall'), check.qualified, true);
   $('items-passed').textContent = `${Console.t('items_passed')} ${check.items_passed}/${check.item_count}` +
-    (check.missing_count ? ` · ${Console.t('missing')} ${check.missing_count}` : '');
+    (check.blank_count ? ` · ${Console.t('missing')} ${check.blank_count}` : '');
+  if (check.blank_count) $('blank-note').textContent = Console.t('blank_note') + check.blank.join('、');
 }
 
 async function check() {
@@ -215,20 +230,51 @@ async function save() {
   showDraft({ saved_at: data.saved_at, submitted_version: 0 });
 }
 
+/* Blank criteria fail: the official confirms them by name, and the submit
+ * says so (allow_blank=1, as `submit --allow-blank`). */
 async function submit() {
   await check();
   const last = state.lastCheck;
-  if (last && last.valid && last.missing_count &&
-      !confirm(Console.t('confirm_missing').replace('{n}', last.missing_count))) return;
-  const { ok, data } = await Console.api('POST', '/api/county/submit', collect(false));
+  const blanks = last && last.valid ? last.blank : [];
+  if (blanks.length && !confirm(Console.t('confirm_missing').replace('{n}', blanks.length)
+    .replace('{list}', blanks.join('、')))) return;
+  const { ok, data } = await Console.api('POST', '/api/county/submit' + (blanks.length ? '?allow_blank=1' : ''),
+    collect(false));
   if (!ok) {
-    if (data.fields) showCheck(data); else $('form-error').textContent = data.error;
+    if (data.fields) showCheck(data);
+    if (!data.fields || data.confirm_blank) $('form-error').textContent = data.error;
     return;
   }
   state.dirty = false;
   $('form-note').textContent = Console.t('submitted').replace('{v}', data.version) + data.report_id;
   showDraft({ saved_at: data.submitted_at, submitted_version: data.version });
   history();
+}
+
+/* A filled CSV or XLSX (the downloaded form, or any sheet of the template's
+ * layout) read by the node as `submit FILE` reads it; its values fill the
+ * form, nothing is saved: the official sees them checked, then saves. */
+async function importFile(file) {
+  $('import-note').textContent = '';
+  const { ok, data } = await Console.api('POST', '/api/county/import?name=' + encodeURIComponent(file.name), file);
+  if (!ok) { $('form-error').textContent = data.error; return; }
+  if (data.report.year !== state.year) { state.year = data.report.year; await load(); }
+  $('form-error').textContent = '';
+  fill(data.report);
+  changed();
+  $('import-note').textContent = Console.t('imported').replace('{f}', data.source) + (data.note ? ' · ' + data.note : '');
+}
+
+/* The form as it is now, as the template filled with its values. */
+async function download(format) {
+  const { ok, data } = await Console.api('POST', `/api/county/export?format=${format}&lang=${Console.lang()}`, collect(false));
+  if (!ok) { if (data.fields) showCheck(data); else $('form-error').textContent = data.error; return; }
+  const link = Console.el('a', { href: URL.createObjectURL(data),
+    download: `${Console.t('form_file')}-${state.form.unit}-${state.year}.${format}` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
 function stateText(version) {
@@ -285,6 +331,14 @@ async function load() {
 }
 
 $('save').onclick = save;
+$('import').onclick = () => $('import-file').click();
+$('import-file').onchange = () => {
+  const file = $('import-file').files[0];
+  /* Emptied afterwards, so that the same file can be imported again. */
+  if (file) importFile(file).finally(() => { $('import-file').value = ''; });
+};
+$('download-xlsx').onclick = () => download('xlsx');
+$('download-csv').onclick = () => download('csv');
 $('submit').onclick = submit;
 $('year').onchange = () => { state.year = Number($('year').value); load(); };
 $('lang').onclick = () => { Console.setLang(Console.lang() === 'en' ? 'zh' : 'en'); load(); };

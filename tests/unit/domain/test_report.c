@@ -507,6 +507,60 @@ static void template_lists_every_criterion_and_reads_back(void **state)
     free(text);
 }
 
+/* A report written into the template reads back as the same report, in
+ * both languages: bools as 是/否 or yes/no, counts, ratios in their two
+ * cells, comments (with a comma and a quote); criteria it lacks stay empty. */
+static void a_filled_template_reads_back_as_the_same_report(void **state)
+{
+    const programme_t *programme = *state;
+    const char *json =
+        "{\"unit\":\"530102\",\"year\":2018,\"values\":{\"1.1\":true,\"1.2a\":false,"
+        "\"1.2c\":3,\"2.1\":{\"num\":912,\"den\":1000},\"2.7\":{\"num\":0,\"den\":0}},"
+        "\"comments\":{\"2.1\":\"含外来务工人员, \\\"约\\\" 10%\",\"1.2a\":\"未召开\"}}";
+    sf_error_t error;
+    report_t *report = report_load(json, strlen(json), "r.json", NULL, programme, &error);
+    if (!report)
+        fail_msg("%s", error.text);
+    char *expected = report_to_json(report);
+    for (int lang = LANG_ZH; lang <= LANG_EN; lang++) {
+        char *text = NULL;
+        size_t len = 0;
+        assert_int_equal(report_to_template_csv(report, programme, (sf_lang_t)lang, &text, &len),
+                         0);
+        assert_non_null(strstr(text, lang == LANG_ZH ? ",是,,," : ",yes,,,"));
+        assert_non_null(strstr(text, ",912,1000,"));
+        report_t *back =
+            report_load_as(text, len, REPORT_CSV, "filled.csv", NULL, programme, NULL, 0, &error);
+        if (!back)
+            fail_msg("%s", error.text);
+        char *got = report_to_json(back);
+        assert_string_equal(got, expected);
+        free(got);
+        report_destroy(&back);
+        free(text);
+    }
+    /* No values: the empty template of its unit and year. */
+    report_t *empty = report_new(NULL);
+    snprintf(empty->unit, sizeof empty->unit, "530102");
+    empty->year = 2018;
+    char *filled = NULL, *blank = NULL;
+    size_t filled_len = 0, blank_len = 0;
+    assert_int_equal(report_to_template_csv(empty, programme, LANG_ZH, &filled, &filled_len), 0);
+    assert_int_equal(report_template_csv(programme, "530102", 2018, LANG_ZH, &blank, &blank_len),
+                     0);
+    assert_int_equal(filled_len, blank_len);
+    assert_memory_equal(filled, blank, blank_len);
+    free(filled);
+    free(blank);
+    empty->year = 2016;
+    filled = NULL;
+    assert_int_equal(report_to_template_csv(empty, programme, LANG_ZH, &filled, NULL), SF_EINVAL);
+    assert_null(filled);
+    report_destroy(&empty);
+    free(expected);
+    report_destroy(&report);
+}
+
 static void oversized_input_is_refused(void **state)
 {
     const programme_t *programme = *state;
@@ -806,6 +860,7 @@ int main(void)
         cmocka_unit_test(broken_encodings_are_named),
         cmocka_unit_test(blank_headers_are_skipped_without_a_note),
         cmocka_unit_test(template_lists_every_criterion_and_reads_back),
+        cmocka_unit_test(a_filled_template_reads_back_as_the_same_report),
         cmocka_unit_test(oversized_input_is_refused),
         cmocka_unit_test(json_output_reads_back_the_same),
         cmocka_unit_test(proto_round_trip_keeps_everything),
