@@ -5,7 +5,13 @@
 # submits generated self-assessments for 2018, lets the hubs rank and
 # recommend, and prints the province's evaluation. It stops everything it
 # started. Results (JSON, CSV, printable HTML) are left in demo-output/.
+# The province, the hub of 昆明市 and the county 五华区 serve their web
+# consoles on 127.0.0.1 while it runs (the addresses are printed);
+# `./scripts/demo.sh --serve` keeps everything running at the end, for a
+# browser, until Ctrl-C.
 set -euo pipefail
+serve=false
+[ "${1:-}" = "--serve" ] && serve=true
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh build >/dev/null
@@ -29,8 +35,8 @@ port() {
     echo "no free port" >&2
     exit 1
 }
-run() { # NAME PROGRAM DATA
-    "$BIN/$2" --data "$3" run >>"$WORK/$1.log" 2>&1 &
+run() { # NAME PROGRAM DATA [run's options, e.g. --http ADDR]
+    "$BIN/$2" --data "$3" run "${@:4}" >>"$WORK/$1.log" 2>&1 &
     pids+=("$!")
 }
 
@@ -53,10 +59,18 @@ for hub in 530100 530300; do
             --key "$("$BIN/county-node" --data "$WORK/$county" key)" >/dev/null
     done
 done
-run province province-core "$WORK/province"
-for hub in 530100 530300; do run "hub$hub" prefecture-hub "$WORK/$hub"; done
-for county in ${counties[530100]} ${counties[530300]}; do run "c$county" county-node "$WORK/$county"; done
+# Three of them serve their console (docs/console.md), on loopback only.
+declare -A console=([province]=$(port) [530100]=$(port) [530102]=$(port))
+run province province-core "$WORK/province" --http "127.0.0.1:${console[province]}"
+run hub530100 prefecture-hub "$WORK/530100" --http "127.0.0.1:${console[530100]}"
+run hub530300 prefecture-hub "$WORK/530300"
+run c530102 county-node "$WORK/530102" --http "127.0.0.1:${console[530102]}"
+for county in 530103 530111 ${counties[530300]}; do run "c$county" county-node "$WORK/$county"; done
 echo "started ${#pids[@]} processes: $(printf '%s ' "${pids[@]}")"
+echo "web consoles (open in a browser on this machine):"
+echo "  province 云南省     http://127.0.0.1:${console[province]}/?year=2018"
+echo "  hub 昆明市 530100   http://127.0.0.1:${console[530100]}/?year=2018"
+echo "  county 五华区 530102 http://127.0.0.1:${console[530102]}/?year=2018"
 
 # A generated self-assessment: every criterion of the standard, ratios at
 # (base + the county's spread) per mille, one county short on item 2.2.
@@ -119,4 +133,11 @@ jq -r '
 ' "$OUT/evaluation-2018.json"
 echo
 echo "Full results: $OUT/evaluation-2018.{json,csv,html} (open the HTML in a browser to print it)"
+if $serve; then
+    say "Serving: the consoles above stay up until Ctrl-C"
+    trap 'exit 0' INT TERM
+    wait
+else
+    echo "To look at the consoles in a browser, run ./scripts/demo.sh --serve: it keeps them up until Ctrl-C."
+fi
 say "Stopping the ${#pids[@]} processes started"
