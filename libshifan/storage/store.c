@@ -10,8 +10,9 @@
 #include <string.h>
 
 static const char *const store_db_names[DB_COUNT] = {
-    "meta",        "reports", "latest",          "outbox",     "streams",     "children", "keys",
-    "inspections", "returns", "recommendations", "programmes", "submissions", "refusals", "drafts",
+    "meta",     "reports",     "latest",    "outbox",          "streams",    "children",
+    "keys",     "inspections", "returns",   "recommendations", "programmes", "submissions",
+    "refusals", "drafts",      "operators", "audit",
 };
 
 struct store {

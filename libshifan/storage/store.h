@@ -42,6 +42,8 @@ typedef enum {
     DB_REFUSALS,        /* "up/<report_id or epoch:seq>" (our item the parent refused) or
                          * "<child>/<...>" (ours a child refused) -> Payload(ItemRefused) */
     DB_DRAFTS,          /* county: "unit/year" -> the console's draft (drafts.h) */
+    DB_OPERATORS,       /* operator name -> created_at | password hash (operators.h) */
+    DB_AUDIT,           /* seq be64 -> a change made through the console (audit.h) */
     DB_COUNT
 } store_db_t;
 

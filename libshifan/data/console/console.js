@@ -23,16 +23,45 @@ const Console = (() => {
     localStorage.setItem('shifan-lang', next);
   }
 
+  /* GET /api/session, once per page: whether a login is needed, who is
+   * logged in and the CSRF token every change carries. */
+  let session = null;
+  async function sessionInfo() {
+    if (!session) {
+      const response = await fetch('/api/session');
+      session = response.ok ? await response.json() : { login_required: false };
+    }
+    return session;
+  }
+
+  /* Every page's requests go through here: a change (any method but GET)
+   * carries the session's token in X-CSRF-Token; a 401 (the session ended)
+   * reloads the page, which then shows the login. */
   async function api(method, path, body) {
     const options = { method, headers: {} };
     if (body !== undefined) {
       options.headers['Content-Type'] = 'application/json';
       options.body = typeof body === 'string' ? body : JSON.stringify(body);
     }
+    if (method !== 'GET' && path !== '/api/login') {
+      const { csrf_token: token } = await sessionInfo();
+      if (token) options.headers['X-CSRF-Token'] = token;
+    }
     const response = await fetch(path, options);
     let data = null;
     try { data = await response.json(); } catch (e) { data = { error: response.statusText }; }
+    if (response.status === 401 && path !== '/api/login') location.reload();
     return { ok: response.ok, status: response.status, data };
+  }
+
+  /* The operator's name and a logout button in the header, on every page. */
+  async function showOperator() {
+    const { operator } = await sessionInfo();
+    const tools = document.querySelector('header .tools');
+    if (!operator || !tools || document.getElementById('logout')) return;
+    const logout = el('button', { id: 'logout', 'data-t': 'logout' }, t('logout'));
+    logout.onclick = async () => { await api('POST', '/api/logout', {}); location.reload(); };
+    tools.append(el('span', { id: 'operator', class: 'who' }, t('operator') + ' ' + operator), logout);
   }
 
   function el(tag, attrs, ...children) {
@@ -58,7 +87,11 @@ const Console = (() => {
     role_county: ['县级节点', 'County node'],
     role_prefecture: ['州市级节点', 'Prefecture hub'],
     role_province: ['省级节点', 'Province core'],
+    operator: ['操作员', 'Operator'],
+    logout: ['退出登录', 'Log out'],
   });
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', showOperator);
+  else showOperator();
 
-  return { define, t, translate, setLang, lang: () => lang, api, el, when };
+  return { define, t, translate, setLang, lang: () => lang, api, el, when, session: sessionInfo };
 })();
