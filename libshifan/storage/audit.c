@@ -89,15 +89,9 @@ static int audit_each_fn(const void *key, size_t klen, const void *value, size_t
         op->skip--;
         return 0;
     }
-    if (op->count == op->cap) {
-        size_t cap = op->cap ? op->cap * 2 : 16;
-        audit_entry_t *grown = realloc(op->entries, cap * sizeof *grown);
-        if (!grown)
-            return SF_ENOMEM;
-        op->entries = grown;
-        op->cap = cap;
-    }
-    return audit_decode(key, klen, value, vlen, &op->entries[op->count++]);
+    audit_entry_t *entry =
+        store_array_push((void **)&op->entries, &op->count, &op->cap, sizeof *entry);
+    return entry ? audit_decode(key, klen, value, vlen, entry) : SF_ENOMEM;
 }
 
 static int audit_list_fn(store_txn_t *txn, void *arg)

@@ -138,15 +138,10 @@ static int operators_each_fn(const void *key, size_t klen, const void *value, si
     operators_op_t *op = arg;
     if (klen > OPERATORS_NAME_MAX || vlen < OPERATORS_HEADER)
         return SF_ECORRUPT;
-    if (op->count == op->cap) {
-        size_t cap = op->cap ? op->cap * 2 : 8;
-        operators_entry_t *grown = realloc(op->entries, cap * sizeof *grown);
-        if (!grown)
-            return SF_ENOMEM;
-        op->entries = grown;
-        op->cap = cap;
-    }
-    operators_entry_t *entry = &op->entries[op->count++];
+    operators_entry_t *entry =
+        store_array_push((void **)&op->entries, &op->count, &op->cap, sizeof *entry);
+    if (!entry)
+        return SF_ENOMEM;
     memcpy(entry->name, key, klen);
     entry->name[klen] = '\0';
     entry->created_at = (int64_t)store_get_be64(value);

@@ -413,3 +413,16 @@ int store_put_u64(store_txn_t *txn, store_t *self, store_db_t db, const char *ke
     store_put_be64(buf, value);
     return store_put(txn, self, db, key, strlen(key), buf, sizeof buf, 0);
 }
+
+void *store_array_push(void **items, size_t *count, size_t *cap, size_t size)
+{
+    if (*count == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 16;
+        void *grown = realloc(*items, grown_cap * size);
+        if (!grown)
+            return NULL;
+        *items = grown;
+        *cap = grown_cap;
+    }
+    return (char *)*items + size * (*count)++;
+}
