@@ -285,6 +285,7 @@ static const cli_verb_t county_verbs[] = {
      "[--format csv|xlsx] [--year Y] [--lang zh|en] [--out FILE]: the fill-in form of the "
      "programme in force, for Excel; submit reads it back",
      verb_template},
+    CLI_ACCESS_VERBS,
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -165,6 +165,7 @@ static const cli_verb_t hub_verbs[] = {
      "completeness, timeliness, "
      "ranking, aggregates and failed items of the prefecture",
      verb_report},
+    CLI_ACCESS_VERBS,
     {NULL, NULL, 0, NULL, NULL},
 };
 

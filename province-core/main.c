@@ -70,6 +70,7 @@ static const cli_verb_t province_verbs[] = {
      cli_verb_inspect},
     {"publish", "", 1, "FILE: publish a programme (standard, quotas, calendar) downward",
      verb_publish},
+    CLI_ACCESS_VERBS,
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -278,7 +278,7 @@ static const cli_verb_t common_verbs[] = {
      verb_set_upstream},
     {"run", "http=", 0,
      "[--http 127.0.0.1:PORT]: run the daemon in the foreground (SIGTERM/SIGINT stop it); "
-     "--http serves the web console on loopback",
+     "--http serves the web console (another address needs an operator account)",
      verb_run},
     {"status", "json", 0, "[--json]: stored reports, queue, link state", verb_status},
     {"list", "json", 0, "[--json]: every stored report version (and, on a county, its state)",
@@ -520,7 +520,9 @@ static int take_arguments(int argc, char **argv, int verb_at, const char *spec, 
     }
     if ((int)args->positional_count < positional) {
         fprintf(stderr, "error: %s %s needs %s\n", program, args->verb,
-                positional == 1 ? "a FILE argument (or - for stdin)" : "more arguments");
+                strcmp(args->verb, "operator") == 0 ? "add, list or remove"
+                : positional == 1                   ? "a FILE argument (or - for stdin)"
+                                                    : "more arguments");
         return CLI_USAGE;
     }
     if (!args->data) {

@@ -102,6 +102,22 @@ char *cli_recommendations_json(const char *prefecture, int year,
 char *cli_status_json(const node_status_t *status);
 /* `list --json` (cli_json.c): malloc'd text, NULL if out of memory. */
 char *cli_versions_json(const node_versions_t *versions);
+/* The verbs of the console's operator accounts and its audit trail
+ * (cli_operator.c), which every program lists among its own verbs with
+ * CLI_ACCESS_VERBS (they are not common_verbs: cli.c starts the console,
+ * which cli_operator.c reads the trail through). */
+int cli_verb_operator(const cli_args_t *args, node_t *node);
+int cli_verb_audit(const cli_args_t *args, node_t *node);
+#define CLI_ACCESS_VERBS                                                                           \
+    {"operator", "name=,json", 1,                                                                  \
+     "add|list|remove [--name NAME] [--json]: the console's operator accounts (add reads the "     \
+     "password from stdin, or prompts for it)",                                                    \
+     cli_verb_operator},                                                                           \
+    {                                                                                              \
+        "audit", "json,limit=", 0,                                                                 \
+            "[--json] [--limit N]: the changes made through the console, with the operator",       \
+            cli_verb_audit                                                                         \
+    }
 /* A version's state as `list` shows it ("delivered", "refused: why", ...;
  * buf holds the longer ones), or NULL where there is none (hub, province). */
 const char *cli_version_state(const node_version_t *version, char *buf, size_t size);

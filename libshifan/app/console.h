@@ -9,11 +9,18 @@
  * caller hands in (console_county_routes for a county; NULL for the tiers
  * whose pages are not built yet).
  *
- * Access: loopback only (transport/http.h refuses any other address, since
- * operator accounts, sessions and CSRF tokens are not built yet). A request
- * that changes state must be a POST with a JSON body and, when the browser
- * sends an Origin, one naming this console: so another site open in the
- * same browser cannot post a form to it.
+ * Access, a layer every page and route gets here, before its handler:
+ * loopback unless another address is given, and another address only while
+ * the node has an operator account (storage/operators.h). With no account,
+ * on loopback, the console is open as a local tool. Once an account exists
+ * (or beyond loopback), every page and API needs a login (POST /api/login:
+ * a session cookie, app/sessions.h), and every change (any method but GET)
+ * the session's CSRF token in X-CSRF-Token (GET /api/session gives it):
+ * 401 and 403 otherwise. A change must also be a JSON body with no foreign
+ * Origin. Every change that succeeds is logged and written to the audit
+ * trail (storage/audit.h) with the operator's name, the route as action and
+ * the target its handler names (console_audit_target); GET /api/audit
+ * reads the trail.
  *
  * Ownership: the caller owns the console (console_new, console_destroy)
  * and the node it borrows, which must outlive it. Threads: one, the
@@ -26,6 +33,7 @@
 #include <jansson.h>
 
 #include "app/node.h"
+#include "storage/audit.h"
 #include "transport/http.h"
 
 typedef struct console console_t;
@@ -66,5 +74,25 @@ void console_reply_error(http_response_t *response, int status, const char *fmt,
 int console_year(console_t *self, const http_request_t *request);
 /* An ISO 8601 string of unix seconds (0: JSON null). */
 json_t *console_time(int64_t seconds);
+
+/* ---- access, for the tiers' handlers ---- */
+
+/* The audit trail's operator for changes made while no account exists. */
+#define CONSOLE_NO_LOGIN "(no login)"
+
+/* Names what the current change acted on, for its audit entry (e.g. a
+ * report id); the entry is written only if the handler answers 2xx. */
+void console_audit_target(console_t *self, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Says the current POST changed nothing (a check): no audit entry. It
+ * still needed the CSRF token. */
+void console_no_change(console_t *self);
+/* The audit trail's entries as `audit --json` and GET /api/audit give
+ * them: [{seq, at, operator, node, action, target}], oldest first; a new
+ * array (NULL if out of memory). */
+json_t *console_audit_json(const audit_entry_t *entries, size_t count);
+/* The operator logged in for the current request; NULL on the open
+ * console (no account, loopback). */
+const char *console_operator(console_t *self);
 
 #endif

@@ -149,6 +149,7 @@ static console_check_t *county_run_check(console_t *console, const http_request_
 static void county_check(console_t *console, const http_request_t *request,
                          http_response_t *response)
 {
+    console_no_change(console);
     console_check_t *check = county_run_check(console, request, response);
     if (check)
         console_reply(response, 200, check_json(check));
@@ -185,6 +186,7 @@ static void county_draft(console_t *console, const http_request_t *request,
         console_reply_error(response, 500, "the draft was NOT saved: %s", sf_strerror(rc));
         return;
     }
+    console_audit_target(console, "%s/%d", node_code(console_node(console)), year);
     console_reply(response, 200,
                   json_pack("{s:i, s:o}", "year", year, "saved_at", console_time(saved_at)));
 }
@@ -230,6 +232,7 @@ static void county_submit(console_t *console, const http_request_t *request,
         console_check_destroy(&check);
         return;
     }
+    console_audit_target(console, "%s", check->report->report_id);
     int64_t saved_at;
     bool marked = county_store_draft(node, check->report->year, request->body, request->body_len,
                                      check->report->version, &saved_at) == 0;

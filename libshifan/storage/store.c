@@ -10,8 +10,9 @@
 #include <string.h>
 
 static const char *const store_db_names[DB_COUNT] = {
-    "meta",        "reports", "latest",          "outbox",     "streams",     "children", "keys",
-    "inspections", "returns", "recommendations", "programmes", "submissions", "refusals", "drafts",
+    "meta",     "reports",     "latest",    "outbox",          "streams",    "children",
+    "keys",     "inspections", "returns",   "recommendations", "programmes", "submissions",
+    "refusals", "drafts",      "operators", "audit",
 };
 
 struct store {
@@ -411,4 +412,17 @@ int store_put_u64(store_txn_t *txn, store_t *self, store_db_t db, const char *ke
     uint8_t buf[8];
     store_put_be64(buf, value);
     return store_put(txn, self, db, key, strlen(key), buf, sizeof buf, 0);
+}
+
+void *store_array_push(void **items, size_t *count, size_t *cap, size_t size)
+{
+    if (*count == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 16;
+        void *grown = realloc(*items, grown_cap * size);
+        if (!grown)
+            return NULL;
+        *items = grown;
+        *cap = grown_cap;
+    }
+    return (char *)*items + size * (*count)++;
 }

@@ -42,6 +42,8 @@ typedef enum {
     DB_REFUSALS,        /* "up/<report_id or epoch:seq>" (our item the parent refused) or
                          * "<child>/<...>" (ours a child refused) -> Payload(ItemRefused) */
     DB_DRAFTS,          /* county: "unit/year" -> the console's draft (drafts.h) */
+    DB_OPERATORS,       /* operator name -> created_at | password hash (operators.h) */
+    DB_AUDIT,           /* seq be64 -> a change made through the console (audit.h) */
     DB_COUNT
 } store_db_t;
 
@@ -115,6 +117,12 @@ typedef int (*store_each_fn)(const void *key, size_t klen, const void *value, si
  * transaction, not to the one walked. */
 int store_each(store_txn_t *txn, store_t *self, store_db_t db, const void *prefix, size_t plen,
                store_each_fn fn, void *arg);
+
+/* For store_each functions that collect records: a pointer to a new slot
+ * at the end of the malloc'd array *items (*count used of *cap elements of
+ * size bytes, grown by doubling; *count is incremented), or NULL when out
+ * of memory (the array is kept as it was). */
+void *store_array_push(void **items, size_t *count, size_t *cap, size_t size);
 
 /* True once LMDB reported MDB_PANIC: the environment is unusable until it
  * is reopened, so a daemon should exit and be restarted (L2). */

@@ -25,43 +25,62 @@ typedef struct {
     bool too_big;
 } http_pending_t;
 
-/* Reads "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT" into addr;
- * anything else is SF_EINVAL with a sentence. */
-static int http_parse_address(const char *address, struct sockaddr_storage *addr, bool *ipv6,
+/* The host part of address (without brackets) into host; the port. */
+static int http_split_address(const char *address, char *host, size_t size, long *port,
                               sf_error_t *error)
 {
     const char *colon = address ? strrchr(address, ':') : NULL;
     char *end;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    if (!colon || colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535) {
-        sf_error_set(error, SF_EINVAL, "--http %s: expected 127.0.0.1:PORT (a port 1-65535)",
-                     address ? address : "");
+    *port = colon ? strtol(colon + 1, &end, 10) : 0;
+    size_t hostlen = colon ? (size_t)(colon - address) : 0;
+    bool bracketed = hostlen >= 2 && address[0] == '[' && address[hostlen - 1] == ']';
+    if (!colon || colon[1] == '\0' || *end != '\0' || *port < 1 || *port > 65535 || hostlen == 0 ||
+        hostlen >= size) {
+        return sf_error_set(error, SF_EINVAL, "--http %s: expected 127.0.0.1:PORT (a port 1-65535)",
+                            address ? address : "");
+    }
+    snprintf(host, size, "%.*s", (int)(bracketed ? hostlen - 2 : hostlen),
+             bracketed ? address + 1 : address);
+    return 0;
+}
+
+/* Reads address (http_address_check's forms) into addr. */
+static int http_parse_address(const char *address, struct sockaddr_storage *addr, bool *ipv6,
+                              bool *loopback, sf_error_t *error)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    long port;
+    if (http_split_address(address, host, sizeof host, &port, error))
         return SF_EINVAL;
-    }
-    size_t hostlen = (size_t)(colon - address);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
     memset(addr, 0, sizeof *addr);
-    *ipv6 = hostlen == 5 && strncmp(address, "[::1]", 5) == 0;
-    if (*ipv6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+    *ipv6 = strchr(host, ':') != NULL;
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (*ipv6 && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
-        in6->sin6_addr = in6addr_loopback;
         in6->sin6_port = htons((uint16_t)port);
+        *loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
         return 0;
     }
-    if ((hostlen == 9 && strncmp(address, "127.0.0.1", 9) == 0) ||
-        (hostlen == 9 && strncmp(address, "localhost", 9) == 0)) {
-        struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
+    if (!*ipv6 && inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
         in4->sin_family = AF_INET;
-        in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         in4->sin_port = htons((uint16_t)port);
+        *loopback = (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
         return 0;
     }
-    sf_error_set(error, SF_EINVAL,
-                 "--http %s: the console listens on loopback only (127.0.0.1, [::1] or "
-                 "localhost): any other address needs operator accounts, sessions and CSRF "
-                 "tokens, which are not implemented yet",
-                 address);
-    return SF_EINVAL;
+    return sf_error_set(error, SF_EINVAL,
+                        "--http %s: expected an IP address and port, such as 127.0.0.1:8080, "
+                        "[::1]:8080 or 192.168.1.10:8080 (no host names but localhost)",
+                        address);
+}
+
+int http_address_check(const char *address, bool *loopback, sf_error_t *error)
+{
+    struct sockaddr_storage addr;
+    bool ipv6;
+    return http_parse_address(address, &addr, &ipv6, loopback, error);
 }
 
 /* Appends an upload chunk, up to HTTP_BODY_MAX; beyond it only notes it. */
@@ -143,6 +162,7 @@ static enum MHD_Result http_dispatch(http_t *self, struct MHD_Connection *connec
                               .content_type = http_header(connection, MHD_HTTP_HEADER_CONTENT_TYPE),
                               .host = http_header(connection, MHD_HTTP_HEADER_HOST),
                               .origin = http_header(connection, "Origin"),
+                              .csrf_token = http_header(connection, "X-CSRF-Token"),
                               .body = pending->body ? pending->body : "",
                               .body_len = pending->len};
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, http_param_one, &request);
@@ -193,12 +213,20 @@ static void http_log(void *cls, const char *fmt, va_list ap)
     slog_warn("http: %s", line);
 }
 
-http_t *http_new(const char *address, http_handler_fn handler, void *arg, sf_error_t *error)
+http_t *http_new(const char *address, bool allow_remote, http_handler_fn handler, void *arg,
+                 sf_error_t *error)
 {
     struct sockaddr_storage addr;
-    bool ipv6;
-    if (http_parse_address(address, &addr, &ipv6, error))
+    bool ipv6, loopback;
+    if (http_parse_address(address, &addr, &ipv6, &loopback, error))
         return NULL;
+    if (!loopback && !allow_remote) {
+        sf_error_set(error, SF_EINVAL,
+                     "--http %s: the console listens on loopback only (127.0.0.1, [::1] or "
+                     "localhost) unless it is guarded by logins",
+                     address);
+        return NULL;
+    }
     http_t *self = calloc(1, sizeof *self);
     if (!self) {
         sf_error_set(error, SF_ENOMEM, "out of memory");

@@ -11,9 +11,9 @@
  * query parameters, the headers below, the whole body, at most
  * HTTP_BODY_MAX bytes: a larger body is answered 413 without calling the
  * handler) and fills a response (status, content type, body, a few extra
- * headers). Bound to loopback only: http_new refuses any other address,
- * because operator accounts, sessions and CSRF tokens (which any other
- * address needs) are not built yet.
+ * headers). Loopback unless the caller allows more: http_new refuses any
+ * other address unless told the caller guards the console with logins
+ * (app/console.c does so only while operator accounts exist).
  *
  * Ownership: the caller owns the http_t (http_new, http_destroy); the
  * request and everything in it are borrowed for the handler call; a
@@ -42,6 +42,7 @@ typedef struct {
     http_param_t params[HTTP_PARAMS_MAX];
     size_t param_count;
     const char *cookie, *content_type, *host, *origin; /* request headers */
+    const char *csrf_token;                            /* X-CSRF-Token */
     const char *body;                                  /* NUL-terminated after body_len bytes */
     size_t body_len;
 } http_request_t;
@@ -65,12 +66,20 @@ typedef void (*http_handler_fn)(void *arg, const http_request_t *request,
 
 typedef struct http http_t;
 
-/* Starts listening on address ("127.0.0.1:PORT", "[::1]:PORT" or
- * "localhost:PORT"; PORT 1-65535) and answers with handler(arg, ...).
+/* Checks address: "127.0.0.1:PORT" (any of 127.0.0.0/8), "[::1]:PORT",
+ * "localhost:PORT", or any other IPv4 "A.B.C.D:PORT" or IPv6 "[ADDR]:PORT"
+ * (PORT 1-65535; no host names but localhost). 0 with *loopback set, or
+ * SF_EINVAL with a sentence. */
+int http_address_check(const char *address, bool *loopback, sf_error_t *error);
+
+/* Starts listening on address (http_address_check's forms; one that is not
+ * loopback only with allow_remote) and answers with handler(arg, ...).
  * NULL with error set: SF_EINVAL for a malformed address or one that is
- * not loopback (the sentence says why), SF_EIO when the port cannot be
- * bound (in use, ...), SF_ENOMEM. */
-http_t *http_new(const char *address, http_handler_fn handler, void *arg, sf_error_t *error);
+ * not loopback without allow_remote (the sentence says why), SF_EIO when
+ * the port cannot be bound (in use, not an address of this machine, ...),
+ * SF_ENOMEM. */
+http_t *http_new(const char *address, bool allow_remote, http_handler_fn handler, void *arg,
+                 sf_error_t *error);
 /* Stops the server, closing every connection, and sets *self_p to NULL. */
 void http_destroy(http_t **self_p);
 

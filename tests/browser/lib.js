@@ -43,6 +43,11 @@ function run(program, ...args) {
   return execFileSync(path.join(BIN, program), args, { encoding: 'utf8' });
 }
 
+/* run, with input on the program's stdin (a password, say). */
+function runWithInput(input, program, ...args) {
+  return execFileSync(path.join(BIN, program), args, { encoding: 'utf8', input });
+}
+
 /* A province (only its key: counties need a parent to be initialised) and
  * county data dirs for codes, in work; returns their paths. */
 async function initCounties(...codes) {
@@ -68,7 +73,7 @@ async function startCounty(dir, port) {
   started.push(child);
   for (let i = 0; i < 100; i++) {
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/api/node`);
+      const response = await fetch(`http://127.0.0.1:${port}/api/session`); /* open with or without a login */
       if (response.ok) return child;
     } catch (e) { /* not listening yet */ }
     if (child.exitCode !== null) fail(`county-node exited ${child.exitCode}: ${fs.readFileSync(logName, 'utf8')}`);
@@ -144,5 +149,5 @@ function runTest(main) {
   });
 }
 
-module.exports = { BIN, SHOTS, fail, workDir, freePort, run, initCounties, startCounty, killed, stopCleanly, launch,
+module.exports = { BIN, SHOTS, fail, workDir, freePort, run, runWithInput, initCounties, startCounty, killed, stopCleanly, launch,
   fillPassing, verdictIs, runTest };

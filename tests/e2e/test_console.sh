@@ -23,7 +23,7 @@ setup_tree "530100:530102"
 PORT=$(free_port)
 HUB_HTTP=$(free_port)
 
-note "anything but loopback is refused at start, with the reason"
+note "anything but loopback is refused at start while there is no operator account, with the reason"
 for address in 0.0.0.0:$PORT 192.168.1.10:$PORT "[::]:$PORT"; do
     if county --data "$WORK/530102" run --http "$address" 2>"$WORK/err"; then
         fail "run --http $address started"
@@ -31,7 +31,7 @@ for address in 0.0.0.0:$PORT 192.168.1.10:$PORT "[::]:$PORT"; do
         rc=$?
     fi
     [ "$rc" = 2 ] || fail "run --http $address: exit $rc, not 2"
-    grep -q "loopback only.*operator accounts.*not implemented yet" "$WORK/err" ||
+    grep -q "not a loopback address.*no operator account.*operator add --name NAME" "$WORK/err" ||
         fail "run --http $address said: $(cat "$WORK/err")"
 done
 county --data "$WORK/530102" run --http 127.0.0.1:http 2>"$WORK/err" && fail "a port that is no number was taken"

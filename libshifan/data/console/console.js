@@ -23,7 +23,20 @@ const Console = (() => {
     localStorage.setItem('shifan-lang', next);
   }
 
-  /* Every request of the pages goes through here. body: an object or text
+  /* GET /api/session, once per page: whether a login is needed, who is
+   * logged in and the CSRF token every change carries. */
+  let session = null;
+  async function sessionInfo() {
+    if (!session) {
+      const response = await fetch('/api/session');
+      session = response.ok ? await response.json() : { login_required: false };
+    }
+    return session;
+  }
+
+  /* Every page's requests go through here: a change (any method but GET)
+   * carries the session's token in X-CSRF-Token; a 401 (the session ended)
+   * reloads the page, which then shows the login. body: an object or text
    * (sent as JSON), or a file (a Blob, sent as its bytes). data: the JSON
    * answer, or a Blob when the answer is a file (a download). */
   async function api(method, path, body) {
@@ -35,12 +48,27 @@ const Console = (() => {
       options.headers['Content-Type'] = 'application/json';
       options.body = typeof body === 'string' ? body : JSON.stringify(body);
     }
+    if (method !== 'GET' && path !== '/api/login') {
+      const { csrf_token: token } = await sessionInfo();
+      if (token) options.headers['X-CSRF-Token'] = token;
+    }
     const response = await fetch(path, options);
     const type = response.headers.get('Content-Type') || '';
     let data = null;
     if (response.ok && !type.startsWith('application/json')) return { ok: true, status: response.status, data: await response.blob() };
     try { data = await response.json(); } catch (e) { data = { error: response.statusText }; }
+    if (response.status === 401 && path !== '/api/login') location.reload();
     return { ok: response.ok, status: response.status, data };
+  }
+
+  /* The operator's name and a logout button in the header, on every page. */
+  async function showOperator() {
+    const { operator } = await sessionInfo();
+    const tools = document.querySelector('header .tools');
+    if (!operator || !tools || document.getElementById('logout')) return;
+    const logout = el('button', { id: 'logout', 'data-t': 'logout' }, t('logout'));
+    logout.onclick = async () => { await api('POST', '/api/logout', {}); location.reload(); };
+    tools.append(el('span', { id: 'operator', class: 'who' }, t('operator') + ' ' + operator), logout);
   }
 
   function el(tag, attrs, ...children) {
@@ -66,7 +94,11 @@ const Console = (() => {
     role_county: ['县级节点', 'County node'],
     role_prefecture: ['州市级节点', 'Prefecture hub'],
     role_province: ['省级节点', 'Province core'],
+    operator: ['操作员', 'Operator'],
+    logout: ['退出登录', 'Log out'],
   });
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', showOperator);
+  else showOperator();
 
-  return { define, t, translate, setLang, lang: () => lang, api, el, when };
+  return { define, t, translate, setLang, lang: () => lang, api, el, when, session: sessionInfo };
 })();

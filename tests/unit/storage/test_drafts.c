@@ -15,42 +15,7 @@
 #include "base/error.h"
 #include "storage/drafts.h"
 #include "storage/store.h"
-
-typedef struct {
-    char dir[64];
-    store_t *store;
-} fixture_t;
-
-static int setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/shifan-drafts-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    sf_error_t error = {0, ""};
-    f->store = store_open(f->dir, 0, &error);
-    *state = f;
-    return f->store ? 0 : -1;
-}
-
-/* The environment is two files (data.mdb, lock.mdb) in the directory. */
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    store_destroy(&f->store);
-    char path[96];
-    int rc = 0;
-    for (const char *const *name = (const char *const[]){"data.mdb", "lock.mdb", NULL}; *name;
-         name++) {
-        snprintf(path, sizeof path, "%s/%s", f->dir, *name);
-        rc |= unlink(path);
-    }
-    rc |= rmdir(f->dir);
-    free(f);
-    return rc;
-}
+#include "store_fixture.h"
 
 static int put(store_t *store, const char *unit, int year, const char *text, int64_t at,
                uint32_t version)
@@ -61,7 +26,7 @@ static int put(store_t *store, const char *unit, int year, const char *text, int
 
 static void test_draft_survives_reopen_and_is_replaced(void **state)
 {
-    fixture_t *f = *state;
+    store_fixture_t *f = *state;
     assert_int_equal(put(f->store, "530102", 2018, "{\"values\":{\"1.1\":true}}", 1000, 0), 0);
     store_destroy(&f->store);
     sf_error_t error = {0, ""};
@@ -83,7 +48,7 @@ static void test_draft_survives_reopen_and_is_replaced(void **state)
 
 static void test_unit_years_are_apart(void **state)
 {
-    fixture_t *f = *state;
+    store_fixture_t *f = *state;
     assert_int_equal(put(f->store, "530102", 2018, "a", 1, 0), 0);
     assert_int_equal(put(f->store, "530102", 2019, "b", 1, 0), 0);
     drafts_record_t draft;
@@ -99,7 +64,7 @@ static void test_unit_years_are_apart(void **state)
 
 static void test_bounds(void **state)
 {
-    fixture_t *f = *state;
+    store_fixture_t *f = *state;
     assert_int_equal(put(f->store, "", 2018, "x", 1, 0), SF_EINVAL);
     char *big = malloc(DRAFTS_TEXT_MAX + 2);
     assert_non_null(big);
@@ -114,10 +79,11 @@ static void test_bounds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_draft_survives_reopen_and_is_replaced, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_unit_years_are_apart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_draft_survives_reopen_and_is_replaced,
+                                        store_fixture_setup, store_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_unit_years_are_apart, store_fixture_setup,
+                                        store_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_bounds, store_fixture_setup, store_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

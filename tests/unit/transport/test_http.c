@@ -24,7 +24,7 @@
 
 typedef struct {
     int calls;
-    char method[16], path[64], a[16], b[16], type[64], body[64];
+    char method[16], path[64], a[16], b[16], type[64], body[64], csrf[16];
 } seen_t;
 
 static void handler(void *arg, const http_request_t *request, http_response_t *response)
@@ -37,6 +37,7 @@ static void handler(void *arg, const http_request_t *request, http_response_t *r
     snprintf(seen->a, sizeof seen->a, "%s", a ? a : "(none)");
     snprintf(seen->b, sizeof seen->b, "%s", b ? b : "(none)");
     snprintf(seen->type, sizeof seen->type, "%s", request->content_type);
+    snprintf(seen->csrf, sizeof seen->csrf, "%s", request->csrf_token);
     snprintf(seen->body, sizeof seen->body, "%.*s", (int)request->body_len, request->body);
     char *body = strdup("created");
     http_response_take(response, 201, "text/plain; charset=utf-8", body, strlen(body));
@@ -90,15 +91,38 @@ static void test_only_loopback(void **state)
     (void)state;
     seen_t seen = {0};
     sf_error_t error = {0, ""};
-    assert_null(http_new("0.0.0.0:8080", handler, &seen, &error));
+    assert_null(http_new("0.0.0.0:8080", false, handler, &seen, &error));
     assert_int_equal(error.code, SF_EINVAL);
-    assert_non_null(strstr(error.text, "operator accounts"));
-    assert_null(http_new("192.168.1.5:8080", handler, &seen, &error));
+    assert_non_null(strstr(error.text, "loopback only"));
+    assert_null(http_new("192.168.1.5:8080", false, handler, &seen, &error));
     assert_int_equal(error.code, SF_EINVAL);
-    assert_null(http_new("127.0.0.1:0", handler, &seen, &error));
+    assert_null(http_new("127.0.0.1:0", true, handler, &seen, &error));
     assert_non_null(strstr(error.text, "a port 1-65535"));
-    assert_null(http_new("127.0.0.1", handler, &seen, &error));
+    assert_null(http_new("127.0.0.1", true, handler, &seen, &error));
     assert_int_equal(error.code, SF_EINVAL);
+    assert_null(http_new("example.org:8080", true, handler, &seen, &error));
+    assert_non_null(strstr(error.text, "no host names"));
+}
+
+/* Which addresses are loopback: the whole of 127.0.0.0/8, ::1, localhost. */
+static void test_address_check(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *address;
+        bool loopback;
+    } cases[] = {{"127.0.0.1:80", true},     {"127.0.0.2:80", true},  {"localhost:80", true},
+                 {"[::1]:80", true},         {"0.0.0.0:80", false},   {"[::]:80", false},
+                 {"192.168.1.10:80", false}, {"[fe80::1]:80", false}, {"128.0.0.1:80", false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool loopback = !cases[i].loopback;
+        sf_error_t error = {0, ""};
+        assert_int_equal(http_address_check(cases[i].address, &loopback, &error), 0);
+        assert_int_equal(loopback, cases[i].loopback);
+    }
+    bool loopback;
+    assert_int_equal(http_address_check("[::1:80", &loopback, NULL), SF_EINVAL);
+    assert_int_equal(http_address_check("1.2.3:80", &loopback, NULL), SF_EINVAL);
 }
 
 static void test_request_and_response(void **state)
@@ -109,12 +133,12 @@ static void test_request_and_response(void **state)
     int port = free_port();
     char address[32], request[512], answer[4096];
     snprintf(address, sizeof address, "localhost:%d", port);
-    http_t *http = http_new(address, handler, &seen, &error);
+    http_t *http = http_new(address, false, handler, &seen, &error);
     assert_non_null(http);
     int len = snprintf(request, sizeof request,
                        "POST /api/x?a=1&b=two%%20words HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
                        "Content-Type: application/json\r\nContent-Length: 7\r\n"
-                       "Connection: close\r\n\r\n{\"k\":1}",
+                       "X-CSRF-Token: t0k3n\r\nConnection: close\r\n\r\n{\"k\":1}",
                        port);
     exchange(http, port, request, (size_t)len, answer, sizeof answer);
     assert_int_equal(seen.calls, 1);
@@ -123,6 +147,7 @@ static void test_request_and_response(void **state)
     assert_string_equal(seen.a, "1");
     assert_string_equal(seen.b, "two words");
     assert_string_equal(seen.type, "application/json");
+    assert_string_equal(seen.csrf, "t0k3n");
     assert_string_equal(seen.body, "{\"k\":1}");
     assert_non_null(strstr(answer, "HTTP/1.1 201"));
     assert_non_null(strstr(answer, "X-Test: yes"));
@@ -139,7 +164,7 @@ static void test_body_too_big(void **state)
     int port = free_port();
     char address[32], answer[4096];
     snprintf(address, sizeof address, "127.0.0.1:%d", port);
-    http_t *http = http_new(address, handler, &seen, &error);
+    http_t *http = http_new(address, false, handler, &seen, &error);
     assert_non_null(http);
     size_t body = HTTP_BODY_MAX + 1;
     char *request = malloc(body + 256);
@@ -159,6 +184,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_only_loopback),
+        cmocka_unit_test(test_address_check),
         cmocka_unit_test(test_request_and_response),
         cmocka_unit_test(test_body_too_big),
     };
