@@ -10,31 +10,10 @@
 
 const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
-const net = require('net');
-const os = require('os');
 const path = require('path');
+const { BIN, SHOTS, started, fail, freePort, killed, workDir, openPage, cleanup } = require('./lib');
 
-const BIN = process.env.BIN;
-const SHOTS = process.env.SCREENSHOTS || path.join(BIN || '.', '..', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const started = [];
 let work = null;
-
-function skip(why) { console.log(`SKIP: ${why}`); process.exit(77); }
-function fail(why) { throw new Error(why); }
-
-let playwright;
-try { playwright = require('playwright-core'); } catch (e) { skip('playwright-core is not installed (scripts/setup.sh runs npm ci)'); }
-if (!fs.existsSync(CHROMIUM)) skip(`${CHROMIUM} is missing (scripts/setup.sh installs chromium)`);
-if (!BIN) fail('BIN (the build\'s bin/) is not set');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
-  });
-}
 
 function run(program, ...args) {
   return execFileSync(path.join(BIN, program), args, { encoding: 'utf8' });
@@ -55,10 +34,6 @@ async function startCounty(dir, port) {
     await new Promise((r) => setTimeout(r, 100));
   }
   fail('the console did not answer within 10 s');
-}
-
-function killed(child) {
-  return new Promise((resolve) => { if (child.exitCode !== null || child.signalCode) resolve(); else child.on('exit', resolve); });
 }
 
 /* Fills every criterion with a passing value, as an official would type it. */
@@ -89,8 +64,7 @@ async function verdictIs(page, id, text) {
 }
 
 async function main() {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'shifan-browser-'));
-  fs.mkdirSync(SHOTS, { recursive: true });
+  work = workDir('shifan-browser-');
   const upstreamPort = await freePort();
   const key = run('province-core', '--data', path.join(work, 'province'), 'init', '--listen',
     `tcp://127.0.0.1:${upstreamPort}`).match(/public key: (\S+)/)[1];
@@ -101,16 +75,7 @@ async function main() {
   let county = await startCounty(countyDir, port);
   const url = `http://127.0.0.1:${port}/`;
 
-  const context = await playwright.chromium.launchPersistentContext(path.join(work, 'profile'), {
-    executablePath: CHROMIUM, headless: true, locale: 'zh-CN',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  });
-  started.push({ close: () => context.close() });
-  const page = context.pages()[0] || await context.newPage();
-  const external = [];
-  page.on('request', (request) => { if (!request.url().startsWith(url)) external.push(request.url()); });
+  const page = await openPage(work, url, { width: 1280, height: 900 });
   page.on('dialog', (dialog) => dialog.accept());
 
   await page.goto(url);
@@ -169,7 +134,7 @@ async function main() {
   await page.goto(url + '?lang=en');
   await page.waitForSelector('.criterion');
   if ((await page.textContent('h1')) !== 'County self-assessment') fail('?lang=en does not switch the labels');
-  if (external.length) fail(`the page made requests elsewhere: ${external.join(', ')}`);
+  if (page.external.length) fail(`the page made requests elsewhere: ${page.external.join(', ')}`);
   /* A clean stop (under ASan: nothing the console served leaked). */
   county.kill('SIGTERM');
   await killed(county);
@@ -177,16 +142,8 @@ async function main() {
   console.log(`ok: ${item} turned from 不合格 to 合格, "${message}" beside ${count}, the draft survived kill -9, version 1 submitted; screenshots in ${SHOTS}`);
 }
 
-async function cleanup() {
-  for (const item of started.reverse()) {
-    if (item.close) { await item.close().catch(() => {}); continue; }
-    if (item.exitCode === null && !item.signalCode) { item.kill('SIGTERM'); await killed(item); }
-  }
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-}
-
-main().then(cleanup, async (error) => {
+main().then(() => cleanup(work), async (error) => {
   console.error(`FAIL: ${error.message}`);
-  await cleanup();
+  await cleanup(work);
   process.exit(1);
 });

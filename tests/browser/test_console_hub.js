@@ -14,32 +14,11 @@
 
 const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
-const net = require('net');
-const os = require('os');
 const path = require('path');
+const { BIN, SHOTS, started, fail, freePort, killed, workDir, openPage, cleanup } = require('./lib');
 
-const BIN = process.env.BIN;
-const SHOTS = process.env.SCREENSHOTS || path.join(BIN || '.', '..', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const HUB_NOW = '2018-10-08T10:00:00+08:00'; /* after 2018-09-30, the recommendation deadline */
-const started = [];
 let work = null;
-
-function skip(why) { console.log(`SKIP: ${why}`); process.exit(77); }
-function fail(why) { throw new Error(why); }
-
-let playwright;
-try { playwright = require('playwright-core'); } catch (e) { skip('playwright-core is not installed (scripts/setup.sh runs npm ci)'); }
-if (!fs.existsSync(CHROMIUM)) skip(`${CHROMIUM} is missing (scripts/setup.sh installs chromium)`);
-if (!BIN) fail('BIN (the build\'s bin/) is not set');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
-  });
-}
 
 function run(program, args, options = {}) {
   return execFileSync(path.join(BIN, program), args, { encoding: 'utf8', ...options });
@@ -63,10 +42,6 @@ async function until(what, test, seconds = 15) {
     await sleep(100);
   }
   fail(`${what} did not happen within ${seconds} s`);
-}
-
-function killed(child) {
-  return new Promise((resolve) => { if (child.exitCode !== null || child.signalCode) resolve(); else child.on('exit', resolve); });
 }
 
 /* A Yunnan report that passes every item (tests/e2e/lib.sh's report_json). */
@@ -117,20 +92,6 @@ function reportLine(hubDir, unit, criterion) {
   const line = lines.slice(start + 1).find((l) => l.trim().startsWith(`✗ ${criterion} `));
   if (start < 0 || !line) fail(`report has no line for ${unit} ${criterion}: ${text}`);
   return line.trim();
-}
-
-async function launch(url) {
-  const context = await playwright.chromium.launchPersistentContext(path.join(work, 'profile'), {
-    executablePath: CHROMIUM, headless: true, locale: 'zh-CN',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1400, height: 1000 },
-  });
-  started.push({ close: () => context.close() });
-  const page = context.pages()[0] || await context.newPage();
-  page.external = [];
-  page.on('request', (request) => { if (!request.url().startsWith(url)) page.external.push(request.url()); });
-  return page;
 }
 
 async function textOf(page, id) { return page.textContent(`[id="${id}"]`); }
@@ -205,8 +166,7 @@ async function returnReport(page) {
 }
 
 async function main() {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'shifan-browser-hub-'));
-  fs.mkdirSync(SHOTS, { recursive: true });
+  work = workDir('shifan-browser-hub-');
   const hubDir = await deploy();
   for (const code of ['530102', '530103', '530111']) daemon('c' + code, 'county-node', ['--data', path.join(work, code), 'run']);
   run('county-node', ['--data', path.join(work, '530102'), 'submit', '-'], { ...at('2018-07-15T09:00:00+08:00'), input: report('530102', {}) });
@@ -217,7 +177,7 @@ async function main() {
   await until('both reports at the hub', () => JSON.parse(run('prefecture-hub', ['--data', hubDir, 'status', '--json'])).reports === 2, 20);
 
   const url = `http://127.0.0.1:${port}/`;
-  const page = await launch(url);
+  const page = await openPage(work, url, { width: 1400, height: 1000 });
   await page.goto(url);
   const line = await checkOverview(page, hubDir);
   await inspectAndConfirm(page, hubDir);
@@ -233,19 +193,11 @@ async function main() {
   console.log(`ok: 530102 on time, 530103 late, 530111 missing; 2.2 of 530103 "${line}"; inspection stored; confirm refused past the deadline, then taken with the override; the return reached 530103; screenshots in ${SHOTS}`);
 }
 
-async function cleanup() {
-  for (const item of started.reverse()) {
-    if (item.close) { await item.close().catch(() => {}); continue; }
-    if (item.exitCode === null && !item.signalCode) { item.kill('SIGTERM'); await killed(item); }
-  }
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-}
-
-main().then(cleanup, async (error) => {
+main().then(() => cleanup(work), async (error) => {
   console.error(`FAIL: ${error.message}`);
   if (work) for (const name of ['hub', 'c530102', 'c530103']) {
     try { console.error(`--- ${name}.log\n${logOf(name).slice(-2000)}`); } catch (e) { /* not started */ }
   }
-  await cleanup();
+  await cleanup(work);
   process.exit(1);
 });
