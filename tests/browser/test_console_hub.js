@@ -190,6 +190,7 @@ async function main() {
   hub.kill('SIGTERM');
   await killed(hub);
   if (hub.exitCode !== 0) fail(`prefecture-hub exited ${hub.exitCode} on SIGTERM: ${logOf('hub').slice(-3000)}`);
+  if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(logOf('hub'))) fail(`a sanitizer report in the hub's log: ${logOf('hub').slice(-3000)}`);
   console.log(`ok: 530102 on time, 530103 late, 530111 missing; 2.2 of 530103 "${line}"; inspection stored; confirm refused past the deadline, then taken with the override; the return reached 530103; screenshots in ${SHOTS}`);
 }
 

@@ -4,7 +4,7 @@
 # reason; a port in use is a clear error; the county's API gives the CLI's
 # message for the same bad file, stores nothing on a check, shows each
 # version's journey (queued, at the prefecture, returned with the reason),
-# and the hub serves the shared page.
+# and the hub serves its own page.
 source "$(dirname "$0")/lib.sh"
 
 # http METHOD PATH [BODY]: the answer's body; its status in $WORK/status.
@@ -50,8 +50,8 @@ if province --data "$WORK/province" run --http "127.0.0.1:$PORT" 2>"$WORK/err"; 
 fi
 grep -q "cannot listen there" "$WORK/err" || fail "port in use: $(cat "$WORK/err")"
 
-note "the hub serves the shared page and no county API"
-curl -sf "http://127.0.0.1:$HUB_HTTP/" | grep -q '/static/console.js' || fail "the hub's page"
+note "the hub serves its own page and no county API"
+curl -sf "http://127.0.0.1:$HUB_HTTP/" | grep -q '/static/hub.js' || fail "the hub's page"
 [ "$(curl -s "http://127.0.0.1:$HUB_HTTP/api/node" | jq -r .role)" = prefecture ] || fail "hub /api/node"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HUB_HTTP/api/county/form")" = 404 ] ||
     fail "the hub answers the county's API"
