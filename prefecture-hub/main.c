@@ -51,9 +51,15 @@ static int verb_recommend(const cli_args_t *args, node_t *node)
     int year;
     if (cli_year(args, &year))
         return CLI_USAGE;
+    if (cli_flag(args, "override") && !cli_flag(args, "confirm")) {
+        fprintf(stderr, "error: --override goes with --confirm\n");
+        return CLI_USAGE;
+    }
     char err[512];
     node_recommendations_t *lists = NULL;
-    int rc = node_recommend(node, year, cli_flag(args, "confirm"), &lists, err, sizeof err);
+    node_recommend_request_t request = {cli_flag(args, "confirm"), cli_flag(args, "override"),
+                                        "command line"};
+    int rc = node_recommend(node, year, &request, &lists, err, sizeof err);
     if (rc) {
         fprintf(stderr, "error: %s\n", err);
         return cli_exit_code(rc);
@@ -157,8 +163,9 @@ static const cli_verb_t hub_verbs[] = {
      cli_verb_inspect},
     {"return", "unit=,year=,reason=", 0,
      "--unit CODE --year Y --reason TEXT: send a report back for correction", verb_return},
-    {"recommend", "year=,confirm,json", 0,
-     "--year Y [--confirm] [--json]: show the recommendation; --confirm makes it final",
+    {"recommend", "year=,confirm,override,json", 0,
+     "--year Y [--confirm [--override]] [--json]: show the recommendation; --confirm makes it "
+     "final (after the programme's recommendation deadline only with --override, logged)",
      verb_recommend},
     {"report", "year=,json,format=,out=,lang=", 0,
      "--year Y [--json | --format json|csv|html|xlsx] [--lang zh|en] [--out FILE]: "

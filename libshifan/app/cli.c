@@ -1,6 +1,7 @@
 #include "app/cli.h"
 #include "app/console.h"
 #include "app/console_county.h"
+#include "app/console_hub.h"
 #include "base/error.h"
 #include "base/slog.h"
 #include "base/stime.h"
@@ -127,17 +128,28 @@ static int verb_allow(const cli_args_t *args, node_t *node)
     return 0;
 }
 
-/* run [--http ADDR]: the daemon, with the console in its loop when asked
- * (a county's form; the hub and province serve the shared page for now). */
+/* The console each tier serves with run --http: its page at "/" and its
+ * API (the province serves the shared page for now). */
+static const struct {
+    const char *page;
+    const console_route_t *routes;
+} console_of_role[] = {
+    [ROLE_COUNTY] = {"console/county.html", console_county_routes},
+    [ROLE_PREFECTURE] = {"console/hub.html", console_hub_routes},
+    [ROLE_PROVINCE] = {"console/index.html", NULL},
+};
+
+/* run [--http ADDR]: the daemon, with the tier's console in its loop when
+ * asked. */
 static int verb_run(const cli_args_t *args, node_t *node)
 {
     const char *address = cli_get(args, "http");
     console_t *console = NULL;
     if (address) {
-        bool county = node_role(node) == ROLE_COUNTY;
+        node_role_t role = node_role(node);
         sf_error_t error = {0, ""};
-        console = console_new(node, address, county ? "console/county.html" : "console/index.html",
-                              county ? console_county_routes : NULL, &error);
+        console = console_new(node, address, console_of_role[role].page,
+                              console_of_role[role].routes, &error);
         if (!console) {
             fprintf(stderr, "error: %s\n", error.text);
             return cli_exit_code(error.code);

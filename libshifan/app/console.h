@@ -74,6 +74,11 @@ void console_reply_error(http_response_t *response, int status, const char *fmt,
 int console_year(console_t *self, const http_request_t *request);
 /* An ISO 8601 string of unix seconds (0: JSON null). */
 json_t *console_time(int64_t seconds);
+/* The programme's standard as sections > items > criteria, in its order:
+ * [{id,title_zh,title_en,items:[{id,criteria:[{id,kind,op,threshold,
+ * title_zh,title_en}]}]}] (the county's form, the hub's matrix and
+ * inspection). */
+json_t *console_standard_json(const programme_t *programme);
 
 /* ---- access, for the tiers' handlers ---- */
 

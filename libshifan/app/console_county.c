@@ -21,42 +21,6 @@
 
 #define FORM_SOURCE "form" /* names the page's input in messages, as FILE does on the CLI */
 
-static const char *kind_name(criterion_kind_t kind)
-{
-    return kind == CRITERION_BOOL ? "bool" : kind == CRITERION_COUNT ? "count" : "ratio";
-}
-
-static json_t *criterion_json(const programme_criterion_t *criterion)
-{
-    return json_pack("{s:s, s:s, s:s, s:f, s:s, s:s?}", "id", criterion->id, "kind",
-                     kind_name(criterion->kind), "op",
-                     criterion->op == OP_EQ ? "==" : ">=", "threshold", criterion->threshold,
-                     "title_zh", criterion->title_zh, "title_en", criterion->title_en);
-}
-
-/* The standard as sections > items > criteria, in the programme's order. */
-static json_t *standard_json(const programme_t *programme)
-{
-    json_t *sections = json_array();
-    for (size_t s = 0; s < programme_section_count(programme); s++) {
-        const programme_section_t *section = programme_section(programme, s);
-        json_array_append_new(sections,
-                              json_pack("{s:s, s:s, s:s?, s:[]}", "id", section->id, "title_zh",
-                                        section->title_zh, "title_en", section->title_en, "items"));
-    }
-    for (size_t i = 0; i < programme_item_count(programme); i++) {
-        const programme_item_t *item = programme_item(programme, i);
-        json_t *criteria = json_array();
-        for (int c = 0; c < item->criterion_count; c++)
-            json_array_append_new(criteria, criterion_json(programme_criterion(
-                                                programme, (size_t)(item->first_criterion + c))));
-        json_t *section = json_array_get(sections, (size_t)item->section_index);
-        json_array_append_new(json_object_get(section, "items"),
-                              json_pack("{s:s, s:o}", "id", item->id, "criteria", criteria));
-    }
-    return sections;
-}
-
 /* The stored draft of unit/year as {text, saved_at, submitted_version}, or
  * JSON null when there is none. */
 static json_t *draft_json(node_t *node, int year)
@@ -83,7 +47,7 @@ static void county_form(console_t *console, const http_request_t *request,
         json_pack("{s:s, s:i, s:s, s:o, s:o, s:o}", "unit", node_code(node), "year", year,
                   "programme", programme_id(programme), "deadline",
                   console_time(programme_deadline(programme, STAGE_SELF_ASSESSMENT, year)),
-                  "sections", standard_json(programme), "draft", draft_json(node, year));
+                  "sections", console_standard_json(programme), "draft", draft_json(node, year));
     console_reply(response, body ? 200 : 500, body);
 }
 

@@ -689,10 +689,10 @@ int node_evaluate(node_t *self, int year, const char *scope, engine_result_t **r
     return tier_evaluate(self->tier, year, scope, stime_now(), result, err, errsize);
 }
 
-int node_recommend(node_t *self, int year, bool confirm, node_recommendations_t **lists, char *err,
-                   size_t errsize)
+int node_recommend(node_t *self, int year, const node_recommend_request_t *request,
+                   node_recommendations_t **lists, char *err, size_t errsize)
 {
-    return tier_recommend(self->tier, year, confirm, stime_now(), lists, err, errsize);
+    return tier_recommend(self->tier, year, request, stime_now(), lists, err, errsize);
 }
 
 void node_recommendations_destroy(node_recommendations_t **self_p)

@@ -157,14 +157,18 @@ int node_evaluate(node_t *self, int year, const char *scope, struct engine_resul
                   char *err, size_t errsize);
 
 /* Hub: the recommendation for a year, one list per quota holder in its area
- * (the prefecture itself, or each county when sites are evaluated). With
- * confirm, makes the current rankings final and queues them upward, one
- * durable transaction per list. *lists is the caller's:
- * node_recommendations_destroy. On failure *lists is NULL and err says why
- * (SF_EINVAL: not a hub, a year outside the programme). */
+ * (the prefecture itself, or each county when sites are evaluated). request
+ * NULL (or without confirm) only shows it; with confirm, makes the current
+ * rankings final and queues them upward, one durable transaction per list,
+ * refused after the programme's recommendation deadline unless
+ * override_deadline (then logged with operator_name: tier_recommend).
+ * *lists is the caller's: node_recommendations_destroy. On failure *lists
+ * is NULL and err says why (SF_EINVAL: not a hub, a year outside the
+ * programme, a confirm past the deadline without override). */
 typedef tier_recommendations_t node_recommendations_t;
-int node_recommend(node_t *self, int year, bool confirm, node_recommendations_t **lists, char *err,
-                   size_t errsize);
+typedef tier_recommend_request_t node_recommend_request_t;
+int node_recommend(node_t *self, int year, const node_recommend_request_t *request,
+                   node_recommendations_t **lists, char *err, size_t errsize);
 void node_recommendations_destroy(node_recommendations_t **self_p);
 
 /* Province: sends each prefecture the part of a year's evaluation result

@@ -154,11 +154,23 @@ typedef struct {
 
 void tier_recommendations_destroy(tier_recommendations_t **self_p);
 
+/* What a `recommend` asks for; NULL: only show the lists. */
+typedef struct {
+    bool confirm;              /* make the current rankings final and queue them up */
+    bool override_deadline;    /* confirm even after the programme's recommendation deadline */
+    const char *operator_name; /* who asks, named in the log ("command line", "console", an
+                                  operator's name); NULL: "command line" */
+} tier_recommend_request_t;
+
 /* Hub: the recommendation of a year, one list per quota holder in its area.
- * With confirm, makes the current rankings final and queues them upward
- * (durable on 0). *out is the caller's. */
-int tier_recommend(tier_t *self, int year, bool confirm, int64_t now, tier_recommendations_t **out,
-                   char *err, size_t errsize);
+ * With request->confirm, makes the current rankings final and queues them
+ * upward (durable on 0). After the calendar's `recommendation` deadline of
+ * the year a confirm is refused (SF_EINVAL with err, nothing changed)
+ * unless request->override_deadline, and then the override is logged
+ * (slog_warn: who, the year, the deadline overridden). *out is the
+ * caller's. */
+int tier_recommend(tier_t *self, int year, const tier_recommend_request_t *request, int64_t now,
+                   tier_recommendations_t **out, char *err, size_t errsize);
 /* Hub daemon, about once a second: when the data changed and has been quiet
  * (or half a minute passed), re-ranks and stores and queues a provisional
  * recommendation for every holder-year whose list changed. */

@@ -234,7 +234,7 @@ static int list_fill(tier_recommendation_t *list, const char *holder, int quota,
  * made final and queued; a list confirmed before stands whatever the
  * ranking says now. */
 static int recommend_holder(tier_t *self, int year, const ranking_t *ranking, bool confirm,
-                            int64_t now, tier_recommendation_t *list)
+                            const char *operator_name, int64_t now, tier_recommendation_t *list)
 {
     /* An empty list is not confirmed: a holder whose units report late
      * must not be locked out of the year by a confirm of the others. */
@@ -259,11 +259,34 @@ static int recommend_holder(tier_t *self, int year, const ranking_t *ranking, bo
                : list_fill(list, ranking->holder, ranking->quota, confirm_this, ranking->units,
                            ranking->count);
     if (confirm_this && arg.queued)
-        slog_info("recommendation of %s for %d confirmed: %zu unit(s); queued to the "
+        slog_info("recommendation of %s for %d confirmed by %s: %zu unit(s); queued to the "
                   "province",
-                  ranking->holder, year, ranking->count);
+                  ranking->holder, year, operator_name, ranking->count);
     codec_payload_free(arg.existing);
     return rc;
+}
+
+/* The calendar's deadline for the year's list: a confirm after it is
+ * refused unless the operator overrides it, and an override is logged. */
+static int recommend_deadline(const tier_t *self, int year, const tier_recommend_request_t *request,
+                              const char *who, int64_t now, char *err, size_t errsize)
+{
+    int64_t deadline = programme_deadline(self->programme, STAGE_RECOMMENDATION, year);
+    if (!request || !request->confirm || now <= deadline)
+        return 0;
+    char due[STIME_BUFSZ];
+    stime_format(deadline, due, sizeof due);
+    if (!request->override_deadline) {
+        snprintf(err, errsize,
+                 "the recommendation for %d was due by %s (the calendar of programme %s): "
+                 "confirming it now needs an override (--override; on the console, the "
+                 "override box), which is logged",
+                 year, due, programme_id(self->programme));
+        return SF_EINVAL;
+    }
+    slog_warn("%s overrode the recommendation deadline of %d (%s): confirming after it", who, year,
+              due);
+    return 0;
 }
 
 static int recommend_check(const tier_t *self, int year, char *err, size_t errsize)
@@ -281,11 +304,15 @@ static int recommend_check(const tier_t *self, int year, char *err, size_t errsi
     return 0;
 }
 
-int tier_recommend(tier_t *self, int year, bool confirm, int64_t now, tier_recommendations_t **out,
-                   char *err, size_t errsize)
+int tier_recommend(tier_t *self, int year, const tier_recommend_request_t *request, int64_t now,
+                   tier_recommendations_t **out, char *err, size_t errsize)
 {
     *out = NULL;
+    bool confirm = request && request->confirm;
+    const char *who = request && request->operator_name ? request->operator_name : "command line";
     int rc = recommend_check(self, year, err, errsize);
+    if (rc == 0)
+        rc = recommend_deadline(self, year, request, who, now, err, errsize);
     if (rc)
         return rc;
     engine_result_t *result = NULL;
@@ -299,7 +326,7 @@ int tier_recommend(tier_t *self, int year, bool confirm, int64_t now, tier_recom
     if (rc == 0 && (!answer || !(answer->lists = calloc(count ? count : 1, sizeof *answer->lists))))
         rc = SF_ENOMEM;
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        rc = recommend_holder(self, year, &rankings[i], confirm, now, &answer->lists[i]);
+        rc = recommend_holder(self, year, &rankings[i], confirm, who, now, &answer->lists[i]);
         answer->count = i + 1;
         if (rc)
             snprintf(err, errsize, "cannot store the recommendation: %s", sf_strerror(rc));

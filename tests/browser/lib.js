@@ -24,9 +24,10 @@ try { playwright = require('playwright-core'); } catch (e) { skip('playwright-co
 if (!fs.existsSync(CHROMIUM)) skip(`${CHROMIUM} is missing (scripts/setup.sh installs chromium)`);
 if (!BIN) fail('BIN (the build\'s bin/) is not set');
 
-/* A temporary folder for the test's data dirs, removed by cleanup(). */
-function workDir() {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'shifan-browser-'));
+/* A temporary folder for the test's data dirs (named from prefix), removed
+ * by cleanup(). */
+function workDir(prefix = 'shifan-browser-') {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.mkdirSync(SHOTS, { recursive: true });
   return work;
 }
@@ -94,15 +95,25 @@ async function stopCleanly(child) {
 }
 
 /* Headless chromium with its profile in work; closed by cleanup(). */
-async function launch() {
+async function launch(viewport = { width: 1280, height: 900 }) {
   const context = await playwright.chromium.launchPersistentContext(path.join(work, 'profile'), {
     executablePath: CHROMIUM, headless: true, locale: 'zh-CN', acceptDownloads: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
+    viewport,
   });
   started.push({ close: () => context.close() });
   return context;
+}
+
+/* A page of a new browser (launch); page.external notes every request that
+ * leaves the console at url (there must be none). */
+async function openPage(url, viewport) {
+  const context = await launch(viewport);
+  const page = context.pages()[0] || await context.newPage();
+  page.external = [];
+  page.on('request', (request) => { if (!request.url().startsWith(url)) page.external.push(request.url()); });
+  return page;
 }
 
 /* Fills every criterion with a passing value, as an official would type it. */
@@ -149,5 +160,5 @@ function runTest(main) {
   });
 }
 
-module.exports = { BIN, SHOTS, fail, workDir, freePort, run, runWithInput, initCounties, startCounty, killed, stopCleanly, launch,
+module.exports = { BIN, SHOTS, started, fail, workDir, freePort, run, runWithInput, initCounties, startCounty, killed, stopCleanly, launch, openPage, cleanup,
   fillPassing, verdictIs, runTest };

@@ -245,6 +245,7 @@ for verb in recommend report; do
 done
 bad '--year 2030: programme yunnan-2017 covers 2017-2020' "${H_[@]}" recommend --year 2030 --confirm
 bad '--year YEAR is required'                "${H_[@]}" recommend --confirm
+bad '--override goes with --confirm'         "${H_[@]}" recommend --year 2018 --override
 
 # ---- inspect (hub, province) ----
 echo '{"unit":"530302","year":2018,"values":{"1.1":true}}' >"$IN/insp_other.json"

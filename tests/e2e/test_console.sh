@@ -6,7 +6,7 @@
 # criteria unless confirmed, imports a filled CSV or XLSX as `submit FILE`
 # reads it and downloads the form as the filled template, shows each
 # version's journey (queued, at the prefecture, returned with the reason),
-# and the hub serves the shared page.
+# and the hub serves its own page.
 source "$(dirname "$0")/lib.sh"
 
 # http METHOD PATH [BODY]: the answer's body; its status in $WORK/status.
@@ -52,8 +52,8 @@ if province --data "$WORK/province" run --http "127.0.0.1:$PORT" 2>"$WORK/err"; 
 fi
 grep -q "cannot listen there" "$WORK/err" || fail "port in use: $(cat "$WORK/err")"
 
-note "the hub serves the shared page and no county API"
-curl -sf "http://127.0.0.1:$HUB_HTTP/" | grep -q '/static/console.js' || fail "the hub's page"
+note "the hub serves its own page and no county API"
+curl -sf "http://127.0.0.1:$HUB_HTTP/" | grep -q '/static/hub.js' || fail "the hub's page"
 [ "$(curl -s "http://127.0.0.1:$HUB_HTTP/api/node" | jq -r .role)" = prefecture ] || fail "hub /api/node"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HUB_HTTP/api/county/form")" = 404 ] ||
     fail "the hub answers the county's API"

@@ -64,6 +64,14 @@ wait_until 20 field_is prefecture-hub "$WORK/530300" .reports 2 || fail "hub 530
 echo '{"unit":"530302","year":2018,"values":{"2.1":{"num":800,"den":1000}}}' |
     at 2018-08-20T10:00:00+08:00 hub --data "$WORK/530300" inspect - >/dev/null
 
+# After the calendar's deadline (09-30) a confirm is refused unless overridden.
+if at 2018-10-02T10:00:00+08:00 hub --data "$WORK/530100" recommend --year 2018 --confirm 2>"$WORK/late.err"; then
+    fail "a confirm after the recommendation deadline was taken"
+fi
+grep -q "was due by 2018-09-30T23:59:59+08:00 .*needs an override (--override" "$WORK/late.err" ||
+    fail "a late confirm said: $(cat "$WORK/late.err")"
+[ "$(at 2018-10-02T10:00:00+08:00 hub --data "$WORK/530100" recommend --year 2018 --json | jq .confirmed)" = false ] ||
+    fail "a refused confirm confirmed the list"
 confirmed=$(at 2018-09-25T10:00:00+08:00 hub --data "$WORK/530100" recommend --year 2018 --confirm --json)
 [ "$(echo "$confirmed" | jq -c .units)" = '["530102"]' ] || fail "hub 530100 confirmed $confirmed"
 [ "$(echo "$confirmed" | jq .confirmed)" = true ] || fail "not confirmed: $confirmed"
@@ -215,3 +223,12 @@ wait_until 15 got_result 530113 || fail "a county allowed after the publication 
 [ "$(jq -c '[.units[] | {code, status}]' "$WORK/result.530113")" = '[{"code":"530113","status":"missing"}]' ] ||
     fail "530113 got $(jq -c .units "$WORK/result.530113")"
 note "a county allowed later received its part too"
+
+# 530300 never confirmed in time: after the deadline only an override does
+# it, and the override is logged with who made it and what it overrode.
+at 2018-12-01T10:00:00+08:00 hub --data "$WORK/530300" recommend --year 2018 --confirm --override --json \
+    >"$WORK/override.json" 2>"$WORK/override.err" || fail "--override: $(cat "$WORK/override.err")"
+[ "$(jq .confirmed "$WORK/override.json")" = true ] || fail "--override did not confirm: $(cat "$WORK/override.json")"
+grep -q "WARN command line overrode the recommendation deadline of 2018 (2018-09-30T23:59:59+08:00)" "$WORK/override.err" ||
+    fail "the override was not logged: $(cat "$WORK/override.err")"
+note "a confirm after the deadline is refused, and taken with --override (logged)"

@@ -158,7 +158,7 @@ static void read_back(node_t *node, size_t which, const uint8_t *data, size_t si
         engine_result_destroy(&result);
     if (which == 1) {
         node_recommendations_t *lists = NULL;
-        if (node_recommend(node, year, false, &lists, err, sizeof err) == 0)
+        if (node_recommend(node, year, NULL, &lists, err, sizeof err) == 0)
             node_recommendations_destroy(&lists);
     }
     free(node_published_evaluation(node, year, err, sizeof err));

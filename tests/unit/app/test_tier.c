@@ -5,7 +5,8 @@
  * Returns: the hub's verb stores and queues them down and up; what arrives
  * is checked against its sender. Recommendations from a hub are stored at
  * the province. Evaluation counts what is stored; the hub's automatic
- * recommendation is queued once per change. */
+ * recommendation is queued once per change; a confirm after the
+ * recommendation deadline needs an override. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -679,6 +680,45 @@ static void the_hub_does_not_rank_while_its_forward_queue_is_long(void **state)
     assert_string_equal(recommended(f, unit), COUNTY);
 }
 
+/* A confirm after the calendar's recommendation deadline (Yunnan: 09-30) is
+ * refused with nothing stored or queued, unless the operator overrides it;
+ * showing the lists, or confirming up to the deadline itself, needs none. */
+static void a_confirm_after_the_deadline_needs_an_override(void **state)
+{
+    fixture_t *f = *state;
+    tier_t *tier = make_tier(f, ROLE_PREFECTURE, HUB);
+    char err[512];
+    tier_recommendations_t *lists = NULL;
+    store_report(f, COUNTY, COUNTY "-2018-v1-00000001");
+    int64_t due = programme_deadline(tier_programme(tier), STAGE_RECOMMENDATION, 2018);
+    tier_recommend_request_t request = {true, false, "tester"};
+    assert_int_equal(tier_recommend(tier, 2018, &request, due + 1, &lists, err, sizeof err),
+                     SF_EINVAL);
+    assert_null(lists);
+    assert_non_null(strstr(err, "2018-09-30T23:59:59+08:00"));
+    assert_non_null(strstr(err, "override"));
+    assert_false(stored_in(f, DB_RECOMMENDATIONS, HUB "/2018"));
+    assert_int_equal(pending(f, "up", false), 0);
+
+    assert_int_equal(tier_recommend(tier, 2018, NULL, due + 1, &lists, err, sizeof err), 0);
+    assert_false(lists->lists[0].confirmed);
+    tier_recommendations_destroy(&lists);
+
+    request.override_deadline = true;
+    assert_int_equal(tier_recommend(tier, 2018, &request, due + 1, &lists, err, sizeof err), 0);
+    assert_true(lists->lists[0].confirmed);
+    assert_string_equal(lists->lists[0].units[0], COUNTY);
+    tier_recommendations_destroy(&lists);
+    assert_true(stored_in(f, DB_RECOMMENDATIONS, HUB "/2018"));
+    assert_int_equal(pending(f, "up", false), 1);
+
+    /* The last second of the deadline day is still in time. */
+    request.override_deadline = false;
+    int64_t due_2019 = programme_deadline(tier_programme(tier), STAGE_RECOMMENDATION, 2019);
+    assert_int_equal(tier_recommend(tier, 2019, &request, due_2019, &lists, err, sizeof err), 0);
+    tier_recommendations_destroy(&lists);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +741,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(the_hub_does_not_rank_while_its_forward_queue_is_long,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_confirm_after_the_deadline_needs_an_override, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
