@@ -1,6 +1,7 @@
 #include "app/cli.h"
 #include "app/console.h"
 #include "app/console_county.h"
+#include "app/console_province.h"
 #include "base/error.h"
 #include "base/slog.h"
 #include "base/stime.h"
@@ -127,17 +128,27 @@ static int verb_allow(const cli_args_t *args, node_t *node)
     return 0;
 }
 
-/* run [--http ADDR]: the daemon, with the console in its loop when asked
- * (a county's form; the hub and province serve the shared page for now). */
+/* Each tier's console: its page and API (the hub's page is still the
+ * shared one). */
+static const struct {
+    const char *page;
+    const console_route_t *routes;
+} cli_consoles[] = {
+    [ROLE_COUNTY] = {"console/county.html", console_county_routes},
+    [ROLE_PREFECTURE] = {"console/index.html", NULL},
+    [ROLE_PROVINCE] = {"console/province.html", console_province_routes},
+};
+
+/* run [--http ADDR]: the daemon, with the tier's console in its loop when
+ * asked. */
 static int verb_run(const cli_args_t *args, node_t *node)
 {
     const char *address = cli_get(args, "http");
     console_t *console = NULL;
     if (address) {
-        bool county = node_role(node) == ROLE_COUNTY;
         sf_error_t error = {0, ""};
-        console = console_new(node, address, county ? "console/county.html" : "console/index.html",
-                              county ? console_county_routes : NULL, &error);
+        console = console_new(node, address, cli_consoles[node_role(node)].page,
+                              cli_consoles[node_role(node)].routes, &error);
         if (!console) {
             fprintf(stderr, "error: %s\n", error.text);
             return cli_exit_code(error.code);

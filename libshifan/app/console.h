@@ -66,5 +66,9 @@ void console_reply_error(http_response_t *response, int status, const char *fmt,
 int console_year(console_t *self, const http_request_t *request);
 /* An ISO 8601 string of unix seconds (0: JSON null). */
 json_t *console_time(int64_t seconds);
+/* The report versions of year stored here whose unit is `unit` (with
+ * within: or a unit under it), as `list --json` writes them (node_list);
+ * NULL when the store cannot be read or out of memory. */
+json_t *console_versions(console_t *self, int year, const char *unit, bool within);
 
 #endif
