@@ -224,7 +224,7 @@ async function main() {
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
-  const province = daemon('province', 'province-core', ['--data', path.join(work, 'province'), 'run', '--http', `127.0.0.1:${port}`]);
+  daemon('province', 'province-core', ['--data', path.join(work, 'province'), 'run', '--http', `127.0.0.1:${port}`]);
   for (const hub of Object.keys(TREE)) daemon(hub, 'prefecture-hub', ['--data', path.join(work, hub), 'run']);
   for (const county of Object.values(TREE).flat()) daemon(county, 'county-node', ['--data', path.join(work, county), 'run']);
   const stored = () => JSON.parse(run('province-core', ['--data', path.join(work, 'province'), 'status', '--json'])).reports;
@@ -300,9 +300,12 @@ async function main() {
   await page.waitForSelector('#units tr[data-code]');
   if ((await page.textContent('h1')) !== 'The year at a glance') fail('?lang=en does not switch the labels');
   if (external.length) fail(`the page made requests elsewhere: ${external.join(', ')}`);
-  province.kill('SIGTERM');
-  await exited(province);
-  if (province.exitCode !== 0) fail(`province-core exited ${province.exitCode} on SIGTERM: ${fs.readFileSync(path.join(work, 'province.log'), 'utf8').slice(-3000)}`);
+  /* Clean stops (under ASan: nothing any daemon served leaked). */
+  for (const child of started.filter((c) => c.logName)) {
+    child.kill('SIGTERM');
+    await exited(child);
+    if (child.exitCode !== 0) fail(`${child.logName} exited ${child.exitCode} on SIGTERM: ${fs.readFileSync(path.join(work, `${child.logName}.log`), 'utf8').slice(-3000)}`);
+  }
   console.log(`ok: ${first} then ${compared} figures equal evaluate --format json; the page updated when 530303 reported; ` +
     `drill-down, inspection and reasons shown; the workbook (${book.sheets.length} sheets) carries the same counts; screenshots in ${SHOTS}`);
 }
