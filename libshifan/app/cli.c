@@ -2,6 +2,7 @@
 #include "app/console.h"
 #include "app/console_county.h"
 #include "app/console_hub.h"
+#include "app/console_province.h"
 #include "base/error.h"
 #include "base/slog.h"
 #include "base/stime.h"
@@ -129,14 +130,14 @@ static int verb_allow(const cli_args_t *args, node_t *node)
 }
 
 /* The console each tier serves with run --http: its page at "/" and its
- * API (the province serves the shared page for now). */
+ * API. */
 static const struct {
     const char *page;
     const console_route_t *routes;
 } console_of_role[] = {
     [ROLE_COUNTY] = {"console/county.html", console_county_routes},
     [ROLE_PREFECTURE] = {"console/hub.html", console_hub_routes},
-    [ROLE_PROVINCE] = {"console/index.html", NULL},
+    [ROLE_PROVINCE] = {"console/province.html", console_province_routes},
 };
 
 /* run [--http ADDR]: the daemon, with the tier's console in its loop when

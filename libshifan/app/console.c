@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app/sessions.h"
+#include "app/cli.h"
 #include "base/slog.h"
 #include "base/stime.h"
 #include "domain/embedded.h"
@@ -60,6 +61,28 @@ json_t *console_time(int64_t seconds)
 {
     char text[STIME_BUFSZ];
     return seconds ? json_string(stime_format(seconds, text, sizeof text)) : json_null();
+}
+
+json_t *console_versions(console_t *self, int year, const char *unit, bool within)
+{
+    sf_error_t error = {0, ""};
+    node_versions_t *all = node_list(self->node, &error);
+    if (!all)
+        return NULL;
+    node_versions_t kept = {calloc(all->count + 1, sizeof *kept.versions), 0};
+    for (size_t i = 0; kept.versions && i < all->count; i++) {
+        const node_version_t *version = &all->versions[i];
+        if (version->year == (uint32_t)year &&
+            (within ? programme_unit_within(node_programme(self->node), version->unit, unit)
+                    : strcmp(version->unit, unit) == 0))
+            kept.versions[kept.count++] = *version; /* borrowed from all */
+    }
+    char *text = kept.versions ? cli_versions_json(&kept) : NULL;
+    json_t *versions = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    free(kept.versions);
+    node_versions_destroy(&all);
+    return versions;
 }
 
 int console_year(console_t *self, const http_request_t *request)

@@ -100,4 +100,9 @@ json_t *console_audit_json(const audit_entry_t *entries, size_t count);
  * console (no account, loopback). */
 const char *console_operator(console_t *self);
 
+/* The report versions of year stored here whose unit is `unit` (with
+ * within: or a unit under it), as `list --json` writes them (node_list);
+ * NULL when the store cannot be read or out of memory. */
+json_t *console_versions(console_t *self, int year, const char *unit, bool within);
+
 #endif

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/cli.h"
 #include "app/console_check.h"
 #include "base/lang.h"
 #include "base/stime.h"
@@ -215,24 +214,9 @@ static void county_history(console_t *console, const http_request_t *request,
 {
     node_t *node = console_node(console);
     int year = console_year(console, request);
-    sf_error_t error = {0, ""};
-    node_versions_t *all = node_list(node, &error);
-    if (!all) {
-        console_reply_error(response, 500, "%s", error.text);
-        return;
-    }
-    node_versions_t mine = {calloc(all->count + 1, sizeof *mine.versions), 0};
-    for (size_t i = 0; mine.versions && i < all->count; i++)
-        if (all->versions[i].year == (uint32_t)year &&
-            strcmp(all->versions[i].unit, node_code(node)) == 0)
-            mine.versions[mine.count++] = all->versions[i]; /* borrowed from all */
-    char *text = mine.versions ? cli_versions_json(&mine) : NULL;
-    json_t *versions = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
-    free(mine.versions);
-    node_versions_destroy(&all);
+    json_t *versions = console_versions(console, year, node_code(node), false);
     if (!versions) {
-        console_reply_error(response, 500, "out of memory");
+        console_reply_error(response, 500, "cannot read the stored reports, or out of memory");
         return;
     }
     console_reply(response, 200, json_pack("{s:i, s:o}", "year", year, "versions", versions));

@@ -292,4 +292,30 @@ typedef struct {
 node_versions_t *node_list(node_t *self, sf_error_t *error);
 void node_versions_destroy(node_versions_t **self_p);
 
+/* ---- what the province's console shows (node_status.c) ---- */
+
+/* Hub, province: a counter that moves (in the same commit) whenever this
+ * node stores something an evaluation reads: a report, an inspection, a
+ * return or a recommendation. The hub's daemon re-ranks when it moves; the
+ * province's console polls it to know its page is stale. 0 before the
+ * first change. Returns 0, or the store's error (*generation untouched). */
+int node_data_generation(node_t *self, uint64_t *generation);
+
+/* One stored inspection (hub, province). */
+typedef struct {
+    report_t *inspection; /* the values inspected; origin: who inspected, submitted_at: when */
+    int64_t received_at;  /* this node's receipt of another tier's inspection; 0 for its own */
+} node_inspection_t;
+
+typedef struct {
+    node_inspection_t *inspections; /* by inspection id */
+    size_t count;
+} node_inspections_t;
+
+/* The stored inspections of year whose unit is `within` or under it (NULL:
+ * every unit), in one read transaction. Returns a new object the caller
+ * owns, or NULL with error set (SF_ENOMEM, or the store's error). */
+node_inspections_t *node_inspections(node_t *self, const char *within, int year, sf_error_t *error);
+void node_inspections_destroy(node_inspections_t **self_p);
+
 #endif

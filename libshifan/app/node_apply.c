@@ -113,10 +113,10 @@ static int apply_from_child(node_t *self, store_txn_t *txn, const char *peer,
         stored = rc == 0;
         rc = rc == SF_EEXIST ? 0 : rc;
     }
-    /* A hub forwards what it stored in the same transaction, and re-ranks. */
+    /* A hub forwards what it stored in the same transaction; both bump the generation. */
     if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
         rc = outbox_append(txn, self->store, UP_STREAM, bytes, len, NULL);
-    if (rc == 0 && stored && self->role == ROLE_PREFECTURE)
+    if (rc == 0 && stored)
         rc = tier_touch_data(self->tier, txn);
     if (rc == 0 && stored)
         slog_info("stored %s %s (unit %s, year %u, version %u) from %s",

@@ -352,3 +352,90 @@ void node_versions_destroy(node_versions_t **self_p)
     free(self);
     *self_p = NULL;
 }
+
+/* ---- what the province's console shows ---- */
+
+int node_data_generation(node_t *self, uint64_t *generation)
+{
+    return tier_data_generation(self->tier, generation);
+}
+
+struct inspections_arg {
+    node_t *self;
+    const char *within;
+    int year;
+    node_inspections_t *list;
+    size_t cap;
+};
+
+/* Appends one inspection (owned by the list from here on). */
+static int inspections_add(struct inspections_arg *a, report_t *inspection, int64_t received_at)
+{
+    node_inspections_t *list = a->list;
+    if (list->count == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        node_inspection_t *grown = realloc(list->inspections, cap * sizeof *grown);
+        if (!grown) {
+            report_destroy(&inspection);
+            return SF_ENOMEM;
+        }
+        list->inspections = grown;
+        a->cap = cap;
+    }
+    list->inspections[list->count++] = (node_inspection_t){inspection, received_at};
+    return 0;
+}
+
+static int inspections_one(const void *key, size_t klen, const void *value, size_t len, void *arg)
+{
+    struct inspections_arg *a = arg;
+    (void)key, (void)klen;
+    Shifan__Payload *payload = codec_payload_unpack(value, len);
+    const Shifan__Report *wire = payload && payload->body_case == SHIFAN__PAYLOAD__BODY_INSPECTION
+                                     ? payload->inspection
+                                     : NULL;
+    int rc = 0;
+    if (wire && (int)wire->year == a->year &&
+        (!a->within || programme_unit_within(node_programme(a->self), wire->unit, a->within))) {
+        char err[256];
+        report_t *inspection = report_from_proto(wire, err, sizeof err);
+        int64_t received_at = payload->n_receipts ? payload->receipts[0]->received_at : 0;
+        rc = inspection ? inspections_add(a, inspection, received_at) : 0;
+    }
+    codec_payload_free(payload);
+    return rc;
+}
+
+static int inspections_fn(store_txn_t *txn, void *arg)
+{
+    struct inspections_arg *a = arg;
+    return store_each(txn, a->self->store, DB_INSPECTIONS, NULL, 0, inspections_one, a);
+}
+
+node_inspections_t *node_inspections(node_t *self, const char *within, int year, sf_error_t *error)
+{
+    node_inspections_t *list = calloc(1, sizeof *list);
+    if (!list) {
+        sf_error_set(error, SF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    struct inspections_arg arg = {self, within, year, list, 0};
+    int rc = store_read(self->store, inspections_fn, &arg);
+    if (rc) {
+        node_inspections_destroy(&list);
+        sf_error_set(error, rc, "cannot read the stored inspections: %s", sf_strerror(rc));
+    }
+    return list;
+}
+
+void node_inspections_destroy(node_inspections_t **self_p)
+{
+    node_inspections_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->count; i++)
+        report_destroy(&self->inspections[i].inspection);
+    free(self->inspections);
+    free(self);
+    *self_p = NULL;
+}

@@ -113,6 +113,27 @@ int tier_touch_data(tier_t *self, store_txn_t *txn)
     return records_counter_bump(txn, self->store, META_DATA_GENERATION);
 }
 
+struct generation_read {
+    tier_t *self;
+    uint64_t generation;
+};
+
+static int data_generation_fn(store_txn_t *txn, void *arg)
+{
+    struct generation_read *a = arg;
+    store_get_u64(txn, a->self->store, DB_META, META_DATA_GENERATION, &a->generation);
+    return 0;
+}
+
+int tier_data_generation(tier_t *self, uint64_t *generation)
+{
+    struct generation_read arg = {self, 0};
+    int rc = store_read(self->store, data_generation_fn, &arg);
+    if (rc == 0)
+        *generation = arg.generation;
+    return rc;
+}
+
 struct each_child_arg {
     tier_t *self;
     store_txn_t *txn;

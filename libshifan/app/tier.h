@@ -68,8 +68,11 @@ const char *tier_programme_root(const programme_t *programme);
 /* Logs a refusal and returns LINK_REFUSED with fmt (a, b) in why. */
 int tier_refuse(char *why, size_t whysize, const char *fmt, const char *a, const char *b);
 
-/* Bumps DB_META data_generation: the hub's daemon re-ranks when it moves. */
+/* Bumps DB_META data_generation: the hub's daemon re-ranks when it moves,
+ * the province's console refreshes. */
 int tier_touch_data(tier_t *self, store_txn_t *txn);
+/* Reads it (0 before the first change): 0, or the store's error. */
+int tier_data_generation(tier_t *self, uint64_t *generation);
 
 /* ---- programmes (tier.c, tier_programme.c) ---- */
 

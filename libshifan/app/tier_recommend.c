@@ -70,6 +70,8 @@ int tier_apply_recommendation(tier_t *self, store_txn_t *txn, const char *peer,
     recommendation_key(key, sizeof key, rec->prefecture, rec->year);
     int rc = store_put(txn, self->store, DB_RECOMMENDATIONS, key, strlen(key), raw, len, 0);
     if (rc == 0)
+        rc = tier_touch_data(self, txn);
+    if (rc == 0)
         slog_info("%s %s recommendation for %u (revision %llu): %zu unit(s)", peer,
                   rec->confirmed ? "confirmed its" : "sent a provisional", rec->year,
                   (unsigned long long)rec->revision, rec->n_units);

@@ -137,6 +137,8 @@ static int return_from_child(tier_t *self, store_txn_t *txn, const char *peer,
     int rc = store_put(txn, self->store, DB_RETURNS, ret->report_id, strlen(ret->report_id), raw,
                        len, 0);
     if (rc == 0)
+        rc = tier_touch_data(self, txn);
+    if (rc == 0)
         slog_info("%s returned report %s (unit %s, year %u) for correction: %s", peer,
                   ret->report_id, ret->unit, ret->year, ret->reason);
     return rc;
