@@ -14,35 +14,15 @@
 
 const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
-const net = require('net');
-const os = require('os');
 const path = require('path');
+const lib = require('./lib');
 
-const BIN = process.env.BIN;
-const SHOTS = process.env.SCREENSHOTS || path.join(BIN || '.', '..', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const { BIN, SHOTS, started, fail, freePort, killed: exited } = lib;
 const NOW = '2018-08-20T10:00:00+08:00'; /* the daemons' and the evaluation's clock */
 const YEAR = 2018;
-const started = [];
 let work = null;
 
-function skip(why) { console.log(`SKIP: ${why}`); process.exit(77); }
-function fail(why) { throw new Error(why); }
-
-let playwright;
-try { playwright = require('playwright-core'); } catch (e) { skip('playwright-core is not installed (scripts/setup.sh runs npm ci)'); }
-if (!fs.existsSync(CHROMIUM)) skip(`${CHROMIUM} is missing (scripts/setup.sh installs chromium)`);
-if (!BIN) fail('BIN (the build\'s bin/) is not set');
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
-  });
-}
 
 function run(program, args, options = {}) {
   return execFileSync(path.join(BIN, program), args,
@@ -55,10 +35,6 @@ function daemon(name, program, args) {
   child.logName = name;
   started.push(child);
   return child;
-}
-
-function exited(child) {
-  return new Promise((resolve) => { if (child.exitCode !== null || child.signalCode) resolve(); else child.on('exit', resolve); });
 }
 
 async function until(what, test, ms = 20000) {
@@ -209,8 +185,7 @@ function checkWorkbook(book, cli) {
 }
 
 async function main() {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'shifan-province-'));
-  fs.mkdirSync(SHOTS, { recursive: true });
+  work = lib.workDir('shifan-province-');
   await deploy();
   /* Submitted offline through the command line, each at its own time. */
   const onTime = '2018-07-10T09:00:00+08:00';
@@ -230,16 +205,8 @@ async function main() {
   const stored = () => JSON.parse(run('province-core', ['--data', path.join(work, 'province'), 'status', '--json'])).reports;
   await until('4 reports at the province', () => stored() === 4);
 
-  const context = await playwright.chromium.launchPersistentContext(path.join(work, 'profile'), {
-    executablePath: CHROMIUM, headless: true, locale: 'zh-CN', acceptDownloads: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1400, height: 1000 },
-  });
-  started.push({ close: () => context.close() });
-  const page = context.pages()[0] || await context.newPage();
-  const external = [];
-  page.on('request', (request) => { if (!request.url().startsWith(url)) external.push(request.url()); });
+  const page = await lib.openPage(url, { width: 1400, height: 1000 });
+  const { external } = page;
   await page.goto(url + `?year=${YEAR}`);
   await page.waitForSelector('#units tr[data-code]');
   if ((await page.textContent('h1')) !== '全省年度概览') fail('the page is not headed in Chinese');
@@ -310,21 +277,13 @@ async function main() {
     `drill-down, inspection and reasons shown; the workbook (${book.sheets.length} sheets) carries the same counts; screenshots in ${SHOTS}`);
 }
 
-async function cleanup() {
-  for (const item of started.reverse()) {
-    if (item.close) { await item.close().catch(() => {}); continue; }
-    if (item.exitCode === null && !item.signalCode) { item.kill('SIGTERM'); await exited(item); }
-  }
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-}
-
-main().then(cleanup, async (error) => {
+main().then(lib.cleanup, async (error) => {
   console.error(`FAIL: ${error.message}`);
   for (const item of started) {
     if (!item.logName) continue;
     const log = fs.readFileSync(path.join(work, `${item.logName}.log`), 'utf8');
     if (log) console.error(`=== ${item.logName}.log (last lines)\n${log.split('\n').slice(-15).join('\n')}`);
   }
-  await cleanup();
+  await lib.cleanup();
   process.exit(1);
 });
