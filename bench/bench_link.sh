@@ -59,6 +59,16 @@ setup() { # DIR -> three nodes, county outbox filled with N reports
 export SHIFAN_CHILD_BYTES_PER_UNIT=$((1 << 40))
 run() { "$1" --data "$2" run 2>>"$WORK/daemons.log" & pids+=("$!"); }
 
+# timed_out COUNT: the run stalled; the daemons' log is kept for a look.
+timed_out() {
+    local kept
+    kept=$(mktemp /var/tmp/shifan-bench-stalled.XXXXXX.log)
+    cp "$WORK/daemons.log" "$kept" 2>/dev/null || true
+    echo "timed out at $1 of $N; the daemons' log: $kept" >&2
+    grep -v ' INFO ' "$kept" | tail -20 >&2 || true
+    exit 1
+}
+
 # measure PROGRAM DIR: prints reports/s seen arriving at that node
 measure() {
     local program=$1 dir=$2 count=0 first=0 first_count=0 t
@@ -68,7 +78,7 @@ measure() {
         count=${count:-0}
         t=$(now_ms)
         if [ "$first" -eq 0 ] && [ "$count" -gt 0 ]; then first=$t first_count=$count; fi
-        [ "$t" -lt "$deadline" ] || { echo "timed out at $count of $N" >&2; exit 1; }
+        [ "$t" -lt "$deadline" ] || timed_out "$count"
         sleep 0.02
     done
     local elapsed=$((t - first))
