@@ -274,7 +274,8 @@ typedef struct {
     uint32_t year, version;
     int64_t submitted_at;
     bool received;       /* a receipt is stored (hub, province) */
-    int64_t received_at; /* this node's receipt, if received */
+    int64_t received_at; /* the first receipt stamped on it: the hub's when it came up
+                          * through one (so at the province too), this node's at a hub */
     node_version_state_t state;
     char *return_reason; /* RETURNED: the hub's reason; else NULL */
     char *refusal;       /* REFUSED: why; else NULL */
