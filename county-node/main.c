@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/msg.h"
 #include "base/stime.h"
 #include "domain/engine.h"
 #include "domain/render.h"
@@ -39,8 +40,8 @@ static void print_blanks(const verdict_check_t *check, const char *source, bool 
         return;
     if (refused)
         fprintf(stderr,
-                "error: %s: %zu 项指标未填写：%s；报告未保存。"
-                "确认留空（按不合格计）请加 --allow-blank\n",
+                msg("error: %s: %zu 项指标未填写：%s；报告未保存。"
+                    "确认留空（按不合格计）请加 --allow-blank\n"),
                 source, count, list);
     else
         fprintf(stderr, "警告：%s: %zu 项指标未填写（按不合格计）：%s\n", source, count, list);
@@ -66,9 +67,9 @@ static int verb_submit(const cli_args_t *args, node_t *node)
     if (rc) {
         /* A refusal of the input names the file, as report_load's do. */
         if (rc == SF_EINVAL)
-            fprintf(stderr, "error: %s: %s\n", source, err);
+            fprintf(stderr, msg("error: %s: %s\n"), source, err);
         else
-            fprintf(stderr, "error: %s\n", err);
+            fprintf(stderr, msg("error: %s\n"), err);
     } else if (!check_only && !refused) {
         printf("%s\n", report->report_id);
     }
@@ -177,7 +178,7 @@ static int verb_result(const cli_args_t *args, node_t *node)
         return CLI_USAGE;
     const programme_t *programme = node_programme(node);
     if (!programme_has_year(programme, year)) {
-        fprintf(stderr, "error: --year %d: programme %s covers %d-%d\n", year,
+        fprintf(stderr, msg("error: --year %d: programme %s covers %d-%d\n"), year,
                 programme_id(programme), programme_first_year(programme),
                 programme_last_year(programme));
         return CLI_USAGE;
@@ -185,7 +186,7 @@ static int verb_result(const cli_args_t *args, node_t *node)
     char err[512];
     char *document = node_published_evaluation(node, year, err, sizeof err);
     if (!document) {
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, msg("error: %s\n"), err);
         return CLI_FAILURE;
     }
     if (cli_flag(args, "json")) {
@@ -196,7 +197,7 @@ static int verb_result(const cli_args_t *args, node_t *node)
     cli_published_t *result = cli_published_parse(document, programme, NULL);
     free(document);
     if (!result) {
-        fprintf(stderr, "error: out of memory\n");
+        fprintf(stderr, msg("error: out of memory\n"));
         return CLI_FAILURE;
     }
     printf("the province's evaluation of %d (省级评估), evaluated %s:\n", year,
@@ -235,7 +236,7 @@ static int template_bytes(const programme_t *programme, const char *unit, int ye
     int rc = xlsx ? report_template_xlsx(programme, unit, year, lang, out, len, &error)
                   : report_template_csv(programme, unit, year, lang, out, len);
     if (rc)
-        fprintf(stderr, "error: cannot write the template: %s\n",
+        fprintf(stderr, msg("error: cannot write the template: %s\n"),
                 error.text[0] ? error.text : sf_strerror(rc));
     return rc;
 }
@@ -245,7 +246,7 @@ static int verb_template(const cli_args_t *args, node_t *node)
     const char *format = cli_get(args, "format");
     bool xlsx = format && strcmp(format, "xlsx") == 0;
     if (format && !xlsx && strcmp(format, "csv") != 0) {
-        fprintf(stderr, "error: --format %s: expected csv or xlsx\n", format);
+        fprintf(stderr, msg("error: --format %s: expected csv or xlsx\n"), format);
         return CLI_USAGE;
     }
     const programme_t *programme = node_programme(node);
@@ -254,7 +255,7 @@ static int verb_template(const cli_args_t *args, node_t *node)
     if (cli_lang(args, &lang) || (cli_get(args, "year") && cli_year(args, &year)))
         return CLI_USAGE;
     if (!programme_has_year(programme, year)) {
-        fprintf(stderr, "error: --year %d: programme %s covers %d-%d\n", year,
+        fprintf(stderr, msg("error: --year %d: programme %s covers %d-%d\n"), year,
                 programme_id(programme), programme_first_year(programme),
                 programme_last_year(programme));
         return CLI_USAGE;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/msg.h"
 #include "domain/engine.h"
 #include "domain/render.h"
 #include "domain/verdict.h"
@@ -17,13 +18,13 @@ static int verb_return(const cli_args_t *args, node_t *node)
         return CLI_USAGE;
     const char *unit = cli_get(args, "unit");
     if (!unit) {
-        fprintf(stderr, "error: --unit CODE is required\n");
+        fprintf(stderr, msg("error: --unit CODE is required\n"));
         return CLI_USAGE;
     }
     char err[512];
     int rc = node_return(node, unit, year, cli_get(args, "reason"), err, sizeof err);
     if (rc) {
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, msg("error: %s\n"), err);
         return cli_exit_code(rc);
     }
     printf("returned %s %d for correction\n", unit, year);
@@ -52,7 +53,7 @@ static int verb_recommend(const cli_args_t *args, node_t *node)
     if (cli_year(args, &year))
         return CLI_USAGE;
     if (cli_flag(args, "override") && !cli_flag(args, "confirm")) {
-        fprintf(stderr, "error: --override goes with --confirm\n");
+        fprintf(stderr, msg("error: --override goes with --confirm\n"));
         return CLI_USAGE;
     }
     char err[512];
@@ -61,7 +62,7 @@ static int verb_recommend(const cli_args_t *args, node_t *node)
                                         "command line"};
     int rc = node_recommend(node, year, &request, &lists, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, msg("error: %s\n"), err);
         return cli_exit_code(rc);
     }
     if (cli_flag(args, "json")) {
@@ -94,7 +95,7 @@ static int verb_report(const cli_args_t *args, node_t *node)
 {
     const char *format = cli_get(args, "format");
     if (format && cli_flag(args, "json")) {
-        fprintf(stderr, "error: --json and --format: give one\n");
+        fprintf(stderr, msg("error: --json and --format: give one\n"));
         return CLI_USAGE;
     }
     sf_lang_t lang;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/msg.h"
 #include "domain/engine.h"
 #include "domain/render.h"
 #include "app/cli.h"
@@ -14,7 +15,7 @@ static int verb_evaluate(const cli_args_t *args, node_t *node)
     const char *format = cli_get(args, "format");
     render_format_t parsed;
     if (format && render_format_parse(format, &parsed) != 0) {
-        fprintf(stderr, "error: --format %s: expected json, csv, html or xlsx\n", format);
+        fprintf(stderr, msg("error: --format %s: expected json, csv, html or xlsx\n"), format);
         return CLI_USAGE;
     }
     sf_lang_t lang;
@@ -30,15 +31,15 @@ static int verb_evaluate(const cli_args_t *args, node_t *node)
         char *json = NULL, err[512];
         size_t len;
         if (render_json(result, &json, &len) != 0) {
-            fprintf(stderr, "error: cannot render the result to publish\n");
+            fprintf(stderr, msg("error: cannot render the result to publish\n"));
             rc = CLI_FAILURE;
         } else if ((rc = node_publish_evaluation(node, year, json, err, sizeof err)) != 0) {
-            fprintf(stderr, "error: %s\n", err);
+            fprintf(stderr, msg("error: %s\n"), err);
             rc = cli_exit_code(rc);
         } else {
             fprintf(stderr,
-                    "published the %d evaluation to every prefecture and, through "
-                    "them, every county\n",
+                    msg("published the %d evaluation to every prefecture and, through "
+                        "them, every county\n"),
                     year);
         }
         free(json);
@@ -52,7 +53,7 @@ static int verb_publish(const cli_args_t *args, node_t *node)
     char err[512];
     int rc = node_publish(node, args->positional[0], err, sizeof err);
     if (rc) {
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, msg("error: %s\n"), err);
         return cli_exit_code(rc);
     }
     printf("published %s; it reaches every prefecture and county over the links\n",

@@ -1,4 +1,5 @@
 #include "app/cli.h"
+#include "base/msg.h"
 #include "app/console.h"
 #include "app/console_county.h"
 #include "app/console_hub.h"
@@ -39,12 +40,12 @@ int cli_year(const cli_args_t *args, int *year)
     const char *text = cli_get(args, "year");
     char *end;
     if (!text) {
-        fprintf(stderr, "error: --year YEAR is required\n");
+        fprintf(stderr, msg("error: --year YEAR is required\n"));
         return SF_EINVAL;
     }
     long value = strtol(text, &end, 10);
     if (*text == '\0' || *end != '\0' || value < 1900 || value > 2200) {
-        fprintf(stderr, "error: --year %s: expected a year such as 2018\n", text);
+        fprintf(stderr, msg("error: --year %s: expected a year such as 2018\n"), text);
         return SF_EINVAL;
     }
     *year = (int)value;
@@ -55,12 +56,14 @@ int cli_lang(const cli_args_t *args, sf_lang_t *lang)
 {
     const char *text = cli_get(args, "lang");
     if (!text) {
-        *lang = lang_from_env();
+        *lang = msg_lang();
         return 0;
     }
-    if (lang_parse(text, lang) == 0)
+    if (lang_parse(text, lang) == 0) {
+        msg_set_lang(*lang); /* the messages follow the option, as the output does */
         return 0;
-    fprintf(stderr, "error: --lang %s: expected zh or en\n", text);
+    }
+    fprintf(stderr, msg("error: --lang %s: expected zh or en\n"), text);
     return SF_EINVAL;
 }
 
@@ -74,7 +77,7 @@ int cli_write_file(const char *path, const char *text, size_t len)
         written = fflush(file) == 0 && written;
     if (written)
         return 0;
-    fprintf(stderr, "error: --out %s: cannot write: %s\n", path ? path : "<stdout>",
+    fprintf(stderr, msg("error: --out %s: cannot write: %s\n"), path ? path : "<stdout>",
             strerror(errno));
     return CLI_FAILURE;
 }
@@ -83,7 +86,7 @@ char *cli_read_file(const char *path, size_t max, size_t *len)
 {
     FILE *file = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!file) {
-        fprintf(stderr, "error: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, msg("error: %s: %s\n"), path, strerror(errno));
         return NULL;
     }
     char *buf = malloc(max + 2);
@@ -94,12 +97,12 @@ char *cli_read_file(const char *path, size_t max, size_t *len)
     if (file != stdin)
         fclose(file);
     if (failed) {
-        fprintf(stderr, "error: %s: cannot read: %s\n", path, strerror(errno));
+        fprintf(stderr, msg("error: %s: cannot read: %s\n"), path, strerror(errno));
         free(buf);
         return NULL;
     }
     if (total > max) {
-        fprintf(stderr, "error: %s: larger than %zu bytes\n", path, max);
+        fprintf(stderr, msg("error: %s: larger than %zu bytes\n"), path, max);
         free(buf);
         return NULL;
     }
@@ -122,7 +125,7 @@ static int verb_allow(const cli_args_t *args, node_t *node)
     char err[512];
     int rc = node_allow(node, cli_get(args, "code"), cli_get(args, "key"), err, sizeof err);
     if (rc) {
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, msg("error: %s\n"), err);
         return cli_exit_code(rc);
     }
     printf("allowed %s\n", cli_get(args, "code"));
@@ -152,7 +155,7 @@ static int verb_run(const cli_args_t *args, node_t *node)
         console = console_new(node, address, console_of_role[role].page,
                               console_of_role[role].routes, &error);
         if (!console) {
-            fprintf(stderr, "error: %s\n", error.text);
+            fprintf(stderr, msg("error: %s\n"), error.text);
             return cli_exit_code(error.code);
         }
     }
@@ -190,7 +193,7 @@ static int verb_status(const cli_args_t *args, node_t *node)
     sf_error_t error = {0, ""};
     node_status_t *status = node_status(node, &error);
     if (!status) {
-        fprintf(stderr, "error: %s\n", error.text);
+        fprintf(stderr, msg("error: %s\n"), error.text);
         return CLI_FAILURE;
     }
     if (cli_flag(args, "json")) {
@@ -222,7 +225,7 @@ static int verb_list(const cli_args_t *args, node_t *node)
 {
     node_versions_t *list = node_list(node, NULL);
     if (!list) {
-        fprintf(stderr, "error: cannot read the stored reports\n");
+        fprintf(stderr, msg("error: cannot read the stored reports\n"));
         return CLI_FAILURE;
     }
     if (cli_flag(args, "json")) {
@@ -241,7 +244,7 @@ static int verb_revoke(const cli_args_t *args, node_t *node)
     char err[512];
     int rc = node_revoke(node, cli_get(args, "code"), err, sizeof err);
     if (rc) {
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, msg("error: %s\n"), err);
         return cli_exit_code(rc);
     }
     printf("revoked %s\n", cli_get(args, "code"));
@@ -264,7 +267,7 @@ static int verb_set_upstream(const cli_args_t *args, node_t *node)
     const char *endpoint = cli_get(args, "upstream"), *key = cli_get(args, "upstream-key");
     int rc = node_set_upstream(node, endpoint, key, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, msg("error: %s\n"), err);
         return cli_exit_code(rc);
     }
     print_change("upstream:", old_endpoint, endpoint);
@@ -322,13 +325,13 @@ static int do_init(const cli_args_t *args, node_role_t role)
     char err[512];
     int rc = node_init(args->data, &options, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, msg("error: %s\n"), err);
         return rc == SF_EEXIST ? CLI_USAGE : cli_exit_code(rc);
     }
     sf_error_t error = {0, ""};
     node_t *node = node_open(args->data, role, &error);
     if (!node) {
-        fprintf(stderr, "error: %s\n", error.text);
+        fprintf(stderr, msg("error: %s\n"), error.text);
         return CLI_FAILURE;
     }
     printf("initialised %s %s in %s\npublic key: %s\n", node_role_name(role), node_code(node),
@@ -410,13 +413,13 @@ static bool is_help(const char *arg)
 static int take_data(int argc, char **argv, int i, cli_args_t *args)
 {
     if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-        fprintf(stderr, "error: --data needs a directory\n");
+        fprintf(stderr, msg("error: --data needs a directory\n"));
         return CLI_USAGE;
     }
     if (!args->data) {
         args->data = argv[i + 1];
     } else if (args->data != argv[i + 1]) {
-        fprintf(stderr, "error: --data given twice\n");
+        fprintf(stderr, msg("error: --data given twice\n"));
         return CLI_USAGE;
     }
     return CLI_CONTINUE;
@@ -433,7 +436,7 @@ static int find_verb_at(int argc, char **argv, node_role_t role, const cli_verb_
         }
         if (strcmp(argv[i], "--data") == 0) {
             if (args->data && i + 1 < argc && argv[i + 1][0] != '\0') {
-                fprintf(stderr, "error: --data given twice\n");
+                fprintf(stderr, msg("error: --data given twice\n"));
                 return CLI_USAGE;
             }
             int rc = take_data(argc, argv, i++, args);
@@ -444,7 +447,8 @@ static int find_verb_at(int argc, char **argv, node_role_t role, const cli_verb_
         if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
             bool takes_value = false;
             if (!option_known(role, extra, argv[i] + 2, &takes_value)) {
-                fprintf(stderr, "error: unknown option %s (see %s --help)\n", argv[i], program);
+                fprintf(stderr, msg("error: unknown option %s (see %s --help)\n"), argv[i],
+                        program);
                 return CLI_USAGE;
             }
             if (takes_value)
@@ -454,7 +458,7 @@ static int find_verb_at(int argc, char **argv, node_role_t role, const cli_verb_
         *verb_at = i;
         return CLI_CONTINUE;
     }
-    fprintf(stderr, "error: no verb given (see %s --help)\n", program);
+    fprintf(stderr, msg("error: no verb given (see %s --help)\n"), program);
     usage(stderr, program, role, extra);
     return CLI_USAGE;
 }
@@ -475,7 +479,7 @@ static int find_verb(node_role_t role, const cli_verb_t *extra, const char *prog
             *verb = v;
     if (*verb)
         return CLI_CONTINUE;
-    fprintf(stderr, "error: unknown verb '%s' (see %s --help)\n", args->verb, program);
+    fprintf(stderr, msg("error: unknown verb '%s' (see %s --help)\n"), args->verb, program);
     return CLI_USAGE;
 }
 
@@ -486,18 +490,18 @@ static int take_option(int argc, char **argv, int *i, const char *spec, const ch
     const char *name = argv[*i] + 2;
     bool takes_value = false;
     if (!option_allowed(spec, name, &takes_value)) {
-        fprintf(stderr, "error: %s %s does not take --%s (see %s --help)\n", program, args->verb,
-                name, program);
+        fprintf(stderr, msg("error: %s %s does not take --%s (see %s --help)\n"), program,
+                args->verb, name, program);
         return CLI_USAGE;
     }
     if (args->count == CLI_MAX_OPTIONS || cli_get(args, name) || cli_flag(args, name)) {
-        fprintf(stderr, "error: --%s given twice\n", name);
+        fprintf(stderr, msg("error: --%s given twice\n"), name);
         return CLI_USAGE;
     }
     args->names[args->count] = name;
     if (takes_value) {
         if (*i + 1 >= argc) {
-            fprintf(stderr, "error: --%s needs a value\n", name);
+            fprintf(stderr, msg("error: --%s needs a value\n"), name);
             return CLI_USAGE;
         }
         args->values[args->count] = argv[++*i];
@@ -524,7 +528,7 @@ static int take_arguments(int argc, char **argv, int verb_at, const char *spec, 
         } else if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0')
             rc = take_option(argc, argv, &i, spec, program, args);
         else if ((int)args->positional_count >= positional) {
-            fprintf(stderr, "error: unexpected argument '%s'\n", argv[i]);
+            fprintf(stderr, msg("error: unexpected argument '%s'\n"), argv[i]);
             return CLI_USAGE;
         } else
             args->positional[args->positional_count++] = argv[i];
@@ -532,14 +536,14 @@ static int take_arguments(int argc, char **argv, int verb_at, const char *spec, 
             return rc;
     }
     if ((int)args->positional_count < positional) {
-        fprintf(stderr, "error: %s %s needs %s\n", program, args->verb,
+        fprintf(stderr, msg("error: %s %s needs %s\n"), program, args->verb,
                 strcmp(args->verb, "operator") == 0 ? "add, list or remove"
                 : positional == 1                   ? "a FILE argument (or - for stdin)"
                                                     : "more arguments");
         return CLI_USAGE;
     }
     if (!args->data) {
-        fprintf(stderr, "error: --data DIR is required\n");
+        fprintf(stderr, msg("error: --data DIR is required\n"));
         return CLI_USAGE;
     }
     return CLI_CONTINUE;
@@ -551,7 +555,7 @@ static int run_verb(const cli_args_t *args, node_role_t role, const cli_verb_t *
     sf_error_t error = {0, ""};
     node_t *node = node_open(args->data, role, &error);
     if (!node) {
-        fprintf(stderr, "error: %s\n", error.text);
+        fprintf(stderr, msg("error: %s\n"), error.text);
         return error.code == SF_ESTATE || error.code == SF_EINVAL ? CLI_USAGE : CLI_FAILURE;
     }
     int exit_code = verb->fn(args, node);

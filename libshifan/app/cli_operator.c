@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "app/cli.h"
+#include "base/msg.h"
 #include "app/console.h"
 #include "base/stime.h"
 #include "storage/operators.h"
@@ -64,12 +65,12 @@ static int read_password(const char *name, char *password, size_t size)
                !prompt_line("the same again: ", again, sizeof again)) {
         rc = CLI_USAGE;
     } else if (strcmp(password, again) != 0) {
-        fprintf(stderr, "error: the two passwords differ: nothing changed\n");
+        fprintf(stderr, msg("error: the two passwords differ: nothing changed\n"));
         rc = CLI_USAGE;
     }
     sodium_memzero(again, sizeof again);
     if (rc && !password[0])
-        fprintf(stderr, "error: no password on stdin (one line, %d to %d bytes)\n",
+        fprintf(stderr, msg("error: no password on stdin (one line, %d to %d bytes)\n"),
                 OPERATORS_PASSWORD_MIN, OPERATORS_PASSWORD_MAX);
     return rc;
 }
@@ -84,7 +85,7 @@ static void audit_cli_change(node_t *node, const char *action, const char *targe
     snprintf(entry.target, sizeof entry.target, "%s", target);
     int rc = audit_append(node_store(node), &entry);
     if (rc)
-        fprintf(stderr, "warning: %s %s is NOT in the audit trail: %s\n", action, target,
+        fprintf(stderr, msg("warning: %s %s is NOT in the audit trail: %s\n"), action, target,
                 sf_strerror(rc));
 }
 
@@ -94,7 +95,7 @@ static int operator_add(node_t *node, const char *name)
     int rc = read_password(name, password, sizeof password);
     size_t len = strlen(password);
     if (!rc && (len < OPERATORS_PASSWORD_MIN || len > OPERATORS_PASSWORD_MAX)) {
-        fprintf(stderr, "error: a password has %d to %d bytes (this one %zu)\n",
+        fprintf(stderr, msg("error: a password has %d to %d bytes (this one %zu)\n"),
                 OPERATORS_PASSWORD_MIN, OPERATORS_PASSWORD_MAX, len);
         rc = CLI_USAGE;
     }
@@ -104,11 +105,11 @@ static int operator_add(node_t *node, const char *name)
         return rc;
     if (err == SF_EEXIST)
         fprintf(stderr,
-                "error: operator %s exists (for a new password: operator remove --name %s, "
-                "then add it again)\n",
+                msg("error: operator %s exists (for a new password: operator remove --name %s, "
+                    "then add it again)\n"),
                 name, name);
     else if (err)
-        fprintf(stderr, "error: operator %s was NOT added: %s\n", name, sf_strerror(err));
+        fprintf(stderr, msg("error: operator %s was NOT added: %s\n"), name, sf_strerror(err));
     if (err)
         return err == SF_EEXIST ? CLI_USAGE : CLI_FAILURE;
     audit_cli_change(node, "operator/add", name);
@@ -120,11 +121,11 @@ static int operator_remove(node_t *node, const char *name)
 {
     int rc = operators_remove(node_store(node), name);
     if (rc == SF_ENOTFOUND) {
-        fprintf(stderr, "error: no operator %s (see operator list)\n", name);
+        fprintf(stderr, msg("error: no operator %s (see operator list)\n"), name);
         return CLI_USAGE;
     }
     if (rc) {
-        fprintf(stderr, "error: operator %s was NOT removed: %s\n", name, sf_strerror(rc));
+        fprintf(stderr, msg("error: operator %s was NOT removed: %s\n"), name, sf_strerror(rc));
         return CLI_FAILURE;
     }
     audit_cli_change(node, "operator/remove", name);
@@ -138,7 +139,7 @@ static int operator_list(node_t *node, bool as_json)
     size_t count;
     char when[STIME_BUFSZ];
     if (operators_list(node_store(node), &entries, &count)) {
-        fprintf(stderr, "error: cannot read the operator accounts\n");
+        fprintf(stderr, msg("error: cannot read the operator accounts\n"));
         return CLI_FAILURE;
     }
     json_t *list = as_json ? json_array() : NULL;
@@ -168,13 +169,13 @@ int cli_verb_operator(const cli_args_t *args, node_t *node)
     if (strcmp(action, "list") == 0)
         return operator_list(node, cli_flag(args, "json"));
     if (!needs_name) {
-        fprintf(stderr, "error: operator %s: expected add, list or remove\n", action);
+        fprintf(stderr, msg("error: operator %s: expected add, list or remove\n"), action);
         return CLI_USAGE;
     }
     if (!name || !operators_name_valid(name)) {
         fprintf(stderr,
-                "error: operator %s needs --name NAME (1 to %d bytes, no spaces, control "
-                "characters or ':')\n",
+                msg("error: operator %s needs --name NAME (1 to %d bytes, no spaces, control "
+                    "characters or ':')\n"),
                 action, OPERATORS_NAME_MAX);
         return CLI_USAGE;
     }
@@ -187,13 +188,13 @@ int cli_verb_audit(const cli_args_t *args, node_t *node)
     char *end = NULL, when[STIME_BUFSZ];
     long limit = text ? strtol(text, &end, 10) : 0;
     if (text && (!*text || *end || limit < 1)) {
-        fprintf(stderr, "error: --limit %s: expected a number of entries (1 or more)\n", text);
+        fprintf(stderr, msg("error: --limit %s: expected a number of entries (1 or more)\n"), text);
         return CLI_USAGE;
     }
     audit_entry_t *entries;
     size_t count;
     if (audit_list(node_store(node), (size_t)limit, &entries, &count)) {
-        fprintf(stderr, "error: cannot read the audit trail\n");
+        fprintf(stderr, msg("error: cannot read the audit trail\n"));
         return CLI_FAILURE;
     }
     json_t *list = cli_flag(args, "json") ? console_audit_json(entries, count) : NULL;

@@ -1,4 +1,5 @@
 #include "base/error.h"
+#include "base/msg.h"
 #include "domain/engine.h"
 #include "domain/render.h"
 #include "domain/report.h"
@@ -40,9 +41,9 @@ report_t *cli_load_report(const char *path, node_t *node, const char *default_un
                                        sizeof note, &error);
     free(text);
     if (!report)
-        fprintf(stderr, "error: %s\n", error.text);
+        fprintf(stderr, msg("error: %s\n"), error.text);
     else if (*note)
-        fprintf(stderr, "note: %s: %s\n", *source, note);
+        fprintf(stderr, msg("note: %s: %s\n"), *source, note);
     return report;
 }
 
@@ -54,7 +55,7 @@ int cli_evaluate(const cli_args_t *args, node_t *node, const char *scope, engine
     char err[512];
     int rc = node_evaluate(node, *year, scope, result, err, sizeof err);
     if (rc)
-        fprintf(stderr, "error: %s\n", err);
+        fprintf(stderr, msg("error: %s\n"), err);
     return cli_exit_code(rc);
 }
 
@@ -67,7 +68,7 @@ int cli_verb_inspect(const cli_args_t *args, node_t *node)
     char err[512];
     int rc = node_inspect(node, inspection, err, sizeof err);
     if (rc)
-        fprintf(stderr, "error: %s: %s\n", source, err);
+        fprintf(stderr, msg("error: %s: %s\n"), source, err);
     else
         printf("%s\n", inspection->report_id);
     report_destroy(&inspection);
@@ -79,7 +80,7 @@ int cli_write_result(const engine_result_t *result, const char *format_name, sf_
 {
     render_format_t format;
     if (render_format_parse(format_name ? format_name : "json", &format) != 0) {
-        fprintf(stderr, "error: --format %s: expected json, csv, html or xlsx\n", format_name);
+        fprintf(stderr, msg("error: --format %s: expected json, csv, html or xlsx\n"), format_name);
         return CLI_USAGE;
     }
     /* Streamed: a national year's JSON is never held in memory. */
@@ -88,8 +89,8 @@ int cli_write_result(const engine_result_t *result, const char *format_name, sf_
     if (file && file != stdout && fclose(file) != 0 && rc == 0)
         rc = SF_EIO;
     if (rc == SF_EIO && out_path)
-        fprintf(stderr, "error: --out %s: cannot write: %s\n", out_path, strerror(errno));
+        fprintf(stderr, msg("error: --out %s: cannot write: %s\n"), out_path, strerror(errno));
     else if (rc && rc != SF_EIO)
-        fprintf(stderr, "error: cannot render the result\n");
+        fprintf(stderr, msg("error: cannot render the result\n"));
     return rc ? CLI_FAILURE : 0;
 }

@@ -2,6 +2,7 @@
  * node's identity, JSON helpers and the dispatch to a tier's routes
  * (console.h, docs/console.md). */
 #include "app/console.h"
+#include "base/msg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -162,7 +163,7 @@ static void console_static(const char *name, http_response_t *response)
         bytes = embedded_find(path, &len);
     }
     if (!bytes) {
-        console_reply_error(response, 404, "no such file: %s", name);
+        console_reply_error(response, 404, msg("no such file: %s"), name);
         return;
     }
     http_response_static(response, 200, console_type_of(name), bytes, len);
@@ -208,12 +209,12 @@ static bool console_change_allowed(const http_request_t *request, http_response_
     if (strncmp(request->content_type, "application/json", 16) != 0 &&
         strncmp(request->content_type, "application/octet-stream", 24) != 0) {
         console_reply_error(response, 415,
-                            "expected a JSON body (Content-Type: application/json) or a file's "
-                            "bytes (application/octet-stream)");
+                            msg("expected a JSON body (Content-Type: application/json) or a file's "
+                                "bytes (application/octet-stream)"));
         return false;
     }
     if (*request->origin && strcmp(request->origin, own) != 0) {
-        console_reply_error(response, 403, "a change from another site (%s) is refused",
+        console_reply_error(response, 403, msg("a change from another site (%s) is refused"),
                             request->origin);
         return false;
     }
@@ -236,9 +237,10 @@ static void console_route(console_t *self, const http_request_t *request, http_r
         return;
     }
     if (path_known)
-        console_reply_error(response, 405, "%s not allowed on %s", request->method, request->path);
+        console_reply_error(response, 405, msg("%s not allowed on %s"), request->method,
+                            request->path);
     else
-        console_reply_error(response, 404, "no such API: %s", request->path);
+        console_reply_error(response, 404, msg("no such API: %s"), request->path);
 }
 
 /* ---- access: logins, sessions, CSRF tokens, the audit trail ---- */
@@ -274,7 +276,7 @@ static bool console_login_admits(console_t *self, const char *name, const char *
 {
     int64_t wait_ms = sessions_login_wait_ms(self->sessions, name, stime_mono_ms());
     if (wait_ms > 0) {
-        console_reply_error(response, 429, "too many failed logins as %s: try again in %lld s",
+        console_reply_error(response, 429, msg("too many failed logins as %s: try again in %lld s"),
                             name, (long long)(wait_ms + 999) / 1000);
         return false;
     }
@@ -282,11 +284,11 @@ static bool console_login_admits(console_t *self, const char *name, const char *
     if (rc == SF_EDENIED) {
         sessions_login_failed(self->sessions, name, stime_mono_ms());
         slog_warn("console: failed login as %s", name);
-        console_reply_error(response, 401, "wrong operator name or password");
+        console_reply_error(response, 401, msg("wrong operator name or password"));
         return false;
     }
     if (rc) {
-        console_reply_error(response, 500, "cannot check the password: %s", sf_strerror(rc));
+        console_reply_error(response, 500, msg("cannot check the password: %s"), sf_strerror(rc));
         return false;
     }
     sessions_login_succeeded(self->sessions, name);
@@ -300,7 +302,7 @@ static void console_login(console_t *self, const http_request_t *request, http_r
     const char *name = json_string_value(json_object_get(body, "name"));
     const char *password = json_string_value(json_object_get(body, "password"));
     if (!name || !password)
-        console_reply_error(response, 400, "expected {\"name\": ..., \"password\": ...}");
+        console_reply_error(response, 400, msg("expected {\"name\": ..., \"password\": ...}"));
     else if (console_login_admits(self, name, password, response)) {
         const sessions_entry_t *session = sessions_open(self->sessions, name, stime_mono_ms());
         char cookie[256];
@@ -321,7 +323,7 @@ static void console_logout(console_t *self, const http_request_t *request,
     const sessions_entry_t *session =
         sessions_find(self->sessions, request->cookie, stime_mono_ms());
     if (session && !sessions_csrf_ok(session, request->csrf_token)) {
-        console_reply_error(response, 403, "logout needs the session's X-CSRF-Token");
+        console_reply_error(response, 403, msg("logout needs the session's X-CSRF-Token"));
         return;
     }
     if (session) {
@@ -377,14 +379,15 @@ static bool console_access(console_t *self, const http_request_t *request,
             console_static("login.html", response);
             response->status = 401;
         } else {
-            console_reply_error(response, 401, "log in first (POST /api/login)");
+            console_reply_error(response, 401, msg("log in first (POST /api/login)"));
         }
         return false;
     }
     if (console_is_change(request) && !sessions_csrf_ok(self->session, request->csrf_token)) {
-        console_reply_error(response, 403,
-                            "a change needs this session's CSRF token in the X-CSRF-Token header "
-                            "(GET /api/session gives it): reload the page");
+        console_reply_error(
+            response, 403,
+            msg("a change needs this session's CSRF token in the X-CSRF-Token header "
+                "(GET /api/session gives it): reload the page"));
         return false;
     }
     return true;
@@ -455,7 +458,7 @@ static void console_audit(console_t *self, const http_request_t *request, http_r
     json_t *list = rc ? NULL : console_audit_json(entries, count);
     free(entries);
     if (!list)
-        console_reply_error(response, 500, "cannot read the audit trail: %s", sf_strerror(rc));
+        console_reply_error(response, 500, msg("cannot read the audit trail: %s"), sf_strerror(rc));
     else
         console_reply(response, 200, json_pack("{s:o}", "entries", list));
 }
@@ -473,7 +476,7 @@ static void console_serve(console_t *self, const http_request_t *request, http_r
     else if (strncmp(request->path, "/api/", 5) == 0)
         console_route(self, request, response);
     else
-        console_reply_error(response, 404, "no such page: %s", request->path);
+        console_reply_error(response, 404, msg("no such page: %s"), request->path);
 }
 
 static void console_handle(void *arg, const http_request_t *request, http_response_t *response)

@@ -1,6 +1,7 @@
 /* console_check.c - a report checked and evaluated without storing it
  * (console_check.h). */
 #include "app/console_check.h"
+#include "base/msg.h"
 
 #include <jansson.h>
 #include <stdio.h>

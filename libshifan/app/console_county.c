@@ -7,6 +7,7 @@
  * (report_load_any), a download is the template of `template` filled with
  * the form's values. */
 #include "app/console_county.h"
+#include "base/msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,14 +96,14 @@ static console_check_t *county_run_check(console_t *console, const http_request_
 {
     console_check_t *check = NULL;
     if (request->body_len > REPORT_MAX_BYTES) {
-        console_reply_error(response, 413, "%s: larger than %d bytes", FORM_SOURCE,
+        console_reply_error(response, 413, msg("%s: larger than %d bytes"), FORM_SOURCE,
                             REPORT_MAX_BYTES);
         return NULL;
     }
     int rc =
         console_check(console_node(console), request->body, request->body_len, FORM_SOURCE, &check);
     if (rc) {
-        console_reply_error(response, 500, "the form was not checked: %s", sf_strerror(rc));
+        console_reply_error(response, 500, msg("the form was not checked: %s"), sf_strerror(rc));
         return NULL;
     }
     return check;
@@ -138,7 +139,7 @@ static void county_draft(console_t *console, const http_request_t *request,
     bool object = json_is_object(document);
     json_decref(document);
     if (!object || request->body_len > DRAFTS_TEXT_MAX) {
-        console_reply_error(response, 400, "a draft is a JSON object of at most %d bytes",
+        console_reply_error(response, 400, msg("a draft is a JSON object of at most %d bytes"),
                             DRAFTS_TEXT_MAX);
         return;
     }
@@ -146,7 +147,7 @@ static void county_draft(console_t *console, const http_request_t *request,
     int rc = county_store_draft(console_node(console), year, request->body, request->body_len, 0,
                                 &saved_at);
     if (rc) {
-        console_reply_error(response, 500, "the draft was NOT saved: %s", sf_strerror(rc));
+        console_reply_error(response, 500, msg("the draft was NOT saved: %s"), sf_strerror(rc));
         return;
     }
     console_audit_target(console, "%s/%d", node_code(console_node(console)), year);
@@ -216,7 +217,7 @@ static void county_history(console_t *console, const http_request_t *request,
     int year = console_year(console, request);
     json_t *versions = console_versions(console, year, node_code(node), false);
     if (!versions) {
-        console_reply_error(response, 500, "cannot read the stored reports, or out of memory");
+        console_reply_error(response, 500, msg("cannot read the stored reports, or out of memory"));
         return;
     }
     console_reply(response, 200, json_pack("{s:i, s:o}", "year", year, "versions", versions));
@@ -314,7 +315,7 @@ static void county_export(console_t *console, const http_request_t *request,
     sf_lang_t lang = LANG_ZH;
     bool xlsx = !format || strcmp(format, "xlsx") == 0;
     if ((!xlsx && strcmp(format, "csv") != 0) || (lang_name && lang_parse(lang_name, &lang))) {
-        console_reply_error(response, 400, "expected format=xlsx or csv, lang=zh or en");
+        console_reply_error(response, 400, msg("expected format=xlsx or csv, lang=zh or en"));
         return;
     }
     console_check_t *check = county_run_check(console, request, response);
@@ -329,7 +330,7 @@ static void county_export(console_t *console, const http_request_t *request,
     sf_error_t error = {0, ""};
     if (export_bytes(check->report, node_programme(console_node(console)), lang, xlsx, &bytes, &len,
                      &error)) {
-        console_reply_error(response, 500, "cannot write the form: %s", error.text);
+        console_reply_error(response, 500, msg("cannot write the form: %s"), error.text);
     } else {
         http_response_take(response, 200,
                            xlsx

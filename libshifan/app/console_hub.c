@@ -5,6 +5,7 @@
  * `report` prints and `recommend --json`; each change is the verb's own
  * node call. */
 #include "app/console_hub.h"
+#include "base/msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +123,7 @@ static json_t *hub_body(const http_request_t *request, http_response_t *response
     if (json_is_object(body))
         return body;
     json_decref(body);
-    console_reply_error(response, 400, "%s: expected a JSON object", FORM_SOURCE);
+    console_reply_error(response, 400, msg("%s: expected a JSON object"), FORM_SOURCE);
     return NULL;
 }
 
@@ -132,7 +133,8 @@ static int hub_body_year(const json_t *body, http_response_t *response)
     const json_t *year = json_object_get(body, "year");
     if (json_is_integer(year) && json_integer_value(year) > 0 && json_integer_value(year) < 10000)
         return (int)json_integer_value(year);
-    console_reply_error(response, 400, "%s: \"year\" must be a year such as 2018", FORM_SOURCE);
+    console_reply_error(response, 400, msg("%s: \"year\" must be a year such as 2018"),
+                        FORM_SOURCE);
     return 0;
 }
 
@@ -178,7 +180,7 @@ static void hub_inspect(console_t *console, const http_request_t *request,
 {
     node_t *node = console_node(console);
     if (request->body_len > REPORT_MAX_BYTES) {
-        console_reply_error(response, 413, "%s: larger than %d bytes", FORM_SOURCE,
+        console_reply_error(response, 413, msg("%s: larger than %d bytes"), FORM_SOURCE,
                             REPORT_MAX_BYTES);
         return;
     }

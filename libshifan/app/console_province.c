@@ -4,6 +4,7 @@
  * engine's (node_evaluate, as `province-core evaluate` calls it), every
  * rendering render.h's. */
 #include "app/console_province.h"
+#include "base/msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ static void province_changes(console_t *console, const http_request_t *request,
     uint64_t generation = 0;
     int rc = node_data_generation(node, &generation);
     if (rc) {
-        console_reply_error(response, 500, "cannot read the store: %s", sf_strerror(rc));
+        console_reply_error(response, 500, msg("cannot read the store: %s"), sf_strerror(rc));
         return;
     }
     console_reply(response, 200,
@@ -75,7 +76,7 @@ static void province_evaluation(console_t *console, const http_request_t *reques
     int rc = province_render(result, RENDER_JSON, LANG_ZH, &text, &len);
     engine_result_destroy(&result);
     if (rc) {
-        console_reply_error(response, 500, "cannot render the result: %s", sf_strerror(rc));
+        console_reply_error(response, 500, msg("cannot render the result: %s"), sf_strerror(rc));
         return;
     }
     http_response_take(response, 200, "application/json; charset=utf-8", text, len);
@@ -104,7 +105,8 @@ static void province_export(console_t *console, const http_request_t *request,
         which++;
     sf_lang_t lang = LANG_ZH;
     if (which == count || (lang_name && lang_parse(lang_name, &lang) != 0)) {
-        console_reply_error(response, 400, "expected format=html|csv|json|xlsx and lang=zh|en");
+        console_reply_error(response, 400,
+                            msg("expected format=html|csv|json|xlsx and lang=zh|en"));
         return;
     }
     engine_result_t *result = province_evaluate(console, request, NULL, response);
@@ -118,7 +120,7 @@ static void province_export(console_t *console, const http_request_t *request,
              province_exports[which].format == RENDER_CSV && lang == LANG_EN ? "-en" : "", name);
     engine_result_destroy(&result);
     if (rc) {
-        console_reply_error(response, 500, "cannot render the result: %s", sf_strerror(rc));
+        console_reply_error(response, 500, msg("cannot render the result: %s"), sf_strerror(rc));
         return;
     }
     http_response_take(response, 200, province_exports[which].type, bytes, len);
@@ -182,8 +184,8 @@ static void province_unit(console_t *console, const http_request_t *request,
     const char *asked = http_request_param(request, "code");
     int index = asked ? programme_find_unit(programme, asked) : -1;
     if (index < 0) {
-        console_reply_error(response, 404, "no unit %s in programme %s", asked ? asked : "(none)",
-                            programme_id(programme));
+        console_reply_error(response, 404, msg("no unit %s in programme %s"),
+                            asked ? asked : "(none)", programme_id(programme));
         return;
     }
     const programme_unit_t *unit = programme_unit(programme, (size_t)index);
@@ -204,7 +206,7 @@ static void province_unit(console_t *console, const http_request_t *request,
     if (body)
         console_reply(response, 200, body);
     else
-        console_reply_error(response, 500, "cannot read the store, or out of memory");
+        console_reply_error(response, 500, msg("cannot read the store, or out of memory"));
 }
 
 const console_route_t console_province_routes[] = {

@@ -1,6 +1,7 @@
 /* node.c - a node: init, open, keys of children, set-upstream, submit and the tier's verbs
  * (node_internal.h). */
 #include "app/node_internal.h"
+#include "base/msg.h"
 #include "base/slog.h"
 #include "base/stime.h"
 #include "storage/outbox.h"
@@ -134,15 +135,17 @@ static int upstream_check(const char *endpoint, const char *key, char *err, size
     if (!endpoint_valid(endpoint)) {
         if (endpoint)
             snprintf(err, errsize,
-                     "--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001", endpoint);
+                     msg("--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001"),
+                     endpoint);
         else
-            snprintf(err, errsize, "--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001");
+            snprintf(err, errsize,
+                     msg("--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001"));
         return SF_EINVAL;
     }
     if (!keys_valid_z85(key)) {
         snprintf(err, errsize,
-                 "--upstream-key: expected the parent's 40-character public key (its "
-                 "'key' verb prints it)");
+                 msg("--upstream-key: expected the parent's 40-character public key (its "
+                     "'key' verb prints it)"));
         return SF_EINVAL;
     }
     return 0;
@@ -159,20 +162,20 @@ static int init_code(const node_init_options_t *options, const programme_t *prog
         return 0;
     }
     if (!*code) {
-        snprintf(err, errsize, "--code CODE is required");
+        snprintf(err, errsize, msg("--code CODE is required"));
         return SF_EINVAL;
     }
     int index = programme_find_unit(programme, *code);
     unit_level_t want = options->role == ROLE_COUNTY ? LEVEL_COUNTY : LEVEL_PREFECTURE;
     if (index < 0) {
-        snprintf(err, errsize, "--code %s: no such unit in programme %s", *code,
+        snprintf(err, errsize, msg("--code %s: no such unit in programme %s"), *code,
                  programme_id(programme));
         return SF_EINVAL;
     }
     if (programme_unit(programme, index)->level != want) {
-        snprintf(err, errsize, "--code %s: %s is not a %s", *code,
+        snprintf(err, errsize, msg("--code %s: %s is not a %s"), *code,
                  programme_unit(programme, index)->name,
-                 options->role == ROLE_COUNTY ? "county" : "prefecture");
+                 options->role == ROLE_COUNTY ? msg("county") : msg("prefecture"));
         return SF_EINVAL;
     }
     *code = programme_unit(programme, index)->code;
@@ -184,10 +187,11 @@ static int init_endpoints(const node_init_options_t *options, char *err, size_t 
 {
     if (options->role != ROLE_COUNTY && !endpoint_valid(options->listen)) {
         if (options->listen)
-            snprintf(err, errsize, "--listen %s: expected an endpoint such as tcp://0.0.0.0:7001",
+            snprintf(err, errsize,
+                     msg("--listen %s: expected an endpoint such as tcp://0.0.0.0:7001"),
                      options->listen);
         else
-            snprintf(err, errsize, "--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001");
+            snprintf(err, errsize, msg("--listen ENDPOINT is required, e.g. tcp://0.0.0.0:7001"));
         return SF_EINVAL;
     }
     if (options->role != ROLE_PROVINCE)
@@ -201,26 +205,28 @@ static int init_dirs(const char *data_dir, char *err, size_t errsize)
     char path[PATH_MAX_LEN], existing[PATH_MAX_LEN], keydir[PATH_MAX_LEN], rundir[PATH_MAX_LEN];
     int rc;
     if ((rc = make_dirs(data_dir, 0700))) {
-        snprintf(err, errsize, "cannot create %s: %s", data_dir, strerror(errno));
+        snprintf(err, errsize, msg("cannot create %s: %s"), data_dir, strerror(errno));
         return rc;
     }
     node_path_join(path, data_dir, "store");
     node_path_join(existing, path, "data.mdb");
     struct stat st;
     if (stat(existing, &st) == 0) {
-        snprintf(err, errsize, "%s already holds a node; use another --data directory", data_dir);
+        snprintf(err, errsize, msg("%s already holds a node; use another --data directory"),
+                 data_dir);
         return SF_EEXIST;
     }
     node_path_join(keydir, data_dir, "keys");
     node_path_join(rundir, data_dir, "run");
     if ((rc = make_dir(path, 0700)) || (rc = make_dir(keydir, 0700)) ||
         (rc = make_dir(rundir, 0700))) {
-        snprintf(err, errsize, "cannot create directories in %s: %s", data_dir, strerror(errno));
+        snprintf(err, errsize, msg("cannot create directories in %s: %s"), data_dir,
+                 strerror(errno));
         return rc;
     }
     keys_pair_t keys;
     if ((rc = keys_create(keydir, &keys)) && rc != SF_EEXIST) {
-        snprintf(err, errsize, "cannot write the key pair in %s: %s", keydir, sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot write the key pair in %s: %s"), keydir, sf_strerror(rc));
         return rc;
     }
     return 0;
@@ -240,12 +246,13 @@ static int init_store(const char *data_dir, const node_init_options_t *options, 
     sf_error_t error = {0, ""};
     store_t *store = store_open(path, 0, &error);
     if (!store) {
-        snprintf(err, errsize, "cannot open the store in %s: %s", path, sf_strerror(error.code));
+        snprintf(err, errsize, msg("cannot open the store in %s: %s"), path,
+                 sf_strerror(error.code));
         return error.code;
     }
     if (options->programme &&
         (rc = tier_programme_payload(programme, now, &programme_bytes, &programme_len))) {
-        snprintf(err, errsize, "--programme %s: too large (%s)", options->programme,
+        snprintf(err, errsize, msg("--programme %s: too large (%s)"), options->programme,
                  sf_strerror(rc));
         store_destroy(&store);
         return SF_EINVAL;
@@ -255,7 +262,7 @@ static int init_store(const char *data_dir, const node_init_options_t *options, 
     store_destroy(&store);
     free(programme_bytes);
     if (rc)
-        snprintf(err, errsize, "cannot write the configuration: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot write the configuration: %s"), sf_strerror(rc));
     return rc;
 }
 
@@ -320,18 +327,18 @@ static int node_open_store(node_t *self, const char *data_dir, node_role_t role,
     node_path_join(path, data_dir, "store");
     node_path_join(probe, path, "data.mdb");
     if (access(probe, F_OK) != 0)
-        return sf_error_set(error, SF_ESTATE, "%s holds no node: run 'init' first", data_dir);
+        return sf_error_set(error, SF_ESTATE, msg("%s holds no node: run 'init' first"), data_dir);
     sf_error_t opened = {0, ""};
     if (!(self->store = store_open(path, 0, &opened)))
-        return sf_error_set(error, opened.code, "cannot open the store in %s: %s", path,
+        return sf_error_set(error, opened.code, msg("cannot open the store in %s: %s"), path,
                             sf_strerror(opened.code));
     int rc;
     struct open_arg arg = {self, ""};
     if ((rc = store_read(self->store, read_meta_fn, &arg)))
-        return sf_error_set(error, rc, "%s: the node's configuration is unreadable: %s", data_dir,
-                            sf_strerror(rc));
+        return sf_error_set(error, rc, msg("%s: the node's configuration is unreadable: %s"),
+                            data_dir, sf_strerror(rc));
     if (strcmp(arg.role, node_role_name(role)) != 0)
-        return sf_error_set(error, SF_EINVAL, "%s holds a %s node, not a %s node", data_dir,
+        return sf_error_set(error, SF_EINVAL, msg("%s holds a %s node, not a %s node"), data_dir,
                             arg.role, node_role_name(role));
     return 0;
 }
@@ -340,7 +347,7 @@ node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error)
 {
     node_t *self = calloc(1, sizeof *self);
     if (!self) {
-        sf_error_set(error, SF_ENOMEM, "out of memory");
+        sf_error_set(error, SF_ENOMEM, msg("out of memory"));
         return NULL;
     }
     self->role = role;
@@ -351,7 +358,7 @@ node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error)
     node_path_join(keydir, data_dir, "keys");
     int rc = keys_load(keydir, &self->keys);
     if (rc) {
-        sf_error_set(error, rc, "cannot load the key pair in %s: %s", keydir, sf_strerror(rc));
+        sf_error_set(error, rc, msg("cannot load the key pair in %s: %s"), keydir, sf_strerror(rc));
         goto fail;
     }
     if (!(self->tier = tier_new(role, self->code, self->series, self->store, error)))
@@ -418,41 +425,42 @@ static int allow_fn(store_txn_t *txn, void *arg)
 int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize)
 {
     if (self->role == ROLE_COUNTY) {
-        snprintf(err, errsize, "a county has no children to allow");
+        snprintf(err, errsize, msg("a county has no children to allow"));
         return SF_EINVAL;
     }
     if (!code || !key) {
-        snprintf(err, errsize, "allow needs --code CODE and --key KEY");
+        snprintf(err, errsize, msg("allow needs --code CODE and --key KEY"));
         return SF_EINVAL;
     }
     if (!keys_valid_z85(key)) {
-        snprintf(err, errsize, "--key %s: expected a 40-character Z85 public key", key);
+        snprintf(err, errsize, msg("--key %s: expected a 40-character Z85 public key"), key);
         return SF_EINVAL;
     }
     int index = programme_find_unit(node_programme(self), code);
     unit_level_t want = self->role == ROLE_PREFECTURE ? LEVEL_COUNTY : LEVEL_PREFECTURE;
     if (index < 0) {
-        snprintf(err, errsize, "--code %s: no such unit in programme %s", code,
+        snprintf(err, errsize, msg("--code %s: no such unit in programme %s"), code,
                  programme_id(node_programme(self)));
         return SF_EINVAL;
     }
     const programme_unit_t *unit = programme_unit(node_programme(self), index);
     if (unit->level != want || unit->parent < 0 ||
         strcmp(programme_unit(node_programme(self), unit->parent)->code, self->code) != 0) {
-        snprintf(err, errsize, "--code %s: %s is not a %s under %s", code, unit->name,
-                 want == LEVEL_COUNTY ? "county" : "prefecture", self->code);
+        snprintf(err, errsize, msg("--code %s: %s is not a %s under %s"), code, unit->name,
+                 want == LEVEL_COUNTY ? msg("county") : msg("prefecture"), self->code);
         return SF_EINVAL;
     }
     if (strcmp(key, self->keys.public_z85) == 0) {
-        snprintf(err, errsize, "--key is this node's own key; use the child's 'key' output");
+        snprintf(err, errsize, msg("--key is this node's own key; use the child's 'key' output"));
         return SF_EINVAL;
     }
     struct allow_arg arg = {self, unit->code, key, ""};
     int rc = store_write(self->store, allow_fn, &arg);
     if (rc == SF_EEXIST)
-        snprintf(err, errsize, "--key is already registered to %s; one key, one unit", arg.owner);
+        snprintf(err, errsize, msg("--key is already registered to %s; one key, one unit"),
+                 arg.owner);
     else if (rc)
-        snprintf(err, errsize, "cannot store the key: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot store the key: %s"), sf_strerror(rc));
     return rc == SF_EEXIST ? SF_EINVAL : rc;
 }
 
@@ -478,21 +486,21 @@ static int revoke_fn(store_txn_t *txn, void *arg)
 int node_revoke(node_t *self, const char *code, char *err, size_t errsize)
 {
     if (self->role == ROLE_COUNTY) {
-        snprintf(err, errsize, "a county has no children to revoke");
+        snprintf(err, errsize, msg("a county has no children to revoke"));
         return SF_EINVAL;
     }
     if (!code) {
-        snprintf(err, errsize, "revoke needs --code CODE");
+        snprintf(err, errsize, msg("revoke needs --code CODE"));
         return SF_EINVAL;
     }
     struct revoke_arg arg = {self, code};
     int rc = store_write(self->store, revoke_fn, &arg);
     if (rc == SF_ENOTFOUND) {
-        snprintf(err, errsize, "--code %s: no key is registered for it here", code);
+        snprintf(err, errsize, msg("--code %s: no key is registered for it here"), code);
         return SF_EINVAL;
     }
     if (rc)
-        snprintf(err, errsize, "cannot remove the key: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot remove the key: %s"), sf_strerror(rc));
     else
         slog_info("revoked the key of %s", code);
     return rc;
@@ -522,8 +530,9 @@ int node_set_upstream(node_t *self, const char *endpoint, const char *key, char 
                       size_t errsize)
 {
     if (self->role == ROLE_PROVINCE) {
-        snprintf(err, errsize,
-                 "the province has no upstream: set-upstream is for a county or a prefecture hub");
+        snprintf(
+            err, errsize,
+            msg("the province has no upstream: set-upstream is for a county or a prefecture hub"));
         return SF_EINVAL;
     }
     int rc = upstream_check(endpoint, key, err, errsize);
@@ -533,7 +542,7 @@ int node_set_upstream(node_t *self, const char *endpoint, const char *key, char 
      * parent starts its view of our stream where the old one left it. */
     struct set_upstream_arg arg = {self, endpoint, key};
     if ((rc = store_write(self->store, set_upstream_fn, &arg))) {
-        snprintf(err, errsize, "cannot store the upstream: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot store the upstream: %s"), sf_strerror(rc));
         return rc;
     }
     snprintf(self->upstream, sizeof self->upstream, "%s", endpoint);
@@ -625,17 +634,18 @@ int node_own_unit(const node_t *self, report_t *report, char *err, size_t errsiz
         snprintf(report->unit, sizeof report->unit, "%s", self->code);
     if (programme_unit_within(node_programme(self), report->unit, self->code))
         return 0;
-    snprintf(err, errsize, "unit %s: this node (%s) may report only for its own unit%s",
+    snprintf(err, errsize, msg("unit %s: this node (%s) may report only for its own unit%s"),
              report->unit, self->code,
-             programme_find_unit(node_programme(self), report->unit) < 0 ? " (and it is unknown)"
-                                                                         : "");
+             programme_find_unit(node_programme(self), report->unit) < 0
+                 ? msg(" (and it is unknown)")
+                 : "");
     return SF_EINVAL;
 }
 
 int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, size_t errsize)
 {
     if (self->role != ROLE_COUNTY) {
-        snprintf(err, errsize, "only a county submits reports");
+        snprintf(err, errsize, msg("only a county submits reports"));
         return SF_EINVAL;
     }
     int64_t now = stime_now();
@@ -656,7 +666,7 @@ int node_submit_many(node_t *self, report_t **reports, size_t count, char *err, 
     struct submit_arg arg = {self, reports, count};
     int rc = store_write(self->store, submit_fn, &arg);
     if (rc)
-        snprintf(err, errsize, "the report was NOT stored: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("the report was NOT stored: %s"), sf_strerror(rc));
     return rc;
 }
 

@@ -2,6 +2,7 @@
  * apart from node.c because it reads the stored versions (node_status.c),
  * which themselves use node.c. */
 #include "app/node_internal.h"
+#include "base/msg.h"
 #include "base/stime.h"
 
 #include <stdio.h>
@@ -26,7 +27,7 @@ int node_check(node_t *self, report_t *report, verdict_check_t **check, char *er
 {
     *check = NULL;
     if (self->role != ROLE_COUNTY) {
-        snprintf(err, errsize, "only a county submits reports");
+        snprintf(err, errsize, msg("only a county submits reports"));
         return SF_EINVAL;
     }
     int rc = node_own_unit(self, report, err, errsize);

@@ -1,5 +1,6 @@
 /* node_status.c - status and list, as typed results (node_internal.h). */
 #include "app/node_internal.h"
+#include "base/msg.h"
 #include "base/stime.h"
 #include "storage/outbox.h"
 
@@ -146,7 +147,7 @@ node_status_t *node_status(node_t *self, sf_error_t *error)
 {
     node_status_t *status = calloc(1, sizeof *status);
     if (!status) {
-        sf_error_set(error, SF_ENOMEM, "out of memory");
+        sf_error_set(error, SF_ENOMEM, msg("out of memory"));
         return NULL;
     }
     status_counts(self, status);
@@ -163,7 +164,7 @@ node_status_t *node_status(node_t *self, sf_error_t *error)
     json_decref(daemon);
     if (rc) {
         node_status_destroy(&status);
-        sf_error_set(error, rc, "out of memory");
+        sf_error_set(error, rc, msg("out of memory"));
     }
     return status;
 }
@@ -319,7 +320,7 @@ node_versions_t *node_list(node_t *self, sf_error_t *error)
 {
     node_versions_t *list = calloc(1, sizeof *list);
     if (!list) {
-        sf_error_set(error, SF_ENOMEM, "out of memory");
+        sf_error_set(error, SF_ENOMEM, msg("out of memory"));
         return NULL;
     }
     struct list_arg arg = {self, NULL, list, 0, NULL, 0, 0};
@@ -329,7 +330,7 @@ node_versions_t *node_list(node_t *self, sf_error_t *error)
     free(arg.pending);
     if (rc) {
         node_versions_destroy(&list);
-        sf_error_set(error, rc, "cannot read the stored reports: %s", sf_strerror(rc));
+        sf_error_set(error, rc, msg("cannot read the stored reports: %s"), sf_strerror(rc));
     }
     return list;
 }
@@ -416,14 +417,14 @@ node_inspections_t *node_inspections(node_t *self, const char *within, int year,
 {
     node_inspections_t *list = calloc(1, sizeof *list);
     if (!list) {
-        sf_error_set(error, SF_ENOMEM, "out of memory");
+        sf_error_set(error, SF_ENOMEM, msg("out of memory"));
         return NULL;
     }
     struct inspections_arg arg = {self, within, year, list, 0};
     int rc = store_read(self->store, inspections_fn, &arg);
     if (rc) {
         node_inspections_destroy(&list);
-        sf_error_set(error, rc, "cannot read the stored inspections: %s", sf_strerror(rc));
+        sf_error_set(error, rc, msg("cannot read the stored inspections: %s"), sf_strerror(rc));
     }
     return list;
 }

@@ -8,6 +8,7 @@
  * the same commit; a published programme is queued to every child in the
  * commit that stores it. */
 #include "app/tier_internal.h"
+#include "base/msg.h"
 #include "base/error.h"
 #include "base/slog.h"
 #include "storage/records.h"
@@ -23,7 +24,7 @@ tier_t *tier_new(tier_role_t role, const char *code, uint64_t series, store_t *s
 {
     tier_t *self = calloc(1, sizeof *self);
     if (!self) {
-        sf_error_set(error, SF_ENOMEM, "out of memory");
+        sf_error_set(error, SF_ENOMEM, msg("out of memory"));
         return NULL;
     }
     self->role = role;
@@ -35,7 +36,7 @@ tier_t *tier_new(tier_role_t role, const char *code, uint64_t series, store_t *s
      * the embedded default is parsed only when there is none. */
     tier_programme_reload(self, false);
     if (!self->programme && !(self->programme = programme_load_default(NULL))) {
-        sf_error_set(error, SF_ENOMEM, "cannot load the programme");
+        sf_error_set(error, SF_ENOMEM, msg("cannot load the programme"));
         tier_destroy(&self);
     }
     return self;

@@ -2,6 +2,7 @@
  * province's published results: each hub gets the part of its area and
  * passes each county its own, in the commit that keeps it. */
 #include "app/tier_internal.h"
+#include "base/msg.h"
 #include "base/error.h"
 #include "base/slog.h"
 #include "storage/outbox.h"
@@ -134,13 +135,13 @@ engine_input_t *tier_load_input(tier_t *self, char *err, size_t errsize)
 {
     engine_input_t *input = engine_input_new(self->programme, NULL);
     if (!input) {
-        snprintf(err, errsize, "out of memory");
+        snprintf(err, errsize, msg("out of memory"));
         return NULL;
     }
     struct load_all_arg arg = {self, input};
     int rc = store_read(self->store, load_fn, &arg);
     if (rc) {
-        snprintf(err, errsize, "cannot read the store: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot read the store: %s"), sf_strerror(rc));
         engine_input_destroy(&input);
     }
     return input;
@@ -150,7 +151,7 @@ int tier_evaluate(tier_t *self, int year, const char *scope, int64_t now, engine
                   char *err, size_t errsize)
 {
     if (!programme_has_year(self->programme, year)) {
-        snprintf(err, errsize, "--year %d: programme %s covers %d-%d", year,
+        snprintf(err, errsize, msg("--year %d: programme %s covers %d-%d"), year,
                  programme_id(self->programme), programme_first_year(self->programme),
                  programme_last_year(self->programme));
         return SF_EINVAL;
@@ -336,20 +337,20 @@ int tier_publish_evaluation(tier_t *self, int year, const char *document, int64_
                             size_t errsize)
 {
     if (self->role != ROLE_PROVINCE) {
-        snprintf(err, errsize, "only the province publishes evaluations");
+        snprintf(err, errsize, msg("only the province publishes evaluations"));
         return SF_EINVAL;
     }
     json_error_t error;
     json_t *full = json_loads(document, 0, &error);
     if (!full) {
-        snprintf(err, errsize, "the result is not JSON: %s", error.text);
+        snprintf(err, errsize, msg("the result is not JSON: %s"), error.text);
         return SF_EINVAL;
     }
     struct publish_evaluation_arg arg = {self, full, (unsigned)year, now};
     int rc = store_write(self->store, publish_evaluation_fn, &arg);
     json_decref(full);
     if (rc)
-        snprintf(err, errsize, "cannot queue the evaluation: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot queue the evaluation: %s"), sf_strerror(rc));
     return rc;
 }
 
@@ -382,8 +383,9 @@ char *tier_published_evaluation(tier_t *self, int year, char *err, size_t errsiz
     struct published_arg arg = {self, (unsigned)year, NULL};
     int rc = store_read(self->store, published_fn, &arg);
     if (rc == SF_ENOTFOUND)
-        snprintf(err, errsize, "no evaluation of %d has been published to this node yet", year);
+        snprintf(err, errsize, msg("no evaluation of %d has been published to this node yet"),
+                 year);
     else if (rc)
-        snprintf(err, errsize, "cannot read the published evaluation: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot read the published evaluation: %s"), sf_strerror(rc));
     return arg.document;
 }

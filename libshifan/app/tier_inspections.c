@@ -3,6 +3,7 @@
  * commit. Inspections arriving from a hub are stored with the reports
  * (node.c, apply from a child). */
 #include "app/tier_internal.h"
+#include "base/msg.h"
 #include "base/error.h"
 #include "base/slog.h"
 #include "storage/outbox.h"
@@ -49,20 +50,20 @@ static int inspect_fn(store_txn_t *txn, void *arg)
 static int inspect_check(const tier_t *self, const report_t *inspection, char *err, size_t errsize)
 {
     if (self->role == ROLE_COUNTY) {
-        snprintf(err, errsize, "a county does not inspect");
+        snprintf(err, errsize, msg("a county does not inspect"));
         return SF_EINVAL;
     }
     if (!inspection->unit[0]) {
-        snprintf(err, errsize, "the inspection names no \"unit\"");
+        snprintf(err, errsize, msg("the inspection names no \"unit\""));
         return SF_EINVAL;
     }
     if (!programme_unit_within(self->programme, inspection->unit, self->code) ||
         strcmp(inspection->unit, self->code) == 0) {
-        snprintf(err, errsize, "unit %s: not a unit under %s", inspection->unit, self->code);
+        snprintf(err, errsize, msg("unit %s: not a unit under %s"), inspection->unit, self->code);
         return SF_EINVAL;
     }
     if (inspection->value_count == 0) {
-        snprintf(err, errsize, "the inspection gives no values");
+        snprintf(err, errsize, msg("the inspection gives no values"));
         return SF_EINVAL;
     }
     return 0;
@@ -82,7 +83,7 @@ int tier_inspect(tier_t *self, report_t *inspection, int64_t now, char *err, siz
     struct inspect_arg arg = {self, inspection};
     rc = store_write(self->store, inspect_fn, &arg);
     if (rc)
-        snprintf(err, errsize, "the inspection was NOT stored: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("the inspection was NOT stored: %s"), sf_strerror(rc));
     else
         slog_info("recorded inspection %s of unit %s, year %d", inspection->report_id,
                   inspection->unit, inspection->year);

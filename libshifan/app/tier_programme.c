@@ -2,6 +2,7 @@
  * higher, passed down by a hub in the commit that stores them, published by
  * the province, queued again to a child that lacks them. */
 #include "app/tier_internal.h"
+#include "base/msg.h"
 #include "base/error.h"
 #include "base/slog.h"
 #include "storage/outbox.h"
@@ -172,14 +173,14 @@ static int publish_check(const tier_t *self, const programme_t *programme, const
     if (programme_revision(programme) <= programme_revision(self->programme) &&
         strcmp(programme_id(programme), programme_id(self->programme)) == 0) {
         snprintf(err, errsize,
-                 "%s: revision %llu is not newer than the programme in use (%s revision %llu); "
-                 "raise \"revision\"",
+                 msg("%s: revision %llu is not newer than the programme in use (%s revision %llu); "
+                     "raise \"revision\""),
                  path, (unsigned long long)programme_revision(programme), programme_id(programme),
                  (unsigned long long)programme_revision(self->programme));
         return SF_EINVAL;
     }
     if (strcmp(tier_programme_root(programme), self->code) != 0) {
-        snprintf(err, errsize, "%s: its root unit is %s, but this province is %s", path,
+        snprintf(err, errsize, msg("%s: its root unit is %s, but this province is %s"), path,
                  tier_programme_root(programme), self->code);
         return SF_EINVAL;
     }
@@ -189,7 +190,7 @@ static int publish_check(const tier_t *self, const programme_t *programme, const
 int tier_publish(tier_t *self, const char *path, int64_t now, char *err, size_t errsize)
 {
     if (self->role != ROLE_PROVINCE) {
-        snprintf(err, errsize, "only the province publishes the programme");
+        snprintf(err, errsize, msg("only the province publishes the programme"));
         return SF_EINVAL;
     }
     sf_error_t error;
@@ -204,18 +205,18 @@ int tier_publish(tier_t *self, const char *path, int64_t now, char *err, size_t 
     if (rc)
         goto out;
     if ((rc = tier_programme_payload(programme, now, &bytes, &len))) {
-        snprintf(err, errsize, "%s: too large to publish (%s)", path, sf_strerror(rc));
+        snprintf(err, errsize, msg("%s: too large to publish (%s)"), path, sf_strerror(rc));
         rc = SF_EINVAL;
         goto out;
     }
     struct publish_arg arg = {self, bytes, len};
     rc = store_write(self->store, publish_fn, &arg);
     if (rc == SF_EEXIST) {
-        snprintf(err, errsize, "%s: a programme of the same or a newer revision is published",
+        snprintf(err, errsize, msg("%s: a programme of the same or a newer revision is published"),
                  path);
         rc = SF_EINVAL;
     } else if (rc) {
-        snprintf(err, errsize, "cannot store the programme: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot store the programme: %s"), sf_strerror(rc));
     }
 out:
     free(bytes);

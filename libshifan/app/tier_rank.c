@@ -11,6 +11,7 @@
  * in place and are few: the cache keeps a digest of them, and loads
  * everything again when it differs. */
 #include "app/tier_internal.h"
+#include "base/msg.h"
 #include "base/error.h"
 
 #include <stdio.h>
@@ -152,7 +153,7 @@ static int refresh_fn(store_txn_t *txn, void *arg)
 const engine_input_t *tier_rank_input(tier_t *self, char *err, size_t errsize)
 {
     if (!self->rank_cache && !(self->rank_cache = calloc(1, sizeof *self->rank_cache))) {
-        snprintf(err, errsize, "out of memory");
+        snprintf(err, errsize, msg("out of memory"));
         return NULL;
     }
     struct refresh_arg arg = {self, self->rank_cache};
@@ -160,7 +161,7 @@ const engine_input_t *tier_rank_input(tier_t *self, char *err, size_t errsize)
     if (rc) {
         /* A load cut short leaves an input that lacks what it did not
          * reach: start again from nothing next time. */
-        snprintf(err, errsize, "cannot read the store: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot read the store: %s"), sf_strerror(rc));
         tier_rank_cache_drop(self);
         return NULL;
     }

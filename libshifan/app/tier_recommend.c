@@ -3,6 +3,7 @@
  * lists confirmed by `recommend --confirm`, and their arrival at the
  * province. */
 #include "app/tier_internal.h"
+#include "base/msg.h"
 #include "base/error.h"
 #include "base/slog.h"
 #include "base/stime.h"
@@ -280,9 +281,9 @@ static int recommend_deadline(const tier_t *self, int year, const tier_recommend
     stime_format(deadline, due, sizeof due);
     if (!request->override_deadline) {
         snprintf(err, errsize,
-                 "the recommendation for %d was due by %s (the calendar of programme %s): "
-                 "confirming it now needs an override (--override; on the console, the "
-                 "override box), which is logged",
+                 msg("the recommendation for %d was due by %s (the calendar of programme %s): "
+                     "confirming it now needs an override (--override; on the console, the "
+                     "override box), which is logged"),
                  year, due, programme_id(self->programme));
         return SF_EINVAL;
     }
@@ -294,11 +295,11 @@ static int recommend_deadline(const tier_t *self, int year, const tier_recommend
 static int recommend_check(const tier_t *self, int year, char *err, size_t errsize)
 {
     if (self->role != ROLE_PREFECTURE) {
-        snprintf(err, errsize, "only a prefecture hub recommends");
+        snprintf(err, errsize, msg("only a prefecture hub recommends"));
         return SF_EINVAL;
     }
     if (!programme_has_year(self->programme, year)) {
-        snprintf(err, errsize, "--year %d: programme %s covers %d-%d", year,
+        snprintf(err, errsize, msg("--year %d: programme %s covers %d-%d"), year,
                  programme_id(self->programme), programme_first_year(self->programme),
                  programme_last_year(self->programme));
         return SF_EINVAL;
@@ -331,7 +332,7 @@ int tier_recommend(tier_t *self, int year, const tier_recommend_request_t *reque
         rc = recommend_holder(self, year, &rankings[i], confirm, who, now, &answer->lists[i]);
         answer->count = i + 1;
         if (rc)
-            snprintf(err, errsize, "cannot store the recommendation: %s", sf_strerror(rc));
+            snprintf(err, errsize, msg("cannot store the recommendation: %s"), sf_strerror(rc));
     }
     rankings_free(rankings, count);
     engine_result_destroy(&result);

@@ -2,6 +2,7 @@
  * county (and tells the province, which evaluates the unit as returned);
  * the county and the province store what arrives. */
 #include "app/tier_internal.h"
+#include "base/msg.h"
 #include "base/error.h"
 #include "base/slog.h"
 #include "storage/outbox.h"
@@ -77,27 +78,28 @@ int tier_return(tier_t *self, const char *unit, int year, const char *reason, in
                 char *err, size_t errsize)
 {
     if (self->role != ROLE_PREFECTURE) {
-        snprintf(err, errsize, "only a prefecture hub returns reports");
+        snprintf(err, errsize, msg("only a prefecture hub returns reports"));
         return SF_EINVAL;
     }
     if (!programme_unit_within(self->programme, unit, self->code) ||
         strcmp(unit, self->code) == 0) {
-        snprintf(err, errsize, "--unit %s: not a unit under prefecture %s", unit, self->code);
+        snprintf(err, errsize, msg("--unit %s: not a unit under prefecture %s"), unit, self->code);
         return SF_EINVAL;
     }
     if (!reason || !*reason) {
-        snprintf(err, errsize, "--reason TEXT is required: the county sees it");
+        snprintf(err, errsize, msg("--reason TEXT is required: the county sees it"));
         return SF_EINVAL;
     }
     struct return_arg arg = {self, unit, year, reason, now, ""};
     int rc = store_write(self->store, return_fn, &arg);
     if (rc == SF_ENOTFOUND) {
-        snprintf(err, errsize, "--unit %s --year %d: no report of that unit-year is stored here",
-                 unit, year);
+        snprintf(err, errsize,
+                 msg("--unit %s --year %d: no report of that unit-year is stored here"), unit,
+                 year);
         return SF_EINVAL;
     }
     if (rc)
-        snprintf(err, errsize, "cannot queue the return: %s", sf_strerror(rc));
+        snprintf(err, errsize, msg("cannot queue the return: %s"), sf_strerror(rc));
     return rc;
 }
 

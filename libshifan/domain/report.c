@@ -4,6 +4,7 @@
  * report_wire.c; reading a person's file: report_load.c. */
 #include "domain/report.h"
 #include "base/error.h"
+#include "base/msg.h"
 #include "domain/report_internal.h"
 
 #include <stdarg.h>
@@ -17,8 +18,8 @@ int report_fail(const parser_t *ps, const char *where, const char *fmt, ...)
         *ps->code = SF_EINVAL;
     if (!ps->err || ps->errsize == 0)
         return SF_EINVAL;
-    int used = snprintf(ps->err, ps->errsize, "%s: %s%s", ps->source, where ? where : "",
-                        where ? ": " : "");
+    int used = where ? snprintf(ps->err, ps->errsize, msg("%s: %s: "), ps->source, where)
+                     : snprintf(ps->err, ps->errsize, msg("%s: "), ps->source);
     if (used < 0 || (size_t)used >= ps->errsize)
         return SF_EINVAL;
     va_list args;
@@ -30,7 +31,7 @@ int report_fail(const parser_t *ps, const char *where, const char *fmt, ...)
 
 int report_out_of_memory(const parser_t *ps)
 {
-    report_fail(ps, NULL, "out of memory");
+    report_fail(ps, NULL, msg("out of memory"));
     if (ps->code)
         *ps->code = SF_ENOMEM;
     return SF_ENOMEM;
@@ -38,7 +39,9 @@ int report_out_of_memory(const parser_t *ps)
 
 static const char *kind_name(criterion_kind_t kind)
 {
-    return kind == CRITERION_BOOL ? "bool" : kind == CRITERION_COUNT ? "count" : "ratio";
+    return kind == CRITERION_BOOL    ? msg("bool")
+           : kind == CRITERION_COUNT ? msg("count")
+                                     : msg("ratio");
 }
 
 /* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
@@ -96,7 +99,7 @@ report_t *report_new(sf_error_t *error)
 {
     report_t *self = calloc(1, sizeof(report_t));
     if (!self)
-        sf_error_set(error, SF_ENOMEM, "out of memory");
+        sf_error_set(error, SF_ENOMEM, msg("out of memory"));
     return self;
 }
 
@@ -136,24 +139,24 @@ const char *report_value_problem(const report_value_t *value)
 {
     const uint64_t max = (uint64_t)INT64_MAX;
     if (!is_criterion_id(value->criterion))
-        return "not a criterion id (a-z, 0-9, \".\", at most 15)";
+        return msg("not a criterion id (a-z, 0-9, \".\", at most 15)");
     if (value->comment && !text_ok(value->comment, REPORT_COMMENT_MAX))
-        return "comment is not UTF-8 text of at most 4096 bytes";
+        return msg("comment is not UTF-8 text of at most 4096 bytes");
     switch (value->kind) {
     case CRITERION_BOOL:
         return "";
     case CRITERION_COUNT:
-        return value->count > max ? "count is larger than 9223372036854775807" : "";
+        return value->count > max ? msg("count is larger than 9223372036854775807") : "";
     case CRITERION_RATIO:
         if (value->num > max || value->den > max)
-            return "numerator or denominator larger than 9223372036854775807";
+            return msg("numerator or denominator larger than 9223372036854775807");
         if (value->den == 0 && value->num > 0)
-            return "denominator is 0 but numerator is not";
+            return msg("denominator is 0 but numerator is not");
         if (value->num > value->den)
-            return "numerator exceeds denominator";
+            return msg("numerator exceeds denominator");
         return "";
     }
-    return "unknown kind";
+    return msg("unknown kind");
 }
 
 int report_put(report_t *self, const report_value_t *value)
@@ -216,11 +219,11 @@ static int check_against(const parser_t *ps, const char *where, const report_val
         return 0;
     int index = programme_find_criterion(ps->programme, value->criterion);
     if (index < 0)
-        return report_fail(ps, where, "criterion %s: unknown criterion (not in standard %s)",
+        return report_fail(ps, where, msg("criterion %s: unknown criterion (not in standard %s)"),
                            value->criterion, programme_standard_id(ps->programme));
     criterion_kind_t kind = programme_criterion(ps->programme, (size_t)index)->kind;
     if (kind != value->kind)
-        return report_fail(ps, where, "criterion %s: is a %s criterion, got a %s value",
+        return report_fail(ps, where, msg("criterion %s: is a %s criterion, got a %s value"),
                            value->criterion, kind_name(kind), kind_name(value->kind));
     return 0;
 }
@@ -232,15 +235,17 @@ int report_check_unit_year(const parser_t *ps, const char *unit_where, const cha
     if (!programme)
         return 0;
     if (!programme_has_year(programme, year))
-        return report_fail(ps, year_where, "year %d is outside the programme's years %d..%d", year,
-                           programme_first_year(programme), programme_last_year(programme));
+        return report_fail(ps, year_where, msg("year %d is outside the programme's years %d..%d"),
+                           year, programme_first_year(programme), programme_last_year(programme));
     int index = programme_find_unit(programme, unit);
     if (index < 0)
-        return report_fail(ps, unit_where, "unit %s is not in the programme's hierarchy", unit);
+        return report_fail(ps, unit_where, msg("unit %s is not in the programme's hierarchy"),
+                           unit);
     const programme_unit_t *found = programme_unit(programme, (size_t)index);
     if (!found->evaluated)
-        return report_fail(ps, unit_where, "unit %s (%s) is a %s, not a unit of evaluation (%s)",
-                           unit, found->name, programme_level_name(found->level),
+        return report_fail(ps, unit_where,
+                           msg("unit %s (%s) is a %s, not a unit of evaluation (%s)"), unit,
+                           found->name, programme_level_name(found->level),
                            programme_level_name(programme_evaluated_level(programme)));
     return 0;
 }
@@ -250,15 +255,15 @@ int report_add_value(const parser_t *ps, report_t *report, const char *where,
 {
     const char *problem = report_value_problem(value);
     if (*problem)
-        return report_fail(ps, where, "criterion %s: %s", value->criterion, problem);
+        return report_fail(ps, where, msg("criterion %s: %s"), value->criterion, problem);
     int rc = check_against(ps, where, value);
     if (rc)
         return rc;
     rc = report_put(report, value);
     if (rc == SF_EEXIST)
-        return report_fail(ps, where, "criterion %s: given twice", value->criterion);
+        return report_fail(ps, where, msg("criterion %s: given twice"), value->criterion);
     if (rc == SF_ETOOBIG)
-        return report_fail(ps, where, "more than %d values", REPORT_VALUES_MAX);
+        return report_fail(ps, where, msg("more than %d values"), REPORT_VALUES_MAX);
     return rc;
 }
 
@@ -268,7 +273,7 @@ int report_validate(const report_t *self, const programme_t *programme, const ch
     parser_t ps = {source ? source : "report", programme, err, errsize, NULL, NULL, 0};
     char where[WHERE_MAX];
     if (self->standard_id[0] && strcmp(self->standard_id, programme_standard_id(programme)) != 0)
-        return report_fail(&ps, "standard_id", "\"%s\" is not the programme's standard \"%s\"",
+        return report_fail(&ps, "standard_id", msg("\"%s\" is not the programme's standard \"%s\""),
                            self->standard_id, programme_standard_id(programme));
     int rc = report_check_unit_year(&ps, "unit", self->unit, "year", self->year);
     for (size_t v = 0; !rc && v < self->value_count; v++) {

@@ -3,6 +3,7 @@
  * and the fill-in template, written with the same column names. */
 #include "domain/report.h"
 #include "base/error.h"
+#include "base/msg.h"
 #include "base/lang.h"
 #include "domain/csvw.h"
 #include "domain/report_internal.h"
@@ -116,7 +117,7 @@ static void note_ignored(csv_state_t *st, const char *name)
     if (!note || !size)
         return;
     size_t used = strlen(note);
-    snprintf(note + used, size - used, "%s%s", used ? ", " : "ignored columns: ", name);
+    snprintf(note + used, size - used, "%s%s", used ? ", " : msg("ignored columns: "), name);
 }
 
 static int csv_column(const char *name)
@@ -144,16 +145,17 @@ static int csv_header(csv_state_t *st, char where[WHERE_MAX])
             continue;
         }
         if (st->column[found] >= 0)
-            return report_fail(st->ps, where, "column \"%s\" given twice", column_names[found][0]);
+            return report_fail(st->ps, where, msg("column \"%s\" given twice"),
+                               column_names[found][0]);
         st->column[found] = (int)f;
     }
     if (st->column[COL_CRITERION] < 0 || st->column[COL_YEAR] < 0 || st->column[COL_VALUE] < 0)
         return report_fail(
             st->ps, where,
-            "the header needs the columns year, criterion and value (年度, 指标编号, "
-            "值)");
+            msg("the header needs the columns year, criterion and value (年度, 指标编号, "
+                "值)"));
     if ((st->column[COL_NUM] < 0) != (st->column[COL_DEN] < 0))
-        return report_fail(st->ps, where, "numerator and denominator columns go together");
+        return report_fail(st->ps, where, msg("numerator and denominator columns go together"));
     st->header_fields = st->field_count;
     st->header_done = true;
     return 0;
@@ -185,12 +187,14 @@ static int csv_number(csv_state_t *st, const char *where, const char *criterion,
 {
     int rc = parse_uint(text, out);
     if (rc == SF_ETOOBIG)
-        return report_fail(st->ps, where, "criterion %s: %s %s is larger than 9223372036854775807",
-                           criterion, what, text);
+        return report_fail(st->ps, where,
+                           msg("criterion %s: %s %s is larger than 9223372036854775807"), criterion,
+                           what, text);
     if (rc && text[0] == '-')
-        return report_fail(st->ps, where, "criterion %s: %s %s is negative", criterion, what, text);
+        return report_fail(st->ps, where, msg("criterion %s: %s %s is negative"), criterion, what,
+                           text);
     if (rc)
-        return report_fail(st->ps, where, "criterion %s: %s \"%.40s\" is not a whole number",
+        return report_fail(st->ps, where, msg("criterion %s: %s \"%.40s\" is not a whole number"),
                            criterion, what, text);
     return 0;
 }
@@ -215,24 +219,26 @@ static int csv_ratio(csv_state_t *st, const char *where, const char *text, const
     const char *id = value->criterion;
     int rc;
     if (*text)
-        return report_fail(st->ps, where,
-                           "criterion %s: give a ratio as numerator and denominator, value empty",
-                           id);
+        return report_fail(
+            st->ps, where,
+            msg("criterion %s: give a ratio as numerator and denominator, value empty"), id);
     if (!*num || !*den)
         return report_fail(st->ps, where,
-                           "criterion %s: a ratio needs both numerator and "
-                           "denominator",
+                           msg("criterion %s: a ratio needs both numerator and "
+                               "denominator"),
                            id);
     value->kind = CRITERION_RATIO;
-    if ((rc = csv_number(st, where, id, "numerator", num, &value->num)) ||
-        (rc = csv_number(st, where, id, "denominator", den, &value->den)))
+    if ((rc = csv_number(st, where, id, msg("numerator"), num, &value->num)) ||
+        (rc = csv_number(st, where, id, msg("denominator"), den, &value->den)))
         return rc;
     if (value->den == 0 && value->num > 0)
-        return report_fail(st->ps, where, "criterion %s: denominator is 0 but numerator is %llu",
-                           id, (unsigned long long)value->num);
+        return report_fail(st->ps, where,
+                           msg("criterion %s: denominator is 0 but numerator is %llu"), id,
+                           (unsigned long long)value->num);
     if (value->num > value->den)
-        return report_fail(st->ps, where, "criterion %s: numerator %llu exceeds denominator %llu",
-                           id, (unsigned long long)value->num, (unsigned long long)value->den);
+        return report_fail(st->ps, where,
+                           msg("criterion %s: numerator %llu exceeds denominator %llu"), id,
+                           (unsigned long long)value->num, (unsigned long long)value->den);
     return 0;
 }
 
@@ -244,8 +250,9 @@ static int csv_expected_kind(csv_state_t *st, const char *where, const char *id,
         return 0;
     int index = programme_find_criterion(st->ps->programme, id);
     if (index < 0)
-        return report_fail(st->ps, where, "criterion %s: unknown criterion (not in standard %s)",
-                           id, programme_standard_id(st->ps->programme));
+        return report_fail(st->ps, where,
+                           msg("criterion %s: unknown criterion (not in standard %s)"), id,
+                           programme_standard_id(st->ps->programme));
     *expected = (int)programme_criterion(st->ps->programme, (size_t)index)->kind;
     return 0;
 }
@@ -261,17 +268,17 @@ static int csv_value(csv_state_t *st, const char *where, report_value_t *value)
     if (*num || *den)
         return csv_ratio(st, where, text, num, den, value);
     if (expected == CRITERION_RATIO)
-        return report_fail(st->ps, where,
-                           "criterion %s: is a ratio criterion: fill numerator and denominator",
-                           id);
+        return report_fail(
+            st->ps, where,
+            msg("criterion %s: is a ratio criterion: fill numerator and denominator"), id);
     int word = csv_bool_word(text);
     bool digits = strspn(text, "0123456789") == strlen(text);
     if (expected == CRITERION_BOOL) { /* here "1" and "0" are yes and no */
         if (word < 0)
             return report_fail(
                 st->ps, where,
-                "criterion %s: is a bool criterion: write true/false, yes/no, 是/否 or "
-                "1/0, got \"%.40s\"",
+                msg("criterion %s: is a bool criterion: write true/false, yes/no, 是/否 or "
+                    "1/0, got \"%.40s\""),
                 id, text);
         value->kind = CRITERION_BOOL;
         value->flag = word == 1;
@@ -281,7 +288,7 @@ static int csv_value(csv_state_t *st, const char *where, report_value_t *value)
         if (expected == CRITERION_COUNT)
             return report_fail(
                 st->ps, where,
-                "criterion %s: is a count criterion: write a whole number, got \"%.40s\"", id,
+                msg("criterion %s: is a count criterion: write a whole number, got \"%.40s\""), id,
                 text);
         value->kind = CRITERION_BOOL; /* without a programme "1" and "0" stay counts */
         value->flag = word == 1;
@@ -290,9 +297,10 @@ static int csv_value(csv_state_t *st, const char *where, report_value_t *value)
     if (strchr(text, '%') || strchr(text, '/'))
         return report_fail(
             st->ps, where,
-            "criterion %s: write a ratio as numerator and denominator, not \"%.40s\"", id, text);
+            msg("criterion %s: write a ratio as numerator and denominator, not \"%.40s\""), id,
+            text);
     value->kind = CRITERION_COUNT;
-    return csv_number(st, where, id, "count", text, &value->count);
+    return csv_number(st, where, id, msg("count"), text, &value->count);
 }
 
 /* A row's unit and year: a blank one repeats the one above (fill-down is
@@ -302,9 +310,10 @@ static int csv_unit_year(csv_state_t *st, const char *where, const char *unit, c
     report_t *report = st->report;
     if (*unit) {
         if (!is_code(unit))
-            return report_fail(st->ps, where, "unit \"%.20s\" is not a 6- or 9-digit code", unit);
+            return report_fail(st->ps, where, msg("unit \"%.20s\" is not a 6- or 9-digit code"),
+                               unit);
         if (st->have_unit && strcmp(unit, report->unit) != 0)
-            return report_fail(st->ps, where, "unit %s differs from %s on line %d", unit,
+            return report_fail(st->ps, where, msg("unit %s differs from %s on line %d"), unit,
                                report->unit, st->unit_line);
         if (!st->have_unit) {
             strcpy(report->unit, unit);
@@ -315,17 +324,17 @@ static int csv_unit_year(csv_state_t *st, const char *where, const char *unit, c
     if (*year) {
         uint64_t number;
         if (parse_uint(year, &number) || number < 1 || number > 9999)
-            return report_fail(st->ps, where, "year \"%.20s\" is not a year", year);
+            return report_fail(st->ps, where, msg("year \"%.20s\" is not a year"), year);
         if (st->have_year && (int)number != report->year)
-            return report_fail(st->ps, where, "year %d differs from %d on line %d", (int)number,
-                               report->year, st->year_line);
+            return report_fail(st->ps, where, msg("year %d differs from %d on line %d"),
+                               (int)number, report->year, st->year_line);
         if (!st->have_year) {
             report->year = (int)number;
             st->have_year = true;
             st->year_line = st->row_line;
         }
     } else if (!st->have_year) {
-        return report_fail(st->ps, where, "no year");
+        return report_fail(st->ps, where, msg("no year"));
     }
     return 0;
 }
@@ -348,9 +357,9 @@ static int csv_add(csv_state_t *st, const char *where, const report_value_t *val
 static int csv_row(csv_state_t *st)
 {
     char where[WHERE_MAX];
-    snprintf(where, sizeof where, "line %d", st->row_line);
+    snprintf(where, sizeof where, msg("line %d"), st->row_line);
     if (st->too_many_fields)
-        return report_fail(st->ps, where, "more than %d fields", CSV_FIELDS_MAX);
+        return report_fail(st->ps, where, msg("more than %d fields"), CSV_FIELDS_MAX);
     if (!st->header_done)
         return csv_header(st, where);
     bool blank = true;
@@ -359,7 +368,7 @@ static int csv_row(csv_state_t *st)
     if (blank) /* spreadsheets export empty rows as ",,,," */
         return 0;
     if (st->field_count != st->header_fields)
-        return report_fail(st->ps, where, "%zu fields, the header has %zu", st->field_count,
+        return report_fail(st->ps, where, msg("%zu fields, the header has %zu"), st->field_count,
                            st->header_fields);
     report_t *report = st->report;
     const char *unit = cell(st, COL_UNIT), *year = cell(st, COL_YEAR);
@@ -369,18 +378,19 @@ static int csv_row(csv_state_t *st)
     if (rc)
         return rc;
     if (!*criterion)
-        return report_fail(st->ps, where, "no criterion");
+        return report_fail(st->ps, where, msg("no criterion"));
     if (!is_criterion_id(criterion))
-        return report_fail(st->ps, where, "\"%.40s\" is not a criterion id", criterion);
+        return report_fail(st->ps, where, msg("\"%.40s\" is not a criterion id"), criterion);
     const report_value_t *earlier = report_find(report, criterion);
     if (earlier)
-        return report_fail(st->ps, where, "criterion %s: given again (first on line %d)", criterion,
-                           st->first_line[earlier - report->values]);
+        return report_fail(st->ps, where, msg("criterion %s: given again (first on line %d)"),
+                           criterion, st->first_line[earlier - report->values]);
 
     const char *comment = cell(st, COL_COMMENT);
     if (!*cell(st, COL_VALUE) && !*cell(st, COL_NUM) && !*cell(st, COL_DEN)) {
         if (*comment)
-            return report_fail(st->ps, where, "criterion %s: a comment without a value", criterion);
+            return report_fail(st->ps, where, msg("criterion %s: a comment without a value"),
+                               criterion);
         return 0; /* a template row left empty: the criterion is missing */
     }
     report_value_t value;
@@ -437,8 +447,8 @@ report_t *report_csv_read(const parser_t *ps, const char *text, size_t len,
         const char *newline = memchr(text + at, '\n', len - at);
         size_t chunk = newline ? (size_t)(newline - (text + at)) + 1 : len - at;
         if (csv_parse(&parser, text + at, chunk, on_field, on_row, st) != chunk) {
-            st->rc =
-                report_fail(ps, NULL, "line %d: %s", st->line, csv_strerror(csv_error(&parser)));
+            st->rc = report_fail(ps, NULL, msg("line %d: %s"), st->line,
+                                 csv_strerror(csv_error(&parser)));
             break;
         }
         at += chunk;
@@ -448,7 +458,7 @@ report_t *report_csv_read(const parser_t *ps, const char *text, size_t len,
     /* csv_fini delivers a last row without a newline; after a strict error
      * it delivers the partial row too, which st->rc makes us ignore. */
     if (csv_fini(&parser, on_field, on_row, st) != 0 && !st->rc)
-        st->rc = report_fail(ps, NULL, "line %d: unterminated quoted field",
+        st->rc = report_fail(ps, NULL, msg("line %d: unterminated quoted field"),
                              st->field_count ? st->row_line : st->line);
     csv_clear_row(st);
     csv_free(&parser);
@@ -456,19 +466,19 @@ report_t *report_csv_read(const parser_t *ps, const char *text, size_t len,
     report_t *report = st->report;
     int rc = st->rc;
     if (!rc && !st->header_done)
-        rc = report_fail(ps, NULL, "empty: expected a header row (year,criterion,value,...)");
+        rc = report_fail(ps, NULL, msg("empty: expected a header row (year,criterion,value,...)"));
     if (!rc && !st->have_year)
-        rc = report_fail(ps, NULL, "no data rows");
+        rc = report_fail(ps, NULL, msg("no data rows"));
     if (!rc && !st->have_unit) {
         if (!default_unit || !is_code(default_unit))
-            rc = report_fail(ps, NULL, "no unit given, and no default unit");
+            rc = report_fail(ps, NULL, msg("no unit given, and no default unit"));
         else
             strcpy(report->unit, default_unit);
     }
     if (!rc) {
         char unit_where[WHERE_MAX], year_where[WHERE_MAX];
-        snprintf(unit_where, sizeof unit_where, "line %d", st->have_unit ? st->unit_line : 1);
-        snprintf(year_where, sizeof year_where, "line %d", st->year_line);
+        snprintf(unit_where, sizeof unit_where, msg("line %d"), st->have_unit ? st->unit_line : 1);
+        snprintf(year_where, sizeof year_where, msg("line %d"), st->year_line);
         rc = report_check_unit_year(ps, unit_where, report->unit, year_where, report->year);
     }
     if (rc == SF_ENOMEM)

@@ -2,6 +2,7 @@
  * report_load's JSON branch) and writing (report_to_json). */
 #include "domain/report.h"
 #include "base/error.h"
+#include "base/msg.h"
 #include "base/stime.h"
 #include "domain/report_internal.h"
 
@@ -20,12 +21,13 @@ static int json_uint(const parser_t *ps, json_t *value, const char *where, const
                      uint64_t *out)
 {
     if (json_is_real(value))
-        return report_fail(ps, where, "%s %g is not a whole number (5.0 and 1e6 are not accepted)",
-                           what, json_real_value(value));
+        return report_fail(ps, where,
+                           msg("%s %g is not a whole number (5.0 and 1e6 are not accepted)"), what,
+                           json_real_value(value));
     if (!json_is_integer(value))
-        return report_fail(ps, where, "%s must be a whole number", what);
+        return report_fail(ps, where, msg("%s must be a whole number"), what);
     if (json_integer_value(value) < 0)
-        return report_fail(ps, where, "%s %lld is negative", what,
+        return report_fail(ps, where, msg("%s %lld is negative"), what,
                            (long long)json_integer_value(value));
     *out = (uint64_t)json_integer_value(value);
     return 0;
@@ -36,7 +38,7 @@ static int json_value(const parser_t *ps, const char *key, json_t *json, const c
 {
     memset(value, 0, sizeof *value);
     if (!is_criterion_id(key))
-        return report_fail(ps, where, "\"%.40s\" is not a criterion id", key);
+        return report_fail(ps, where, msg("\"%.40s\" is not a criterion id"), key);
     strcpy(value->criterion, key);
     char inner[WHERE_MAX + 32];
     int rc;
@@ -49,7 +51,7 @@ static int json_value(const parser_t *ps, const char *key, json_t *json, const c
     case JSON_INTEGER:
     case JSON_REAL:
         value->kind = CRITERION_COUNT;
-        return json_uint(ps, json, where, "count", &value->count);
+        return json_uint(ps, json, where, msg("count"), &value->count);
     case JSON_OBJECT: {
         value->kind = CRITERION_RATIO;
         const char *member;
@@ -58,7 +60,7 @@ static int json_value(const parser_t *ps, const char *key, json_t *json, const c
         {
             if (strcmp(member, "num") != 0 && strcmp(member, "den") != 0) {
                 snprintf(inner, sizeof inner, "%s.%.20s", where, member);
-                return report_fail(ps, inner, "unknown key (a ratio has \"num\" and \"den\")");
+                return report_fail(ps, inner, msg("unknown key (a ratio has \"num\" and \"den\")"));
             }
         }
         static const char *const parts[] = {"num", "den"};
@@ -66,24 +68,26 @@ static int json_value(const parser_t *ps, const char *key, json_t *json, const c
             snprintf(inner, sizeof inner, "%s.%s", where, parts[p]);
             part = json_object_get(json, parts[p]);
             if (!part)
-                return report_fail(ps, inner, "missing");
-            if ((rc = json_uint(ps, part, inner, p ? "denominator" : "numerator",
+                return report_fail(ps, inner, msg("missing"));
+            if ((rc = json_uint(ps, part, inner, p ? msg("denominator") : msg("numerator"),
                                 p ? &value->den : &value->num)))
                 return rc;
         }
         snprintf(inner, sizeof inner, "%s.den", where);
         if (value->den == 0 && value->num > 0)
-            return report_fail(ps, inner, "criterion %s: denominator is 0 but numerator is %llu",
-                               key, (unsigned long long)value->num);
+            return report_fail(ps, inner,
+                               msg("criterion %s: denominator is 0 but numerator is %llu"), key,
+                               (unsigned long long)value->num);
         snprintf(inner, sizeof inner, "%s.num", where);
         if (value->num > value->den)
-            return report_fail(ps, inner, "criterion %s: numerator %llu exceeds denominator %llu",
-                               key, (unsigned long long)value->num, (unsigned long long)value->den);
+            return report_fail(ps, inner,
+                               msg("criterion %s: numerator %llu exceeds denominator %llu"), key,
+                               (unsigned long long)value->num, (unsigned long long)value->den);
         return 0;
     }
     default:
         return report_fail(ps, where,
-                           "expected true/false, a whole number or {\"num\": N, \"den\": D}");
+                           msg("expected true/false, a whole number or {\"num\": N, \"den\": D}"));
     }
 }
 
@@ -96,13 +100,13 @@ static int json_text_member(const parser_t *ps, json_t *root, const char *key, c
     if (!value)
         return 0;
     if (!json_is_string(value))
-        return report_fail(ps, where, "expected a string");
+        return report_fail(ps, where, msg("expected a string"));
     const char *text = json_string_value(value);
     if (strlen(text) >= size || !valid(text))
-        return report_fail(ps, where, "\"%.40s\" is not %s", text,
-                           valid == is_report_id     ? "a report id (printable ASCII, at most 63)"
-                           : valid == is_standard_id ? "a standard id (a-z, 0-9, \"-_.\")"
-                                                     : "a 6- or 9-digit unit code");
+        return report_fail(ps, where, msg("\"%.40s\" is not %s"), text,
+                           valid == is_report_id ? msg("a report id (printable ASCII, at most 63)")
+                           : valid == is_standard_id ? msg("a standard id (a-z, 0-9, \"-_.\")")
+                                                     : msg("a 6- or 9-digit unit code"));
     strcpy(out, text);
     return 0;
 }
@@ -123,7 +127,7 @@ static int json_header(const parser_t *ps, json_t *root, report_t *report, const
         if (!known) {
             char where[WHERE_MAX];
             snprintf(where, sizeof where, "$.%.40s", key);
-            return report_fail(ps, where, "unknown key");
+            return report_fail(ps, where, msg("unknown key"));
         }
     }
     if ((rc = json_text_member(ps, root, "unit", report->unit, sizeof report->unit, is_code)) ||
@@ -136,29 +140,29 @@ static int json_header(const parser_t *ps, json_t *root, report_t *report, const
         return rc;
     if (!report->unit[0]) {
         if (!default_unit)
-            return report_fail(ps, "$.unit", "missing, and no default unit");
+            return report_fail(ps, "$.unit", msg("missing, and no default unit"));
         if (!is_code(default_unit))
             return report_fail(ps, "$.unit",
-                               "missing, and the default \"%.20s\" is not a unit code",
+                               msg("missing, and the default \"%.20s\" is not a unit code"),
                                default_unit);
         strcpy(report->unit, default_unit);
     }
     value = json_object_get(root, "year");
     if (!value)
-        return report_fail(ps, "$.year", "missing");
+        return report_fail(ps, "$.year", msg("missing"));
     if (!json_is_integer(value) || json_integer_value(value) < 1 ||
         json_integer_value(value) > 9999)
-        return report_fail(ps, "$.year", "expected a year (a whole number such as 2018)");
+        return report_fail(ps, "$.year", msg("expected a year (a whole number such as 2018)"));
     report->year = (int)json_integer_value(value);
     if ((value = json_object_get(root, "version"))) {
         if (!json_is_integer(value) || json_integer_value(value) < 0 ||
             json_integer_value(value) > UINT32_MAX)
-            return report_fail(ps, "$.version", "expected a whole number 0..4294967295");
+            return report_fail(ps, "$.version", msg("expected a whole number 0..4294967295"));
         report->version = (uint32_t)json_integer_value(value);
     }
     if ((value = json_object_get(root, "submitted_at"))) {
         if (!json_is_string(value) || stime_parse(json_string_value(value), &report->submitted_at))
-            return report_fail(ps, "$.submitted_at", "expected an ISO 8601 time");
+            return report_fail(ps, "$.submitted_at", msg("expected an ISO 8601 time"));
     }
     return report_check_unit_year(ps, "$.unit", report->unit, "$.year", report->year);
 }
@@ -169,19 +173,19 @@ report_t *report_json_read(const parser_t *ps, const char *text, size_t len,
     json_error_t error;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
     if (!root) {
-        report_fail(ps, NULL, "line %d, column %d: %s", error.line, error.column, error.text);
+        report_fail(ps, NULL, msg("line %d, column %d: %s"), error.line, error.column, error.text);
         return NULL;
     }
     report_t *report = report_new(NULL);
     int rc = report ? 0 : SF_ENOMEM;
     char where[WHERE_MAX];
     if (!rc && !json_is_object(root))
-        rc = report_fail(ps, "$", "expected an object");
+        rc = report_fail(ps, "$", msg("expected an object"));
     if (!rc)
         rc = json_header(ps, root, report, default_unit);
     json_t *values = rc ? NULL : json_object_get(root, "values");
     if (!rc && !json_is_object(values))
-        rc = report_fail(ps, "$.values", values ? "expected an object" : "missing");
+        rc = report_fail(ps, "$.values", values ? msg("expected an object") : msg("missing"));
     const char *key;
     json_t *json;
     if (!rc)
@@ -195,7 +199,7 @@ report_t *report_json_read(const parser_t *ps, const char *text, size_t len,
         }
     json_t *comments = rc ? NULL : json_object_get(root, "comments");
     if (comments && !json_is_object(comments))
-        rc = report_fail(ps, "$.comments", "expected an object");
+        rc = report_fail(ps, "$.comments", msg("expected an object"));
     if (!rc && comments)
         json_object_foreach(comments, key, json)
         {
@@ -203,13 +207,14 @@ report_t *report_json_read(const parser_t *ps, const char *text, size_t len,
             report_value_t *value = (report_value_t *)report_find(report, key);
             if (!value) {
                 rc = report_fail(ps, where,
-                                 "criterion %.40s: a comment for a criterion without a value", key);
+                                 msg("criterion %.40s: a comment for a criterion without a value"),
+                                 key);
                 break;
             }
             if (!json_is_string(json) || json_string_length(json) > REPORT_COMMENT_MAX ||
                 strlen(json_string_value(json)) != json_string_length(json)) {
-                rc = report_fail(ps, where, "criterion %s: expected text of at most %d bytes", key,
-                                 REPORT_COMMENT_MAX);
+                rc = report_fail(ps, where, msg("criterion %s: expected text of at most %d bytes"),
+                                 key, REPORT_COMMENT_MAX);
                 break;
             }
             if (!(value->comment = strdup(json_string_value(json)))) {

@@ -3,6 +3,7 @@
  * against the programme. */
 #include "domain/report.h"
 #include "base/error.h"
+#include "base/msg.h"
 #include "base/slog.h"
 #include "domain/report_internal.h"
 
@@ -17,7 +18,7 @@ static int convert_text(const parser_t *ps, const char *charset, const char *tex
 {
     iconv_t cd = iconv_open("UTF-8", charset);
     if (cd == (iconv_t)-1)
-        return report_fail(ps, NULL, "%s conversion is unavailable", charset);
+        return report_fail(ps, NULL, msg("%s conversion is unavailable"), charset);
     /* Two bytes of UTF-16 or GB18030 never need more than three of UTF-8,
      * four never more than four: twice the input is room enough. */
     size_t room = len * 2 + 4;
@@ -34,8 +35,12 @@ static int convert_text(const parser_t *ps, const char *charset, const char *tex
     iconv_close(cd);
     if (done == (size_t)-1) {
         free(buffer);
-        return report_fail(ps, NULL, "%s%s text (bad byte at offset %zu)",
-                           guessed ? "neither UTF-8 nor " : "not ", charset, (size_t)(in - text));
+        size_t offset = (size_t)(in - text);
+        return guessed ? report_fail(ps, NULL,
+                                     msg("neither UTF-8 nor %s text (bad byte at offset %zu)"),
+                                     charset, offset)
+                       : report_fail(ps, NULL, msg("not %s text (bad byte at offset %zu)"), charset,
+                                     offset);
     }
     *outp = '\0';
     *out = buffer;
@@ -83,9 +88,9 @@ static int decode_text(const parser_t *ps, const char *text, size_t len, char **
 {
     *out = NULL;
     if (!text)
-        return report_fail(ps, NULL, "no input");
+        return report_fail(ps, NULL, msg("no input"));
     if (len > REPORT_MAX_BYTES)
-        return report_fail(ps, NULL, "larger than %d bytes", REPORT_MAX_BYTES);
+        return report_fail(ps, NULL, msg("larger than %d bytes"), REPORT_MAX_BYTES);
     size_t bom_len;
     const char *charset = bom_charset(text, len, &bom_len);
     text += bom_len;
@@ -97,12 +102,13 @@ static int decode_text(const parser_t *ps, const char *text, size_t len, char **
         const char *nul = memchr(text, '\0', len);
         if (nul)
             return report_fail(ps, NULL,
-                               "contains a NUL byte at offset %zu: not a text file (UTF-16 "
-                               "needs its byte order mark)",
+                               msg("contains a NUL byte at offset %zu: not a text file (UTF-16 "
+                                   "needs its byte order mark)"),
                                (size_t)(nul - text) + bom_len);
         bool utf8 = report_utf8_valid((const unsigned char *)text, len);
         if (charset && strcmp(charset, "UTF-8") == 0 && !utf8)
-            return report_fail(ps, NULL, "starts with a UTF-8 byte order mark but is not UTF-8");
+            return report_fail(ps, NULL,
+                               msg("starts with a UTF-8 byte order mark but is not UTF-8"));
         bool gb18030 = charset && strcmp(charset, "GB18030") == 0;
         if (utf8 && !gb18030)
             rc = copy_text(text, len, out, out_len);
@@ -112,7 +118,7 @@ static int decode_text(const parser_t *ps, const char *text, size_t len, char **
     if (!rc && memchr(*out, '\0', *out_len)) {
         free(*out);
         *out = NULL;
-        return report_fail(ps, NULL, "contains a NUL character: not a text file");
+        return report_fail(ps, NULL, msg("contains a NUL character: not a text file"));
     }
     return rc;
 }

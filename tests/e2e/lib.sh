@@ -4,6 +4,27 @@
 set -euo pipefail
 BIN=${BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin}
 WORK=$(mktemp -d /tmp/shifan-e2e.XXXXXX)
+# The programs speak Chinese unless the locale asks for English (base/msg.h),
+# and the tests check their messages in English: each program runs with
+# LC_MESSAGES=$SHIFAN_TEST_MESSAGES (en_US.UTF-8 unless set; empty leaves the
+# locale alone, as test_csv_excel.sh and test_messages_zh.sh do). Only the
+# programs get it: a locale the system lacks would turn grep and sed to bytes,
+# and ✓ would no longer be one character.
+export SHIFAN_TEST_MESSAGES=${SHIFAN_TEST_MESSAGES-en_US.UTF-8}
+mkdir "$WORK/bin"
+for built in "$BIN"/*; do
+    case ${built##*/} in
+    county-node | prefecture-hub | province-core)
+        cat >"$WORK/bin/${built##*/}" <<EOF
+#!/bin/sh
+[ -z "\$SHIFAN_TEST_MESSAGES" ] || export LC_MESSAGES="\$SHIFAN_TEST_MESSAGES"
+exec "$built" "\$@"
+EOF
+        chmod +x "$WORK/bin/${built##*/}" ;;
+    *) ln -s "$built" "$WORK/bin/${built##*/}" ;;
+    esac
+done
+BIN=$WORK/bin
 declare -A PIDS=()   # name -> pid of a running daemon
 declare -a ALL_PIDS=()
 declare -a CLEANUP_CMDS=() # run before the work dir goes (e.g. umount)

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 export SHIFAN_NOW=2018-06-20T10:00:00+08:00
 unset LC_ALL LC_MESSAGES
-export LANG=C.UTF-8
+export LANG=C.UTF-8 SHIFAN_TEST_MESSAGES= # the locale alone decides: Chinese
 setup_tree 530100:530102
 C=$WORK/530102 P=$WORK/province
 cd "$WORK"
@@ -32,9 +32,9 @@ sed -n 1p template-env.csv | grep -q $'^\xef\xbb\xbfunit,year,criterion,section,
     fail "LANG=en_US: the template is not in English"
 county --data "$C" template --lang en --out template-en.csv
 rc=0; county --data "$C" template --format pdf 2>err || rc=$?
-[ "$rc" -eq 2 ] && grep -q 'format pdf: expected csv' err || fail "template --format pdf: exit $rc $(cat err)"
+[ "$rc" -eq 2 ] && grep -qx '错误：--format pdf：应为 csv 或 xlsx' err || fail "template --format pdf: exit $rc $(cat err)"
 rc=0; county --data "$C" template --year 2016 2>err || rc=$?
-[ "$rc" -eq 2 ] && grep -q 'year 2016: programme yunnan-2017 covers 2017-2020' err || fail "template --year 2016: exit $rc $(cat err)"
+[ "$rc" -eq 2 ] && grep -qx '错误：--year 2016：方案 yunnan-2017 适用于 2017-2020 年' err || fail "template --year 2016: exit $rc $(cat err)"
 note "the template: BOM, Chinese headers, one row per criterion; English on request"
 
 # ---- filled in as in Excel ----
@@ -86,7 +86,7 @@ for file in utf8-bom.csv gb18030-bom.csv gbk.csv unicode.txt unicode-be.txt fill
     county --data "$C" submit "$file" >out 2>err || { cat err >&2; fail "$file refused"; }
     version=$((version + 1))
     grep -qE "^530102-2018-v$version-" out || fail "$file: printed $(cat out)"
-    grep -qx "note: $file: ignored columns: 序号, 单位名称" err || fail "$file: no note of the ignored columns: $(cat err)"
+    grep -qx "注意：$file：已忽略的列：序号, 单位名称" err || fail "$file: no note of the ignored columns: $(cat err)"
     [ "$(values)" = "$want" ] || fail "$file gives other values than the typed report: $(values)"
 done
 [ "$(status_field county-node "$C" .reports)" -eq 7 ] || fail "not seven versions stored"
@@ -105,5 +105,5 @@ env LC_MESSAGES=en_GB.UTF-8 "$BIN/province-core" --data "$P" evaluate --year 201
 env LC_ALL=zh_CN.UTF-8 LANG=en_US.UTF-8 "$BIN/province-core" --data "$P" evaluate --year 2018 --format csv | cmp -s - zh.csv ||
     fail "LC_ALL=zh_CN before LANG=en_US does not give the Chinese CSV"
 rc=0; province --data "$P" evaluate --year 2018 --format csv --lang fr 2>err >/dev/null || rc=$?
-[ "$rc" -eq 2 ] && grep -q 'lang fr: expected zh or en' err || fail "--lang fr: exit $rc $(cat err)"
+[ "$rc" -eq 2 ] && grep -qx '错误：--lang fr：应为 zh 或 en' err || fail "--lang fr: exit $rc $(cat err)"
 note "the result CSV: Chinese with a BOM by default, English with --lang en or an English locale"

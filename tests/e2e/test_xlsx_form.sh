@@ -116,9 +116,9 @@ county --data "$WORK/530102" submit "$WORK/cut.xlsx" 2>"$WORK/err" >/dev/null ||
 [ "$(status_field county-node "$WORK/530102" .reports)" -eq 1 ] || fail "a refused workbook was stored"
 # The fill-in template as a workbook: the CSV template's table, and filled
 # in Excel it gives the report the same values give in the CSV template.
-county --data "$WORK/twin" template --format xlsx --year 2018 --out "$WORK/template.xlsx" ||
+county --data "$WORK/twin" template --lang zh --format xlsx --year 2018 --out "$WORK/template.xlsx" ||
     fail "template --format xlsx failed"
-county --data "$WORK/twin" template --format csv --year 2018 --out "$WORK/template.csv"
+county --data "$WORK/twin" template --lang zh --format csv --year 2018 --out "$WORK/template.csv"
 "$PY" - "$WORK/template.csv" "$WORK/template.xlsx" "$WORK/filled.csv" "$WORK/filled.xlsx" <<'PY'
 import csv, sys, openpyxl
 rows = list(csv.reader(open(sys.argv[1], encoding="utf-8-sig")))
