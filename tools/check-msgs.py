@@ -4,7 +4,7 @@
 msg() (libshifan/base/msg.h) returns a format unchanged when the catalogue,
 libshifan/base/msg_zh.c, has no entry for it: a message wrapped but never
 translated would stay English without a sound. This finds each literal
-passed to msg() or msg_in() in libshifan/ and the programs, and each key of
+passed to msg() or msg_in(), or marked MSG_NOOP() for a later msg(), in libshifan/ and the programs, and each key of
 the catalogue, and names the formats with no entry and the entries no
 source uses. Exit 0 when both lists are empty, 1 otherwise.
 Usage: check-msgs.py [--root DIR]
@@ -16,7 +16,7 @@ import re
 import sys
 
 LITERALS = r'((?:"(?:[^"\\]|\\.)*"\s*)+)'
-CALL = re.compile(r'\bmsg(?:_in)?\(\s*(?:[A-Za-z_]+,\s*)?' + LITERALS + r'\)')
+CALL = re.compile(r'\b(?:msg(?:_in)?|MSG_NOOP)\(\s*(?:[A-Za-z_]+,\s*)?' + LITERALS + r'\)')
 ENTRY = re.compile(r'\{\s*' + LITERALS + r',\s*' + LITERALS + r'\}')
 PROGRAMS = ("county-node", "prefecture-hub", "province-core")
 
