@@ -9,6 +9,8 @@
 #include "base/msg.h"
 
 static const msg_entry_t catalogue[] = {
+    {"\n%s\nSHIFAN_NOW=ISO-8601 sets the clock; exit codes: 0 ok, 2 bad input, 1 failure.\n",
+     "\n%s\nSHIFAN_NOW=ISO-8601 时间可设定时钟；退出码：0 成功，2 输入有误，1 失败。\n"},
     {" (and it is unknown)", "（且不是已知单位）"},
     {" nor one it replaced", "，也不是它取代的标准"},
     {"\"%.40s\" is not %s", "“%.40s”不是%s"},
@@ -116,11 +118,17 @@ static const msg_entry_t catalogue[] = {
     {"%zu fields, the header has %zu", "有 %zu 个字段，表头有 %zu 个"},
     {"(given)", "（已给出）"},
     {"(none)", "（无）"},
+    {"(without --programme: the embedded Yunnan 2017-2020)",
+     "（不给 --programme 时：内置的云南 2017-2020 方案）"},
     {"--code %s: %s is not a %s", "--code %s：%s 不是%s级单位"},
     {"--code %s: %s is not a %s under %s", "--code %s：%s 不是%s级单位（须在 %s 之下）"},
     {"--code %s: no key is registered for it here", "--code %s：本节点没有为它登记密钥"},
     {"--code %s: no such unit in programme %s", "--code %s：方案 %s 中没有这个单位"},
+    {"--code CODE --key KEY: register a child's public key",
+     "--code CODE --key KEY：登记下级节点的公钥"},
     {"--code CODE is required", "须给出 --code CODE"},
+    {"--code CODE: remove a child's key; its open session ends too",
+     "--code CODE：删除下级节点的公钥，其已打开的会话也随之结束"},
     {"--key %s: expected a 40-character Z85 public key", "--key %s：应为 40 个字符的 Z85 公钥"},
     {"--key is already registered to %s; one key, one unit",
      "--key 已登记给 %s；一个密钥只对应一个单位"},
@@ -135,13 +143,66 @@ static const msg_entry_t catalogue[] = {
     {"--unit %s --year %d: no report of that unit-year is stored here",
      "--unit %s --year %d：本节点没有存该单位该年度的报告"},
     {"--unit %s: not a unit under prefecture %s", "--unit %s：不是州（市）%s 下属的单位"},
+    {"--unit CODE --year Y --reason TEXT: send a report back for correction",
+     "--unit CODE --year Y --reason TEXT：退回报告请其更正"},
     {"--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001",
      "--upstream %s：应为端点，如 tcp://10.1.2.3:7001"},
+    {"--upstream ENDPOINT --upstream-key KEY: a moved or re-keyed parent; queue kept",
+     "--upstream ENDPOINT --upstream-key KEY：上级节点迁移或换了公钥；待发队列保留"},
     {"--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001",
      "须给出 --upstream ENDPOINT，如 tcp://10.1.2.3:7001"},
     {"--upstream-key: expected the parent's 40-character public key (its 'key' verb prints it)",
      "--upstream-key：应为上级节点 40 个字符的公钥（上级的 key 命令会打印）"},
     {"--year %d: programme %s covers %d-%d", "--year %d：方案 %s 适用于 %d-%d 年"},
+    {"--year Y [--confirm [--override]] [--json]: show the recommendation; --confirm makes it "
+     "final (after the programme's recommendation deadline only with --override, logged)",
+     "--year Y [--confirm [--override]] [--json]：显示推荐；--confirm "
+     "使其成为定稿（过了方案的推荐截止日期须加 --override，并记入日志）"},
+    {"--year Y [--format json|csv|html|xlsx] [--lang zh|en] [--out FILE] [--publish]: evaluate the "
+     "year (CSV in Chinese unless --lang en or an English locale); --publish sends each prefecture "
+     "and county its part",
+     "--year Y [--format json|csv|html|xlsx] [--lang zh|en] [--out FILE] "
+     "[--publish]：评审该年度（CSV 为中文，除非 --lang en 或英文语言环境）；--publish "
+     "把各部分发给每个州（市）和县"},
+    {"--year Y [--json | --format json|csv|html|xlsx] [--lang zh|en] [--out FILE]: completeness, "
+     "timeliness, ranking, aggregates and failed items of the prefecture",
+     "--year Y [--json | --format json|csv|html|xlsx] [--lang zh|en] [--out "
+     "FILE]：本州（市）的完整性、及时性、排名、汇总和未达标项"},
+    {"--year Y [--json]: the province's evaluation as published to this county",
+     "--year Y [--json]：省级发布给本县的评审结果"},
+    {"--year Y [--json]: the self-check, offline, same engine as the province",
+     "--year Y [--json]：自评，离线进行，与省级用同一评审引擎"},
+    {"FILE: publish a programme (standard, quotas, calendar) downward",
+     "FILE：向下发布方案（标准、名额、日程）"},
+    {"FILE|- [--check] [--allow-blank]: validate and store a report (JSON or CSV), print its id; "
+     "--check evaluates it without storing; blank criteria need --allow-blank",
+     "FILE|- [--check] [--allow-blank]：校验并保存报告（JSON 或 CSV），打印其编号；--check "
+     "只评审不保存；有未填指标时须加 --allow-blank"},
+    {"FILE|-: record the prefecture's own values for a unit-year",
+     "FILE|-：记录州（市）级对某单位某年度的核查值"},
+    {"FILE|-: record the province's own values for a unit-year",
+     "FILE|-：记录省级对某单位某年度的核查值"},
+    {"The key goes to each hub (prefecture-hub init --upstream-key KEY).",
+     "公钥交给每个州（市）级（prefecture-hub init --upstream-key 公钥）。"},
+    {"The key goes to the hub: prefecture-hub allow --code CODE --key KEY.",
+     "公钥交给州（市）级：prefecture-hub allow --code 代码 --key 公钥。"},
+    {"The key goes to the province (province-core allow --code CODE --key KEY) and to each county "
+     "(init --upstream-key KEY).",
+     "公钥交给省级（province-core allow --code 代码 --key 公钥）和每个县（init --upstream-key "
+     "公钥）。"},
+    {"[--format csv|xlsx] [--year Y] [--lang zh|en] [--out FILE]: the fill-in form of the "
+     "programme in force, for Excel; submit reads it back",
+     "[--format csv|xlsx] [--year Y] [--lang zh|en] [--out FILE]：现行方案的填报表格，供 Excel "
+     "使用；submit 可读回"},
+    {"[--http 127.0.0.1:PORT]: run the daemon in the foreground (SIGTERM/SIGINT stop it); --http "
+     "serves the web console (another address needs an operator account)",
+     "[--http 127.0.0.1:PORT]：在前台运行守护进程（SIGTERM/SIGINT 停止它）；--http "
+     "提供网页控制台（其他地址须有操作员账户）"},
+    {"[--json] [--limit N]: the changes made through the console, with the operator",
+     "[--json] [--limit N]：经控制台所做的更改及操作员"},
+    {"[--json]: every stored report version (and, on a county, its state)",
+     "[--json]：已存的每个报告版本（县级还列出其状态）"},
+    {"[--json]: stored reports, queue, link state", "[--json]：已存报告、待发队列、连接状态"},
     {"a 6- or 9-digit unit code", "6 位或 9 位单位代码"},
     {"a change from another site (%s) is refused", "拒绝来自其他网站（%s）的更改"},
     {"a change needs this session's CSRF token in the X-CSRF-Token header (GET /api/session gives "
@@ -153,6 +214,10 @@ static const msg_entry_t catalogue[] = {
     {"a draft is a JSON object of at most %d bytes", "草稿须为至多 %d 字节的 JSON 对象"},
     {"a report id (printable ASCII, at most 63)", "报告编号（可打印 ASCII 字符，至多 63 个）"},
     {"a standard id (a-z, 0-9, \"-_.\")", "标准编号（a-z、0-9、“-_.”）"},
+    {"add|list|remove [--name NAME] [--json]: the console's operator accounts (add reads the "
+     "password from stdin, or prompts for it)",
+     "add|list|remove [--name NAME] [--json]：控制台的操作员账户（add "
+     "从标准输入读取密码，或提示输入）"},
     {"allow needs --code CODE and --key KEY", "allow 需要 --code CODE 和 --key KEY"},
     {"bool", "是否"},
     {"cannot check the password: %s", "无法核对密码：%s"},
@@ -340,6 +405,7 @@ static const msg_entry_t catalogue[] = {
     {"payload: no message", "载荷：没有消息内容"},
     {"prefecture", "州（市）"},
     {"prefecture hub", "州（市）级节点"},
+    {"print this node's public key (below: where it goes)", "打印本节点的公钥（下面说明交给谁）"},
     {"programme", "方案"},
     {"programme %s revision %llu", "方案 %s 修订版 %llu"},
     {"programmes travel down only, from the province to the hubs and on to the counties",
@@ -396,6 +462,8 @@ static const msg_entry_t catalogue[] = {
     {"unknown key", "未知的键"},
     {"unknown key (a ratio has \"num\" and \"den\")", "未知的键（比例只有 \"num\" 和 \"den\"）"},
     {"unknown kind", "未知类型"},
+    {"usage: %s --data DIR VERB [OPTIONS]\n\nverbs:\n",
+     "用法：%s --data 目录 命令 [选项]\n\n命令：\n"},
     {"warning: %s %s is NOT in the audit trail: %s\n", "警告：%s %s 未记入审计记录：%s\n"},
     {"wrong operator name or password", "操作员或密码错误"},
     {"year \"%.20s\" is not a year", "年度“%.20s”不是年份"},
