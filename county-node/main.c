@@ -275,16 +275,19 @@ static int verb_template(const cli_args_t *args, node_t *node)
 
 static const cli_verb_t county_verbs[] = {
     {"submit", "check,allow-blank", 1,
-     "FILE|- [--check] [--allow-blank]: validate and store a report (JSON or CSV), print its "
-     "id; --check evaluates it without storing; blank criteria need --allow-blank",
+     MSG_NOOP(
+         "FILE|- [--check] [--allow-blank]: validate and store a report (JSON or CSV), print its "
+         "id; --check evaluates it without storing; blank criteria need --allow-blank"),
      verb_submit},
     {"evaluate", "year=,json", 0,
-     "--year Y [--json]: the self-check, offline, same engine as the province", verb_evaluate},
+     MSG_NOOP("--year Y [--json]: the self-check, offline, same engine as the province"),
+     verb_evaluate},
     {"result", "year=,json", 0,
-     "--year Y [--json]: the province's evaluation as published to this county", verb_result},
+     MSG_NOOP("--year Y [--json]: the province's evaluation as published to this county"),
+     verb_result},
     {"template", "format=,year=,out=,lang=", 0,
-     "[--format csv|xlsx] [--year Y] [--lang zh|en] [--out FILE]: the fill-in form of the "
-     "programme in force, for Excel; submit reads it back",
+     MSG_NOOP("[--format csv|xlsx] [--year Y] [--lang zh|en] [--out FILE]: the fill-in form of the "
+              "programme in force, for Excel; submit reads it back"),
      verb_template},
     CLI_ACCESS_VERBS,
     {NULL, NULL, 0, NULL, NULL},

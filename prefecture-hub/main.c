@@ -160,18 +160,20 @@ static int verb_report(const cli_args_t *args, node_t *node)
 }
 
 static const cli_verb_t hub_verbs[] = {
-    {"inspect", "", 1, "FILE|-: record the prefecture's own values for a unit-year",
+    {"inspect", "", 1, MSG_NOOP("FILE|-: record the prefecture's own values for a unit-year"),
      cli_verb_inspect},
     {"return", "unit=,year=,reason=", 0,
-     "--unit CODE --year Y --reason TEXT: send a report back for correction", verb_return},
+     MSG_NOOP("--unit CODE --year Y --reason TEXT: send a report back for correction"),
+     verb_return},
     {"recommend", "year=,confirm,override,json", 0,
-     "--year Y [--confirm [--override]] [--json]: show the recommendation; --confirm makes it "
-     "final (after the programme's recommendation deadline only with --override, logged)",
+     MSG_NOOP(
+         "--year Y [--confirm [--override]] [--json]: show the recommendation; --confirm makes it "
+         "final (after the programme's recommendation deadline only with --override, logged)"),
      verb_recommend},
     {"report", "year=,json,format=,out=,lang=", 0,
-     "--year Y [--json | --format json|csv|html|xlsx] [--lang zh|en] [--out FILE]: "
-     "completeness, timeliness, "
-     "ranking, aggregates and failed items of the prefecture",
+     MSG_NOOP("--year Y [--json | --format json|csv|html|xlsx] [--lang zh|en] [--out FILE]: "
+              "completeness, timeliness, "
+              "ranking, aggregates and failed items of the prefecture"),
      verb_report},
     CLI_ACCESS_VERBS,
     {NULL, NULL, 0, NULL, NULL},

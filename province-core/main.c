@@ -63,13 +63,14 @@ static int verb_publish(const cli_args_t *args, node_t *node)
 
 static const cli_verb_t province_verbs[] = {
     {"evaluate", "year=,format=,out=,publish,lang=", 0,
-     "--year Y [--format json|csv|html|xlsx] [--lang zh|en] [--out FILE] [--publish]: evaluate "
-     "the year (CSV in Chinese unless --lang en or an English locale); "
-     "--publish sends each prefecture and county its part",
+     MSG_NOOP(
+         "--year Y [--format json|csv|html|xlsx] [--lang zh|en] [--out FILE] [--publish]: evaluate "
+         "the year (CSV in Chinese unless --lang en or an English locale); "
+         "--publish sends each prefecture and county its part"),
      verb_evaluate},
-    {"inspect", "", 1, "FILE|-: record the province's own values for a unit-year",
+    {"inspect", "", 1, MSG_NOOP("FILE|-: record the province's own values for a unit-year"),
      cli_verb_inspect},
-    {"publish", "", 1, "FILE: publish a programme (standard, quotas, calendar) downward",
+    {"publish", "", 1, MSG_NOOP("FILE: publish a programme (standard, quotas, calendar) downward"),
      verb_publish},
     CLI_ACCESS_VERBS,
     {NULL, NULL, 0, NULL, NULL},

@@ -285,20 +285,21 @@ static int verb_set_upstream(const cli_args_t *args, node_t *node)
 }
 
 static const cli_verb_t common_verbs[] = {
-    {"key", "", 0, "print this node's public key (below: where it goes)", verb_key},
-    {"allow", "code=,key=", 0, "--code CODE --key KEY: register a child's public key", verb_allow},
-    {"revoke", "code=", 0, "--code CODE: remove a child's key; its open session ends too",
+    {"key", "", 0, MSG_NOOP("print this node's public key (below: where it goes)"), verb_key},
+    {"allow", "code=,key=", 0, MSG_NOOP("--code CODE --key KEY: register a child's public key"),
+     verb_allow},
+    {"revoke", "code=", 0, MSG_NOOP("--code CODE: remove a child's key; its open session ends too"),
      verb_revoke},
     {"set-upstream", "upstream=,upstream-key=", 0,
-     "--upstream ENDPOINT --upstream-key KEY: a moved or re-keyed parent; queue kept",
+     MSG_NOOP("--upstream ENDPOINT --upstream-key KEY: a moved or re-keyed parent; queue kept"),
      verb_set_upstream},
     {"run", "http=", 0,
-     "[--http 127.0.0.1:PORT]: run the daemon in the foreground (SIGTERM/SIGINT stop it); "
-     "--http serves the web console (another address needs an operator account)",
+     MSG_NOOP("[--http 127.0.0.1:PORT]: run the daemon in the foreground (SIGTERM/SIGINT stop it); "
+              "--http serves the web console (another address needs an operator account)"),
      verb_run},
-    {"status", "json", 0, "[--json]: stored reports, queue, link state", verb_status},
-    {"list", "json", 0, "[--json]: every stored report version (and, on a county, its state)",
-     verb_list},
+    {"status", "json", 0, MSG_NOOP("[--json]: stored reports, queue, link state"), verb_status},
+    {"list", "json", 0,
+     MSG_NOOP("[--json]: every stored report version (and, on a county, its state)"), verb_list},
     {NULL, NULL, 0, NULL, NULL},
 };
 
@@ -340,31 +341,32 @@ static int do_init(const cli_args_t *args, node_role_t role)
     return 0;
 }
 
+/* --help and a usage error: in the process's language, as the messages. */
 static void usage(FILE *out, const char *program, node_role_t role, const cli_verb_t *extra)
 {
-    fprintf(out, "usage: %s --data DIR VERB [OPTIONS]\n\nverbs:\n", program);
+    fprintf(out, msg("usage: %s --data DIR VERB [OPTIONS]\n\nverbs:\n"), program);
     fprintf(out, "  %-12s %s\n", "init",
             role == ROLE_COUNTY       ? "--code CODE --upstream ENDPOINT --upstream-key KEY "
                                         "[--programme FILE]"
             : role == ROLE_PREFECTURE ? "--code CODE --listen ENDPOINT --upstream ENDPOINT "
                                         "--upstream-key KEY [--programme FILE]"
                                       : "--listen ENDPOINT [--programme FILE]");
-    fprintf(out, "  %-12s %s\n", "", "(without --programme: the embedded Yunnan 2017-2020)");
+    fprintf(out, "  %-12s %s\n", "", msg("(without --programme: the embedded Yunnan 2017-2020)"));
     for (const cli_verb_t *verb = common_verbs; verb->name; verb++)
         if ((role != ROLE_COUNTY || (verb->fn != verb_allow && verb->fn != verb_revoke)) &&
             (role != ROLE_PROVINCE || verb->fn != verb_set_upstream))
-            fprintf(out, "  %-12s %s\n", verb->name, verb->usage);
+            fprintf(out, "  %-12s %s\n", verb->name, msg(verb->usage));
     for (const cli_verb_t *verb = extra; verb && verb->name; verb++)
-        fprintf(out, "  %-12s %s\n", verb->name, verb->usage);
+        fprintf(out, "  %-12s %s\n", verb->name, msg(verb->usage));
     fprintf(out,
-            "\n%s\nSHIFAN_NOW=ISO-8601 sets the clock; exit codes: 0 ok, 2 bad input, 1 "
-            "failure.\n",
+            msg("\n%s\nSHIFAN_NOW=ISO-8601 sets the clock; exit codes: 0 ok, 2 bad input, 1 "
+                "failure.\n"),
             role == ROLE_COUNTY
-                ? "The key goes to the hub: prefecture-hub allow --code CODE --key KEY."
+                ? msg("The key goes to the hub: prefecture-hub allow --code CODE --key KEY.")
             : role == ROLE_PREFECTURE
-                ? "The key goes to the province (province-core allow --code CODE --key KEY) "
-                  "and to each county (init --upstream-key KEY)."
-                : "The key goes to each hub (prefecture-hub init --upstream-key KEY).");
+                ? msg("The key goes to the province (province-core allow --code CODE --key KEY) "
+                      "and to each county (init --upstream-key KEY).")
+                : msg("The key goes to each hub (prefecture-hub init --upstream-key KEY)."));
 }
 
 /* True if `name` is in the comma-separated spec; *takes_value says if "name=". */

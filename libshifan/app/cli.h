@@ -22,6 +22,7 @@
 
 #include "base/error.h"
 #include "base/lang.h"
+#include "base/msg.h"
 #include "app/node.h"
 
 #define CLI_MAX_OPTIONS 16
@@ -57,7 +58,7 @@ typedef struct {
     const char *name;
     const char *options; /* comma-separated; "x=" takes a value */
     int positional;      /* how many positional arguments it needs (0..2) */
-    const char *usage;   /* one line for --help */
+    const char *usage;   /* one line for --help, MSG_NOOP(): msg() when printed */
     cli_verb_fn fn;      /* gets an opened node */
 } cli_verb_t;
 
@@ -110,12 +111,13 @@ int cli_verb_operator(const cli_args_t *args, node_t *node);
 int cli_verb_audit(const cli_args_t *args, node_t *node);
 #define CLI_ACCESS_VERBS                                                                           \
     {"operator", "name=,json", 1,                                                                  \
-     "add|list|remove [--name NAME] [--json]: the console's operator accounts (add reads the "     \
-     "password from stdin, or prompts for it)",                                                    \
+     MSG_NOOP("add|list|remove [--name NAME] [--json]: the console's operator accounts (add "      \
+              "reads the password from stdin, or prompts for it)"),                                \
      cli_verb_operator},                                                                           \
     {                                                                                              \
         "audit", "json,limit=", 0,                                                                 \
-            "[--json] [--limit N]: the changes made through the console, with the operator",       \
+            MSG_NOOP(                                                                              \
+                "[--json] [--limit N]: the changes made through the console, with the operator"),  \
             cli_verb_audit                                                                         \
     }
 /* A version's state as `list` shows it ("delivered", "refused: why", ...;

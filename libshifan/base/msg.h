@@ -18,6 +18,11 @@
 
 #include <stddef.h>
 
+/* Marks a message kept in a table to be passed to msg() when shown: it
+ * expands to its literal, and tools/check-msgs.py counts it as a user of the
+ * catalogue entry. */
+#define MSG_NOOP(english) (english)
+
 /* The format to use for english_format in the process's language. */
 const char *msg(const char *english_format) __attribute__((format_arg(1)));
 

@@ -3,8 +3,9 @@
 # the locale asks for it, naming the same line, criterion and value either
 # way: a CSV with an unknown criterion on line 7, a JSON ratio whose
 # numerator is above its denominator, a year outside the programme, an
-# unknown verb and option. `--lang en` overrides a Chinese locale. Offline:
-# no daemon runs.
+# unknown verb and option, --help. `--lang en` overrides a Chinese locale. And a
+# reason the hub's admission gives for a report it refuses reaches the
+# county in the hub's language (Chinese: no locale).
 source "$(dirname "$0")/lib.sh"
 export SHIFAN_TEST_MESSAGES= # the locale alone decides here
 unset LC_ALL LC_MESSAGES LANG
@@ -74,4 +75,36 @@ rc=0; env -u LANG "$BIN/province-core" --data "$WORK/province" evaluate --year 2
 rc=0; env -u LANG "$BIN/prefecture-hub" --data "$WORK/530100" report 2>err >/dev/null || rc=$?
 [ "$rc" -eq 2 ] && [ "$(cat err)" = "错误：须给出 --year YEAR" ] ||
     fail "prefecture-hub report without --year: exit $rc, $(cat err)"
+note "--help in Chinese without a locale, in English under en_US"
+env -u LANG "$BIN/county-node" --help >help.zh
+grep -qxF "用法：county-node --data 目录 命令 [选项]" help.zh || fail "--help header: $(head -1 help.zh)"
+grep -qE '^  submit +FILE\|- \[--check\] \[--allow-blank\]：校验并保存报告' help.zh ||
+    fail "--help without a locale: $(grep submit help.zh)"
+grep -qE '^  audit +\[--json\] \[--limit N\]：经控制台所做的更改及操作员$' help.zh ||
+    fail "--help: the access verbs: $(grep audit help.zh)"
+env LANG=en_US.UTF-8 "$BIN/county-node" --help >help.en
+grep -qxF "usage: county-node --data DIR VERB [OPTIONS]" help.en || fail "--help in English: $(head -1 help.en)"
+grep -qE '^  submit +FILE\|- \[--check\] \[--allow-blank\]: validate and store a report' help.en ||
+    fail "--help under en_US: $(grep submit help.en)"
+env -u LANG "$BIN/province-core" --help | grep -qE '^  publish +FILE：向下发布方案' ||
+    fail "province-core --help is not in Chinese"
+
+note "a refusal by the hub's admission, in the hub's language"
+# The county's clock is a year ahead: the hub refuses the report's
+# submitted_at, and the county shows why in the hub's words.
+start hub prefecture-hub "$WORK/530100"
+start county county-node "$C"
+ahead=$(report_json 530102 2018 5 | SHIFAN_NOW=2099-06-01T09:00:00+08:00 \
+    env -u LANG "$BIN/county-node" --data "$C" submit - 2>/dev/null)
+state_of() { "$BIN/county-node" --data "$C" list --json | jq -r --arg id "$1" '.[] | select(.report_id == $id) | .state'; }
+refused() { case "$(state_of "$ahead")" in refused:*) ;; *) return 1 ;; esac; }
+wait_until 15 refused || fail "the report from the future shows as '$(state_of "$ahead")', not refused"
+case "$(state_of "$ahead")" in
+"refused: 报告 $ahead：submitted_at "*"：比本节点的时钟（"*"）超前一天以上") ;;
+*) fail "the hub's reason is not in Chinese: $(state_of "$ahead")" ;;
+esac
+note "$(state_of "$ahead")"
+stop county
+stop hub
+
 note "ok: Chinese by default, English on request, the same line, criterion and value"

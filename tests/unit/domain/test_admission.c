@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "base/error.h"
+#include "base/msg.h"
 #include "base/stime.h"
 #include "domain/admission.h"
 #include "domain/programme.h"
@@ -957,13 +958,34 @@ static void a_reason_cut_short_is_still_utf8(void **state)
     report_msg(&r, f, "530100", "530100");
     admission_t province = at_province(f);
     /* "report 530100-2018-v1-0000000a: unit: unit 530100 (" is 51 bytes, and
-     * 昆 3: room for 52 cuts it after its first byte. */
+     * 昆 3: room for 52 cuts it after its first byte, which goes. */
     char why[53];
     assert_int_equal(admit_report(&province, &r.msg, why, sizeof why), SF_EINVAL);
-    assert_string_equal(why, "report 530100-2018-v1-0000000a: unit: unit 530100 (?");
+    assert_string_equal(why, "report 530100-2018-v1-0000000a: unit: unit 530100 (");
     char whole[512];
     assert_int_equal(admit_report(&province, &r.msg, whole, sizeof whole), SF_EINVAL);
     assert_non_null(strstr(whole, "(昆明市)"));
+}
+
+/* The receiver's language words the reason (ctest runs in English); a cut
+ * keeps the Chinese whole characters before it. */
+static void a_reason_is_in_the_receivers_language(void **state)
+{
+    fixture_t *f = *state;
+    report_msg_t r;
+    report_msg(&r, f, "530102", "530102");
+    admission_t at = at_hub(f);
+    at.peer = "530302";
+    char why[512];
+    msg_set_lang(LANG_ZH);
+    int rc = admit_report(&at, &r.msg, why, sizeof why);
+    char cut[32]; /* "报告 530102-2018-v1-0000000a" (30 bytes) and a part of "（" */
+    admit_report(&at, &r.msg, cut, sizeof cut);
+    msg_set_lang(LANG_EN);
+    assert_int_equal(rc, SF_EDENIED);
+    assert_non_null(strstr(why, "（来自 530302）：不是本节点（530100）的直属单位"));
+    assert_memory_equal(why, "报告 530102-2018-v1-", strlen("报告 530102-2018-v1-"));
+    assert_string_equal(cut, "报告 530102-2018-v1-0000000a");
 }
 
 static void refusals_map_to_their_reason_codes(void **state)
@@ -1000,6 +1022,7 @@ int main(void)
         cmocka_unit_test(a_payload_carries_one_item_and_receipts_of_its_way),
         cmocka_unit_test(a_refusal_notice_is_from_the_refuser_and_well_formed),
         cmocka_unit_test(a_reason_cut_short_is_still_utf8),
+        cmocka_unit_test(a_reason_is_in_the_receivers_language),
         cmocka_unit_test(refusals_map_to_their_reason_codes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
