@@ -34,11 +34,13 @@ static int read_hex_file(const char *path, uint8_t *bytes, size_t len)
     line[strcspn(line, "\r\n")] = '\0';
     size_t decoded = 0;
     const char *end = NULL;
-    if (strlen(line) != 2 * len ||
-        sodium_hex2bin(bytes, len, line, strlen(line), NULL, &decoded, &end) != 0 ||
-        decoded != len || *end != '\0')
-        return SF_ECORRUPT;
-    return 0;
+    int rc = strlen(line) != 2 * len ||
+                     sodium_hex2bin(bytes, len, line, strlen(line), NULL, &decoded, &end) != 0 ||
+                     decoded != len || *end != '\0'
+                 ? SF_ECORRUPT
+                 : 0;
+    sodium_memzero(line, sizeof line); /* it may hold the secret key */
+    return rc;
 }
 
 static int write_hex_file(const char *path, const uint8_t *bytes, size_t len, unsigned mode)
