@@ -8,6 +8,7 @@
 #include "base/slog.h"
 #include "base/stime.h"
 #include "transport/keys.h"
+#include "transport/sign.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -113,10 +114,25 @@ char *cli_read_file(const char *path, size_t max, size_t *len)
 
 /* ---- common verbs ---- */
 
+/* The CURVE key stays alone on stdout: scripts take the whole output,
+ * `--key "$(county-node --data DIR key)"`. The signing key and its
+ * fingerprint follow on stderr, for the person at the terminal; --json
+ * gives all three on stdout. */
 static int verb_key(const cli_args_t *args, node_t *node)
 {
-    (void)args;
+    char sign_hex[SIGN_PUBLIC_HEX_LEN + 1], fingerprint[SIGN_FINGERPRINT_LEN + 1];
+    sign_public_hex(node_sign_public_key(node), sign_hex);
+    sign_fingerprint(node_sign_public_key(node), fingerprint);
+    if (cli_flag(args, "json")) {
+        /* Z85, hex and base32 hold no character JSON would escape. */
+        printf("{\"curve\": \"%s\", \"sign\": \"%s\", \"fingerprint\": \"%s\"}\n",
+               node_public_key(node), sign_hex, fingerprint);
+        return 0;
+    }
     printf("%s\n", node_public_key(node));
+    fflush(stdout); /* the key first, then its companions, on a terminal too */
+    fprintf(stderr, msg("signing key: %s\n"), sign_hex);
+    fprintf(stderr, msg("signing key fingerprint: %s\n"), fingerprint);
     return 0;
 }
 
@@ -285,7 +301,10 @@ static int verb_set_upstream(const cli_args_t *args, node_t *node)
 }
 
 static const cli_verb_t common_verbs[] = {
-    {"key", "", 0, MSG_NOOP("print this node's public key (below: where it goes)"), verb_key},
+    {"key", "json", 0,
+     MSG_NOOP("[--json]: print this node's public key (below: where it goes), its signing key and "
+              "fingerprint"),
+     verb_key},
     {"allow", "code=,key=", 0, MSG_NOOP("--code CODE --key KEY: register a child's public key"),
      verb_allow},
     {"revoke", "code=", 0, MSG_NOOP("--code CODE: remove a child's key; its open session ends too"),

@@ -41,6 +41,11 @@ const char *node_public_key(const node_t *self)
     return self->keys.public_z85;
 }
 
+const uint8_t *node_sign_public_key(const node_t *self)
+{
+    return self->sign.public_key;
+}
+
 const programme_t *node_programme(const node_t *self)
 {
     return tier_programme(self->tier);
@@ -229,6 +234,13 @@ static int init_dirs(const char *data_dir, char *err, size_t errsize)
         snprintf(err, errsize, msg("cannot write the key pair in %s: %s"), keydir, sf_strerror(rc));
         return rc;
     }
+    sign_pair_t sign;
+    if ((rc = sign_keys_create(keydir, &sign)) && rc != SF_EEXIST) {
+        snprintf(err, errsize, msg("cannot write the signing key pair in %s: %s"), keydir,
+                 sf_strerror(rc));
+        return rc;
+    }
+    sodium_memzero(&sign, sizeof sign);
     return 0;
 }
 
@@ -361,6 +373,11 @@ node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error)
         sf_error_set(error, rc, msg("cannot load the key pair in %s: %s"), keydir, sf_strerror(rc));
         goto fail;
     }
+    char why[512];
+    if ((rc = sign_keys_open(keydir, &self->sign, why, sizeof why))) {
+        sf_error_set(error, rc, "%s", why);
+        goto fail;
+    }
     if (!(self->tier = tier_new(role, self->code, self->series, self->store, error)))
         goto fail;
     slog_set_identity(role == ROLE_COUNTY       ? "county-node"
@@ -381,6 +398,7 @@ void node_destroy(node_t **self_p)
     tier_destroy(&self->tier); /* before the store it borrows */
     store_destroy(&self->store);
     codec_arena_destroy(&self->arena);
+    sodium_memzero(self, sizeof *self);
     free(self);
     *self_p = NULL;
 }

@@ -65,13 +65,14 @@ typedef struct {
 } node_init_options_t;
 
 /* Creates a node in data_dir (created if missing, must be empty of a node):
- * directories, a key pair, and its configuration in one durable
+ * directories, its CURVE and signing key pairs, and its configuration in one durable
  * transaction. On failure err says why: SF_EINVAL (bad options or
  * programme), SF_EEXIST (a node is there already), SF_EIO or SF_ENOSPC
  * (directories, keys), or the store's error. */
 int node_init(const char *data_dir, const node_init_options_t *options, char *err, size_t errsize);
 
-/* Opens an initialised node of the given role. NULL with error set:
+/* Opens an initialised node of the given role; a directory without a
+ * signing pair (made before them) gets one, logged. NULL with error set:
  * SF_ESTATE (no node there: run init), SF_EINVAL (a node of another role),
  * SF_ENOMEM, or the store's or key files' error. */
 node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error);
@@ -82,6 +83,8 @@ void node_destroy(node_t **self_p);
 node_role_t node_role(const node_t *self);
 const char *node_code(const node_t *self);
 const char *node_public_key(const node_t *self);
+/* The node's Ed25519 signing public key (32 bytes; transport/sign.h). */
+const uint8_t *node_sign_public_key(const node_t *self);
 const programme_t *node_programme(const node_t *self);
 store_t *node_store(node_t *self);
 

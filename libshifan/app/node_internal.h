@@ -15,6 +15,7 @@
 #include "transport/codec.h"
 #include "transport/keys.h"
 #include "transport/link.h"
+#include "transport/sign.h"
 #include "transport/zap.h"
 
 #define UP_STREAM "up"
@@ -33,6 +34,7 @@ struct node {
     char upstream[256];
     char upstream_key[KEYS_Z85_LEN + 1];
     keys_pair_t keys;
+    sign_pair_t sign; /* the signing pair beside the CURVE one (docs/signing.md) */
     store_t *store;
     tier_t *tier; /* the tier's policy and the programme in force */
     /* daemon only */
