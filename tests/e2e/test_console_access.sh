@@ -35,7 +35,9 @@ hub --data "$WORK/530100" run --http "192.168.1.10:$PORT" 2>"$WORK/err" && fail 
 grep -q "prefecture-hub --data DIR operator add" "$WORK/err" || fail "the hub said: $(cat "$WORK/err")"
 
 note "no account, loopback: the console is open as before"
-county --data "$C" run --http "127.0.0.1:$PORT" >>"$WORK/county.log" 2>&1 &
+# The program itself in the background, not the `county` shell function: $!
+# must be the daemon's PID, not a subshell's whose death would orphan it.
+"$BIN/county-node" --data "$C" run --http "127.0.0.1:$PORT" >>"$WORK/county.log" 2>&1 &
 PIDS[county]=$!
 ALL_PIDS+=("$!")
 wait_until 10 answers || fail "the console does not answer"
