@@ -16,47 +16,11 @@
 
 #include "base/error.h"
 #include "transport/keys.h"
-
-typedef struct {
-    char dir[64];
-    char secret_path[128], public_path[128];
-} fixture_t;
+#include "keydir_fixture.h"
 
 static int setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/shifan-keys-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->secret_path, sizeof f->secret_path, "%s/node.secret", f->dir);
-    snprintf(f->public_path, sizeof f->public_path, "%s/node.public", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-static unsigned file_mode(const char *path)
-{
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    return st.st_mode & 0777;
-}
-
-static void write_text(const char *path, const char *text, unsigned mode)
-{
-    FILE *file = fopen(path, "w");
-    assert_non_null(file);
-    fputs(text, file);
-    fclose(file);
-    assert_int_equal(chmod(path, mode), 0);
+    return keydir_setup(state, "keys", "node.secret", "node.public");
 }
 
 static void a_created_pair_loads_back_the_same(void **state)

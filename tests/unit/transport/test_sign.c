@@ -16,6 +16,7 @@
 
 #include "base/error.h"
 #include "transport/sign.h"
+#include "keydir_fixture.h"
 
 /* RFC 8032, section 7.1, TEST 1: the secret key (seed) and its public key. */
 #define RFC8032_SEED "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
@@ -27,46 +28,9 @@
 /* The same for the key bytes 0x00, 0x01, ..., 0x1f. */
 #define COUNTING_FINGERPRINT "ZMXV-CYH4-D57A-LJK6"
 
-typedef struct {
-    char dir[64];
-    char secret_path[128], public_path[128];
-} fixture_t;
-
 static int setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/shifan-sign-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->secret_path, sizeof f->secret_path, "%s/sign.secret", f->dir);
-    snprintf(f->public_path, sizeof f->public_path, "%s/sign.public", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-static unsigned file_mode(const char *path)
-{
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    return st.st_mode & 0777;
-}
-
-static void write_text(const char *path, const char *text, unsigned mode)
-{
-    FILE *file = fopen(path, "w");
-    assert_non_null(file);
-    fputs(text, file);
-    fclose(file);
-    assert_int_equal(chmod(path, mode), 0);
+    return keydir_setup(state, "sign", "sign.secret", "sign.public");
 }
 
 static void read_line(const char *path, char *out, size_t size)
