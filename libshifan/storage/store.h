@@ -44,6 +44,7 @@ typedef enum {
     DB_DRAFTS,          /* county: "unit/year" -> the console's draft (drafts.h) */
     DB_OPERATORS,       /* operator name -> created_at | password hash (operators.h) */
     DB_AUDIT,           /* seq be64 -> a change made through the console (audit.h) */
+    DB_SIGNKEYS,        /* "unit/<hex key>" -> a signing key held for that unit (signkeys.h) */
     DB_COUNT
 } store_db_t;
 

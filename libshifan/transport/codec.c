@@ -2,6 +2,8 @@
 #include "base/error.h"
 
 #include <stdbool.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -107,15 +109,7 @@ int codec_pack_msg(const Shifan__Envelope *envelope, void *zmq_msg)
 
 Shifan__Payload *codec_payload_unpack(const uint8_t *data, size_t len)
 {
-    if (len == 0 || len > CODEC_MAX_PAYLOAD)
-        return NULL;
-    Shifan__Payload *payload = shifan__payload__unpack(NULL, len, data);
-    if (payload && (payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET ||
-                    !field_numbers_valid(&payload->base))) {
-        shifan__payload__free_unpacked(payload, NULL);
-        return NULL;
-    }
-    return payload;
+    return codec_payload_open(NULL, data, len, NULL);
 }
 
 void codec_payload_free(Shifan__Payload *payload)
@@ -149,12 +143,73 @@ static size_t put_varint(uint8_t *out, uint64_t value)
     return n;
 }
 
-int codec_payload_append_receipt(const uint8_t *payload, size_t len, const char *node,
-                                 int64_t received_at, uint8_t **out, size_t *out_len)
+static const char ITEM_CONTEXT[] = "shifan-item-1";
+static const char RECEIPT_CONTEXT[] = "shifan-receipt-1";
+
+/* context || body in one malloc'd buffer: what a signature covers. */
+static int context_bytes(const char *context, const uint8_t *body, size_t len, uint8_t **out,
+                         size_t *out_len)
+{
+    size_t clen = strlen(context);
+    if (!(*out = malloc(clen + len + 1)))
+        return SF_ENOMEM;
+    memcpy(*out, context, clen);
+    if (len)
+        memcpy(*out + clen, body, len);
+    *out_len = clen + len;
+    return 0;
+}
+
+static void put_be64(uint8_t *out, int64_t value)
+{
+    for (int i = 7; i >= 0; i--, value = (int64_t)((uint64_t)value >> 8))
+        out[i] = (uint8_t)((uint64_t)value & 0xff);
+}
+
+/* The bytes a receipt's signature covers (proto/shifan.proto, Receipt). */
+static int receipt_message(const char *node, int64_t received_at, int64_t contact_before,
+                           int64_t session_since, const uint8_t *body_hash, uint8_t **out,
+                           size_t *out_len)
+{
+    size_t node_len = strlen(node);
+    size_t len = CODEC_HASH_BYTES + node_len + 1 + 24;
+    uint8_t *tail = malloc(len);
+    if (!tail)
+        return SF_ENOMEM;
+    memcpy(tail, body_hash, CODEC_HASH_BYTES);
+    memcpy(tail + CODEC_HASH_BYTES, node, node_len + 1);
+    put_be64(tail + CODEC_HASH_BYTES + node_len + 1, received_at);
+    put_be64(tail + CODEC_HASH_BYTES + node_len + 9, contact_before);
+    put_be64(tail + CODEC_HASH_BYTES + node_len + 17, session_since);
+    int rc = context_bytes(RECEIPT_CONTEXT, tail, len, out, out_len);
+    free(tail);
+    return rc;
+}
+
+int codec_payload_stamp(const uint8_t *payload, size_t len, const codec_receipt_t *stamp,
+                        uint8_t **out, size_t *out_len)
 {
     Shifan__Receipt receipt = SHIFAN__RECEIPT__INIT;
-    receipt.node = (char *)node;
-    receipt.received_at = received_at;
+    receipt.node = (char *)stamp->node;
+    receipt.received_at = stamp->received_at;
+    receipt.has_contact_before = stamp->contact_before != 0;
+    receipt.contact_before = stamp->contact_before;
+    receipt.has_session_since = stamp->session_since != 0;
+    receipt.session_since = stamp->session_since;
+    uint8_t signature[CODEC_SIGNATURE_BYTES];
+    if (stamp->body_hash && stamp->secret_key) {
+        uint8_t *message = NULL;
+        size_t message_len = 0;
+        int rc = receipt_message(stamp->node, stamp->received_at, stamp->contact_before,
+                                 stamp->session_since, stamp->body_hash, &message, &message_len);
+        if (rc)
+            return rc;
+        crypto_sign_detached(signature, NULL, message, message_len, stamp->secret_key);
+        free(message);
+        receipt.has_signature = true;
+        receipt.signature.data = signature;
+        receipt.signature.len = sizeof signature;
+    }
     size_t receipt_len = shifan__receipt__get_packed_size(&receipt);
     /* key of field 30 (receipts), wire type 2, then the length, then the bytes */
     uint8_t head[16];
@@ -172,6 +227,32 @@ int codec_payload_append_receipt(const uint8_t *payload, size_t len, const char 
     *out = buf;
     *out_len = total;
     return 0;
+}
+
+int codec_payload_append_receipt(const uint8_t *payload, size_t len, const char *node,
+                                 int64_t received_at, uint8_t **out, size_t *out_len)
+{
+    codec_receipt_t receipt = {.node = node, .received_at = received_at};
+    return codec_payload_stamp(payload, len, &receipt, out, out_len);
+}
+
+bool codec_receipt_verifies(const Shifan__Receipt *receipt,
+                            const uint8_t body_hash[CODEC_HASH_BYTES],
+                            const uint8_t public_key[CODEC_SIGN_PUBLIC_BYTES])
+{
+    if (!receipt->has_signature || receipt->signature.len != CODEC_SIGNATURE_BYTES)
+        return false;
+    uint8_t *message = NULL;
+    size_t message_len = 0;
+    if (receipt_message(receipt->node, receipt->received_at,
+                        receipt->has_contact_before ? receipt->contact_before : 0,
+                        receipt->has_session_since ? receipt->session_since : 0, body_hash,
+                        &message, &message_len))
+        return false;
+    bool ok =
+        crypto_sign_verify_detached(receipt->signature.data, message, message_len, public_key) == 0;
+    free(message);
+    return ok;
 }
 
 struct codec_arena {
@@ -227,18 +308,7 @@ static void arena_free(void *data, void *ptr)
 
 Shifan__Payload *codec_payload_unpack_arena(codec_arena_t *arena, const uint8_t *data, size_t len)
 {
-    if (len == 0 || len > CODEC_MAX_PAYLOAD)
-        return NULL;
-    arena->used = 0;
-    arena->fallbacks = 0;
-    ProtobufCAllocator allocator = {arena_alloc, arena_free, arena};
-    Shifan__Payload *payload = shifan__payload__unpack(&allocator, len, data);
-    if (payload && (payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET ||
-                    !field_numbers_valid(&payload->base))) {
-        shifan__payload__free_unpacked(payload, &allocator);
-        return NULL;
-    }
-    return payload;
+    return codec_payload_open(arena, data, len, NULL);
 }
 
 void codec_payload_free_arena(codec_arena_t *arena, Shifan__Payload *payload)
@@ -254,4 +324,109 @@ void codec_payload_free_arena(codec_arena_t *arena, Shifan__Payload *payload)
     }
     arena->used = 0;
     arena->fallbacks = 0;
+}
+
+static Shifan__Payload *unpack_one(ProtobufCAllocator *allocator, const uint8_t *data, size_t len)
+{
+    if (len == 0 || len > CODEC_MAX_PAYLOAD)
+        return NULL;
+    Shifan__Payload *payload = shifan__payload__unpack(allocator, len, data);
+    if (payload && (payload->body_case == SHIFAN__PAYLOAD__BODY__NOT_SET ||
+                    !field_numbers_valid(&payload->base))) {
+        shifan__payload__free_unpacked(payload, allocator);
+        return NULL;
+    }
+    return payload;
+}
+
+static bool seal_check(const Shifan__SignedItem *item, const Shifan__Payload *inner,
+                       codec_seal_t *seal)
+{
+    if (item->signature.len != CODEC_SIGNATURE_BYTES ||
+        item->signer_key.len != CODEC_SIGN_PUBLIC_BYTES || !*item->signer ||
+        strlen(item->signer) >= CODEC_SIGNER_MAX ||
+        inner->body_case == SHIFAN__PAYLOAD__BODY_SIGNED_ITEM || inner->n_receipts)
+        return false;
+    if (!seal)
+        return true;
+    seal->is_signed = true;
+    snprintf(seal->signer, sizeof seal->signer, "%s", item->signer);
+    memcpy(seal->signer_key, item->signer_key.data, CODEC_SIGN_PUBLIC_BYTES);
+    crypto_generichash(seal->body_hash, sizeof seal->body_hash, item->body.data, item->body.len,
+                       NULL, 0);
+    uint8_t *message = NULL;
+    size_t message_len = 0;
+    if (context_bytes(ITEM_CONTEXT, item->body.data, item->body.len, &message, &message_len))
+        return false;
+    seal->verifies = crypto_sign_verify_detached(item->signature.data, message, message_len,
+                                                 item->signer_key.data) == 0;
+    free(message);
+    return true;
+}
+
+Shifan__Payload *codec_payload_open(codec_arena_t *arena, const uint8_t *data, size_t len,
+                                    codec_seal_t *seal)
+{
+    if (seal)
+        memset(seal, 0, sizeof *seal);
+    ProtobufCAllocator allocator = {arena_alloc, arena_free, arena}, *alloc = NULL;
+    if (arena) {
+        arena->used = 0;
+        arena->fallbacks = 0;
+        alloc = &allocator;
+    }
+    Shifan__Payload *outer = unpack_one(alloc, data, len);
+    if (!outer || outer->body_case != SHIFAN__PAYLOAD__BODY_SIGNED_ITEM)
+        return outer;
+    const Shifan__SignedItem *item = outer->signed_item;
+    Shifan__Payload *inner = unpack_one(alloc, item->body.data, item->body.len);
+    if (!inner || !seal_check(item, inner, seal)) {
+        if (inner)
+            shifan__payload__free_unpacked(inner, alloc);
+        shifan__payload__free_unpacked(outer, alloc);
+        if (seal)
+            memset(seal, 0, sizeof *seal);
+        return NULL;
+    }
+    /* The receipts stamped on the way travel outside the signed body. */
+    inner->n_receipts = outer->n_receipts;
+    inner->receipts = outer->receipts;
+    outer->n_receipts = 0;
+    outer->receipts = NULL;
+    shifan__payload__free_unpacked(outer, alloc);
+    return inner;
+}
+
+int codec_payload_sign(const uint8_t *body, size_t len, const char *signer,
+                       const uint8_t public_key[CODEC_SIGN_PUBLIC_BYTES],
+                       const uint8_t secret_key[CODEC_SIGN_SECRET_BYTES], uint8_t **out,
+                       size_t *out_len)
+{
+    if (!len || !*signer || strlen(signer) >= CODEC_SIGNER_MAX)
+        return SF_EINVAL;
+    Shifan__Payload *check = unpack_one(NULL, body, len);
+    bool is_signed = !check || check->body_case == SHIFAN__PAYLOAD__BODY_SIGNED_ITEM;
+    if (check)
+        shifan__payload__free_unpacked(check, NULL);
+    if (is_signed)
+        return SF_EINVAL;
+    uint8_t *message = NULL, signature[CODEC_SIGNATURE_BYTES];
+    size_t message_len = 0;
+    int rc = context_bytes(ITEM_CONTEXT, body, len, &message, &message_len);
+    if (rc)
+        return rc;
+    crypto_sign_detached(signature, NULL, message, message_len, secret_key);
+    free(message);
+    Shifan__SignedItem item = SHIFAN__SIGNED_ITEM__INIT;
+    item.body.data = (uint8_t *)body;
+    item.body.len = len;
+    item.signature.data = signature;
+    item.signature.len = sizeof signature;
+    item.signer = (char *)signer;
+    item.signer_key.data = (uint8_t *)public_key;
+    item.signer_key.len = CODEC_SIGN_PUBLIC_BYTES;
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_SIGNED_ITEM;
+    payload.signed_item = &item;
+    return codec_payload_pack(&payload, out, out_len);
 }

@@ -22,6 +22,7 @@
 #ifndef SHIFAN_CODEC_H
 #define SHIFAN_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,9 +63,71 @@ Shifan__Payload *codec_payload_unpack_arena(codec_arena_t *arena, const uint8_t 
 void codec_payload_free_arena(codec_arena_t *arena, Shifan__Payload *payload);
 
 /* Unpacks a Payload; NULL on malformed input (or no memory). Free with
- * codec_payload_free (NULL is a no-op). */
+ * codec_payload_free (NULL is a no-op). A signed payload (`signed_item`)
+ * is opened as codec_payload_open opens it, without checking its
+ * signature. */
 Shifan__Payload *codec_payload_unpack(const uint8_t *data, size_t len);
 void codec_payload_free(Shifan__Payload *payload);
+/* ---- signed payloads (docs/signing.md) ---- */
+
+#define CODEC_SIGN_PUBLIC_BYTES 32
+#define CODEC_SIGN_SECRET_BYTES 64
+#define CODEC_SIGNATURE_BYTES 64
+#define CODEC_HASH_BYTES 32
+#define CODEC_SIGNER_MAX 32
+
+/* What a payload's SignedItem said of its maker, as codec_payload_open
+ * found it. */
+typedef struct {
+    bool is_signed;                /* it came as a SignedItem */
+    bool verifies;                 /* the signature holds for signer_key */
+    char signer[CODEC_SIGNER_MAX]; /* the signer's code */
+    uint8_t signer_key[CODEC_SIGN_PUBLIC_BYTES];
+    uint8_t body_hash[CODEC_HASH_BYTES]; /* BLAKE2b-256 of the signed body */
+} codec_seal_t;
+
+/* Unpacks a Payload into arena (NULL: malloc, free with
+ * codec_payload_free). A SignedItem is opened: the result is its body's
+ * Payload, carrying the outer payload's receipts, and seal (if not NULL)
+ * says who signed it and whether the signature verifies against the key
+ * it names (the caller decides whether that key is the signer's). A body
+ * that is itself signed, carries receipts, has no member, or a signer key,
+ * signature or signer of the wrong size is malformed: NULL. An unsigned
+ * payload gives seal->is_signed false. */
+Shifan__Payload *codec_payload_open(codec_arena_t *arena, const uint8_t *data, size_t len,
+                                    codec_seal_t *seal);
+
+/* Signs a packed Payload (body) as signer with the Ed25519 pair
+ * (public_key, secret_key): a malloc'd Payload{signed_item} in *out. The
+ * signature covers "shifan-item-1" followed by body. SF_EINVAL (body
+ * empty, signed already, or signer too long), SF_ETOOBIG, SF_ENOMEM. */
+int codec_payload_sign(const uint8_t *body, size_t len, const char *signer,
+                       const uint8_t public_key[CODEC_SIGN_PUBLIC_BYTES],
+                       const uint8_t secret_key[CODEC_SIGN_SECRET_BYTES], uint8_t **out,
+                       size_t *out_len);
+
+/* A receipt to stamp. body_hash and secret_key NULL: unsigned (the item
+ * was not signed). contact_before and session_since: 0 when unknown. */
+typedef struct {
+    const char *node;
+    int64_t received_at;
+    int64_t contact_before;
+    int64_t session_since;
+    const uint8_t *body_hash;  /* codec_seal_t.body_hash of the item */
+    const uint8_t *secret_key; /* the storing node's signing secret key */
+} codec_receipt_t;
+
+/* Appends the receipt, signed when it has a key, to a serialized Payload,
+ * as codec_payload_append_receipt does. */
+int codec_payload_stamp(const uint8_t *payload, size_t len, const codec_receipt_t *receipt,
+                        uint8_t **out, size_t *out_len);
+
+/* True when receipt carries a signature by public_key over body_hash and
+ * its own fields. */
+bool codec_receipt_verifies(const Shifan__Receipt *receipt,
+                            const uint8_t body_hash[CODEC_HASH_BYTES],
+                            const uint8_t public_key[CODEC_SIGN_PUBLIC_BYTES]);
+
 /* Appends a Receipt to a serialized Payload without decoding and re-encoding
  * it: protobuf concatenation adds an element to the repeated `receipts`
  * field, and the original bytes travel on untouched (trap P6). Writes a
