@@ -139,7 +139,12 @@ static int verb_key(const cli_args_t *args, node_t *node)
 static int verb_allow(const cli_args_t *args, node_t *node)
 {
     char err[512];
-    int rc = node_allow(node, cli_get(args, "code"), cli_get(args, "key"), err, sizeof err);
+    const char *sign_key = cli_get(args, "sign-key");
+    int rc = sign_key && cli_get(args, "code")
+                 ? node_allow_sign_key(node, cli_get(args, "code"), sign_key, err, sizeof err)
+                 : 0;
+    if (rc == 0)
+        rc = node_allow(node, cli_get(args, "code"), cli_get(args, "key"), err, sizeof err);
     if (rc) {
         fprintf(stderr, msg("error: %s\n"), err);
         return cli_exit_code(rc);
@@ -195,6 +200,21 @@ static void print_status_text(const node_status_t *status)
             printf("  parent unreachable since %s: check --upstream (set-upstream)\n",
                    stime_format(link->unreachable_since, when, sizeof when));
     }
+    const node_signing_status_t *signing = &status->signing;
+    printf("  signing key:      %s", signing->fingerprint);
+    if (status->role != ROLE_PROVINCE && !*signing->confirmed)
+        printf(", not yet confirmed by the province\n");
+    else if (status->role != ROLE_PROVINCE && strcmp(signing->confirmed, signing->fingerprint))
+        printf(", MISMATCH: the province holds %s\n", signing->confirmed);
+    else
+        printf("%s\n", status->role != ROLE_PROVINCE ? ", confirmed by the province" : "");
+    if (status->role != ROLE_PROVINCE)
+        printf("  province's key:   %s%s\n",
+               *signing->province_key ? signing->province_key : "not yet known",
+               !*signing->province_key ? ""
+               : signing->province_key_pinned
+                   ? " (matches the fingerprint given at init)"
+                   : " (learned on first use; no fingerprint given at init)");
     for (size_t i = 0; status->has_server && i < status->server.child_count; i++) {
         const node_child_status_t *child = &status->server.children[i];
         printf("  child %s: %s, last contact %s\n", child->code,
@@ -305,7 +325,9 @@ static const cli_verb_t common_verbs[] = {
      MSG_NOOP("[--json]: print this node's public key (below: where it goes), its signing key and "
               "fingerprint"),
      verb_key},
-    {"allow", "code=,key=", 0, MSG_NOOP("--code CODE --key KEY: register a child's public key"),
+    {"allow", "code=,key=,sign-key=", 0,
+     MSG_NOOP("--code CODE --key KEY [--sign-key HEX]: register a child's public key (and the "
+              "signing key it must announce)"),
      verb_allow},
     {"revoke", "code=", 0, MSG_NOOP("--code CODE: remove a child's key; its open session ends too"),
      verb_revoke},
@@ -326,9 +348,9 @@ static const char *init_options(node_role_t role)
 {
     switch (role) {
     case ROLE_COUNTY:
-        return "code=,upstream=,upstream-key=,programme=";
+        return "code=,upstream=,upstream-key=,programme=,province-fingerprint=";
     case ROLE_PREFECTURE:
-        return "code=,listen=,upstream=,upstream-key=,programme=";
+        return "code=,listen=,upstream=,upstream-key=,programme=,province-fingerprint=";
     default:
         return "listen=,programme=";
     }
@@ -343,6 +365,14 @@ static int do_init(const cli_args_t *args, node_role_t role)
                                    cli_get(args, "upstream-key"),
                                    cli_get(args, "programme")};
     char err[512];
+    const char *fingerprint = cli_get(args, "province-fingerprint");
+    if (fingerprint && !sign_fingerprint_valid(fingerprint)) {
+        fprintf(stderr,
+                msg("error: --province-fingerprint %s: expected XXXX-XXXX-XXXX-XXXX (A-Z, 2-7), "
+                    "as the province's 'key' prints it\n"),
+                fingerprint);
+        return CLI_USAGE;
+    }
     int rc = node_init(args->data, &options, err, sizeof err);
     if (rc) {
         fprintf(stderr, msg("error: %s\n"), err);
@@ -356,8 +386,10 @@ static int do_init(const cli_args_t *args, node_role_t role)
     }
     printf("initialised %s %s in %s\npublic key: %s\n", node_role_name(role), node_code(node),
            args->data, node_public_key(node));
+    if (fingerprint && (rc = node_set_province_fingerprint(node, fingerprint, err, sizeof err)))
+        fprintf(stderr, msg("error: %s\n"), err);
     node_destroy(&node);
-    return 0;
+    return rc ? cli_exit_code(rc) : 0;
 }
 
 /* --help and a usage error: in the process's language, as the messages. */

@@ -109,6 +109,28 @@ static void server_json(const node_server_status_t *server, json_t *out)
     json_object_set_new(out, "downlinks", down);
 }
 
+/* "confirmed": "yes" (the province holds our key), "mismatch" (another
+ * one), "not yet"; null at the province, which confirms. */
+static json_t *signing_json(const node_status_t *status)
+{
+    const node_signing_status_t *signing = &status->signing;
+    json_t *out = json_object();
+    json_object_set_new(out, "fingerprint", json_string(signing->fingerprint));
+    json_object_set_new(out, "keys_held", count(signing->keys_held));
+    if (status->role == ROLE_PROVINCE)
+        return out;
+    const char *confirmed = !*signing->confirmed                                    ? "not yet"
+                            : strcmp(signing->confirmed, signing->fingerprint) == 0 ? "yes"
+                                                                                    : "mismatch";
+    json_object_set_new(out, "confirmed", json_string(confirmed));
+    json_object_set_new(out, "province_holds",
+                        *signing->confirmed ? json_string(signing->confirmed) : json_null());
+    json_object_set_new(out, "province_key",
+                        *signing->province_key ? json_string(signing->province_key) : json_null());
+    json_object_set_new(out, "province_key_pinned", json_boolean(signing->province_key_pinned));
+    return out;
+}
+
 char *cli_status_json(const node_status_t *status)
 {
     json_t *out = json_object();
@@ -130,6 +152,7 @@ char *cli_status_json(const node_status_t *status)
         json_object_set_new(out, "link", link_json(&status->link));
     if (status->has_server)
         server_json(&status->server, out);
+    json_object_set_new(out, "signing", signing_json(status));
     /* Sorted keys: the layout scripts and the e2e tests read. */
     char *text = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(out);

@@ -5,6 +5,7 @@
 #include "base/slog.h"
 #include "base/stime.h"
 #include "storage/outbox.h"
+#include "storage/signkeys.h"
 #include "storage/records.h"
 
 #include <errno.h>
@@ -380,6 +381,14 @@ node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error)
     }
     if (!(self->tier = tier_new(role, self->code, self->series, self->store, error)))
         goto fail;
+    tier_set_signer(self->tier, self->sign.public_key, self->sign.secret_key);
+    /* A node made before signing keys, or whose key is new: its parent
+     * learns the key before anything it signs (docs/signing.md). */
+    if ((rc = node_announce_key(self, stime_now()))) {
+        sf_error_set(error, rc, msg("cannot queue the signing key to the parent: %s"),
+                     sf_strerror(rc));
+        goto fail;
+    }
     slog_set_identity(role == ROLE_COUNTY       ? "county-node"
                       : role == ROLE_PREFECTURE ? "prefecture-hub"
                                                 : "province-core",
@@ -398,19 +407,188 @@ void node_destroy(node_t **self_p)
     tier_destroy(&self->tier); /* before the store it borrows */
     store_destroy(&self->store);
     codec_arena_destroy(&self->arena);
+    free(self->sessions);
     sodium_memzero(self, sizeof *self);
     free(self);
     *self_p = NULL;
 }
 
+/* ---- announcing our key ---- */
+
+static int announce_pack(const node_t *self, const uint8_t *previous, int64_t now, uint8_t **out,
+                         size_t *out_len)
+{
+    Shifan__KeyAnnouncement key = SHIFAN__KEY_ANNOUNCEMENT__INIT;
+    key.unit = (char *)self->code;
+    key.sign_key.data = (uint8_t *)self->sign.public_key;
+    key.sign_key.len = SIGN_PUBLIC_BYTES;
+    key.made_at = now;
+    if (previous) {
+        key.has_previous_key = true;
+        key.previous_key.data = (uint8_t *)previous;
+        key.previous_key.len = SIGN_PUBLIC_BYTES;
+    }
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_KEY;
+    payload.key = &key;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    int rc = codec_payload_pack(&payload, &body, &len);
+    if (rc)
+        return rc;
+    rc = codec_payload_sign(body, len, self->code, self->sign.public_key, self->sign.secret_key,
+                            out, out_len);
+    free(body);
+    return rc;
+}
+
+struct announce_arg {
+    node_t *self;
+    int64_t now;
+    bool needed;
+};
+
+static void key_hex(const uint8_t *key, char out[SIGN_PUBLIC_HEX_LEN + 1])
+{
+    sign_public_hex(key, out);
+}
+
+static int announce_check_fn(store_txn_t *txn, void *arg)
+{
+    struct announce_arg *a = arg;
+    char announced[SIGN_PUBLIC_HEX_LEN + 1] = "", ours[SIGN_PUBLIC_HEX_LEN + 1];
+    key_hex(a->self->sign.public_key, ours);
+    int rc = store_get_string(txn, a->self->store, DB_META, META_SIGN_ANNOUNCED, announced,
+                              sizeof announced);
+    if (rc && rc != SF_ENOTFOUND && rc != SF_ETOOBIG)
+        return rc;
+    a->needed = strcmp(announced, ours) != 0;
+    return 0;
+}
+
+static int announce_fn(store_txn_t *txn, void *arg)
+{
+    struct announce_arg *a = arg;
+    if ((a->needed = false, announce_check_fn(txn, arg)) || !a->needed)
+        return 0;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    char ours[SIGN_PUBLIC_HEX_LEN + 1];
+    key_hex(a->self->sign.public_key, ours);
+    int rc = announce_pack(a->self, NULL, a->now, &bytes, &len);
+    char name[64];
+    snprintf(name, sizeof name, "%s%s", META_KEY_ANNOUNCEMENT_PREFIX, a->self->code);
+    if (rc == 0)
+        rc = outbox_append(txn, a->self->store, UP_STREAM, bytes, len, NULL);
+    if (rc == 0) /* kept to send again to a parent that lost it (node_resync_parent) */
+        rc = store_put(txn, a->self->store, DB_META, name, strlen(name), bytes, len, 0);
+    if (rc == 0)
+        rc = store_put_string(txn, a->self->store, DB_META, META_SIGN_ANNOUNCED, ours);
+    free(bytes);
+    return rc;
+}
+
+int node_announce_key(node_t *self, int64_t now)
+{
+    if (self->role == ROLE_PROVINCE)
+        return 0; /* the root has no parent: its key travels with what it signs */
+    struct announce_arg arg = {self, now, false};
+    int rc = store_read(self->store, announce_check_fn, &arg);
+    if (rc || !arg.needed)
+        return rc;
+    if ((rc = store_write(self->store, announce_fn, &arg)) == 0) {
+        char fingerprint[SIGN_FINGERPRINT_LEN + 1];
+        sign_fingerprint(self->sign.public_key, fingerprint);
+        slog_info("queued our signing key (fingerprint %s) to the parent", fingerprint);
+    }
+    return rc;
+}
+
 /* ---- allow ---- */
+
+struct pin_arg {
+    node_t *self;
+    const char *code;
+    const char *hex;
+};
+
+static int pin_fn(store_txn_t *txn, void *arg)
+{
+    struct pin_arg *a = arg;
+    char name[64];
+    snprintf(name, sizeof name, "%s%s", META_SIGN_PIN_PREFIX, a->code);
+    return store_put_string(txn, a->self->store, DB_META, name, a->hex);
+}
+
+struct fingerprint_arg {
+    node_t *self;
+    const char *fingerprint;
+};
+
+static int fingerprint_fn(store_txn_t *txn, void *arg)
+{
+    struct fingerprint_arg *a = arg;
+    return store_put_string(txn, a->self->store, DB_META, META_PROVINCE_FINGERPRINT,
+                            a->fingerprint);
+}
+
+int node_set_province_fingerprint(node_t *self, const char *fingerprint, char *err, size_t errsize)
+{
+    if (self->role == ROLE_PROVINCE || !sign_fingerprint_valid(fingerprint)) {
+        snprintf(err, errsize,
+                 msg("--province-fingerprint %s: not for a province, or not "
+                     "XXXX-XXXX-XXXX-XXXX"),
+                 fingerprint);
+        return SF_EINVAL;
+    }
+    struct fingerprint_arg arg = {self, fingerprint};
+    int rc = store_write(self->store, fingerprint_fn, &arg);
+    if (rc)
+        snprintf(err, errsize, msg("cannot store the key: %s"), sf_strerror(rc));
+    return rc;
+}
+
+int node_allow_sign_key(node_t *self, const char *code, const char *hex, char *err, size_t errsize)
+{
+    uint8_t key[SIGN_PUBLIC_BYTES];
+    size_t decoded = 0;
+    const char *end = NULL;
+    if (!hex || strlen(hex) != SIGN_PUBLIC_HEX_LEN ||
+        sodium_hex2bin(key, sizeof key, hex, strlen(hex), NULL, &decoded, &end) != 0 ||
+        decoded != sizeof key || *end) {
+        snprintf(err, errsize, msg("--sign-key %s: expected the child's 64-hex-digit signing key"),
+                 hex ? hex : "");
+        return SF_EINVAL;
+    }
+    char lower[SIGN_PUBLIC_HEX_LEN + 1];
+    sign_public_hex(key, lower);
+    struct pin_arg arg = {self, code, lower};
+    int rc = store_write(self->store, pin_fn, &arg);
+    if (rc)
+        snprintf(err, errsize, msg("cannot store the key: %s"), sf_strerror(rc));
+    return rc;
+}
 
 struct allow_arg {
     node_t *self;
     const char *code;
     const char *key;
+    int64_t now;
     char owner[PROGRAMME_CODE_MAX]; /* out: the unit the key belongs to, on SF_EEXIST */
 };
+
+/* A child allowed with a new CURVE key is a new node (re-initialised, or
+ * replaced): its signing key in force is retired, valid for what it signed
+ * before now, and the next key it announces is registered as a first one. */
+static int retire_sign_key(store_txn_t *txn, store_t *store, const char *code, int64_t now)
+{
+    signkey_t current;
+    int rc = signkeys_current(txn, store, code, &current);
+    if (rc)
+        return rc == SF_ENOTFOUND ? 0 : rc;
+    current.until = now;
+    return signkeys_put(txn, store, &current);
+}
 
 static int allow_fn(store_txn_t *txn, void *arg)
 {
@@ -418,8 +596,11 @@ static int allow_fn(store_txn_t *txn, void *arg)
     store_t *store = a->self->store;
     char old[KEYS_Z85_LEN + 1];
     int rc = store_get_string(txn, store, DB_CHILDREN, a->code, old, sizeof old);
-    if (rc == 0 && strcmp(old, a->key) != 0) /* the replaced key may not connect any more */
+    if (rc == 0 && strcmp(old, a->key) != 0) { /* the replaced key may not connect any more */
         store_del(txn, store, DB_KEYS, old, strlen(old));
+        if ((rc = retire_sign_key(txn, store, a->code, a->now)))
+            return rc;
+    }
     if (store_get_string(txn, store, DB_KEYS, a->key, a->owner, sizeof a->owner) == 0 &&
         strcmp(a->owner, a->code) != 0)
         return SF_EEXIST; /* one key, one unit */
@@ -472,7 +653,7 @@ int node_allow(node_t *self, const char *code, const char *key, char *err, size_
         snprintf(err, errsize, msg("--key is this node's own key; use the child's 'key' output"));
         return SF_EINVAL;
     }
-    struct allow_arg arg = {self, unit->code, key, ""};
+    struct allow_arg arg = {self, unit->code, key, stime_now(), ""};
     int rc = store_write(self->store, allow_fn, &arg);
     if (rc == SF_EEXIST)
         snprintf(err, errsize, msg("--key is already registered to %s; one key, one unit"),
@@ -625,6 +806,8 @@ static int submit_one(store_txn_t *txn, node_t *self, report_t *report)
     uint8_t *bytes = NULL;
     size_t len = 0;
     rc = codec_payload_pack(&payload, &bytes, &len);
+    if (rc == 0)
+        rc = tier_sign(self->tier, &bytes, &len);
     if (rc == 0) {
         bool stored;
         if (!(rc = node_report_store(txn, self->store, wire, bytes, len, &stored)))

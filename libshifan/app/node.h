@@ -92,6 +92,14 @@ store_t *node_store(node_t *self);
  * or foreign code, a malformed key or one registered to another unit; the
  * store's error with err. A new key for a code replaces the old. */
 int node_allow(node_t *self, const char *code, const char *key, char *err, size_t errsize);
+/* After node_allow: the signing key (64 hex digits, as the child's `key`
+ * prints it) the child's announcement must bring (docs/signing.md);
+ * SF_EINVAL with err for a malformed key. */
+int node_allow_sign_key(node_t *self, const char *code, const char *hex, char *err, size_t errsize);
+/* County, hub: the fingerprint of the province's signing key, read out of
+ * band (docs/signing.md); a province key that does not match it is never
+ * taken. SF_EINVAL with err for a malformed one. */
+int node_set_province_fingerprint(node_t *self, const char *fingerprint, char *err, size_t errsize);
 
 /* Removes a child's key (hub, province): within a second the daemon refuses
  * its handshakes and the frames of a session it already holds. What the
@@ -241,6 +249,18 @@ typedef struct {
     uint64_t down_bytes_sent, down_bytes_resent, down_resyncs, down_restarts; /* "downlinks" */
 } node_server_status_t;
 
+/* Signing keys (docs/signing.md): ours, what the province confirmed, the
+ * province's key as held here. Fingerprints as sign.h prints them; "":
+ * none. */
+typedef struct {
+    char fingerprint[24];
+    char confirmed[24];       /* the key the province holds for us (county, hub) */
+    int64_t confirmed_since;  /* as the province says */
+    char province_key[24];    /* the province's key held here (county, hub) */
+    bool province_key_pinned; /* its fingerprint was given at init */
+    uint64_t keys_held;       /* signing keys registered here (every unit's, any state) */
+} node_signing_status_t;
+
 typedef struct {
     node_role_t role;
     char code[PROGRAMME_CODE_MAX];
@@ -253,6 +273,7 @@ typedef struct {
     node_link_status_t link; /* county, hub */
     bool has_server;         /* hub, province whose running daemon wrote its view */
     node_server_status_t server;
+    node_signing_status_t signing;
 } node_status_t;
 
 /* The node's status (docs/operations.md): counts from the store, and the

@@ -5,6 +5,7 @@
 #include "base/stime.h"
 #include "storage/outbox.h"
 #include "domain/admission.h"
+#include "storage/signkeys.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -60,9 +61,56 @@ static int child_quota_take(node_t *self, store_txn_t *txn, const char *child, u
 
 /* A report or inspection arriving from a child (hub: from a county; province:
  * from a hub). The sender's key may speak only for units under its code. */
+/* What an item arrived with besides its bytes. */
+typedef struct {
+    codec_seal_t seal;      /* who signed it */
+    int64_t contact_before; /* the previous item of the same child (0: none) */
+} arrival_t;
+
+/* At the province: the hub's receipt on a signed item of one of its
+ * counties must be the hub's (what the hub made itself needs none). */
+static int check_hub_receipt(node_t *self, store_txn_t *txn, const char *peer,
+                             const Shifan__Payload *payload, const arrival_t *arrival, char *why,
+                             size_t whysize)
+{
+    signkey_t hub;
+    if (!arrival->seal.is_signed || self->role != ROLE_PROVINCE ||
+        strcmp(arrival->seal.signer, peer) == 0 ||
+        signkeys_current(txn, self->store, peer, &hub) != 0)
+        return 0;
+    for (size_t i = payload->n_receipts; i-- > 0;)
+        if (strcmp(payload->receipts[i]->node, peer) == 0)
+            return codec_receipt_verifies(payload->receipts[i], arrival->seal.body_hash, hub.key)
+                       ? 0
+                       : tier_refuse(why, whysize,
+                                     "signature: the receipt of %s does not verify against its "
+                                     "registered key%s",
+                                     peer, "");
+    return tier_refuse(why, whysize, "signature: the item carries no receipt of %s, who sent it%s",
+                       peer, "");
+}
+
+/* Our receipt, signed over the item's signed bytes: the province can then
+ * tell "submitted on time, delivered late" from "submitted late", and
+ * whether the claimed time can be true (docs/signing.md). */
+static int stamp_receipt(node_t *self, const char *peer, const arrival_t *arrival,
+                         const uint8_t *raw, size_t raw_len, int64_t now, uint8_t **bytes,
+                         size_t *len)
+{
+    codec_receipt_t receipt = {
+        .node = self->code,
+        .received_at = now,
+        .contact_before = arrival->contact_before,
+        .session_since = node_session_since(self, peer),
+        .body_hash = arrival->seal.is_signed ? arrival->seal.body_hash : NULL,
+        .secret_key = arrival->seal.is_signed ? self->sign.secret_key : NULL,
+    };
+    return codec_payload_stamp(raw, raw_len, &receipt, bytes, len);
+}
+
 static int apply_from_child(node_t *self, store_txn_t *txn, const char *peer,
-                            Shifan__Payload *payload, const uint8_t *raw, size_t raw_len,
-                            int64_t now, char *why, size_t whysize)
+                            Shifan__Payload *payload, const arrival_t *arrival, const uint8_t *raw,
+                            size_t raw_len, int64_t now, char *why, size_t whysize)
 {
     int rc;
     Shifan__Report *wire = payload->body_case == SHIFAN__PAYLOAD__BODY_REPORT ? payload->report
@@ -92,14 +140,13 @@ static int apply_from_child(node_t *self, store_txn_t *txn, const char *peer,
         return 0;
     if (rc != SF_ENOTFOUND)
         return rc;
-    if ((rc = child_quota_take(self, txn, peer, wire->year, raw_len + 64, why, whysize)))
+    if ((rc = check_hub_receipt(self, txn, peer, payload, arrival, why, whysize)) ||
+        (rc = child_quota_take(self, txn, peer, wire->year, raw_len + 64, why, whysize)))
         return rc;
 
-    /* Stamp our receipt: the province can then tell "submitted on time,
-     * delivered late" from "submitted late". */
     uint8_t *bytes = NULL;
     size_t len = 0;
-    rc = codec_payload_append_receipt(raw, raw_len, self->code, now, &bytes, &len);
+    rc = stamp_receipt(self, peer, arrival, raw, raw_len, now, &bytes, &len);
     if (rc)
         return rc == SF_ETOOBIG
                    ? tier_refuse(why, whysize, "malformed: payload from %s too large%s", peer, "")
@@ -133,10 +180,20 @@ static int apply_refused(node_t *self, store_txn_t *txn, const char *peer,
 /* The one dispatch of what arrives over a link, after admission: by the
  * item's type and whether the parent ("") or a child sent it. */
 static int apply_item(node_t *self, store_txn_t *txn, const char *peer, Shifan__Payload *payload,
-                      const uint8_t *bytes, size_t len, int64_t now, char *why, size_t whysize)
+                      const arrival_t *arrival, const uint8_t *bytes, size_t len, int64_t now,
+                      char *why, size_t whysize)
 {
     bool from_parent = !*peer;
     switch (payload->body_case) {
+    case SHIFAN__PAYLOAD__BODY_KEY:
+        if (!from_parent)
+            return node_apply_key(self, txn, peer, payload, &arrival->seal, bytes, len, now, why,
+                                  whysize);
+        break;
+    case SHIFAN__PAYLOAD__BODY_KEY_CONFIRMATION:
+        if (from_parent)
+            return node_apply_key_confirmation(self, txn, payload, bytes, len);
+        break;
     case SHIFAN__PAYLOAD__BODY_REFUSED:
         return apply_refused(self, txn, peer, payload, bytes, len, why, whysize);
     case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION:
@@ -161,7 +218,7 @@ static int apply_item(node_t *self, store_txn_t *txn, const char *peer, Shifan__
         return tier_refuse(why, whysize, "malformed: the parent sent a message type %s%s",
                            "a child does not take", "");
     /* Reports and inspections; apply_from_child refuses any other type. */
-    return apply_from_child(self, txn, peer, payload, bytes, len, now, why, whysize);
+    return apply_from_child(self, txn, peer, payload, arrival, bytes, len, now, why, whysize);
 }
 
 /* Link hook: admission (admission.h), then apply_item. A refusal judged by
@@ -172,11 +229,14 @@ int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8_t *byt
     node_t *self = arg;
     if (!self->arena && !(self->arena = codec_arena_new(2u << 20, NULL)))
         return SF_ENOMEM;
-    Shifan__Payload *payload = codec_payload_unpack_arena(self->arena, bytes, len);
+    arrival_t arrival = {0};
+    Shifan__Payload *payload = codec_payload_open(self->arena, bytes, len, &arrival.seal);
     if (!payload)
         return tier_refuse(why, whysize, "malformed: an item from %s does not decode%s",
                            *peer ? peer : "the parent", "");
     int64_t now = stime_now();
+    if (*peer)
+        arrival.contact_before = node_contact_before(self, txn, peer);
     admission_t at = {.programme = node_programme(self),
                       .receiver = self->code,
                       .peer = peer,
@@ -189,8 +249,11 @@ int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8_t *byt
     }
     if (verdict)
         rc = verdict == SF_EDENIED ? LINK_REFUSED_UNIT : LINK_REFUSED;
-    else
-        rc = apply_item(self, txn, peer, payload, bytes, len, now, why, whysize);
+    else if (!(rc = node_check_signature(self, txn, peer, payload, &arrival.seal, now, why,
+                                         whysize)))
+        rc = apply_item(self, txn, peer, payload, &arrival, bytes, len, now, why, whysize);
+    if (rc == 0 && *peer)
+        rc = node_contact_note(self, txn, peer, now);
     codec_payload_free_arena(self->arena, payload);
     if ((rc == LINK_REFUSED || rc == LINK_REFUSED_UNIT) && *peer &&
         tier_programme_pending(self->tier, txn)) {
@@ -409,6 +472,14 @@ static int requeue_values(node_t *self, store_txn_t *txn, store_db_t db, const c
     return store_each(txn, self->store, db, NULL, 0, requeue_one, &arg);
 }
 
+/* The signed key announcements kept (ours; a hub's counties'), first. */
+static int requeue_keys(node_t *self, store_txn_t *txn, size_t *count)
+{
+    struct requeue_arg arg = {self, txn, UP_STREAM, NULL, NULL, count};
+    return store_each(txn, self->store, DB_META, META_KEY_ANNOUNCEMENT_PREFIX,
+                      strlen(META_KEY_ANNOUNCEMENT_PREFIX), requeue_one, &arg);
+}
+
 /* A stored return of a unit of this child. */
 static bool return_for_child(node_t *self, const void *value, size_t len, const void *child)
 {
@@ -445,7 +516,10 @@ int node_resync_parent(void *arg, store_txn_t *txn)
 {
     node_t *self = arg;
     size_t count = 0;
-    int rc = requeue_values(self, txn, DB_REPORTS, UP_STREAM, NULL, NULL, &count);
+    /* Signing keys first, then what they signed. */
+    int rc = requeue_keys(self, txn, &count);
+    if (rc == 0)
+        rc = requeue_values(self, txn, DB_REPORTS, UP_STREAM, NULL, NULL, &count);
     if (rc == 0 && self->role == ROLE_PREFECTURE) {
         store_db_t more[] = {DB_INSPECTIONS, DB_RETURNS, DB_RECOMMENDATIONS};
         for (size_t i = 0; i < 3 && rc == 0; i++)

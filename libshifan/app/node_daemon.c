@@ -400,7 +400,8 @@ int node_run(node_t *self, struct http *http)
         return rc;
     }
     link_hooks_t hooks = {
-        self, node_apply, node_on_refused, node_resync_child, node_resync_parent, node_admit};
+        self,       node_apply,   node_on_refused, node_resync_child, node_resync_parent,
+        node_admit, node_on_hello};
     slog_set_buffered(true);
     if (!(rc = install_signals()) && !(rc = daemon_start(self, &hooks)))
         rc = daemon_loop(self, &hooks);

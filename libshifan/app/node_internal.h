@@ -21,6 +21,12 @@
 #define UP_STREAM "up"
 #define PATH_MAX_LEN 4096
 #define META_UPSTREAM_GENERATION "upstream_generation"
+#define META_PROVINCE_FINGERPRINT "province_fingerprint" /* given at init: the root's key */
+#define META_KEY_CONFIRMED "key_confirmed"               /* hex key the province holds for us */
+#define META_KEY_CONFIRMED_AT "key_confirmed_at"         /* since when, as the province says */
+#define META_SIGN_PIN_PREFIX "sign_pin/"     /* + child: key given at allow --sign-key */
+#define META_SIGN_ANNOUNCED "sign_announced" /* hex of our key the parent was sent */
+#define META_KEY_ANNOUNCEMENT_PREFIX "key_announcement/" /* + unit: its signed announcement */
 /* Bytes of reports and inspections one child may make us store per unit of
  * its area and programme year (a county's report is about 4 KB: 1,000
  * versions per unit-year). */
@@ -58,6 +64,12 @@ struct node {
     int64_t link_down_since_ms;    /* monotonic; 0 while the link is up */
     int64_t link_down_since;       /* the same moment, wall clock */
     int64_t unreachable_warned_ms; /* last warning of this outage, monotonic; 0: none */
+    /* parent daemon: when each child's session opened (node_on_hello) */
+    struct {
+        char code[PROGRAMME_CODE_MAX];
+        int64_t since;
+    } * sessions;
+    size_t sessions_count, sessions_cap;
 };
 
 /* dir/name into out (PATH_MAX_LEN bytes); "" if it does not fit. */
@@ -79,5 +91,29 @@ int node_on_refused(void *arg, store_txn_t *txn, const char *peer, uint64_t epoc
 int node_resync_child(void *arg, store_txn_t *txn, const char *peer);
 int node_resync_parent(void *arg, store_txn_t *txn);
 bool node_admit(void *arg, const char *code, const char *key_z85);
+
+/* node_keys.c: signing keys at work (docs/signing.md). */
+/* Queues our signing key to the parent unless it was (county, hub). */
+int node_announce_key(node_t *self, int64_t now);
+/* Whether an admitted item is signed as it must be: 0, or LINK_REFUSED
+ * with why; may learn the province's (or the hub's) key from the parent. */
+int node_check_signature(node_t *self, store_txn_t *txn, const char *peer,
+                         const Shifan__Payload *payload, const codec_seal_t *seal, int64_t now,
+                         char *why, size_t whysize);
+/* A KeyAnnouncement from a child: registered, passed on (hub) or
+ * confirmed (province); 0 or LINK_REFUSED. */
+int node_apply_key(node_t *self, store_txn_t *txn, const char *peer, const Shifan__Payload *payload,
+                   const codec_seal_t *seal, const uint8_t *bytes, size_t len, int64_t now,
+                   char *why, size_t whysize);
+/* A KeyConfirmation from the parent: ours is recorded, a child's passed down. */
+int node_apply_key_confirmation(node_t *self, store_txn_t *txn, const Shifan__Payload *payload,
+                                const uint8_t *bytes, size_t len);
+/* The latest time an item of peer arrived here before now (0: never), and
+ * its update; since when peer's session is open in this daemon (0). */
+int64_t node_contact_before(node_t *self, store_txn_t *txn, const char *peer);
+int node_contact_note(node_t *self, store_txn_t *txn, const char *peer, int64_t now);
+int64_t node_session_since(const node_t *self, const char *peer);
+/* Link hook: a child's Hello was applied. */
+int node_on_hello(void *arg, store_txn_t *txn, const char *peer);
 
 #endif

@@ -1,9 +1,11 @@
 /* node_status.c - status and list, as typed results (node_internal.h). */
 #include "app/node_internal.h"
+#include "storage/signkeys.h"
 #include "base/msg.h"
 #include "base/stime.h"
 #include "storage/outbox.h"
 
+#include <sodium.h>
 #include <jansson.h> /* run/status.json: the daemon's own file, read back by status */
 #include <string.h>
 #include <sys/file.h>
@@ -14,11 +16,38 @@
 struct status_arg {
     node_t *self;
     uint64_t queued;
+    node_signing_status_t *signing;
 };
+
+static void signing_status(store_txn_t *txn, node_t *self, node_signing_status_t *signing)
+{
+    sign_fingerprint(self->sign.public_key, signing->fingerprint);
+    char hex[SIGN_PUBLIC_HEX_LEN + 8], pinned[SIGN_FINGERPRINT_LEN + 8];
+    uint8_t key[SIGN_PUBLIC_BYTES];
+    size_t len = 0;
+    if (store_get_string(txn, self->store, DB_META, META_KEY_CONFIRMED, hex, sizeof hex) == 0 &&
+        sodium_hex2bin(key, sizeof key, hex, strlen(hex), NULL, &len, NULL) == 0 &&
+        len == sizeof key) {
+        uint64_t since = 0;
+        sign_fingerprint(key, signing->confirmed);
+        store_get_u64(txn, self->store, DB_META, META_KEY_CONFIRMED_AT, &since);
+        signing->confirmed_since = (int64_t)since;
+    }
+    signkey_t province;
+    if (self->role != ROLE_PROVINCE &&
+        signkeys_current(txn, self->store, tier_programme_root(node_programme(self)), &province) ==
+            0)
+        sign_fingerprint(province.key, signing->province_key);
+    signing->province_key_pinned =
+        store_get_string(txn, self->store, DB_META, META_PROVINCE_FINGERPRINT, pinned,
+                         sizeof pinned) == 0;
+    signing->keys_held = 0;
+}
 
 static int status_fn(store_txn_t *txn, void *arg)
 {
     struct status_arg *a = arg;
+    signing_status(txn, a->self, a->signing);
     outbox_state_t up;
     if (a->self->role != ROLE_PROVINCE) {
         int rc = outbox_state(txn, a->self->store, UP_STREAM, &up);
@@ -127,8 +156,9 @@ static int status_server(const json_t *daemon, node_server_status_t *server)
 /* The counts from the store. */
 static void status_counts(node_t *self, node_status_t *status)
 {
-    struct status_arg arg = {self, 0};
+    struct status_arg arg = {self, 0, &status->signing};
     store_read(self->store, status_fn, &arg);
+    status->signing.keys_held = store_count(self->store, DB_SIGNKEYS);
     status->role = self->role;
     snprintf(status->code, sizeof status->code, "%s", self->code);
     snprintf(status->programme, sizeof status->programme, "%s", programme_id(node_programme(self)));

@@ -251,3 +251,24 @@ bool tier_programme_pending(tier_t *self, store_txn_t *txn)
     codec_payload_free(stored);
     return newer;
 }
+
+void tier_set_signer(tier_t *self, const uint8_t public_key[CODEC_SIGN_PUBLIC_BYTES],
+                     const uint8_t secret_key[CODEC_SIGN_SECRET_BYTES])
+{
+    self->sign_public = public_key;
+    self->sign_secret = secret_key;
+}
+
+int tier_sign(const tier_t *self, uint8_t **bytes, size_t *len)
+{
+    if (!self->sign_secret)
+        return 0;
+    uint8_t *signed_bytes = NULL;
+    size_t signed_len = 0;
+    int rc = codec_payload_sign(*bytes, *len, self->code, self->sign_public, self->sign_secret,
+                                &signed_bytes, &signed_len);
+    free(*bytes);
+    *bytes = rc ? NULL : signed_bytes;
+    *len = rc ? 0 : signed_len;
+    return rc;
+}

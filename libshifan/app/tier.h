@@ -65,6 +65,17 @@ const char *const *tier_earlier_standards(const tier_t *self);
 /* The root unit of a programme (the province's code), "" if none. */
 const char *tier_programme_root(const programme_t *programme);
 
+/* Gives the tier the node's Ed25519 signing pair (borrowed: the caller
+ * keeps it as long as the tier): from then on every item the tier makes
+ * (inspections, returns, recommendations, programmes, evaluation results)
+ * is signed (docs/signing.md). */
+void tier_set_signer(tier_t *self, const uint8_t public_key[CODEC_SIGN_PUBLIC_BYTES],
+                     const uint8_t secret_key[CODEC_SIGN_SECRET_BYTES]);
+/* Replaces the packed payload *bytes (malloc'd) by the same payload signed
+ * by this node; unchanged without a signer. On failure *bytes is freed and
+ * NULL. 0, SF_ETOOBIG or SF_ENOMEM. */
+int tier_sign(const tier_t *self, uint8_t **bytes, size_t *len);
+
 /* Logs a refusal and returns LINK_REFUSED with fmt (a, b) in why. */
 int tier_refuse(char *why, size_t whysize, const char *fmt, const char *a, const char *b);
 

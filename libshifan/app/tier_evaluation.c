@@ -234,6 +234,8 @@ static int evaluation_to_child(tier_t *self, store_txn_t *txn, const char *code,
     uint8_t *bytes;
     size_t len;
     int rc = codec_payload_pack(&payload, &bytes, &len);
+    if (rc == 0)
+        rc = tier_sign(self, &bytes, &len);
     free(text);
     /* jansson writes reals in full (1e5 becomes 100000.0), so a part can
      * outgrow the document it came from. A hub must not fail the item from

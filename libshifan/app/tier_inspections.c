@@ -35,6 +35,8 @@ static int inspect_fn(store_txn_t *txn, void *arg)
     size_t len = 0;
     int rc = codec_payload_pack(&payload, &bytes, &len);
     if (rc == 0)
+        rc = tier_sign(self, &bytes, &len);
+    if (rc == 0)
         rc = store_put(txn, self->store, DB_INSPECTIONS, inspection->report_id,
                        strlen(inspection->report_id), bytes, len, 0);
     if (rc == 0 && self->role == ROLE_PREFECTURE)

@@ -43,6 +43,8 @@ struct tier {
     int64_t seen_changed_ms, ranked_ms;
     int64_t rank_cost_ms;               /* how long the last ranking took */
     struct tier_rank_cache *rank_cache; /* its input, kept between rankings (tier_rank.c) */
+    const uint8_t *sign_public;         /* the node's signing pair (borrowed); NULL: sign nothing */
+    const uint8_t *sign_secret;
 };
 
 typedef int (*tier_child_fn)(tier_t *self, store_txn_t *txn, const char *code, void *arg);

@@ -204,7 +204,8 @@ int tier_publish(tier_t *self, const char *path, int64_t now, char *err, size_t 
     int rc = publish_check(self, programme, path, err, errsize);
     if (rc)
         goto out;
-    if ((rc = tier_programme_payload(programme, now, &bytes, &len))) {
+    if ((rc = tier_programme_payload(programme, now, &bytes, &len)) ||
+        (rc = tier_sign(self, &bytes, &len))) {
         snprintf(err, errsize, msg("%s: too large to publish (%s)"), path, sf_strerror(rc));
         rc = SF_EINVAL;
         goto out;

@@ -117,7 +117,8 @@ static int recommendation_pack(const struct recommend_arg *a, uint64_t revision,
     Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
     payload.body_case = SHIFAN__PAYLOAD__BODY_RECOMMENDATION;
     payload.recommendation = &rec;
-    return codec_payload_pack(&payload, bytes, len);
+    int rc = codec_payload_pack(&payload, bytes, len);
+    return rc ? rc : tier_sign(a->self, bytes, len);
 }
 
 static int recommend_fn(store_txn_t *txn, void *arg)

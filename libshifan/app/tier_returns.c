@@ -44,7 +44,8 @@ static int return_pack(const struct return_arg *a, uint8_t **bytes, size_t *len)
     Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
     payload.body_case = SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION;
     payload.return_for_correction = &ret;
-    return codec_payload_pack(&payload, bytes, len);
+    int rc = codec_payload_pack(&payload, bytes, len);
+    return rc ? rc : tier_sign(a->self, bytes, len);
 }
 
 static int return_fn(store_txn_t *txn, void *arg)

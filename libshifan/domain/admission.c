@@ -69,6 +69,13 @@ static const route_t route_evaluation = {0, AT(TIER_HUB) | AT(TIER_COUNTY),
                                          MSG_NOOP("evaluation results travel down only, from the "
                                                   "province to the hubs and on to the counties")};
 
+static const route_t route_key = {
+    AT(TIER_HUB) | AT(TIER_PROVINCE), 0,
+    MSG_NOOP("signing keys are announced up only, to the parent and on to the province")};
+static const route_t route_key_confirmation = {
+    0, AT(TIER_HUB) | AT(TIER_COUNTY),
+    MSG_NOOP("key confirmations travel down only, from the province to the key's owner")};
+
 /* One check in progress: the context resolved once. */
 typedef struct {
     const admission_t *at;
@@ -612,6 +619,64 @@ static int check_document(const check_t *c, const char *item, const json_t *docu
     return 0;
 }
 
+/* ---- signing keys (docs/signing.md) ---- */
+
+#define KEY_BYTES 32
+#define CURVE_Z85_LEN 40
+
+static int key_checked(const admission_t *at, const Shifan__KeyAnnouncement *key, char *why,
+                       size_t whysize)
+{
+    char item[ITEM_MAX], buf[SHOWN_MAX + 4];
+    name_item(item, msg("signing key of %s"), msg("signing key"), key ? key->unit : NULL);
+    check_t c;
+    int rc = start(&c, at, &route_key, item, why, whysize);
+    if (rc)
+        return rc;
+    if (!key)
+        return refuse(&c, SF_EINVAL, msg("%s: no message"), item);
+    int unit = key->unit ? programme_find_unit(c.programme, key->unit) : -1;
+    if (unit < 0)
+        return refuse(&c, SF_EINVAL, msg("%s: unit %s is not in programme %s"), item,
+                      shown(key->unit, buf, sizeof buf), programme_id(c.programme));
+    if (!within(&c, unit, c.peer))
+        return refuse(&c, SF_EDENIED, msg("%s: unit %s is not %s or under it"), item, key->unit,
+                      code_of(&c, c.peer));
+    if (key->sign_key.len != KEY_BYTES ||
+        (key->has_previous_key && key->previous_key.len && key->previous_key.len != KEY_BYTES))
+        return refuse(&c, SF_EINVAL, msg("%s: a signing key is not %d bytes"), item, KEY_BYTES);
+    if (key->curve_key && (strlen(key->curve_key) != CURVE_Z85_LEN ||
+                           !report_text_valid(key->curve_key, CURVE_Z85_LEN)))
+        return refuse(&c, SF_EINVAL, msg("%s: curve_key is not a Z85 key of %d characters"), item,
+                      CURVE_Z85_LEN);
+    return check_time(&c, item, "made_at", key->made_at);
+}
+
+static int key_confirmation_checked(const admission_t *at, const Shifan__KeyConfirmation *conf,
+                                    char *why, size_t whysize)
+{
+    char item[ITEM_MAX], buf[SHOWN_MAX + 4];
+    name_item(item, msg("key confirmation for %s"), msg("key confirmation"),
+              conf ? conf->unit : NULL);
+    check_t c;
+    int rc = start(&c, at, &route_key_confirmation, item, why, whysize);
+    if (rc)
+        return rc;
+    if (!conf)
+        return refuse(&c, SF_EINVAL, msg("%s: no message"), item);
+    int unit = conf->unit ? programme_find_unit(c.programme, conf->unit) : -1;
+    if (unit < 0 || !within(&c, unit, c.receiver))
+        return refuse(&c, SF_EINVAL, msg("%s: unit %s is not this node (%s) or under it"), item,
+                      shown(conf->unit, buf, sizeof buf), at->receiver);
+    if (conf->sign_key.len != KEY_BYTES)
+        return refuse(&c, SF_EINVAL, msg("%s: a signing key is not %d bytes"), item, KEY_BYTES);
+    if (!conf->registered_by ||
+        (*conf->registered_by && programme_find_unit(c.programme, conf->registered_by) < 0))
+        return refuse(&c, SF_EINVAL, msg("%s: registered_by %s is not in programme %s"), item,
+                      shown(conf->registered_by, buf, sizeof buf), programme_id(c.programme));
+    return check_time(&c, item, "since", conf->since);
+}
+
 static int evaluation_checked(const admission_t *at, const Shifan__EvaluationResult *result,
                               char *why, size_t whysize)
 {
@@ -749,6 +814,15 @@ static int payload_checked(const admission_t *at, const Shifan__Payload *payload
     case SHIFAN__PAYLOAD__BODY_EVALUATION:
         kind = msg("evaluation");
         rc = admit_evaluation(at, payload->evaluation, why, whysize);
+        break;
+    case SHIFAN__PAYLOAD__BODY_KEY:
+        kind = msg("signing key");
+        rc = settle(key_checked(at, payload->key, why, whysize), why, whysize);
+        break;
+    case SHIFAN__PAYLOAD__BODY_KEY_CONFIRMATION:
+        kind = msg("key confirmation");
+        rc = settle(key_confirmation_checked(at, payload->key_confirmation, why, whysize), why,
+                    whysize);
         break;
     case SHIFAN__PAYLOAD__BODY_REFUSED:
         kind = msg("refusal notice");

@@ -12,7 +12,7 @@
 static const char *const store_db_names[DB_COUNT] = {
     "meta",     "reports",     "latest",    "outbox",          "streams",    "children",
     "keys",     "inspections", "returns",   "recommendations", "programmes", "submissions",
-    "refusals", "drafts",      "operators", "audit",      "signkeys",
+    "refusals", "drafts",      "operators", "audit",           "signkeys",
 };
 
 struct store {

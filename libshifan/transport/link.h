@@ -107,6 +107,9 @@ typedef struct {
     /* Parent only: is this key still registered to this code? Asked for
      * every frame, answered from memory; NULL admits whatever ZAP admitted. */
     bool (*admit)(void *arg, const char *code, const char *key_z85);
+    /* Parent only: a child's Hello is being applied in txn (a session
+     * opened). Optional; may run more than once for one Hello. */
+    int (*hello)(void *arg, store_txn_t *txn, const char *peer);
 } link_hooks_t;
 
 typedef enum { LINK_CONNECTING = 0, LINK_UP, LINK_REFUSED_KEY } link_state_t;

@@ -331,6 +331,8 @@ static int server_hello_down(link_server_t *self, store_txn_t *txn, pending_t *p
     int rc = outbox_state(txn, self->store, peer->down.stream, down);
     if (rc)
         return rc;
+    if (self->hooks.hello && (rc = self->hooks.hello(self->hooks.arg, txn, peer->code)))
+        return rc;
     bool same = hello->down_epoch == down->epoch && down->epoch != 0;
     if (same && (hello->down_applied >= down->next_seq ||
                  (hello->down_applied > down->acked &&

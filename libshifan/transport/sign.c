@@ -186,3 +186,16 @@ void sign_public_hex(const uint8_t public_key[SIGN_PUBLIC_BYTES], char out[SIGN_
 {
     sodium_bin2hex(out, SIGN_PUBLIC_HEX_LEN + 1, public_key, SIGN_PUBLIC_BYTES);
 }
+
+bool sign_fingerprint_valid(const char *text)
+{
+    if (strlen(text) != SIGN_FINGERPRINT_LEN)
+        return false;
+    for (size_t i = 0; i < SIGN_FINGERPRINT_LEN; i++) {
+        char c = text[i];
+        bool ok = i % 5 == 4 ? c == '-' : (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7');
+        if (!ok)
+            return false;
+    }
+    return true;
+}

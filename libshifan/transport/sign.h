@@ -14,6 +14,7 @@
 #ifndef SHIFAN_SIGN_H
 #define SHIFAN_SIGN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,9 @@ int sign_keys_open(const char *dir, sign_pair_t *pair, char *err, size_t errsize
  * NUL-terminated in out. */
 void sign_fingerprint(const uint8_t public_key[SIGN_PUBLIC_BYTES],
                       char out[SIGN_FINGERPRINT_LEN + 1]);
+
+/* True if text is a fingerprint as sign_fingerprint writes it. */
+bool sign_fingerprint_valid(const char *text);
 
 /* The public key in lowercase hex, NUL-terminated. */
 void sign_public_hex(const uint8_t public_key[SIGN_PUBLIC_BYTES],

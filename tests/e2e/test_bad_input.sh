@@ -40,11 +40,12 @@ snapshot() {
 }
 BASELINE=$WORK/baseline.snap
 snapshot >"$BASELINE"
-# What the baseline holds, exactly: one report (queued) at the county, one
-# inspection each at the hub and the province, one key at each parent.
-[ "$(county --data "$C" status --json | jq -c '[.reports, .queued, .returns]')" = '[1,1,0]' ] ||
+# What the baseline holds, exactly: one report (queued after the county's
+# signing key) at the county, one inspection (after the hub's signing key)
+# each at the hub and the province, one key at each parent.
+[ "$(county --data "$C" status --json | jq -c '[.reports, .queued, .returns]')" = '[1,2,0]' ] ||
     fail "county baseline: $(county --data "$C" status --json | jq -c .)"
-[ "$(hub --data "$H" status --json | jq -c '[.reports, .queued, .inspections, .children_registered]')" = '[0,1,1,1]' ] ||
+[ "$(hub --data "$H" status --json | jq -c '[.reports, .queued, .inspections, .children_registered]')" = '[0,2,1,1]' ] ||
     fail "hub baseline: $(hub --data "$H" status --json | jq -c .)"
 [ "$(province --data "$P" status --json | jq -c '[.reports, .inspections, .children_registered]')" = '[0,1,1]' ] ||
     fail "province baseline: $(province --data "$P" status --json | jq -c .)"
@@ -312,18 +313,19 @@ done
 # Options in any order: the same JSON status of this county, not some other output.
 for args in "--data $C --json status" "status --json --data $C"; do
     expect 0 '' "$BIN/county-node" $args
-    jq -e '.role == "county" and .code == "530102" and .reports == 1 and .queued == 1' "$WORK/out" >/dev/null ||
+    jq -e '.role == "county" and .code == "530102" and .reports == 1 and .queued == 2' "$WORK/out" >/dev/null ||
         fail "county-node $args printed: $(cat "$WORK/out")"
 done
 # A CSV saved by Excel with a UTF-8 BOM is accepted, and adds exactly one version
 # (it gives two criteria: the blanks are confirmed with --allow-blank).
 before=$(status_field county-node "$C" .reports)
+queued_before=$(status_field county-node "$C" .queued)
 rc=0
 county --data "$C" submit --allow-blank "$IN/bom.csv" >"$WORK/out" 2>"$WORK/err" || rc=$?
 [ "$rc" -eq 0 ] || { cat "$WORK/err" >&2; fail "a CSV with a BOM exited $rc"; }
 grep -qE '^530102-2018-v2-' "$WORK/out" || fail "a CSV with a BOM printed no report id: $(cat "$WORK/out")"
 [ "$(status_field county-node "$C" .reports)" -eq $((before + 1)) ] || fail "the BOM CSV did not add one version"
-[ "$(status_field county-node "$C" .queued)" -eq $((before + 1)) ] || fail "the BOM CSV was not queued"
+[ "$(status_field county-node "$C" .queued)" -eq $((queued_before + 1)) ] || fail "the BOM CSV was not queued"
 # Its rows were read into the right criteria (the BOM did not eat the first column).
 [ "$(county --data "$C" evaluate --year 2018 --json | jq -c '.units[0] | [.version, [.criteria[] | select(.value != null) | {id, value}]]')" = \
     '[2,[{"id":"1.1","value":true},{"id":"2.1","value":{"num":912,"den":1000}}]]' ] ||

@@ -24,7 +24,8 @@ grep -q "ERROR the parent at tcp://127.0.0.1:$port refused our key (ZAP status 4
 counts_refusal() { [ "$(status_field prefecture-hub "$WORK/530100" .refused_keys)" -ge 1 ]; }
 wait_until 3 counts_refusal ||
     fail "the hub counts no refused key: $(hub --data "$WORK/530100" status --json | jq -c .)"
-[ "$(status_field county-node "$WORK/stranger" .queued)" -eq 1 ] || fail "the stranger lost its queue"
+# Its report, after its signing key: neither was ever delivered.
+[ "$(status_field county-node "$WORK/stranger" .queued)" -eq 2 ] || fail "the stranger lost its queue"
 [ "$(status_field prefecture-hub "$WORK/530100" .reports)" -eq 0 ] || fail "a stranger's report got in"
 note "unregistered key refused and logged; its report stays queued at the county"
 
@@ -44,7 +45,7 @@ grep -q "the parent refused this node: the unit code does not match your key (ou
     "$WORK/impostor.log" || fail "the impostor did not log the reason it was refused"
 sleep 1
 [ "$(status_field prefecture-hub "$WORK/530100" .reports)" -eq 0 ] || fail "the impostor's report was stored"
-[ "$(status_field county-node "$WORK/impostor" .queued)" -eq 1 ] || fail "the impostor's report left its queue"
+[ "$(status_field county-node "$WORK/impostor" .queued)" -eq 2 ] || fail "the impostor's report left its queue"
 note "a registered key cannot speak for another unit"
 
 # 3. The legitimate county still gets through, and the daemons kept running.
