@@ -290,6 +290,7 @@ static const cli_verb_t county_verbs[] = {
               "programme in force, for Excel; submit reads it back"),
      verb_template},
     CLI_ACCESS_VERBS,
+    CLI_EXPORT_PACKAGE_VERB,
     {NULL, NULL, 0, NULL, NULL},
 };
 

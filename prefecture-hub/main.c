@@ -176,6 +176,8 @@ static const cli_verb_t hub_verbs[] = {
               "ranking, aggregates and failed items of the prefecture"),
      verb_report},
     CLI_ACCESS_VERBS,
+    CLI_EXPORT_PACKAGE_VERB,
+    CLI_IMPORT_PACKAGE_VERB,
     {NULL, NULL, 0, NULL, NULL},
 };
 

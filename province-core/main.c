@@ -73,6 +73,7 @@ static const cli_verb_t province_verbs[] = {
     {"publish", "", 1, MSG_NOOP("FILE: publish a programme (standard, quotas, calendar) downward"),
      verb_publish},
     CLI_ACCESS_VERBS,
+    CLI_IMPORT_PACKAGE_VERB,
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -120,6 +120,25 @@ int cli_verb_audit(const cli_args_t *args, node_t *node);
                 "[--json] [--limit N]: the changes made through the console, with the operator"),  \
             cli_verb_audit                                                                         \
     }
+/* Sneakernet packages (cli_package.c, docs/packages.md): the county and the
+ * hub list CLI_EXPORT_PACKAGE_VERB, the hub and the province
+ * CLI_IMPORT_PACKAGE_VERB among their own verbs. */
+int cli_verb_export_package(const cli_args_t *args, node_t *node);
+int cli_verb_import_package(const cli_args_t *args, node_t *node);
+#define CLI_EXPORT_PACKAGE_VERB                                                                    \
+    {                                                                                              \
+        "export-package", "out=", 0,                                                               \
+            MSG_NOOP("--out FILE: the items queued for the parent, as one package to carry by "    \
+                     "hand (USB stick, e-mail) while the link is down"),                           \
+            cli_verb_export_package                                                                \
+    }
+#define CLI_IMPORT_PACKAGE_VERB                                                                    \
+    {                                                                                              \
+        "import-package", "", 1,                                                                   \
+            MSG_NOOP("FILE: apply a child's package as the link would; a second import stores "    \
+                     "nothing twice"),                                                             \
+            cli_verb_import_package                                                                \
+    }
 /* A version's state as `list` shows it ("delivered", "refused: why", ...;
  * buf holds the longer ones), or NULL where there is none (hub, province). */
 const char *cli_version_state(const node_version_t *version, char *buf, size_t size);

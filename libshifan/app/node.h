@@ -343,4 +343,51 @@ typedef struct {
 node_inspections_t *node_inspections(node_t *self, const char *within, int year, sf_error_t *error);
 void node_inspections_destroy(node_inspections_t **self_p);
 
+/* ---- packages: the upward queue by hand when the link is down (node_package.c) ---- */
+
+/* County, hub: writes every item of the "up" stream not yet acknowledged by
+ * the parent (seq acked + 1 .. next_seq - 1) to path as one package
+ * (transport/package.h, docs/packages.md): sealed to the parent's CURVE
+ * key, signed with this node's signing key. The queue is left as it is:
+ * the items go on waiting for the link, and the parent skips the ones a
+ * package brought. path is written to a temporary name, fsync'd and
+ * renamed. Fills *items. SF_EINVAL with err when nothing is queued, on the
+ * province (no parent) or for a stored parent key that is not Z85; SF_EIO
+ * or SF_ENOSPC (the file), the store's error. */
+int node_export_package(node_t *self, const char *path, size_t *items, char *err, size_t errsize);
+
+typedef struct {
+    uint64_t seq;
+    char why[160];
+} node_package_refusal_t;
+
+/* What an import did. */
+typedef struct {
+    char from[PROGRAMME_CODE_MAX]; /* the child that made the package */
+    int64_t made_at;
+    size_t items;      /* in the package */
+    size_t applied;    /* applied here (a report known by id changes nothing) ... */
+    size_t in_stream;  /* ... of which continued the child's stream: it drops them */
+    size_t duplicates; /* already applied from the link or an earlier import: skipped */
+    size_t later;      /* not applicable yet (LINK_LATER); the link brings them */
+    size_t refused;    /* refused, the child told as over the link */
+    node_package_refusal_t *refusals; /* `refused` of them, or NULL: node_import_release */
+    bool signer_unregistered; /* no signing key is held for `from` yet: taken on its CURVE seal */
+} node_import_t;
+
+/* Hub, province: opens the package at path with this node's CURVE pair,
+ * checks its signature, that its sender is a registered child and that the
+ * signing key is one held for it (signkeys.h, valid at made_at; a child of
+ * which no key is held yet is accepted: signer_unregistered), and applies
+ * its items as the link would, in one durable transaction (link_import,
+ * transport/link.h): importing a package twice stores nothing twice. Works
+ * whether or not the daemon runs on this directory. On 0 *result is
+ * filled: release it with node_import_release. SF_EINVAL with err for a
+ * file that is no package for this node, an altered one, a sender not
+ * registered here, or a key not held for it; SF_EIO (the file), SF_ENOMEM,
+ * the store's error: then nothing was applied. */
+int node_import_package(node_t *self, const char *path, node_import_t *result, char *err,
+                        size_t errsize);
+void node_import_release(node_import_t *result);
+
 #endif

@@ -6,7 +6,8 @@
  *   node_apply.c   the link hooks: what arrives (one dispatch), refusals, resyncs
  *   node_daemon.c  run: signals, lock, sockets, the loop, the parent it follows,
  *                  run/status.json
- *   node_status.c  status and list, as typed results */
+ *   node_status.c  status and list, as typed results
+ *   node_package.c export-package, import-package (docs/packages.md) */
 #ifndef SHIFAN_NODE_INTERNAL_H
 #define SHIFAN_NODE_INTERNAL_H
 

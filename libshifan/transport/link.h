@@ -212,4 +212,51 @@ uint64_t link_server_sessionless_frames(const link_server_t *self);
  * event (""), as link_client_stats. */
 void link_server_stats(const link_server_t *self, link_stats_t *stats);
 
+/* ---- items brought by hand (a package: docs/packages.md) ---- */
+
+/* One item's payload, borrowed. */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+} link_item_t;
+
+typedef struct {
+    uint64_t seq;
+    char why[160];
+} link_import_refusal_t;
+
+typedef struct {
+    size_t applied;    /* items applied (refused ones not counted) ... */
+    size_t in_stream;  /* ... of which continued the inbound stream and moved its position */
+    size_t duplicates; /* at or below the stream's position: skipped, as the link skips them */
+    size_t later;      /* the hook said LINK_LATER: not applied; the link or a later import will */
+    size_t refused;    /* refused, each told to the sender as over the link */
+    link_import_refusal_t *refusals; /* `refused` of them (NULL if memory ran out): free with
+                                      * link_import_result_free */
+    uint64_t epoch, position;        /* the inbound stream's epoch and position afterwards */
+} link_import_result_t;
+
+/* Parent: applies `count` items that `peer` queued on its "up" stream under
+ * `epoch`, item i having seq first_seq + i, as the link would and in ONE
+ * durable transaction (store_write, fsync'd when 0 is returned): items
+ * that continue the inbound stream "u:<peer>" (same epoch, seq applied + 1
+ * and on) are applied through hooks->apply and move its position, so the
+ * child's next Hello is answered with them applied and it drops them from
+ * its outbox; items at or below the position are duplicates, skipped;
+ * items of another epoch or beyond a gap are applied through hooks->apply
+ * without moving the position (the hook's own dedup, by id, makes their
+ * later arrival over the link change nothing). Refusals and poisoned items
+ * are handled as in the link: durable notices through hooks->refused on
+ * "d:<peer>". Reads the position from the store inside the transaction, so
+ * a daemon running on the same store (another process) stays consistent:
+ * its server keeps no inbound position in memory. hooks->arg as link.h.
+ * Returns 0 with *result filled (the caller frees it), SF_ENOMEM, SF_EINVAL
+ * (no peer, or a peer code too long for a stream name), or the store's
+ * error: then nothing was applied. */
+int link_import(store_t *store, const link_hooks_t *hooks, const char *peer, uint64_t epoch,
+                uint64_t first_seq, const link_item_t *items, size_t count,
+                link_import_result_t *result);
+/* Frees result->refusals (and zeroes the result). */
+void link_import_result_free(link_import_result_t *result);
+
 #endif

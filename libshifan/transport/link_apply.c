@@ -109,8 +109,8 @@ static int apply_refuse(store_txn_t *txn, const link_apply_ctx_t *ctx, uint64_t 
  * sender resends), SF_ERERUN when the hook failed for this item alone (it
  * is poisoned, and the transaction runs again), or an error that aborts
  * the transaction. */
-static int apply_item(store_txn_t *txn, const link_apply_ctx_t *ctx, uint64_t epoch,
-                      const Shifan__Item *item, bool *wait)
+int link_apply_item(store_txn_t *txn, const link_apply_ctx_t *ctx, uint64_t epoch,
+                    const Shifan__Item *item, bool *wait)
 {
     const link_poison_t *poisoned = poison_find(ctx->poisons, ctx->inbound, epoch, item->seq);
     if (poisoned) {
@@ -181,7 +181,7 @@ int link_apply_batch(store_txn_t *txn, const link_apply_ctx_t *ctx, const Shifan
         if (item->seq != in.applied + 1)
             break; /* a gap: earlier frames were lost; the sender will rewind */
         bool wait = false;
-        if ((rc = apply_item(txn, ctx, in.epoch, item, &wait)))
+        if ((rc = link_apply_item(txn, ctx, in.epoch, item, &wait)))
             return rc;
         if (wait)
             break; /* this item and the rest of the batch wait: the sender resends */

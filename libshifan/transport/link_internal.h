@@ -8,7 +8,8 @@
  *   link_apply.c   the receiving half: a batch applied in the caller's group
  *                  transaction, with refusal per item, never per commit;
  *   link_client.c  the child's end (DEALER, Hello, reconnection);
- *   link_server.c  the parent's end (ROUTER, sessions, group commit).
+ *   link_server.c  the parent's end (ROUTER, sessions, group commit);
+ *   link_import.c  a package's items applied at the parent as the link would.
  *
  * Ownership: every structure here is embedded in a link_client_t or
  * link_server_t and lives as long as it; pointers taken into the store (an
@@ -155,6 +156,12 @@ typedef struct {
  * was poisoned (link_write_refusing runs the transaction again). */
 int link_apply_batch(store_txn_t *txn, const link_apply_ctx_t *ctx, const Shifan__Batch *batch,
                      link_batch_result_t *result);
+/* Applies one item through the hooks, or refuses it, without looking at
+ * or moving the stream's position (a package's item beyond a gap): 0 when
+ * it is consumed, *wait when the hook said LINK_LATER, SF_ERERUN when it
+ * was poisoned, or an error that aborts the transaction. */
+int link_apply_item(store_txn_t *txn, const link_apply_ctx_t *ctx, uint64_t epoch,
+                    const Shifan__Item *item, bool *wait);
 /* store_write(store, fn, arg), run again without each item fn poisons,
  * until it commits (0) or fails for a systemic reason (that error). */
 int link_write_refusing(store_t *store, store_txn_fn fn, void *arg, link_poisons_t *poisons);
