@@ -289,7 +289,7 @@ static int import_apply(node_t *self, const package_t *package, node_import_t *r
     }
     for (size_t i = 0; i < package->item_count; i++)
         items[i] = (link_item_t){package->items[i].data, package->items[i].len};
-    link_hooks_t hooks = {self, node_apply, node_on_refused, NULL, NULL, NULL};
+    link_hooks_t hooks = {self, node_apply, node_on_refused, NULL, NULL, NULL, NULL};
     link_import_result_t done;
     int rc = link_import(self->store, &hooks, package->from, package->epoch, package->first_seq,
                          items, package->item_count, &done);

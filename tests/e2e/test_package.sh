@@ -33,14 +33,15 @@ import_ok() {
 }
 expect_line() { grep -qF -- "$1" "$WORK/import.out" || fail "no '$1' in: $(cat "$WORK/import.out")"; }
 
-# 1. The county's link is down (its daemon does not run): three reports wait.
+# 1. The county's link is down (its daemon does not run): three reports wait,
+#    behind the county's signing key (queued at init).
 for year in 2017 2018 2019; do submit "$year" "$year" >>"$WORK/ids"; done
-[ "$(count_of county-node "$C" .queued)" -eq 3 ] || fail "3 reports not queued"
+[ "$(count_of county-node "$C" .queued)" -eq 4 ] || fail "3 reports and the key not queued"
 county --data "$C" export-package --out "$WORK/county1.pkg" >"$WORK/out" || fail "export failed"
-grep -qF "exported 3 queued item(s) to $WORK/county1.pkg" "$WORK/out" || fail "export said: $(cat "$WORK/out")"
+grep -qF "exported 4 queued item(s) to $WORK/county1.pkg" "$WORK/out" || fail "export said: $(cat "$WORK/out")"
 head -c 17 "$WORK/county1.pkg" | grep -qx "SHIFAN-PACKAGE-1" || fail "no magic line"
-[ "$(count_of county-node "$C" .queued)" -eq 3 ] || fail "export changed the queue"
-note "county exported 3 queued reports"
+[ "$(count_of county-node "$C" .queued)" -eq 4 ] || fail "export changed the queue"
+note "county exported its key and 3 queued reports"
 
 # Sealed to the hub: the province cannot open it.
 rc=0
@@ -50,8 +51,8 @@ grep -qF "does not open with this node's key" "$WORK/err" || fail "province said
 
 # 2. The hub imports it beside its running daemon, and forwards it.
 import_ok prefecture-hub "$H" "$WORK/county1.pkg"
-expect_line "a package of 3 item(s) from 530102"
-expect_line "applied:    3 (3 continuing 530102's sequence)"
+expect_line "a package of 4 item(s) from 530102"
+expect_line "applied:    4 (4 continuing 530102's sequence)"
 expect_line "duplicates: 0"
 grep -qF "no signing key is held for 530102 yet" "$WORK/import.err" || fail "no unregistered-key warning"
 wait_until 15 field_is province-core "$P" .reports 3 || fail "the province did not get the 3 reports"
@@ -61,7 +62,7 @@ note "hub imported 3, the province holds each once"
 # 3. Again: nothing new.
 import_ok prefecture-hub "$H" "$WORK/county1.pkg"
 expect_line "applied:    0 (0 continuing"
-expect_line "duplicates: 3"
+expect_line "duplicates: 4"
 sleep 1
 [ "$(count_of prefecture-hub "$H" .queued)" -eq 0 ] || fail "a second import queued something"
 [ "$(count_of prefecture-hub "$H" .reports)" -eq 3 ] || fail "hub holds more than 3"

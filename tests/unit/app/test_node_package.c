@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/stime.h"
+#include "storage/outbox.h"
 #include "storage/signkeys.h"
 #include "storage/store.h"
 #include "domain/report.h"
@@ -106,53 +107,66 @@ static void allow_county(fixture_t *f)
 struct key_arg {
     node_t *node;
     const uint8_t *key;
+    int64_t until; /* 0: in force */
 };
 
 static int put_key_fn(store_txn_t *txn, void *varg)
 {
     struct key_arg *arg = varg;
-    signkey_t key = {.since = 1};
+    signkey_t key = {.since = 1, .until = arg->until};
     snprintf(key.unit, sizeof key.unit, "%s", COUNTY);
     memcpy(key.key, arg->key, SIGNKEYS_KEY_BYTES);
     return signkeys_put(txn, node_store(arg->node), &key);
 }
 
-static void hub_holds_key(fixture_t *f, const uint8_t *key)
+static void hub_holds_key(fixture_t *f, const uint8_t *key, int64_t until)
 {
-    struct key_arg arg = {f->hub, key};
+    struct key_arg arg = {f->hub, key, until};
     assert_int_equal(store_write(node_store(f->hub), put_key_fn, &arg), 0);
+}
+
+static int ack_all_fn(store_txn_t *txn, void *arg)
+{
+    store_t *store = arg;
+    outbox_state_t up;
+    int rc = outbox_state(txn, store, "up", &up);
+    return rc ? rc : outbox_ack(txn, store, "up", up.epoch, up.next_seq - 1);
 }
 
 static void a_package_is_applied_once_and_an_empty_queue_is_none(void **state)
 {
     fixture_t *f = *state;
     char err[256];
-    size_t items = 99;
-    assert_int_equal(node_export_package(f->county, f->package, &items, err, sizeof err),
-                     SF_EINVAL);
-    assert_int_equal(items, 0);
-    assert_non_null(strstr(err, "nothing is queued for the parent"));
     county_submits(f, 2017);
     county_submits(f, 2018);
-    county_exports(f, 2);
+    county_exports(f, 3); /* its signing key, queued at init, and the two */
     allow_county(f);
     node_import_t done;
     assert_int_equal(node_import_package(f->hub, f->package, &done, err, sizeof err), 0);
     assert_string_equal(done.from, COUNTY);
-    assert_int_equal(done.items, 2);
-    assert_int_equal(done.applied, 2);
-    assert_int_equal(done.in_stream, 2);
+    assert_int_equal(done.items, 3);
+    assert_int_equal(done.applied, 3);
+    assert_int_equal(done.in_stream, 3);
     assert_true(done.signer_unregistered);
     node_import_release(&done);
     assert_int_equal(node_import_package(f->hub, f->package, &done, err, sizeof err), 0);
     assert_int_equal(done.applied, 0);
-    assert_int_equal(done.duplicates, 2);
+    assert_int_equal(done.duplicates, 3);
     node_import_release(&done);
     sf_error_t error = {0, ""};
     node_status_t *status = node_status(f->hub, &error);
     assert_non_null(status);
     assert_int_equal(status->reports, 2);
-    assert_int_equal(status->queued, 2); /* forwarded to the province, once */
+    /* forwarded to the province, once: the hub's key, the county's, the two */
+    assert_int_equal(status->queued, 4);
+    /* Once the parent acknowledged everything (the link's Welcome would),
+     * an export is refused: there is nothing to carry. */
+    assert_int_equal(store_write(node_store(f->county), ack_all_fn, node_store(f->county)), 0);
+    size_t items = 99;
+    assert_int_equal(node_export_package(f->county, f->package, &items, err, sizeof err),
+                     SF_EINVAL);
+    assert_int_equal(items, 0);
+    assert_non_null(strstr(err, "nothing is queued for the parent"));
     node_status_destroy(&status);
 }
 
@@ -161,7 +175,7 @@ static void a_package_from_no_child_or_for_another_node_is_refused(void **state)
     fixture_t *f = *state;
     char err[256];
     county_submits(f, 2018);
-    county_exports(f, 1);
+    county_exports(f, 2);
     node_import_t done;
     assert_int_equal(node_import_package(f->hub, f->package, &done, err, sizeof err), SF_EINVAL);
     assert_non_null(strstr(err, "not a child registered here"));
@@ -176,18 +190,19 @@ static void the_signing_key_must_be_one_held_for_the_county(void **state)
     fixture_t *f = *state;
     char err[256];
     county_submits(f, 2018);
-    county_exports(f, 1);
+    county_exports(f, 2);
     allow_county(f);
     uint8_t other[SIGNKEYS_KEY_BYTES];
     memset(other, 0x42, sizeof other);
-    hub_holds_key(f, other);
+    hub_holds_key(f, other, 0);
     node_import_t done;
     assert_int_equal(node_import_package(f->hub, f->package, &done, err, sizeof err), SF_EINVAL);
     assert_non_null(strstr(err, "signed by a key this node does not hold for " COUNTY));
-    hub_holds_key(f, node_sign_public_key(f->county));
+    hub_holds_key(f, other, 2); /* replaced by the county's own key */
+    hub_holds_key(f, node_sign_public_key(f->county), 0);
     assert_int_equal(node_import_package(f->hub, f->package, &done, err, sizeof err), 0);
     assert_false(done.signer_unregistered);
-    assert_int_equal(done.applied, 1);
+    assert_int_equal(done.applied, 2);
     node_import_release(&done);
 }
 

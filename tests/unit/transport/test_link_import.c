@@ -61,7 +61,7 @@ static link_import_result_t import(hook_state_t *state, uint64_t epoch, uint64_t
     link_item_t items[16];
     for (size_t i = 0; i < count; i++)
         items[i] = (link_item_t){(const uint8_t *)texts[i], strlen(texts[i])};
-    link_hooks_t hooks = {state, test_apply, test_refused, NULL, NULL, NULL};
+    link_hooks_t hooks = {state, test_apply, test_refused, NULL, NULL, NULL, NULL};
     link_import_result_t result;
     assert_int_equal(link_import(state->store, &hooks, CHILD, epoch, first, items, count, &result),
                      0);
