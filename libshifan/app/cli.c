@@ -278,12 +278,35 @@ static int verb_list(const cli_args_t *args, node_t *node)
 static int verb_revoke(const cli_args_t *args, node_t *node)
 {
     char err[512];
-    int rc = node_revoke(node, cli_get(args, "code"), err, sizeof err);
+    const char *text = cli_get(args, "since");
+    int64_t since = 0;
+    if (text && stime_parse(text, &since) != 0) {
+        fprintf(stderr, msg("error: --since %s: expected an ISO 8601 time such as %s\n"), text,
+                "2018-07-01T00:00:00+08:00");
+        return CLI_USAGE;
+    }
+    int rc = node_revoke(node, cli_get(args, "code"), since, err, sizeof err);
     if (rc) {
         fprintf(stderr, msg("error: %s\n"), err);
         return cli_exit_code(rc);
     }
     printf("revoked %s\n", cli_get(args, "code"));
+    return 0;
+}
+
+static int verb_rotate_keys(const cli_args_t *args, node_t *node)
+{
+    (void)args;
+    char err[512], fingerprint[SIGN_FINGERPRINT_LEN + 1];
+    int rc = node_rotate_keys(node, fingerprint, sizeof fingerprint, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, msg("error: %s\n"), err);
+        return cli_exit_code(rc);
+    }
+    printf("new signing key fingerprint: %s\n", fingerprint);
+    printf("%s\n", node_role(node) == ROLE_COUNTY
+                       ? "new CURVE key: used once the parent has the announcement (queue kept)"
+                       : "queued to the parent, signed by the old key and the new (queue kept)");
     return 0;
 }
 
@@ -329,8 +352,14 @@ static const cli_verb_t common_verbs[] = {
      MSG_NOOP("--code CODE --key KEY [--sign-key HEX]: register a child's public key (and the "
               "signing key it must announce)"),
      verb_allow},
-    {"revoke", "code=", 0, MSG_NOOP("--code CODE: remove a child's key; its open session ends too"),
+    {"revoke", "code=,since=", 0,
+     MSG_NOOP("--code CODE [--since ISO-8601]: remove a child's keys; its open session ends too, "
+              "and what its signing key signed from then on is refused"),
      verb_revoke},
+    {"rotate-keys", "", 0,
+     MSG_NOOP("new signing key (a county: also a new CURVE key), announced to the parent under "
+              "the old one; the queue is kept (stop the daemon first)"),
+     verb_rotate_keys},
     {"set-upstream", "upstream=,upstream-key=", 0,
      MSG_NOOP("--upstream ENDPOINT --upstream-key KEY: a moved or re-keyed parent; queue kept"),
      verb_set_upstream},

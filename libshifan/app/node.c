@@ -375,7 +375,8 @@ node_t *node_open(const char *data_dir, node_role_t role, sf_error_t *error)
         goto fail;
     }
     char why[512];
-    if ((rc = sign_keys_open(keydir, &self->sign, why, sizeof why))) {
+    if ((rc = sign_keys_open(keydir, &self->sign, why, sizeof why)) ||
+        (rc = node_rotate_resume(self, why, sizeof why))) {
         sf_error_set(error, rc, "%s", why);
         goto fail;
     }
@@ -666,7 +667,21 @@ int node_allow(node_t *self, const char *code, const char *key, char *err, size_
 struct revoke_arg {
     node_t *self;
     const char *code;
+    int64_t since;
 };
+
+/* The unit's signing key in force is revoked from since; SF_ENOTFOUND if
+ * it has none. */
+static int revoke_sign_key(store_txn_t *txn, store_t *store, const char *code, int64_t since)
+{
+    signkey_t current;
+    int rc = signkeys_current(txn, store, code, &current);
+    if (rc)
+        return rc;
+    current.until = since;
+    current.revoked = true;
+    return signkeys_put(txn, store, &current);
+}
 
 static int revoke_fn(store_txn_t *txn, void *arg)
 {
@@ -674,7 +689,11 @@ static int revoke_fn(store_txn_t *txn, void *arg)
     store_t *store = a->self->store;
     char key[KEYS_Z85_LEN + 1];
     int rc = store_get_string(txn, store, DB_CHILDREN, a->code, key, sizeof key);
+    if (rc == SF_ENOTFOUND && a->self->role == ROLE_PROVINCE)
+        return revoke_sign_key(txn, store, a->code, a->since); /* a county's, under a hub */
     if (rc)
+        return rc;
+    if ((rc = revoke_sign_key(txn, store, a->code, a->since)) && rc != SF_ENOTFOUND)
         return rc;
     if ((rc = store_del(txn, store, DB_CHILDREN, a->code, strlen(a->code))) ||
         ((rc = store_del(txn, store, DB_KEYS, key, strlen(key))) && rc != SF_ENOTFOUND))
@@ -682,7 +701,7 @@ static int revoke_fn(store_txn_t *txn, void *arg)
     return records_counter_bump(txn, store, "keys_generation");
 }
 
-int node_revoke(node_t *self, const char *code, char *err, size_t errsize)
+int node_revoke(node_t *self, const char *code, int64_t since, char *err, size_t errsize)
 {
     if (self->role == ROLE_COUNTY) {
         snprintf(err, errsize, msg("a county has no children to revoke"));
@@ -692,7 +711,7 @@ int node_revoke(node_t *self, const char *code, char *err, size_t errsize)
         snprintf(err, errsize, msg("revoke needs --code CODE"));
         return SF_EINVAL;
     }
-    struct revoke_arg arg = {self, code};
+    struct revoke_arg arg = {self, code, since ? since : stime_now()};
     int rc = store_write(self->store, revoke_fn, &arg);
     if (rc == SF_ENOTFOUND) {
         snprintf(err, errsize, msg("--code %s: no key is registered for it here"), code);

@@ -96,16 +96,26 @@ int node_allow(node_t *self, const char *code, const char *key, char *err, size_
  * prints it) the child's announcement must bring (docs/signing.md);
  * SF_EINVAL with err for a malformed key. */
 int node_allow_sign_key(node_t *self, const char *code, const char *hex, char *err, size_t errsize);
+/* County, hub: a new signing key (a county also a new CURVE key), queued
+ * to the parent signed by the old key and the new; the node signs with the
+ * new one at once, and a county connects with its new CURVE key once the
+ * parent has it. The queue is kept. fingerprint_out (SIGN_FINGERPRINT_LEN
+ * + 1 bytes) gets the new key's fingerprint. SF_EINVAL at the province. */
+int node_rotate_keys(node_t *self, char *fingerprint_out, size_t size, char *err, size_t errsize);
+
 /* County, hub: the fingerprint of the province's signing key, read out of
  * band (docs/signing.md); a province key that does not match it is never
  * taken. SF_EINVAL with err for a malformed one. */
 int node_set_province_fingerprint(node_t *self, const char *fingerprint, char *err, size_t errsize);
 
 /* Removes a child's key (hub, province): within a second the daemon refuses
- * its handshakes and the frames of a session it already holds. What the
+ * its handshakes and the frames of a session it already holds. Its signing
+ * key is revoked from `since` (unix seconds; 0: now): what it signed
+ * before stays valid, what it signed later is refused (docs/signing.md).
+ * At the province a county's code revokes only its signing key. What the
  * child sent before stays; its queue stays with it. SF_EINVAL if the code
  * has no key here; the store's error with err. */
-int node_revoke(node_t *self, const char *code, char *err, size_t errsize);
+int node_revoke(node_t *self, const char *code, int64_t since, char *err, size_t errsize);
 
 /* County or hub: points the node at another parent (moved, or re-keyed).
  * Checks endpoint and key as node_init does (SF_EINVAL with err; nothing

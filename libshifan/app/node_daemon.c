@@ -342,6 +342,30 @@ static int daemon_start(node_t *self, const link_hooks_t *hooks)
     return 0;
 }
 
+/* A county that rotated its keys connects with its new CURVE key once the
+ * parent has it (node_rotate.c): the link client is made again. */
+static void rotation_follow(node_t *self, const link_hooks_t *hooks)
+{
+    bool switched = false;
+    int rc = node_rotate_curve_step(self, link_client_state(self->client) == LINK_REFUSED_KEY,
+                                    &switched);
+    if (rc)
+        slog_error("cannot switch to the new CURVE key: %s", sf_strerror(rc));
+    if (!switched)
+        return;
+    link_client_config_t config = {self->code, self->upstream, self->upstream_key,
+                                   self->keys.public_z85, self->keys.secret_z85};
+    sf_error_t error;
+    link_client_t *client = link_client_new(self->ctx, self->store, &config, hooks, &error);
+    if (!client) {
+        slog_error("cannot connect with the new CURVE key (%s)", sf_strerror(error.code));
+        return;
+    }
+    link_client_destroy(&self->client);
+    self->client = client;
+    upstream_watch_start(self);
+}
+
 /* Once a second: keys, programme, parent, ranking, status.json. */
 static void daemon_second(node_t *self, const link_hooks_t *hooks, int64_t mono_ms)
 {
@@ -350,6 +374,8 @@ static void daemon_second(node_t *self, const link_hooks_t *hooks, int64_t mono_
     node_programme_reload(self, true);
     if (self->client)
         upstream_follow(self, hooks);
+    if (self->client && self->rotation_pending)
+        rotation_follow(self, hooks);
     if (self->role == ROLE_PREFECTURE)
         tier_auto_recommend(self->tier, stime_now(), mono_ms);
     node_write_status(self);

@@ -71,6 +71,7 @@ struct node {
         int64_t since;
     } * sessions;
     size_t sessions_count, sessions_cap;
+    uint64_t rotation_pending; /* county: a CURVE key switch waits (node_rotate.c) */
 };
 
 /* dir/name into out (PATH_MAX_LEN bytes); "" if it does not fit. */
@@ -114,6 +115,12 @@ int node_apply_key_confirmation(node_t *self, store_txn_t *txn, const Shifan__Pa
 int64_t node_contact_before(node_t *self, store_txn_t *txn, const char *peer);
 int node_contact_note(node_t *self, store_txn_t *txn, const char *peer, int64_t now);
 int64_t node_session_since(const node_t *self, const char *peer);
+/* node_rotate.c: at open, finishes a rotation that stopped half-way; a
+ * county daemon's tick switches to the new CURVE key once the parent has
+ * it (its announcement acknowledged, or the old key refused). */
+int node_rotate_resume(node_t *self, char *err, size_t errsize);
+int node_rotate_curve_step(node_t *self, bool key_refused, bool *switched);
+
 /* Link hook: a child's Hello was applied. */
 int node_on_hello(void *arg, store_txn_t *txn, const char *peer);
 

@@ -8,6 +8,7 @@
 #include "base/slog.h"
 #include "base/stime.h"
 #include "storage/outbox.h"
+#include "storage/records.h"
 #include "storage/signkeys.h"
 
 #include <sodium.h>
@@ -131,8 +132,9 @@ static int register_first(node_t *self, store_txn_t *txn, const char *peer, cons
         return rc;
     char fingerprint[SIGN_FINGERPRINT_LEN + 1];
     sign_fingerprint(key.key, fingerprint);
-    slog_info("registered the signing key of %s (fingerprint %s), first seen from %s", unit,
-              fingerprint, *peer ? peer : "the parent");
+    slog_info("registered the signing key of %s (fingerprint %s), %s %s", unit, fingerprint,
+              rotated ? "replacing the one before it, from" : "first seen from",
+              *peer ? peer : "the parent");
     return self->role == ROLE_PROVINCE && *peer ? confirm_down(self, txn, peer, &key) : 0;
 }
 
@@ -203,20 +205,20 @@ int node_check_signature(node_t *self, store_txn_t *txn, const char *peer,
  * then confirms the new key to the county, which sees a key it does not
  * hold at once (docs/signing.md). */
 static int key_replace(node_t *self, store_txn_t *txn, const char *peer,
-                       const Shifan__KeyAnnouncement *ann, const codec_seal_t *seal,
-                       signkey_t *current, char *why, size_t whysize)
+                       const Shifan__KeyAnnouncement *ann, signkey_t *current, bool *rotation,
+                       char *why, size_t whysize)
 {
     char held[SIGN_FINGERPRINT_LEN + 1];
     sign_fingerprint(current->key, held);
-    bool rotation = ann->has_previous_key && ann->previous_key.len == SIGN_PUBLIC_BYTES &&
-                    memcmp(ann->previous_key.data, current->key, SIGN_PUBLIC_BYTES) == 0 &&
-                    memcmp(seal->signer_key, current->key, SIGN_PUBLIC_BYTES) == 0;
-    if (!rotation && (self->role != ROLE_PROVINCE || strcmp(peer, ann->unit) == 0))
+    *rotation = codec_rotation_verifies(ann) &&
+                memcmp(ann->previous_key.data, current->key, SIGN_PUBLIC_BYTES) == 0;
+    bool rotated = *rotation;
+    if (!rotated && (self->role != ROLE_PROVINCE || strcmp(peer, ann->unit) == 0))
         return tier_refuse(why, whysize,
                            "signing key of %s: another key (%s) is registered here; a new key "
                            "must be signed by it, or the unit allowed again",
                            ann->unit, held);
-    if (!rotation)
+    if (!rotated)
         slog_warn("the signing key of %s (fingerprint %s) is replaced on the word of %s, which "
                   "registered it anew; the unit is told which key we hold",
                   ann->unit, held, peer);
@@ -224,30 +226,59 @@ static int key_replace(node_t *self, store_txn_t *txn, const char *peer,
     return signkeys_put(txn, self->store, current);
 }
 
+/* A rotation by a direct child also replaces its CURVE key: from the
+ * commit on only the new key connects (the child switches when this item
+ * is acknowledged, or when the old key is refused). */
+static int rotate_curve_key(node_t *self, store_txn_t *txn, const char *child, const char *key,
+                            char *why, size_t whysize)
+{
+    char old[KEYS_Z85_LEN + 1], owner[PROGRAMME_CODE_MAX];
+    if (!keys_valid_z85(key))
+        return tier_refuse(why, whysize, "signing key of %s: curve_key %s is not a Z85 key", child,
+                           "");
+    if (store_get_string(txn, self->store, DB_KEYS, key, owner, sizeof owner) == 0)
+        return strcmp(owner, child) == 0
+                   ? 0
+                   : tier_refuse(why, whysize,
+                                 "signing key of %s: its new curve_key is registered to %s", child,
+                                 owner);
+    int rc = store_get_string(txn, self->store, DB_CHILDREN, child, old, sizeof old);
+    if (rc)
+        return rc == SF_ENOTFOUND ? 0 : rc;
+    if ((rc = store_del(txn, self->store, DB_KEYS, old, strlen(old))) && rc != SF_ENOTFOUND)
+        return rc;
+    if ((rc = store_put_string(txn, self->store, DB_CHILDREN, child, key)) ||
+        (rc = store_put_string(txn, self->store, DB_KEYS, key, child)))
+        return rc;
+    slog_info("%s rotated its keys: its CURVE key is now %s", child, key);
+    return records_counter_bump(txn, self->store, "keys_generation");
+}
+
 int node_apply_key(node_t *self, store_txn_t *txn, const char *peer, const Shifan__Payload *payload,
                    const codec_seal_t *seal, const uint8_t *bytes, size_t len, int64_t now,
                    char *why, size_t whysize)
 {
     const Shifan__KeyAnnouncement *ann = payload->key;
-    bool self_signed = memcmp(seal->signer_key, ann->sign_key.data, SIGN_PUBLIC_BYTES) == 0;
-    if (!seal->is_signed || !seal->verifies || strcmp(seal->signer, ann->unit) != 0)
+    if (!seal->is_signed || !seal->verifies || strcmp(seal->signer, ann->unit) != 0 ||
+        memcmp(seal->signer_key, ann->sign_key.data, SIGN_PUBLIC_BYTES) != 0)
         return tier_refuse(why, whysize,
-                           "signing key of %s: the announcement is not signed by %s's key",
-                           ann->unit, ann->unit);
+                           "signing key of %s: the announcement is not signed by the key it "
+                           "announces%s",
+                           ann->unit, "");
     signkey_t current;
     int rc = signkeys_current(txn, self->store, ann->unit, &current);
     if (rc == 0 && memcmp(current.key, ann->sign_key.data, SIGN_PUBLIC_BYTES) == 0)
         return 0; /* known: a resend, or the same key by a second path */
     if (rc && rc != SF_ENOTFOUND)
         return rc;
-    if (rc == SF_ENOTFOUND && !self_signed)
-        return tier_refuse(why, whysize, "signing key of %s: a first key must sign itself%s",
-                           ann->unit, "");
-    bool replaced = rc == 0;
-    if (replaced && (rc = key_replace(self, txn, peer, ann, seal, &current, why, whysize)))
+    bool replaced = rc == 0, rotation = false;
+    if (replaced && (rc = key_replace(self, txn, peer, ann, &current, &rotation, why, whysize)))
         return rc;
     if ((rc = register_first(self, txn, peer, ann->unit, ann->sign_key.data, replaced, now, why,
                              whysize)))
+        return rc;
+    if (rotation && ann->curve_key && strcmp(peer, ann->unit) == 0 &&
+        (rc = rotate_curve_key(self, txn, ann->unit, ann->curve_key, why, whysize)))
         return rc;
     /* A hub passes it on as its county signed it, and keeps it to send
      * again to a parent that lost it (node_resync_parent). */

@@ -146,9 +146,11 @@ static const msg_entry_t catalogue[] = {
     {"--code CODE --key KEY [--sign-key HEX]: register a child's public key (and the signing key "
      "it must announce)",
      "--code 代码 --key 公钥 [--sign-key 十六进制]：登记下级节点的公钥（及其必须通告的签名密钥）"},
+    {"--code CODE [--since ISO-8601]: remove a child's keys; its open session ends too, and what "
+     "its signing key signed from then on is refused",
+     "--code 代码 [--since ISO-8601 "
+     "时间]：注销下级节点的密钥；其已建立的会话随即中断，此后用其签名密钥签署的内容一律拒收"},
     {"--code CODE is required", "须给出 --code CODE"},
-    {"--code CODE: remove a child's key; its open session ends too",
-     "--code CODE：删除下级节点的公钥，其已打开的会话也随之结束"},
     {"--key %s: expected a 40-character Z85 public key", "--key %s：应为 40 个字符的 Z85 公钥"},
     {"--key is already registered to %s; one key, one unit",
      "--key 已登记给 %s；一个密钥只对应一个单位"},
@@ -262,9 +264,13 @@ static const msg_entry_t catalogue[] = {
     {"cannot create directories in %s: %s", "无法在 %s 中创建目录：%s"},
     {"cannot load the key pair in %s: %s", "无法载入 %s 中的密钥对：%s"},
     {"cannot load the programme", "无法载入方案"},
+    {"cannot make %s: %s", "无法创建 %s：%s"},
+    {"cannot make the new keys in %s: %s", "无法在 %s 中生成新密钥：%s"},
     {"cannot make the package: %s", "无法生成数据包：%s"},
+    {"cannot move the new signing key into %s: %s", "无法把新签名密钥移入 %s：%s"},
     {"cannot open the store in %s: %s", "无法打开 %s 中的存储：%s"},
     {"cannot queue the evaluation: %s", "无法将评审结果排队发送：%s"},
+    {"cannot queue the new keys to the parent: %s", "无法把新密钥排入发往上级的队列：%s"},
     {"cannot queue the return: %s", "无法将退回排队发送：%s"},
     {"cannot queue the signing key to the parent: %s", "无法把签名密钥排入发往上级的队列：%s"},
     {"cannot read %s: %s", "无法读取 %s：%s"},
@@ -354,6 +360,8 @@ static const msg_entry_t catalogue[] = {
      "'key' prints it\n",
      "错误：--province-fingerprint %s：应为 XXXX-XXXX-XXXX-XXXX（A-Z、2-7），即省级节点 key "
      "命令显示的指纹\n"},
+    {"error: --since %s: expected an ISO 8601 time such as %s\n",
+     "错误：--since %s：应为 ISO 8601 时间，例如 %s\n"},
     {"error: --unit CODE is required\n", "错误：须给出 --unit CODE\n"},
     {"error: --year %d: programme %s covers %d-%d\n", "错误：--year %d：方案 %s 适用于 %d-%d 年\n"},
     {"error: --year %s: expected a year such as 2018\n", "错误：--year %s：应为年份，如 2018\n"},
@@ -432,6 +440,10 @@ static const msg_entry_t catalogue[] = {
     {"more than %d values", "值多于 %d 个"},
     {"neither UTF-8 nor %s text (bad byte at offset %zu)",
      "既不是 UTF-8 也不是 %s 文本（偏移 %zu 处字节有误）"},
+    {"new signing key (a county: also a new CURVE key), announced to the parent under the old one; "
+     "the queue is kept (stop the daemon first)",
+     "生成新签名密钥（县级节点同时生成新的 CURVE "
+     "密钥），用旧密钥签名通告上级；队列保留（须先停止守护进程）"},
     {"no criterion", "没有指标编号"},
     {"no data rows", "没有数据行"},
     {"no evaluation of %d has been published to this node yet", "%d 年的评审结果尚未发布到本节点"},
@@ -498,6 +510,8 @@ static const msg_entry_t catalogue[] = {
     {"site", "点位"},
     {"starts with a UTF-8 byte order mark but is not UTF-8",
      "以 UTF-8 字节顺序标记开头，内容却不是 UTF-8"},
+    {"the daemon runs on %s: stop it, rotate the keys, start it again",
+     "%s 上的守护进程正在运行：请先停止，轮换密钥后再启动"},
     {"the draft was NOT saved: %s", "草稿未保存：%s"},
     {"the file exceeds %zu MiB: no package", "文件超过 %zu MiB：不是数据包"},
     {"the form was not checked: %s", "表格未检查：%s"},
@@ -524,6 +538,9 @@ static const msg_entry_t catalogue[] = {
     {"the province has no parent to send a package to", "省级节点没有上级，无需发送数据包"},
     {"the province has no upstream: set-upstream is for a county or a prefecture hub",
      "省级没有上级节点：set-upstream 只用于县级或州（市）级"},
+    {"the province's signing key is the one every node checks by its fingerprint: it is not "
+     "rotated (docs/operations.md)",
+     "省级签名密钥由各节点按指纹核对，不在此轮换（见 docs/operations.md）"},
     {"the queue lacks item %llu: the store is damaged", "队列缺少第 %llu 项：存储已损坏"},
     {"the recommendation for %d was due by %s (the calendar of programme %s): confirming it now "
      "needs an override (--override; on the console, the override box), which is logged",

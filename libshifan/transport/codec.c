@@ -430,3 +430,55 @@ int codec_payload_sign(const uint8_t *body, size_t len, const char *signer,
     payload.signed_item = &item;
     return codec_payload_pack(&payload, out, out_len);
 }
+
+static const char ROTATE_CONTEXT[] = "shifan-rotate-1";
+
+/* The bytes a rotation's previous_signature covers. */
+static int rotation_message(const Shifan__KeyAnnouncement *ann, uint8_t **out, size_t *out_len)
+{
+    size_t unit_len = strlen(ann->unit), curve_len = ann->curve_key ? strlen(ann->curve_key) : 0;
+    size_t len = unit_len + 1 + ann->sign_key.len + curve_len + 1 + 8;
+    uint8_t *tail = malloc(len), *p = tail;
+    if (!tail)
+        return SF_ENOMEM;
+    memcpy(p, ann->unit, unit_len + 1);
+    p += unit_len + 1;
+    memcpy(p, ann->sign_key.data, ann->sign_key.len);
+    p += ann->sign_key.len;
+    if (curve_len)
+        memcpy(p, ann->curve_key, curve_len);
+    p[curve_len] = '\0';
+    put_be64(p + curve_len + 1, ann->made_at);
+    int rc = context_bytes(ROTATE_CONTEXT, tail, len, out, out_len);
+    free(tail);
+    return rc;
+}
+
+int codec_rotation_sign(const Shifan__KeyAnnouncement *ann,
+                        const uint8_t secret_key[CODEC_SIGN_SECRET_BYTES],
+                        uint8_t signature[CODEC_SIGNATURE_BYTES])
+{
+    uint8_t *message = NULL;
+    size_t len = 0;
+    int rc = rotation_message(ann, &message, &len);
+    if (rc)
+        return rc;
+    crypto_sign_detached(signature, NULL, message, len, secret_key);
+    free(message);
+    return 0;
+}
+
+bool codec_rotation_verifies(const Shifan__KeyAnnouncement *ann)
+{
+    if (!ann->has_previous_key || ann->previous_key.len != CODEC_SIGN_PUBLIC_BYTES ||
+        !ann->has_previous_signature || ann->previous_signature.len != CODEC_SIGNATURE_BYTES)
+        return false;
+    uint8_t *message = NULL;
+    size_t len = 0;
+    if (rotation_message(ann, &message, &len))
+        return false;
+    bool ok = crypto_sign_verify_detached(ann->previous_signature.data, message, len,
+                                          ann->previous_key.data) == 0;
+    free(message);
+    return ok;
+}

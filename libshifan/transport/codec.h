@@ -128,6 +128,15 @@ bool codec_receipt_verifies(const Shifan__Receipt *receipt,
                             const uint8_t body_hash[CODEC_HASH_BYTES],
                             const uint8_t public_key[CODEC_SIGN_PUBLIC_BYTES]);
 
+/* A key rotation (KeyAnnouncement.previous_signature, proto/shifan.proto):
+ * signs ann (unit, sign_key, curve_key, made_at) with the secret key it
+ * replaces into signature; SF_ENOMEM. codec_rotation_verifies: true when
+ * ann carries previous_key and a previous_signature by it. */
+int codec_rotation_sign(const Shifan__KeyAnnouncement *ann,
+                        const uint8_t secret_key[CODEC_SIGN_SECRET_BYTES],
+                        uint8_t signature[CODEC_SIGNATURE_BYTES]);
+bool codec_rotation_verifies(const Shifan__KeyAnnouncement *ann);
+
 /* Appends a Receipt to a serialized Payload without decoding and re-encoding
  * it: protobuf concatenation adds an element to the repeated `receipts`
  * field, and the original bytes travel on untouched (trap P6). Writes a
