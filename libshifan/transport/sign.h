@@ -7,7 +7,7 @@
  * are written as keys_write_file writes them (temporary name, fsync,
  * rename, fsync of the directory); sign_keys_load refuses a secret file
  * readable by group or others, owned by another user, or whose two halves
- * disagree. Nothing is signed or verified here yet.
+ * disagree. Signing and verifying are codec.h's (codec_payload_sign, codec_payload_open).
  *
  * Ownership: the caller provides every buffer; nothing is allocated.
  * Threads: no shared state; any thread. */
