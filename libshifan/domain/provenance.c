@@ -1,0 +1,80 @@
+/* provenance.c - the rule of "Time you can check" (provenance.h). */
+#include "domain/provenance.h"
+
+#include "base/msg.h"
+
+#include <stdio.h>
+
+static int64_t later(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+provenance_judgement_t provenance_judge(const provenance_times_t *times)
+{
+    provenance_judgement_t j = {PROVENANCE_UNSIGNED, false, false, 0};
+    /* An unsigned item's receipt is unsigned too: nothing the hub said of
+     * it can be told apart from what anyone on the way wrote. */
+    if (!times->is_signed)
+        return j;
+    j.verdict = PROVENANCE_NO_RECEIPT;
+    if (!times->has_receipt)
+        return j;
+    j.verdict = PROVENANCE_RECEIPT_UNVERIFIED;
+    if (!times->receipt_verifies)
+        return j;
+    j.checked = true;
+    j.verdict = PROVENANCE_PLAUSIBLE;
+    int64_t contact_gap = times->contact_before ? times->contact_before - times->submitted_at : 0;
+    int64_t session_gap =
+        times->session_since ? times->received_at - later(times->submitted_at, times->session_since)
+                             : 0;
+    if (contact_gap > PROVENANCE_MAX_DELAY) {
+        j.verdict = PROVENANCE_CONTACT_AFTER;
+        j.gap = contact_gap;
+    } else if (session_gap > PROVENANCE_MAX_DELAY) {
+        j.verdict = PROVENANCE_SESSION_UP;
+        j.gap = session_gap;
+    }
+    j.implausible = j.verdict == PROVENANCE_CONTACT_AFTER || j.verdict == PROVENANCE_SESSION_UP;
+    return j;
+}
+
+void provenance_reason(const provenance_judgement_t *judgement, sf_lang_t lang, char *buf,
+                       size_t size)
+{
+    long long hours = (long long)(judgement->gap / 3600);
+    long long minutes = (long long)(judgement->gap % 3600 / 60);
+    switch (judgement->verdict) {
+    case PROVENANCE_UNSIGNED:
+        snprintf(buf, size, "%s",
+                 msg_in(lang, "unsigned report: its time is not checked (its receipt cannot be "
+                              "verified)"));
+        return;
+    case PROVENANCE_NO_RECEIPT:
+        snprintf(buf, size, "%s", msg_in(lang, "no receipt from a hub: its time is not checked"));
+        return;
+    case PROVENANCE_RECEIPT_UNVERIFIED:
+        snprintf(buf, size, "%s",
+                 msg_in(lang, "the hub's receipt is not signed by the hub's registered key: its "
+                              "time is not checked"));
+        return;
+    case PROVENANCE_PLAUSIBLE:
+        snprintf(buf, size, "%s",
+                 msg_in(lang, "the claimed time agrees with the hub's signed receipt"));
+        return;
+    case PROVENANCE_CONTACT_AFTER:
+        snprintf(buf, size,
+                 msg_in(lang, "the hub was in contact with the county %lld h %02lld min after "
+                              "the claimed time and did not receive this report"),
+                 hours, minutes);
+        return;
+    case PROVENANCE_SESSION_UP:
+        snprintf(buf, size,
+                 msg_in(lang, "the link was up %lld h %02lld min after the claimed time without "
+                              "delivering this report"),
+                 hours, minutes);
+        return;
+    }
+    snprintf(buf, size, "%s", "");
+}
