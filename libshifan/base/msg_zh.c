@@ -229,6 +229,7 @@ static const msg_entry_t catalogue[] = {
     {"allow needs --code CODE and --key KEY", "allow 需要 --code CODE 和 --key KEY"},
     {"bool", "是否"},
     {"cannot check the password: %s", "无法核对密码：%s"},
+    {"cannot check the reports' signatures: %s", "无法核验报告的签名：%s"},
     {"cannot create %s: %s", "无法创建 %s：%s"},
     {"cannot create directories in %s: %s", "无法在 %s 中创建目录：%s"},
     {"cannot load the key pair in %s: %s", "无法载入 %s 中的密钥对：%s"},
