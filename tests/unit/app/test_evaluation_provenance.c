@@ -117,6 +117,34 @@ static void register_key(fixture_t *f, const char *unit, const pair_t *pair)
     assert_int_equal(store_write(f->store, put_key_fn, &arg), 0);
 }
 
+struct lookup_arg {
+    store_t *store;
+    const char *key;
+    bool found;
+};
+
+static int memo_exists_fn(store_txn_t *txn, void *arg)
+{
+    struct lookup_arg *a = arg;
+    const void *value;
+    size_t len;
+    a->found = store_get(txn, a->store, DB_META, a->key, strlen(a->key), &value, &len) == 0;
+    return 0;
+}
+
+/* Marks unit's pair rotated out at `until` (a key stays valid before it). */
+static void retire_key(fixture_t *f, const char *unit, const pair_t *pair, int64_t until)
+{
+    signkey_t key;
+    memset(&key, 0, sizeof key);
+    snprintf(key.unit, sizeof key.unit, "%s", unit);
+    memcpy(key.key, pair->public_key, sizeof key.key);
+    key.since = NOW - 365 * DAY;
+    key.until = until;
+    struct key_arg arg = {f, &key};
+    assert_int_equal(store_write(f->store, put_key_fn, &arg), 0);
+}
+
 /* A full Yunnan report of unit for 2018 made at submitted_at, packed as
  * the county packs it: a Report payload. */
 static uint8_t *report_body(const char *unit, const char *report_id, int64_t submitted_at,
@@ -386,6 +414,37 @@ static void a_hub_claims_nothing_it_cannot_check(void **state)
     tier_destroy(&hub);
 }
 
+/* The signatures' verdicts are remembered (meta seal/<id>) for the next
+ * evaluation, but the hub's key in force is looked up each time: after a
+ * rotation the old receipt no longer counts as the hub's. */
+static void remembered_checks_follow_the_hub_key(void **state)
+{
+    fixture_t *f = *state;
+    crafted_t c = {REWOUND, NOW - 3 * DAY, NOW, NOW - 60, NOW - 120, true, &f->hub};
+    store_crafted(f, &c);
+    for (int run = 0; run < 2; run++) {
+        json_t *root = evaluation_json(f->tier, NULL);
+        assert_true(provenance_bool(root, REWOUND, "verifies"));
+        assert_true(provenance_bool(root, REWOUND, "claimed_time_implausible"));
+        json_decref(root);
+    }
+    const char *memo_key = "seal/" REWOUND "-2018-v1-00000001";
+    struct lookup_arg lookup = {f->store, memo_key, false};
+    assert_int_equal(store_read(f->store, memo_exists_fn, &lookup), 0);
+    assert_true(lookup.found);
+    /* The hub rotates its key: the receipt signed by the old one is checked
+     * against the new one, and the time is no longer judged. */
+    pair_t rotated;
+    crypto_sign_keypair(rotated.public_key, rotated.secret_key);
+    register_key(f, HUB, &rotated);
+    retire_key(f, HUB, &f->hub, NOW);
+    json_t *root = evaluation_json(f->tier, NULL);
+    assert_true(provenance_bool(root, REWOUND, "verifies"));
+    assert_false(provenance_bool(root, REWOUND, "receipt_verifies"));
+    assert_false(provenance_bool(root, REWOUND, "claimed_time_implausible"));
+    json_decref(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_receipt_by_another_key_is_not_judged, setup, teardown),
         cmocka_unit_test_setup_teardown(an_unsigned_report_says_so, setup, teardown),
         cmocka_unit_test_setup_teardown(a_hub_claims_nothing_it_cannot_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(remembered_checks_follow_the_hub_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
