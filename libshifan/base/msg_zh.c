@@ -458,6 +458,9 @@ static const msg_entry_t catalogue[] = {
      "州（市）级节点在申报时间之后 %lld 小时 %02lld 分仍与该县有联系，却未收到本报告"},
     {"the hub's receipt is not signed by the hub's registered key: its time is not checked",
      "州（市）级节点的回执不是用其登记的签名密钥签的：不核验其时间"},
+    {"the hub's signed receipt tells nothing of its link before this report: nothing contradicts "
+     "the claimed time",
+     "州（市）级节点签名的回执未说明此前的链路情况：没有与申报时间相矛盾之处"},
     {"the inspection gives no values", "核查没有填任何值"},
     {"the inspection names no \"unit\"", "核查没有写明 \"unit\""},
     {"the inspection was NOT stored: %s", "核查未保存：%s"},

@@ -24,7 +24,8 @@ provenance_judgement_t provenance_judge(const provenance_times_t *times)
     if (!times->receipt_verifies)
         return j;
     j.checked = true;
-    j.verdict = PROVENANCE_PLAUSIBLE;
+    j.verdict = times->contact_before || times->session_since ? PROVENANCE_PLAUSIBLE
+                                                              : PROVENANCE_LINK_UNKNOWN;
     int64_t contact_gap = times->contact_before ? times->contact_before - times->submitted_at : 0;
     int64_t session_gap =
         times->session_since ? times->received_at - later(times->submitted_at, times->session_since)
@@ -38,6 +39,27 @@ provenance_judgement_t provenance_judge(const provenance_times_t *times)
     }
     j.implausible = j.verdict == PROVENANCE_CONTACT_AFTER || j.verdict == PROVENANCE_SESSION_UP;
     return j;
+}
+
+const char *provenance_verdict_name(provenance_verdict_t verdict)
+{
+    switch (verdict) {
+    case PROVENANCE_UNSIGNED:
+        return "unsigned";
+    case PROVENANCE_NO_RECEIPT:
+        return "no_receipt";
+    case PROVENANCE_RECEIPT_UNVERIFIED:
+        return "receipt_unverified";
+    case PROVENANCE_PLAUSIBLE:
+        return "plausible";
+    case PROVENANCE_LINK_UNKNOWN:
+        return "link_unknown";
+    case PROVENANCE_CONTACT_AFTER:
+        return "contact_after";
+    case PROVENANCE_SESSION_UP:
+        return "session_up";
+    }
+    return "unknown";
 }
 
 void provenance_reason(const provenance_judgement_t *judgement, sf_lang_t lang, char *buf,
@@ -62,6 +84,11 @@ void provenance_reason(const provenance_judgement_t *judgement, sf_lang_t lang, 
     case PROVENANCE_PLAUSIBLE:
         snprintf(buf, size, "%s",
                  msg_in(lang, "the claimed time agrees with the hub's signed receipt"));
+        return;
+    case PROVENANCE_LINK_UNKNOWN:
+        snprintf(buf, size, "%s",
+                 msg_in(lang, "the hub's signed receipt tells nothing of its link before this "
+                              "report: nothing contradicts the claimed time"));
         return;
     case PROVENANCE_CONTACT_AFTER:
         snprintf(buf, size,

@@ -36,9 +36,11 @@ typedef enum {
     PROVENANCE_NO_RECEIPT,         /* not checked: no hub receipt */
     PROVENANCE_RECEIPT_UNVERIFIED, /* not checked: receipt not by the hub's registered key */
     PROVENANCE_PLAUSIBLE,          /* checked: nothing contradicts the claimed time */
+    PROVENANCE_LINK_UNKNOWN,       /* checked: the hub knew nothing of its link before */
     PROVENANCE_CONTACT_AFTER,      /* rule (a) */
     PROVENANCE_SESSION_UP,         /* rule (b) */
 } provenance_verdict_t;
+#define PROVENANCE_VERDICT_COUNT 7
 
 /* The times the rule reads, and what the caller verified. */
 typedef struct {
@@ -72,6 +74,11 @@ typedef struct {
 
 /* Applies the rule to times. */
 provenance_judgement_t provenance_judge(const provenance_times_t *times);
+
+/* The verdict's stable name, for scripts: "unsigned", "no_receipt",
+ * "receipt_unverified", "plausible", "link_unknown", "contact_after",
+ * "session_up". */
+const char *provenance_verdict_name(provenance_verdict_t verdict);
 
 /* The judgement in one line in lang (the English is the msg() key), into
  * buf (truncated to size, always NUL-terminated). */

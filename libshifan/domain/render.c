@@ -308,6 +308,7 @@ static void json_provenance(jsonw_t *w, const provenance_t *p)
     member_time(w, "session_since", p->times.session_since);
     member_bool(w, "receipt_verifies", p->times.receipt_verifies);
     member_bool(w, "time_checked", p->judgement.checked);
+    member_string(w, "verdict", provenance_verdict_name(p->judgement.verdict));
     member_bool(w, "claimed_time_implausible", p->judgement.implausible);
     member_string(w, "reason", reason);
     jsonw_object_end(w);

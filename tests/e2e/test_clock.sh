@@ -68,10 +68,12 @@ fingerprint=$(county --data "$WORK/$REWOUND" key --json | jq -r .fingerprint)
 [ "$(prov $REWOUND claimed_time_implausible)" = true ] ||
     fail "$REWOUND not flagged: $(prov $REWOUND reason)"
 grep -q "claimed_time_implausible" <<<"$(flags $REWOUND)" || fail "$REWOUND flags: $(flags $REWOUND)"
+case $(prov $REWOUND verdict) in contact_after | session_up) ;; *) fail "$REWOUND: verdict $(prov $REWOUND verdict)" ;; esac
 reason=$(prov $REWOUND reason)
 grep -Eq "^the (hub was in contact with the county|link was up) [0-9]+ h [0-9]+ min after the claimed time" \
     <<<"$reason" || fail "$REWOUND: reason \"$reason\""
 [ "$(prov $HONEST claimed_time_implausible)" = false ] || fail "$HONEST flagged: $(prov $HONEST reason)"
+[ "$(prov $HONEST verdict)" = plausible ] || fail "$HONEST: verdict $(prov $HONEST verdict)"
 ! grep -q "claimed_time_implausible" <<<"$(flags $HONEST)" || fail "$HONEST flags: $(flags $HONEST)"
 note "$REWOUND flagged ($reason); $HONEST checked and not flagged"
 

@@ -325,6 +325,7 @@ static void an_honest_claim_verifies_and_is_not_flagged(void **state)
     assert_string_equal(provenance_string(root, HONEST, "received_by"), HUB);
     assert_int_equal(strlen(provenance_string(root, HONEST, "fingerprint")), 19);
     assert_non_null(provenance_string(root, HONEST, "contact_before"));
+    assert_string_equal(provenance_string(root, HONEST, "verdict"), "plausible");
     /* A unit that sent nothing has nothing to vouch for. */
     assert_true(json_is_null(json_object_get(unit_of(root, "530115"), "provenance")));
     json_decref(root);
@@ -341,6 +342,7 @@ static void a_rewound_claim_is_flagged_with_its_reason(void **state)
     assert_true(provenance_bool(root, REWOUND, "receipt_verifies"));
     assert_true(provenance_bool(root, REWOUND, "claimed_time_implausible"));
     assert_true(has_flag(root, REWOUND, "claimed_time_implausible"));
+    assert_string_equal(provenance_string(root, REWOUND, "verdict"), "contact_after");
     assert_string_equal(provenance_string(root, REWOUND, "reason"),
                         "the hub was in contact with the county 71 h 59 min after the claimed "
                         "time and did not receive this report");
@@ -379,6 +381,7 @@ static void a_receipt_by_another_key_is_not_judged(void **state)
     assert_false(provenance_bool(root, WRONG_RECEIPT, "claimed_time_implausible"));
     assert_false(has_flag(root, WRONG_RECEIPT, "claimed_time_implausible"));
     assert_non_null(strstr(provenance_string(root, WRONG_RECEIPT, "reason"), "not checked"));
+    assert_string_equal(provenance_string(root, WRONG_RECEIPT, "verdict"), "receipt_unverified");
     json_decref(root);
 }
 
@@ -396,6 +399,7 @@ static void an_unsigned_report_says_so(void **state)
     assert_null(provenance_string(root, UNSIGNED, "fingerprint"));
     assert_string_equal(provenance_string(root, UNSIGNED, "received_by"), HUB);
     assert_non_null(strstr(provenance_string(root, UNSIGNED, "reason"), "unsigned report"));
+    assert_string_equal(provenance_string(root, UNSIGNED, "verdict"), "unsigned");
     json_decref(root);
 }
 

@@ -33,7 +33,7 @@ static void unknown_link_times_accuse_nobody(void **state)
     provenance_judgement_t j = provenance_judge(&t);
     assert_true(j.checked);
     assert_false(j.implausible);
-    assert_int_equal(j.verdict, PROVENANCE_PLAUSIBLE);
+    assert_int_equal(j.verdict, PROVENANCE_LINK_UNKNOWN);
 }
 
 static void contact_exactly_a_day_after_is_plausible(void **state)
@@ -44,6 +44,7 @@ static void contact_exactly_a_day_after_is_plausible(void **state)
     provenance_judgement_t j = provenance_judge(&t);
     assert_true(j.checked);
     assert_false(j.implausible);
+    assert_int_equal(j.verdict, PROVENANCE_PLAUSIBLE);
     t.contact_before = T_S + DAY + 1;
     j = provenance_judge(&t);
     assert_true(j.implausible);
@@ -131,7 +132,7 @@ static void every_verdict_has_a_line_in_both_languages(void **state)
                               "claimed time and did not receive this report");
     provenance_reason(&j, LANG_ZH, line, sizeof line);
     assert_non_null(strstr(line, "71 小时 59 分"));
-    for (int v = PROVENANCE_UNSIGNED; v <= PROVENANCE_SESSION_UP; v++) {
+    for (int v = 0; v < PROVENANCE_VERDICT_COUNT; v++) {
         provenance_judgement_t each = {(provenance_verdict_t)v, false, false, DAY + 60};
         char en[PROVENANCE_REASON_MAX], zh[PROVENANCE_REASON_MAX];
         provenance_reason(&each, LANG_EN, en, sizeof en);
@@ -139,6 +140,10 @@ static void every_verdict_has_a_line_in_both_languages(void **state)
         assert_true(strlen(en) > 20);
         assert_string_not_equal(en, zh);
         assert_null(strchr(en, '\n'));
+        assert_string_not_equal(provenance_verdict_name((provenance_verdict_t)v), "unknown");
+        for (int w = 0; w < v; w++)
+            assert_string_not_equal(provenance_verdict_name((provenance_verdict_t)v),
+                                    provenance_verdict_name((provenance_verdict_t)w));
     }
     provenance_judgement_t unsigned_report = {PROVENANCE_UNSIGNED, false, false, 0};
     provenance_reason(&unsigned_report, LANG_EN, line, sizeof line);
