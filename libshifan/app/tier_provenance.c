@@ -105,9 +105,10 @@ static bool memo_get(store_txn_t *txn, store_t *store, const char *report_id,
 }
 
 /* The maker: its signature, and whether the key it names is the one
- * registered here for it, in force when it says it made the item. */
-static void seal_facts(store_txn_t *txn, store_t *store, const codec_seal_t *seal,
-                       int64_t submitted_at, provenance_t *p)
+ * registered here for it, in force when it says it made the item, and it
+ * is the unit or the county node above it (a site's). */
+static void seal_facts(tier_t *self, store_txn_t *txn, const engine_unit_result_t *u,
+                       const codec_seal_t *seal, provenance_t *p)
 {
     p->is_signed = p->times.is_signed = seal->is_signed;
     if (!seal->is_signed)
@@ -116,8 +117,9 @@ static void seal_facts(store_txn_t *txn, store_t *store, const codec_seal_t *sea
     snprintf(p->signer, sizeof p->signer, "%s", seal->signer);
     sign_fingerprint(seal->signer_key, p->fingerprint);
     signkey_t key;
-    p->registered = signkeys_get(txn, store, seal->signer, seal->signer_key, &key) == 0 &&
-                    signkeys_valid_at(&key, submitted_at);
+    p->registered = programme_unit_within(self->programme, u->unit->code, seal->signer) &&
+                    signkeys_get(txn, self->store, seal->signer, seal->signer_key, &key) == 0 &&
+                    signkeys_valid_at(&key, u->submitted_at);
 }
 
 /* Whether node is a prefecture hub above unit: only its receipt tells the
@@ -189,7 +191,7 @@ static int provenance_of_unit(struct provenance_arg *a, store_txn_t *txn,
     provenance_t p;
     memset(&p, 0, sizeof p);
     p.times.submitted_at = u->submitted_at;
-    seal_facts(txn, a->self->store, &memo.seal, u->submitted_at, &p);
+    seal_facts(a->self, txn, u, &memo.seal, &p);
     bool same_receipt_key = receipt_facts(a->self, txn, u, payload, &memo, &p);
     codec_payload_free_arena(a->arena, payload);
     p.judgement = provenance_judge(&p.times);

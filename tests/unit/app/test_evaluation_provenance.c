@@ -60,7 +60,13 @@ typedef struct {
     int64_t received_at, contact_before, session_since;
     bool is_signed;
     const pair_t *stamper; /* signs the receipt */
+    const char *signer;    /* NULL: the unit signs its own report */
 } crafted_t;
+
+static const char *signer_of(const crafted_t *c)
+{
+    return c->signer ? c->signer : c->unit;
+}
 
 static void register_key(fixture_t *f, const char *unit, const pair_t *pair);
 
@@ -201,7 +207,7 @@ static uint8_t *crafted_bytes(const crafted_t *c, const pair_t *county, const ch
         return out;
     }
     uint8_t *signed_item;
-    assert_int_equal(codec_payload_sign(body, body_len, c->unit, county->public_key,
+    assert_int_equal(codec_payload_sign(body, body_len, signer_of(c), county->public_key,
                                         county->secret_key, &signed_item, &signed_len),
                      0);
     free(body);
@@ -248,7 +254,7 @@ static void store_crafted(fixture_t *f, const crafted_t *c)
     pair_t county;
     crypto_sign_keypair(county.public_key, county.secret_key);
     if (c->is_signed)
-        register_key(f, c->unit, &county);
+        register_key(f, signer_of(c), &county);
     struct store_arg arg = {f, c, &county};
     assert_int_equal(store_write(f->store, store_fn, &arg), 0);
 }
@@ -311,7 +317,7 @@ static bool has_flag(json_t *root, const char *code, const char *flag)
 static void an_honest_claim_verifies_and_is_not_flagged(void **state)
 {
     fixture_t *f = *state;
-    crafted_t c = {HONEST, NOW - 600, NOW, NOW - 3600, NOW - 7200, true, &f->hub};
+    crafted_t c = {HONEST, NOW - 600, NOW, NOW - 3600, NOW - 7200, true, &f->hub, NULL};
     store_crafted(f, &c);
     json_t *root = evaluation_json(f->tier, NULL);
     assert_true(provenance_bool(root, HONEST, "signed"));
@@ -335,7 +341,7 @@ static void a_rewound_claim_is_flagged_with_its_reason(void **state)
 {
     fixture_t *f = *state;
     /* Claimed three days ago; the hub had been in contact a minute before. */
-    crafted_t c = {REWOUND, NOW - 3 * DAY, NOW, NOW - 60, NOW - 120, true, &f->hub};
+    crafted_t c = {REWOUND, NOW - 3 * DAY, NOW, NOW - 60, NOW - 120, true, &f->hub, NULL};
     store_crafted(f, &c);
     json_t *root = evaluation_json(f->tier, NULL);
     assert_true(provenance_bool(root, REWOUND, "verifies"));
@@ -353,10 +359,10 @@ static void a_link_that_was_down_explains_a_late_receipt(void **state)
 {
     fixture_t *f = *state;
     /* Imported from a package five days on: no session, last contact before. */
-    crafted_t package = {PACKAGE, NOW - 5 * DAY, NOW, NOW - 6 * DAY, 0, true, &f->hub};
+    crafted_t package = {PACKAGE, NOW - 5 * DAY, NOW, NOW - 6 * DAY, 0, true, &f->hub, NULL};
     /* The link came back two days ago and delivered at once... */
-    crafted_t back = {LATER_SESSION, NOW - 5 * DAY, NOW - 2 * DAY + 5, NOW - 6 * DAY, NOW - 2 * DAY,
-                      true,          &f->hub};
+    crafted_t back = {LATER_SESSION, NOW - 5 * DAY, NOW - 2 * DAY + 5, NOW - 6 * DAY,
+                      NOW - 2 * DAY, true,          &f->hub,           NULL};
     store_crafted(f, &package);
     store_crafted(f, &back);
     json_t *root = evaluation_json(f->tier, NULL);
@@ -372,7 +378,8 @@ static void a_receipt_by_another_key_is_not_judged(void **state)
 {
     fixture_t *f = *state;
     /* Would be flagged, had the hub's registered key signed the receipt. */
-    crafted_t c = {WRONG_RECEIPT, NOW - 3 * DAY, NOW, NOW - 60, NOW - 120, true, &f->stranger};
+    crafted_t c = {WRONG_RECEIPT, NOW - 3 * DAY, NOW,          NOW - 60,
+                   NOW - 120,     true,          &f->stranger, NULL};
     store_crafted(f, &c);
     json_t *root = evaluation_json(f->tier, NULL);
     assert_true(provenance_bool(root, WRONG_RECEIPT, "verifies"));
@@ -388,7 +395,7 @@ static void a_receipt_by_another_key_is_not_judged(void **state)
 static void an_unsigned_report_says_so(void **state)
 {
     fixture_t *f = *state;
-    crafted_t c = {UNSIGNED, NOW - 3 * DAY, NOW, 0, 0, false, NULL};
+    crafted_t c = {UNSIGNED, NOW - 3 * DAY, NOW, 0, 0, false, NULL, NULL};
     store_crafted(f, &c);
     json_t *root = evaluation_json(f->tier, NULL);
     assert_false(provenance_bool(root, UNSIGNED, "signed"));
@@ -406,7 +413,7 @@ static void an_unsigned_report_says_so(void **state)
 static void a_hub_claims_nothing_it_cannot_check(void **state)
 {
     fixture_t *f = *state;
-    crafted_t c = {REWOUND, NOW - 3 * DAY, NOW, NOW - 60, NOW - 120, true, &f->hub};
+    crafted_t c = {REWOUND, NOW - 3 * DAY, NOW, NOW - 60, NOW - 120, true, &f->hub, NULL};
     store_crafted(f, &c);
     sf_error_t error = {0, ""};
     tier_t *hub = tier_new(ROLE_PREFECTURE, HUB, 1, f->store, &error);
@@ -424,7 +431,7 @@ static void a_hub_claims_nothing_it_cannot_check(void **state)
 static void remembered_checks_follow_the_hub_key(void **state)
 {
     fixture_t *f = *state;
-    crafted_t c = {REWOUND, NOW - 3 * DAY, NOW, NOW - 60, NOW - 120, true, &f->hub};
+    crafted_t c = {REWOUND, NOW - 3 * DAY, NOW, NOW - 60, NOW - 120, true, &f->hub, NULL};
     store_crafted(f, &c);
     for (int run = 0; run < 2; run++) {
         json_t *root = evaluation_json(f->tier, NULL);
@@ -449,6 +456,20 @@ static void remembered_checks_follow_the_hub_key(void **state)
     json_decref(root);
 }
 
+/* A county's own registered key on a neighbour's report does not make
+ * it the neighbour's. */
+static void a_report_signed_by_another_county_is_not_registered(void **state)
+{
+    fixture_t *f = *state;
+    crafted_t c = {HONEST, NOW - 600, NOW, NOW - 3600, NOW - 7200, true, &f->hub, REWOUND};
+    store_crafted(f, &c);
+    json_t *root = evaluation_json(f->tier, NULL);
+    assert_true(provenance_bool(root, HONEST, "verifies"));
+    assert_string_equal(provenance_string(root, HONEST, "signer"), REWOUND);
+    assert_false(provenance_bool(root, HONEST, "registered"));
+    json_decref(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +483,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_unsigned_report_says_so, setup, teardown),
         cmocka_unit_test_setup_teardown(a_hub_claims_nothing_it_cannot_check, setup, teardown),
         cmocka_unit_test_setup_teardown(remembered_checks_follow_the_hub_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_report_signed_by_another_county_is_not_registered, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
