@@ -155,11 +155,12 @@ html=$WORK/result.html
 # code name status qualified recommended demonstration national flags.
 zh_flags='{"late":"迟报","discrepancy":"核查不符（取消本年度推荐资格）","returned":"已退回修改",
   "missing_values":"有缺项","inspected":"经核查","corrected":"已更正","not_yet_due":"未到截止日期",
-  "designated_earlier":"往年已认定"}'
+  "designated_earlier":"往年已认定","claimed_time_implausible":"申报时间存疑"}'
 jq -r --argjson zh "$zh_flags" '.units[] | [.code, .name, .status, .qualified, .recommended, .demonstration,
     .national_candidate, ([.flags[] | $zh[.]] | join("；"))] | join(" ")' "$R" | sort >"$WORK/facts.json-html.txt"
 grep -E '^<tr( class="recommended")?><td>[0-9]{6}</td><td class="name">' "$html" |
-    sed -E 's/<tr( class="recommended")?>//; s/<\/tr>$//; s/<td[^>]*>//g; s/<\/td>/|/g' |
+    sed -E 's/<tr( class="recommended")?>//; s/<\/tr>$//; s/ <span class="mark"[^>]*>[^<]*<\/span>//;
+        s/<td[^>]*>//g; s/<\/td>/|/g' |
     awk -F'|' '{ st = $3 == "按时" ? "on_time" : $3 == "迟报" ? "late" : $3 == "未报" ? "missing" : "?" $3
         yes = "true"; no = "false"
         print $1, $2, st, ($(NF-7) == "合格" ? yes : $(NF-7) == "不合格" ? no : "?"),
