@@ -500,7 +500,7 @@ int node_announce_key(node_t *self, int64_t now)
     if ((rc = store_write(self->store, announce_fn, &arg)) == 0) {
         char fingerprint[SIGN_FINGERPRINT_LEN + 1];
         sign_fingerprint(self->sign.public_key, fingerprint);
-        slog_info("queued our signing key (fingerprint %s) to the parent", fingerprint);
+        slog_debug("queued our signing key (fingerprint %s) to the parent", fingerprint);
     }
     return rc;
 }

@@ -64,7 +64,7 @@ static int child_quota_take(node_t *self, store_txn_t *txn, const char *child, u
 /* What an item arrived with besides its bytes. */
 typedef struct {
     codec_seal_t seal;      /* who signed it */
-    int64_t contact_before; /* the previous item of the same child (0: none) */
+    int64_t claimed_before; /* the previous item of the same child (0: none) */
 } arrival_t;
 
 /* At the province: the hub's receipt on a signed item of one of its
@@ -100,7 +100,7 @@ static int stamp_receipt(node_t *self, const char *peer, const arrival_t *arriva
     codec_receipt_t receipt = {
         .node = self->code,
         .received_at = now,
-        .contact_before = arrival->contact_before,
+        .claimed_before = arrival->claimed_before,
         .session_since = node_session_since(self, peer),
         .body_hash = arrival->seal.is_signed ? arrival->seal.body_hash : NULL,
         .secret_key = arrival->seal.is_signed ? self->sign.secret_key : NULL,
@@ -236,7 +236,7 @@ int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8_t *byt
                            *peer ? peer : "the parent", "");
     int64_t now = stime_now();
     if (*peer)
-        arrival.contact_before = node_contact_before(self, txn, peer);
+        arrival.claimed_before = node_claimed_before(self, txn, peer);
     admission_t at = {.programme = node_programme(self),
                       .receiver = self->code,
                       .peer = peer,
@@ -253,7 +253,7 @@ int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8_t *byt
                                          whysize)))
         rc = apply_item(self, txn, peer, payload, &arrival, bytes, len, now, why, whysize);
     if (rc == 0 && *peer)
-        rc = node_contact_note(self, txn, peer, now);
+        rc = node_claimed_note(self, txn, peer, payload);
     codec_payload_free_arena(self->arena, payload);
     if ((rc == LINK_REFUSED || rc == LINK_REFUSED_UNIT) && *peer &&
         tier_programme_pending(self->tier, txn)) {

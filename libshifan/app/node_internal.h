@@ -110,10 +110,13 @@ int node_apply_key(node_t *self, store_txn_t *txn, const char *peer, const Shifa
 /* A KeyConfirmation from the parent: ours is recorded, a child's passed down. */
 int node_apply_key_confirmation(node_t *self, store_txn_t *txn, const Shifan__Payload *payload,
                                 const uint8_t *bytes, size_t len);
-/* The latest time an item of peer arrived here before now (0: never), and
- * its update; since when peer's session is open in this daemon (0). */
-int64_t node_contact_before(node_t *self, store_txn_t *txn, const char *peer);
-int node_contact_note(node_t *self, store_txn_t *txn, const char *peer, int64_t now);
+/* The latest time peer claimed for an item it made (submitted_at,
+ * made_at, ...) among those that arrived here (0: none), and its update
+ * after an item applied; since when peer's session is open in this daemon
+ * (0: not known). A receipt carries the first two (docs/signing.md). */
+int64_t node_claimed_before(node_t *self, store_txn_t *txn, const char *peer);
+int node_claimed_note(node_t *self, store_txn_t *txn, const char *peer,
+                      const Shifan__Payload *payload);
 int64_t node_session_since(const node_t *self, const char *peer);
 /* node_rotate.c: at open, finishes a rotation that stopped half-way; a
  * county daemon's tick switches to the new CURVE key once the parent has

@@ -322,25 +322,30 @@ int node_apply_key_confirmation(node_t *self, store_txn_t *txn, const Shifan__Pa
 
 /* ---- contact with children, for receipts ---- */
 
-static char *contact_key(char *out, size_t size, const char *peer)
+static char *claimed_key(char *out, size_t size, const char *peer)
 {
-    snprintf(out, size, "contact/%s", peer);
+    snprintf(out, size, "claimed/%s", peer);
     return out;
 }
 
-int64_t node_contact_before(node_t *self, store_txn_t *txn, const char *peer)
+int64_t node_claimed_before(node_t *self, store_txn_t *txn, const char *peer)
 {
     char key[64];
     uint64_t value = 0;
-    store_get_u64(txn, self->store, DB_META, contact_key(key, sizeof key, peer), &value);
+    store_get_u64(txn, self->store, DB_META, claimed_key(key, sizeof key, peer), &value);
     return (int64_t)value;
 }
 
-int node_contact_note(node_t *self, store_txn_t *txn, const char *peer, int64_t now)
+int node_claimed_note(node_t *self, store_txn_t *txn, const char *peer,
+                      const Shifan__Payload *payload)
 {
+    int64_t made_at = 0;
+    const char *maker = expected_signer(self, peer, payload, &made_at);
+    if (!maker || strcmp(maker, peer) != 0 || made_at <= node_claimed_before(self, txn, peer))
+        return 0; /* only what the child itself made, and the latest time it claimed */
     char key[64];
-    return store_put_u64(txn, self->store, DB_META, contact_key(key, sizeof key, peer),
-                         (uint64_t)now);
+    return store_put_u64(txn, self->store, DB_META, claimed_key(key, sizeof key, peer),
+                         (uint64_t)made_at);
 }
 
 int64_t node_session_since(const node_t *self, const char *peer)

@@ -161,6 +161,12 @@ int tier_evaluate(tier_t *self, int year, const char *scope, int64_t now, engine
         return SF_ESTORE;
     int rc = engine_evaluate(input, year, now, scope, result, err, errsize);
     engine_input_destroy(&input);
+    /* Only the province holds every county's and hub's signing key: a
+     * hub's or county's check would tell what it cannot know. */
+    if (rc == 0 && self->role == ROLE_PROVINCE && (rc = tier_attach_provenance(self, *result))) {
+        snprintf(err, errsize, msg("cannot check the reports' signatures: %s"), sf_strerror(rc));
+        engine_result_destroy(result);
+    }
     return rc;
 }
 

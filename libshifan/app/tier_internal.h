@@ -75,6 +75,12 @@ typedef struct {
 int tier_load_into(tier_t *self, store_txn_t *txn, engine_input_t *input, bool reports_only,
                    const tier_load_watch_t *watch);
 
+/* Attaches to result the provenance of every counted version in its scope
+ * (tier_provenance.c): signature, registered key, the hub's receipt and the
+ * rule of docs/signing.md "Time you can check". One read transaction. 0 or
+ * the store's error, SF_ENOMEM. */
+int tier_attach_provenance(tier_t *self, engine_result_t *result);
+
 /* True if an evaluation here takes this stored recommendation into account. */
 bool tier_recommendation_counts(const tier_t *self, const Shifan__Recommendation *rec);
 

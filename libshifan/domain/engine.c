@@ -121,7 +121,8 @@ struct engine_result {
     bool has_province;
     const programme_unit_t *scope; /* the unit the evaluation is for */
     engine_province_result_t province;
-    char **reasons; /* per unit: its own copy of the return reason */
+    char **reasons;                 /* per unit: its own copy of the return reason */
+    provenance_t *provenance_block; /* per unit, once a caller attaches one */
 };
 
 static int grow(void **array, size_t *cap, size_t need, size_t size)
@@ -1083,6 +1084,7 @@ void engine_result_destroy(engine_result_t **self_p)
     for (size_t i = 0; self->reasons && i < self->unit_count; i++)
         free(self->reasons[i]);
     free(self->reasons);
+    free(self->provenance_block);
     free(self);
     *self_p = NULL;
 }
@@ -1272,6 +1274,26 @@ const engine_unit_result_t *engine_result_find_unit(const engine_result_t *self,
     return NULL;
 }
 
+int engine_result_set_provenance(engine_result_t *self, const char *unit,
+                                 const provenance_t *provenance)
+{
+    engine_unit_result_t *u = (engine_unit_result_t *)engine_result_find_unit(self, unit);
+    if (!u || !u->report_id[0])
+        return SF_EINVAL;
+    /* One block for every unit: the result is freed as one. */
+    if (!self->provenance_block &&
+        !(self->provenance_block = calloc(self->unit_count, sizeof *self->provenance_block)))
+        return SF_ENOMEM;
+    provenance_t *slot = &self->provenance_block[u - self->units];
+    *slot = *provenance;
+    u->provenance = slot;
+    if (provenance->judgement.implausible)
+        u->flags |= ENGINE_FLAG_CLAIMED_TIME;
+    else
+        u->flags &= ~(unsigned)ENGINE_FLAG_CLAIMED_TIME;
+    return 0;
+}
+
 size_t engine_result_prefecture_count(const engine_result_t *self)
 {
     return self->scope_prefecture_count;
@@ -1337,6 +1359,8 @@ const char *engine_flag_name(unsigned flag)
         return "not_yet_due";
     case ENGINE_FLAG_DESIGNATED:
         return "designated_earlier";
+    case ENGINE_FLAG_CLAIMED_TIME:
+        return "claimed_time_implausible";
     }
     return NULL;
 }

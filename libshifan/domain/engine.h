@@ -25,7 +25,8 @@
  * engine_evaluate also a sentence in err.
  *
  * Ownership: the input keeps a pointer to the programme, which must outlive
- * it and every result; everything added is copied. Results are immutable and
+ * it and every result; everything added is copied. Results are immutable
+ * once engine_result_set_provenance has attached what the caller knows, and
  * every pointer into a result lives as long as the result (and the
  * programme); a result does not need its input any more. */
 #ifndef SHIFAN_ENGINE_H
@@ -36,6 +37,7 @@
 #include <stdint.h>
 
 #include "domain/programme.h"
+#include "domain/provenance.h"
 #include "domain/report.h"
 
 typedef enum {
@@ -57,8 +59,11 @@ typedef enum {
     ENGINE_FLAG_CORRECTED = 1u << 5,      /* more than one version was submitted */
     ENGINE_FLAG_NOT_YET_DUE = 1u << 6,    /* missing, but the deadline has not passed */
     ENGINE_FLAG_DESIGNATED = 1u << 7,     /* demonstration unit of an earlier year */
+    /* The counted version's claimed time contradicts the hub's signed
+     * receipt (provenance.h); set by engine_result_set_provenance. */
+    ENGINE_FLAG_CLAIMED_TIME = 1u << 8,
 } engine_flag_t;
-#define ENGINE_FLAG_COUNT 8
+#define ENGINE_FLAG_COUNT 9
 #define ENGINE_FLAGS_DISQUALIFY (ENGINE_FLAG_DISCREPANCY | ENGINE_FLAG_RETURNED)
 
 /* Where a prefecture's effective recommendation comes from. */
@@ -158,6 +163,9 @@ typedef struct {
     bool demonstration;       /* provincial demonstration unit of this year */
     bool national_candidate;
     int designated_year; /* year it became a demonstration unit before, 0 if never */
+    /* Who signed and received the counted version: NULL until the caller
+     * attaches it (engine_result_set_provenance), and for a missing unit. */
+    const provenance_t *provenance;
 } engine_unit_result_t;
 
 /* Aggregate of one criterion over the units with a value. */
@@ -253,6 +261,16 @@ const engine_prefecture_result_t *engine_result_find_prefecture(const engine_res
 const programme_unit_t *engine_result_scope(const engine_result_t *self);
 /* The province section; NULL unless the scope was the whole province. */
 const engine_province_result_t *engine_result_province(const engine_result_t *self);
+
+/* Attaches the provenance of a unit's counted version (copied), and flags
+ * the unit ENGINE_FLAG_CLAIMED_TIME when its judgement is implausible. The
+ * engine has no store nor keys, so the caller that has them (the app)
+ * establishes the facts after engine_evaluate; this is the one change a
+ * result takes, made before it is rendered or shared between threads.
+ * Returns 0, SF_EINVAL (the unit is not in the result's scope or has no
+ * counted version) or SF_ENOMEM. */
+int engine_result_set_provenance(engine_result_t *self, const char *unit,
+                                 const provenance_t *provenance);
 
 const char *engine_status_name(engine_status_t status); /* "on_time", "late", "missing" */
 /* Name of one flag bit ("late", "discrepancy", ...), NULL for an unknown bit. */

@@ -9,6 +9,7 @@
 #include "base/stime.h"
 #include "domain/csvw.h"
 #include "domain/jsonw.h"
+#include "domain/provenance.h"
 #include "domain/verdict.h"
 
 #include <math.h>
@@ -255,6 +256,64 @@ static void json_criterion(jsonw_t *w, const engine_criterion_result_t *cr)
     jsonw_object_end(w);
 }
 
+/* The version counted: its id, number, times and any return. */
+static void json_unit_counted(jsonw_t *w, const engine_unit_result_t *u)
+{
+    if (u->report_id[0])
+        member_string(w, "report_id", u->report_id);
+    else
+        member_null(w, "report_id");
+    if (u->version)
+        member_integer(w, "version", u->version);
+    else
+        member_null(w, "version");
+    member_integer(w, "versions", (long long)u->version_count);
+    member_time(w, "first_submitted_at", u->first_submitted_at);
+    member_time(w, "submitted_at", u->submitted_at);
+    member_time(w, "received_at", u->received_at);
+    if (u->return_reason)
+        member_string(w, "return_reason", u->return_reason);
+    else
+        member_null(w, "return_reason");
+}
+
+static void member_code(jsonw_t *w, const char *key, const char *code)
+{
+    if (code[0])
+        member_string(w, key, code);
+    else
+        member_null(w, key);
+}
+
+/* Who signed the counted version, who received it when, and whether its
+ * claimed time stands (docs/results-format.md); null when not established.
+ * The reason is English whatever the language: JSON is for scripts. */
+static void json_provenance(jsonw_t *w, const provenance_t *p)
+{
+    if (!p) {
+        jsonw_null(w);
+        return;
+    }
+    char reason[PROVENANCE_REASON_MAX];
+    provenance_reason(&p->judgement, LANG_EN, reason, sizeof reason);
+    jsonw_object_begin(w);
+    member_bool(w, "signed", p->is_signed);
+    member_bool(w, "verifies", p->verifies);
+    member_code(w, "signer", p->signer);
+    member_code(w, "fingerprint", p->fingerprint);
+    member_bool(w, "registered", p->registered);
+    member_code(w, "received_by", p->received_by);
+    member_time(w, "received_at", p->times.received_at);
+    member_time(w, "claimed_before", p->times.claimed_before);
+    member_time(w, "session_since", p->times.session_since);
+    member_bool(w, "receipt_verifies", p->times.receipt_verifies);
+    member_bool(w, "time_checked", p->judgement.checked);
+    member_string(w, "verdict", provenance_verdict_name(p->judgement.verdict));
+    member_bool(w, "claimed_time_implausible", p->judgement.implausible);
+    member_string(w, "reason", reason);
+    jsonw_object_end(w);
+}
+
 static void json_unit(jsonw_t *w, const engine_result_t *result, const engine_unit_result_t *u)
 {
     const programme_t *programme = engine_result_programme(result);
@@ -290,27 +349,14 @@ static void json_unit(jsonw_t *w, const engine_result_t *result, const engine_un
         member_integer(w, "designated_year", u->designated_year);
     else
         member_null(w, "designated_year");
-    if (u->report_id[0])
-        member_string(w, "report_id", u->report_id);
-    else
-        member_null(w, "report_id");
-    if (u->version)
-        member_integer(w, "version", u->version);
-    else
-        member_null(w, "version");
-    member_integer(w, "versions", (long long)u->version_count);
-    member_time(w, "first_submitted_at", u->first_submitted_at);
-    member_time(w, "submitted_at", u->submitted_at);
-    member_time(w, "received_at", u->received_at);
-    if (u->return_reason)
-        member_string(w, "return_reason", u->return_reason);
-    else
-        member_null(w, "return_reason");
+    json_unit_counted(w, u);
     jsonw_key(w, "criteria");
     jsonw_array_begin(w);
     for (size_t c = 0; c < programme_criterion_count(programme); c++)
         json_criterion(w, &u->criteria[c]);
     jsonw_array_end(w);
+    jsonw_key(w, "provenance");
+    json_provenance(w, u->provenance);
     jsonw_object_end(w);
 }
 
@@ -756,6 +802,8 @@ static const char *flag_zh(unsigned flag)
         return "未到截止日期";
     case ENGINE_FLAG_DESIGNATED:
         return "往年已认定";
+    case ENGINE_FLAG_CLAIMED_TIME:
+        return "申报时间存疑";
     }
     return "";
 }
@@ -772,6 +820,9 @@ static const char *source_zh(engine_rec_source_t source)
            : source == ENGINE_REC_PROVISIONAL ? "暂定（未确认）"
                                               : "自动排名（暂定）";
 }
+
+/* Beside a unit whose claimed time is implausible; explained under its table. */
+#define HTML_TIME_MARK "⚠"
 
 static void html_unit_names(text_t *t, const engine_unit_result_t *const *list, size_t count)
 {
@@ -802,7 +853,8 @@ static const char html_style[] =
     "td.name{text-align:left}th{background:#eee;font-weight:normal}\n"
     "th.item,table.units td{padding:2px 1px}th.item{font-size:11px}\n"
     "table.units td{white-space:nowrap}table.units td.name{white-space:normal}\n"
-    ".pass{color:#060}.fail{color:#b00;font-weight:bold}.missing{color:#888}\n"
+    ".pass{color:#060}.fail{color:#b00;font-weight:bold}.missing{color:#888}"
+    ".mark{color:#b60;font-weight:bold}\n"
     "tr.recommended td{background:#fff6cc}\n"
     ".note{color:#555;font-size:12px}ul.reasons{margin:.2em 0;padding-left:1.5em}\n"
     "@media print{body{margin:0;font-size:9px}h1{font-size:15px}h2{font-size:12px}"
@@ -903,6 +955,34 @@ static void html_reasons(text_t *t, const engine_result_t *result,
         text_puts(t, "</ul>\n");
 }
 
+/* The units of the table whose claimed time the hub's signed receipt
+ * contradicts (the mark beside their names), and why. */
+static void html_time_legend(text_t *t, const engine_result_t *result,
+                             const engine_prefecture_result_t *p)
+{
+    char reason[PROVENANCE_REASON_MAX];
+    bool any = false;
+    for (size_t i = 0; i < engine_result_unit_count(result); i++) {
+        const engine_unit_result_t *u = engine_result_unit(result, i);
+        if (u->prefecture != p->unit || !(u->flags & ENGINE_FLAG_CLAIMED_TIME) || !u->provenance)
+            continue;
+        if (!any)
+            text_puts(t, "<h3>" HTML_TIME_MARK " 申报时间存疑（与州（市）级节点签名的回执不符）"
+                         "</h3>\n<ul class=\"reasons\">\n");
+        any = true;
+        provenance_reason(&u->provenance->judgement, LANG_ZH, reason, sizeof reason);
+        text_puts(t, "<li>" HTML_TIME_MARK " ");
+        html_text(t, u->unit->name);
+        text_puts(t, "（");
+        html_text(t, u->unit->code);
+        text_puts(t, "）：");
+        html_text(t, reason);
+        text_puts(t, "</li>\n");
+    }
+    if (any)
+        text_puts(t, "</ul>\n");
+}
+
 /* The items' titles: the tables name items by number only. */
 static void html_legend(text_t *t, const programme_t *programme)
 {
@@ -934,6 +1014,8 @@ static void html_unit_row(text_t *t, const programme_t *programme, const engine_
     html_text(t, u->unit->code);
     text_puts(t, "</td><td class=\"name\">");
     html_text(t, u->unit->name);
+    if (u->flags & ENGINE_FLAG_CLAIMED_TIME)
+        text_puts(t, " <span class=\"mark\" title=\"申报时间存疑\">" HTML_TIME_MARK "</span>");
     text_printf(t, "</td><td>%s</td>", status_zh(u->status));
     for (size_t k = 0; k < items; k++) {
         if (u->status == ENGINE_MISSING)
@@ -1004,6 +1086,7 @@ static void html_prefecture(text_t *t, const engine_result_t *result,
     }
     text_puts(t, "</tbody>\n</table>\n");
     html_reasons(t, result, p);
+    html_time_legend(t, result, p);
     html_aggregates(t, programme, &p->summary);
     text_puts(t, "</section>\n");
 }

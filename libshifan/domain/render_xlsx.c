@@ -159,7 +159,8 @@ static void join_flags(char *buf, size_t size, unsigned flags, const char *retur
         "迟报",         "核查不符（取消本年度推荐资格）",
         "已退回修改",   "有缺项",
         "经核查",       "已更正",
-        "未到截止日期", "往年已认定"};
+        "未到截止日期", "往年已认定",
+        "申报时间存疑"};
     size_t used = 0;
     buf[0] = '\0';
     for (unsigned bit = 0; bit < ENGINE_FLAG_COUNT; bit++) {

@@ -167,7 +167,7 @@ static void put_be64(uint8_t *out, int64_t value)
 }
 
 /* The bytes a receipt's signature covers (proto/shifan.proto, Receipt). */
-static int receipt_message(const char *node, int64_t received_at, int64_t contact_before,
+static int receipt_message(const char *node, int64_t received_at, int64_t claimed_before,
                            int64_t session_since, const uint8_t *body_hash, uint8_t **out,
                            size_t *out_len)
 {
@@ -179,7 +179,7 @@ static int receipt_message(const char *node, int64_t received_at, int64_t contac
     memcpy(tail, body_hash, CODEC_HASH_BYTES);
     memcpy(tail + CODEC_HASH_BYTES, node, node_len + 1);
     put_be64(tail + CODEC_HASH_BYTES + node_len + 1, received_at);
-    put_be64(tail + CODEC_HASH_BYTES + node_len + 9, contact_before);
+    put_be64(tail + CODEC_HASH_BYTES + node_len + 9, claimed_before);
     put_be64(tail + CODEC_HASH_BYTES + node_len + 17, session_since);
     int rc = context_bytes(RECEIPT_CONTEXT, tail, len, out, out_len);
     free(tail);
@@ -192,15 +192,15 @@ int codec_payload_stamp(const uint8_t *payload, size_t len, const codec_receipt_
     Shifan__Receipt receipt = SHIFAN__RECEIPT__INIT;
     receipt.node = (char *)stamp->node;
     receipt.received_at = stamp->received_at;
-    receipt.has_contact_before = stamp->contact_before != 0;
-    receipt.contact_before = stamp->contact_before;
+    receipt.has_claimed_before = stamp->claimed_before != 0;
+    receipt.claimed_before = stamp->claimed_before;
     receipt.has_session_since = stamp->session_since != 0;
     receipt.session_since = stamp->session_since;
     uint8_t signature[CODEC_SIGNATURE_BYTES];
     if (stamp->body_hash && stamp->secret_key) {
         uint8_t *message = NULL;
         size_t message_len = 0;
-        int rc = receipt_message(stamp->node, stamp->received_at, stamp->contact_before,
+        int rc = receipt_message(stamp->node, stamp->received_at, stamp->claimed_before,
                                  stamp->session_since, stamp->body_hash, &message, &message_len);
         if (rc)
             return rc;
@@ -245,7 +245,7 @@ bool codec_receipt_verifies(const Shifan__Receipt *receipt,
     uint8_t *message = NULL;
     size_t message_len = 0;
     if (receipt_message(receipt->node, receipt->received_at,
-                        receipt->has_contact_before ? receipt->contact_before : 0,
+                        receipt->has_claimed_before ? receipt->claimed_before : 0,
                         receipt->has_session_since ? receipt->session_since : 0, body_hash,
                         &message, &message_len))
         return false;

@@ -107,11 +107,11 @@ int codec_payload_sign(const uint8_t *body, size_t len, const char *signer,
                        size_t *out_len);
 
 /* A receipt to stamp. body_hash and secret_key NULL: unsigned (the item
- * was not signed). contact_before and session_since: 0 when unknown. */
+ * was not signed). claimed_before and session_since: 0 when unknown. */
 typedef struct {
     const char *node;
     int64_t received_at;
-    int64_t contact_before;
+    int64_t claimed_before;
     int64_t session_since;
     const uint8_t *body_hash;  /* codec_seal_t.body_hash of the item */
     const uint8_t *secret_key; /* the storing node's signing secret key */

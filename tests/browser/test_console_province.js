@@ -93,7 +93,8 @@ function at(document, dotted) {
 
 const STATUS = { on_time: '按时', late: '迟报', missing: '未报' };
 const FLAGS = { late: '迟报', discrepancy: '核查不符（取消本年度推荐资格）', returned: '已退回修改', missing_values: '有缺项',
-  inspected: '经核查', corrected: '已更正', not_yet_due: '未到截止日期', designated_earlier: '往年已认定' };
+  inspected: '经核查', corrected: '已更正', not_yet_due: '未到截止日期', designated_earlier: '往年已认定',
+  claimed_time_implausible: '申报时间存疑' };
 
 /* What the page shows for a value of the result, in its words. */
 function shown(dotted, value) {

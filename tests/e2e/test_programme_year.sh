@@ -6,7 +6,10 @@
 # checked field by field in JSON, and the same facts in CSV and HTML.
 # Clocks: each command runs at its moment of the year (SHIFAN_NOW); the
 # daemons run on the real clock, so every receipt is "delivered late" in
-# 2026, which must never make a unit late.
+# 2026, which must never make a unit late. The hubs heard from their
+# counties (their signing keys) in 2026, years after the 2018 times the
+# counties claim: the province rightly flags every reported unit
+# claimed_time_implausible (docs/signing.md; test_clock.sh tests the rule).
 source "$(dirname "$0")/lib.sh"
 
 setup_tree 530100:530102,530103,530111,530112 530300:530302,530303,530304
@@ -113,7 +116,7 @@ expect 530102 .version 2
 expect 530102 .failed '[]'
 expect 530102 '.flags | index("corrected") != null' true
 expect 530103 '.flags | index("returned")' null           # cleared by the new version
-expect 530111 .flags '["late"]'
+expect 530111 .flags '["late","claimed_time_implausible"]'
 expect 530302 .failed '["2.1"]'
 expect 530302 '.flags | (index("discrepancy") != null and index("inspected") != null)' true
 expect 530302 '.criteria[] | select(.id == "2.1") | .source' '"prefecture"'
@@ -155,11 +158,12 @@ html=$WORK/result.html
 # code name status qualified recommended demonstration national flags.
 zh_flags='{"late":"迟报","discrepancy":"核查不符（取消本年度推荐资格）","returned":"已退回修改",
   "missing_values":"有缺项","inspected":"经核查","corrected":"已更正","not_yet_due":"未到截止日期",
-  "designated_earlier":"往年已认定"}'
+  "designated_earlier":"往年已认定","claimed_time_implausible":"申报时间存疑"}'
 jq -r --argjson zh "$zh_flags" '.units[] | [.code, .name, .status, .qualified, .recommended, .demonstration,
     .national_candidate, ([.flags[] | $zh[.]] | join("；"))] | join(" ")' "$R" | sort >"$WORK/facts.json-html.txt"
 grep -E '^<tr( class="recommended")?><td>[0-9]{6}</td><td class="name">' "$html" |
-    sed -E 's/<tr( class="recommended")?>//; s/<\/tr>$//; s/<td[^>]*>//g; s/<\/td>/|/g' |
+    sed -E 's/<tr( class="recommended")?>//; s/<\/tr>$//; s/ <span class="mark"[^>]*>[^<]*<\/span>//;
+        s/<td[^>]*>//g; s/<\/td>/|/g' |
     awk -F'|' '{ st = $3 == "按时" ? "on_time" : $3 == "迟报" ? "late" : $3 == "未报" ? "missing" : "?" $3
         yes = "true"; no = "false"
         print $1, $2, st, ($(NF-7) == "合格" ? yes : $(NF-7) == "不合格" ? no : "?"),
@@ -190,7 +194,7 @@ for c in 530102 530103 530302; do wait_until 15 got_result "$c" || fail "county 
     '[{"code":"530102","demonstration":true,"national_candidate":true}]' ] ||
     fail "530102 got $(jq -c '[.units[] | {code, demonstration}]' "$WORK/result.530102")"
 [ "$(jq -c '[.units[] | {code, recommended, flags}]' "$WORK/result.530103")" = \
-    '[{"code":"530103","recommended":false,"flags":["corrected"]}]' ] || fail "530103 got $(jq -c .units "$WORK/result.530103")"
+    '[{"code":"530103","recommended":false,"flags":["corrected","claimed_time_implausible"]}]' ] || fail "530103 got $(jq -c .units "$WORK/result.530103")"
 [ "$(jq -c '[.units[].code]' "$WORK/result.530302")" = '["530302"]' ] || fail "530302 sees other units"
 county --data "$WORK/530302" result --year 2018 | grep -qx "  530302 麒麟区: on_time, not qualified (不合格)" ||
     fail "the text view does not show the verdict: $(county --data "$WORK/530302" result --year 2018)"

@@ -49,6 +49,7 @@ Console.define({
   flag_corrected: ['已更正', 'corrected'],
   flag_not_yet_due: ['未到截止', 'not yet due'],
   flag_designated: ['往年已命名', 'designated earlier'],
+  flag_claimed_time_implausible: ['申报时间存疑', 'claimed time implausible'],
   summary: ['应报 {e} · 已报 {r}（完整率 {c}%）· 按时 {o}（及时率 {t}%）· 迟报 {l} · 未报 {m} · 合格 {q}',
     'Expected {e} · reported {r} ({c}%) · on time {o} ({t}%) · late {l} · missing {m} · qualified {q}'],
   deadline_self: ['自评截止：', 'Self-assessment due: '],

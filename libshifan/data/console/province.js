@@ -75,6 +75,7 @@ Console.define({
   flag_corrected: ['已更正', 'corrected'],
   flag_not_yet_due: ['未到截止日期', 'not yet due'],
   flag_designated_earlier: ['往年已认定', 'designated earlier'],
+  flag_claimed_time_implausible: ['申报时间存疑', 'claimed time implausible'],
   reasons: ['不合格项目及原因', 'Why it fails'],
   no_reasons: ['无', 'None'],
   versions: ['报告版本', 'Report versions'],

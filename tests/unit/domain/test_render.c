@@ -639,6 +639,58 @@ static void a_failed_write_is_reported(void **state)
     assert_int_equal(render_json_to(NULL, stdout), SF_EINVAL);
 }
 
+/* A unit's provenance, once attached: the JSON object (reason in English),
+ * the flag in every form, the HTML mark and its explanation under the
+ * table; a unit without one (or missing) says null. */
+static void provenance_shows_in_json_csv_and_html(void **state)
+{
+    fixture_t *f = *state;
+    provenance_t p = {.is_signed = true, .verifies = true, .registered = true};
+    snprintf(p.signer, sizeof p.signer, "990101");
+    snprintf(p.fingerprint, sizeof p.fingerprint, "ABCD-EFGH-IJKL-MNOP");
+    snprintf(p.received_by, sizeof p.received_by, "990100");
+    provenance_times_t times = {true,
+                                true,
+                                true,
+                                fixture_time("2018-06-28"),
+                                fixture_time("2018-07-01"),
+                                fixture_time("2018-06-30"),
+                                0};
+    p.times = times;
+    p.judgement = provenance_judge(&p.times);
+    assert_true(p.judgement.implausible);
+    assert_int_equal(engine_result_set_provenance(f->result, "990101", &p), 0);
+    /* A missing unit has no counted version to vouch for. */
+    assert_int_equal(engine_result_set_provenance(f->result, "990105", &p), SF_EINVAL);
+    json_t *root = load_json(f->result);
+    json_t *units = json_object_get(root, "units");
+    json_t *flagged = json_array_get(units, 0), *other = json_array_get(units, 1);
+    assert_string_equal(json_string_value(json_object_get(flagged, "code")), "990101");
+    json_t *prov = json_object_get(flagged, "provenance");
+    assert_true(json_is_true(json_object_get(prov, "signed")));
+    assert_true(json_is_true(json_object_get(prov, "claimed_time_implausible")));
+    assert_true(json_is_true(json_object_get(prov, "time_checked")));
+    assert_string_equal(json_string_value(json_object_get(prov, "signer")), "990101");
+    assert_string_equal(json_string_value(json_object_get(prov, "received_by")), "990100");
+    assert_true(json_is_null(json_object_get(prov, "session_since")));
+    assert_non_null(strstr(json_string_value(json_object_get(prov, "reason")),
+                           "an item the county made 48 h 00 min after"));
+    json_t *flags = json_object_get(flagged, "flags");
+    assert_string_equal(json_string_value(json_array_get(flags, json_array_size(flags) - 1)),
+                        "claimed_time_implausible");
+    assert_true(json_is_null(json_object_get(other, "provenance")));
+    json_decref(root);
+    char *csv = NULL, *html = NULL;
+    assert_int_equal(render_csv_lang(f->result, LANG_EN, &csv, NULL), 0);
+    assert_non_null(strstr(csv, "claimed_time_implausible"));
+    free(csv);
+    assert_int_equal(render_html(f->result, &html, NULL), 0);
+    assert_non_null(strstr(html, "甲一县 <span class=\"mark\""));
+    assert_non_null(strstr(html, "申报时间存疑（与州（市）级节点签名的回执不符）"));
+    assert_non_null(strstr(html, "甲一县（990101）：州（市）级节点此前已收到该县在申报时间之后 48 小时 00 分"));
+    free(html);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +707,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(streamed_json_is_the_same_bytes_as_the_document, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failed_write_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(provenance_shows_in_json_csv_and_html, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
