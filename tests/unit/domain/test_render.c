@@ -687,7 +687,8 @@ static void provenance_shows_in_json_csv_and_html(void **state)
     assert_int_equal(render_html(f->result, &html, NULL), 0);
     assert_non_null(strstr(html, "甲一县 <span class=\"mark\""));
     assert_non_null(strstr(html, "申报时间存疑（与州（市）级节点签名的回执不符）"));
-    assert_non_null(strstr(html, "甲一县（990101）：州（市）级节点此前已收到该县在申报时间之后 48 小时 00 分"));
+    assert_non_null(
+        strstr(html, "甲一县（990101）：州（市）级节点此前已收到该县在申报时间之后 48 小时 00 分"));
     free(html);
 }
 
