@@ -3,13 +3,17 @@
  * no serialized blob is committed and the seeds follow the schema:
  *
  *   OUTDIR/payload/   one Payload of each kind (report, inspection, return,
- *                     programme, recommendation, evaluation result)
+ *                     programme, recommendation, evaluation result, key
+ *                     confirmation), and signed ones (docs/signing.md): a
+ *                     report, the same with a signed receipt, a key rotation
  *   OUTDIR/envelope/  one frame of each kind, a batch carrying payloads
  *   OUTDIR/apply/     a selector byte (fuzz_apply.c) + a payload, for each
  *                     node and sender that takes that kind
  *   OUTDIR/programme_json/  the embedded programme and Qinhuangdao 2018
  *
- * scripts/fuzz.sh runs it into its scratch corpus before each run. */
+ * The signing keys come from constant seeds, so the seeds are the same on
+ * every run. scripts/fuzz.sh runs it into its scratch corpus before each
+ * run. */
 #include "base/error.h"
 #include "transport/codec.h"
 #include "domain/engine.h"
@@ -17,6 +21,7 @@
 #include "domain/render.h"
 #include "domain/report.h"
 
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +200,98 @@ static blob_t evaluation_payload(const programme_t *programme, const report_t *r
     return blob;
 }
 
+/* ---- signed items (docs/signing.md) ---- */
+
+typedef struct {
+    uint8_t public_key[CODEC_SIGN_PUBLIC_BYTES];
+    uint8_t secret_key[CODEC_SIGN_SECRET_BYTES];
+} pair_t;
+
+/* The pair of a constant seed: deterministic seeds. */
+static pair_t seed_pair(char fill)
+{
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    memset(seed, fill, sizeof seed);
+    pair_t pair;
+    crypto_sign_seed_keypair(pair.public_key, pair.secret_key, seed);
+    return pair;
+}
+
+static blob_t signed_payload(const blob_t *body, const char *signer, const pair_t *pair)
+{
+    blob_t blob = {NULL, 0};
+    if (codec_payload_sign(body->bytes, body->len, signer, pair->public_key, pair->secret_key,
+                           &blob.bytes, &blob.len)) {
+        fprintf(stderr, "make_seeds: cannot sign a payload\n");
+        exit(1);
+    }
+    return blob;
+}
+
+/* The signed item as the hub stores and forwards it: its signed receipt
+ * over the body's hash. */
+static blob_t with_signed_receipt(const blob_t *signed_item, const blob_t *body, const pair_t *hub)
+{
+    uint8_t body_hash[CODEC_HASH_BYTES];
+    crypto_generichash(body_hash, sizeof body_hash, body->bytes, body->len, NULL, 0);
+    codec_receipt_t receipt = {.node = "530100",
+                               .received_at = 1531620000,
+                               .contact_before = 1531610000,
+                               .session_since = 1531600000,
+                               .body_hash = body_hash,
+                               .secret_key = hub->secret_key};
+    blob_t blob = {NULL, 0};
+    if (codec_payload_stamp(signed_item->bytes, signed_item->len, &receipt, &blob.bytes,
+                            &blob.len)) {
+        fprintf(stderr, "make_seeds: cannot stamp a receipt\n");
+        exit(1);
+    }
+    return blob;
+}
+
+/* 530102 rotates from old_pair to new_pair, as node_rotate.c does: the
+ * announcement carries the old key's signature and is signed by the new. */
+static blob_t rotation_payload(const pair_t *old_pair, const pair_t *new_pair)
+{
+    uint8_t previous_signature[CODEC_SIGNATURE_BYTES];
+    Shifan__KeyAnnouncement ann = SHIFAN__KEY_ANNOUNCEMENT__INIT;
+    ann.unit = "530102";
+    ann.sign_key.data = (uint8_t *)new_pair->public_key;
+    ann.sign_key.len = CODEC_SIGN_PUBLIC_BYTES;
+    ann.made_at = 1531700000;
+    ann.has_previous_key = 1;
+    ann.previous_key.data = (uint8_t *)old_pair->public_key;
+    ann.previous_key.len = CODEC_SIGN_PUBLIC_BYTES;
+    ann.curve_key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    if (codec_rotation_sign(&ann, old_pair->secret_key, previous_signature))
+        exit(1);
+    ann.has_previous_signature = 1;
+    ann.previous_signature.data = previous_signature;
+    ann.previous_signature.len = sizeof previous_signature;
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_KEY;
+    payload.key = &ann;
+    blob_t body = pack_payload(&payload);
+    blob_t blob = signed_payload(&body, "530102", new_pair);
+    free(body.bytes);
+    return blob;
+}
+
+/* The province's word to 530102 that it holds key for it. */
+static blob_t confirmation_payload(const pair_t *key)
+{
+    Shifan__KeyConfirmation conf = SHIFAN__KEY_CONFIRMATION__INIT;
+    conf.unit = "530102";
+    conf.sign_key.data = (uint8_t *)key->public_key;
+    conf.sign_key.len = CODEC_SIGN_PUBLIC_BYTES;
+    conf.since = 1531620000;
+    conf.registered_by = "530100";
+    Shifan__Payload payload = SHIFAN__PAYLOAD__INIT;
+    payload.body_case = SHIFAN__PAYLOAD__BODY_KEY_CONFIRMATION;
+    payload.key_confirmation = &conf;
+    return pack_payload(&payload);
+}
+
 static void write_envelope(const char *name, Shifan__Envelope *envelope)
 {
     envelope->version = CODEC_WIRE_VERSION;
@@ -317,6 +414,8 @@ int main(int argc, char **argv)
     }
     outdir = argv[1];
     mkdir(outdir, 0755);
+    if (sodium_init() < 0)
+        return 1;
     programme_t *programme = programme_load_default(NULL);
     if (!programme)
         return 1;
@@ -354,6 +453,30 @@ int main(int argc, char **argv)
     free(far_blob.bytes);
     free(far.bytes);
 
+    /* Signed: by the county, a receipt of the hub, a rotation, and the
+     * province's confirmation (which travels signed by the province). */
+    pair_t county = seed_pair('c'), rotated = seed_pair('n'), hub = seed_pair('h'),
+           province = seed_pair('p');
+    blob_t signed_report = signed_payload(&report_blob, "530102", &county);
+    blob_t signed_stamped = with_signed_receipt(&signed_report, &report_blob, &hub);
+    blob_t rotation_blob = rotation_payload(&county, &rotated);
+    blob_t confirmation_blob = confirmation_payload(&county);
+    blob_t signed_confirmation = signed_payload(&confirmation_blob, "530000", &province);
+    write_seed("payload", "report-signed", signed_report.bytes, signed_report.len);
+    write_seed("payload", "report-signed-with-receipt", signed_stamped.bytes, signed_stamped.len);
+    write_seed("payload", "key-rotation", rotation_blob.bytes, rotation_blob.len);
+    write_seed("payload", "key-confirmation", confirmation_blob.bytes, confirmation_blob.len);
+    write_seed("payload", "key-confirmation-signed", signed_confirmation.bytes,
+               signed_confirmation.len);
+    write_apply_seed("hub-report-signed", AT_HUB_FROM_530102, signed_report.bytes,
+                     signed_report.len);
+    write_apply_seed("province-report-signed", AT_PROVINCE_FROM_530100, signed_stamped.bytes,
+                     signed_stamped.len);
+    write_apply_seed("hub-key-rotation", AT_HUB_FROM_530102, rotation_blob.bytes,
+                     rotation_blob.len);
+    write_apply_seed("county-key-confirmation", AT_COUNTY, signed_confirmation.bytes,
+                     signed_confirmation.len);
+
     write_seed("payload", "report", report_blob.bytes, report_blob.len);
     write_seed("payload", "report-with-receipt", stamped.bytes, stamped.len);
     write_seed("payload", "inspection", inspection_blob.bytes, inspection_blob.len);
@@ -378,15 +501,17 @@ int main(int argc, char **argv)
                      evaluation_blob.len);
     write_apply_seed("county-evaluation", AT_COUNTY, evaluation_blob.bytes, evaluation_blob.len);
 
-    blob_t batch[] = {report_blob, return_blob, recommendation_blob};
-    write_envelopes(batch, 3);
+    blob_t batch[] = {report_blob, return_blob, recommendation_blob, signed_stamped};
+    write_envelopes(batch, 4);
 
     write_seed("programme_json", "yunnan-2017.json", (const uint8_t *)canonical, strlen(canonical));
     write_seed("programme_json", "qinhuangdao-2018.json", (const uint8_t *)qinhuangdao,
                strlen(qinhuangdao));
 
     blob_t all[] = {report_blob,         stamped,        inspection_blob, return_blob,
-                    recommendation_blob, programme_blob, mini_blob,       evaluation_blob};
+                    recommendation_blob, programme_blob, mini_blob,       evaluation_blob,
+                    signed_report,       signed_stamped, rotation_blob,   confirmation_blob,
+                    signed_confirmation};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i].bytes);
     free(qinhuangdao);
