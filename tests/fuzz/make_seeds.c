@@ -236,7 +236,7 @@ static blob_t with_signed_receipt(const blob_t *signed_item, const blob_t *body,
     crypto_generichash(body_hash, sizeof body_hash, body->bytes, body->len, NULL, 0);
     codec_receipt_t receipt = {.node = "530100",
                                .received_at = 1531620000,
-                               .contact_before = 1531610000,
+                               .claimed_before = 1531610000,
                                .session_since = 1531600000,
                                .body_hash = body_hash,
                                .secret_key = hub->secret_key};

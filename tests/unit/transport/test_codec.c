@@ -587,7 +587,7 @@ static uint8_t *stamped(uint8_t *bytes, size_t *len, const char *node, int64_t r
 {
     codec_receipt_t receipt = {.node = node,
                                .received_at = received_at,
-                               .contact_before = received_at - 600,
+                               .claimed_before = received_at - 600,
                                .session_since = received_at - 60,
                                .body_hash = body_hash,
                                .secret_key = pair ? pair->secret_key : NULL};
@@ -620,7 +620,7 @@ static void receipts_on_a_signed_payload_come_out_on_the_body_in_order(void **st
     assert_int_equal(opened->n_receipts, 3);
     assert_string_equal(opened->receipts[0]->node, "530100");
     assert_int_equal(opened->receipts[0]->received_at, 1531616400);
-    assert_int_equal(opened->receipts[0]->contact_before, 1531616400 - 600);
+    assert_int_equal(opened->receipts[0]->claimed_before, 1531616400 - 600);
     assert_int_equal(opened->receipts[0]->session_since, 1531616400 - 60);
     assert_string_equal(opened->receipts[1]->node, "530000");
     assert_int_equal(opened->receipts[1]->received_at, 1531620000);
@@ -657,7 +657,7 @@ static void a_signed_receipt_verifies_only_as_it_was_stamped(void **state)
     assert_false(codec_receipt_verifies(receipt, seal.body_hash, other.public_key));
     assert_false(codec_receipt_verifies(receipt, seal.body_hash, county.public_key));
 
-    int64_t *times[] = {&receipt->received_at, &receipt->contact_before, &receipt->session_since};
+    int64_t *times[] = {&receipt->received_at, &receipt->claimed_before, &receipt->session_since};
     for (size_t i = 0; i < 3; i++) {
         *times[i] += 1;
         assert_false(codec_receipt_verifies(receipt, seal.body_hash, hub.public_key));
@@ -710,7 +710,7 @@ static void an_unsigned_stamp_has_no_signature_and_does_not_verify(void **state)
         assert_int_equal(opened->receipts[i]->signature.len, 0);
         assert_false(codec_receipt_verifies(opened->receipts[i], hash, hub.public_key));
     }
-    assert_int_equal(opened->receipts[0]->contact_before, 1531616400 - 600);
+    assert_int_equal(opened->receipts[0]->claimed_before, 1531616400 - 600);
     codec_payload_free(opened);
     free(bytes);
     free(body);
