@@ -43,14 +43,14 @@ setup() { # DIR -> three nodes, county outbox filled with N reports
     pport=$(port)
     hport=$(port)
     "$BIN/province-core" --data "$dir/p" init --listen "tcp://127.0.0.1:$pport" >/dev/null
-    pkey=$("$BIN/province-core" --data "$dir/p" key)
+    pkey=$("$BIN/province-core" --data "$dir/p" key 2>/dev/null)
     "$BIN/prefecture-hub" --data "$dir/h" init --code 530100 --listen "tcp://127.0.0.1:$hport" \
         --upstream "tcp://127.0.0.1:$pport" --upstream-key "$pkey" >/dev/null
-    "$BIN/province-core" --data "$dir/p" allow --code 530100 --key "$("$BIN/prefecture-hub" --data "$dir/h" key)" >/dev/null
-    hkey=$("$BIN/prefecture-hub" --data "$dir/h" key)
+    "$BIN/province-core" --data "$dir/p" allow --code 530100 --key "$("$BIN/prefecture-hub" --data "$dir/h" key 2>/dev/null)" >/dev/null
+    hkey=$("$BIN/prefecture-hub" --data "$dir/h" key 2>/dev/null)
     "$BIN/county-node" --data "$dir/c" init --code 530102 --upstream "tcp://127.0.0.1:$hport" \
         --upstream-key "$hkey" >/dev/null
-    "$BIN/prefecture-hub" --data "$dir/h" allow --code 530102 --key "$("$BIN/county-node" --data "$dir/c" key)" >/dev/null
+    "$BIN/prefecture-hub" --data "$dir/h" allow --code 530102 --key "$("$BIN/county-node" --data "$dir/c" key 2>/dev/null)" >/dev/null
     "$BIN/bench_fill" --data "$dir/c" --count "$N" --size "$SIZE" >/dev/null
 }
 

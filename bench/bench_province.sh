@@ -107,14 +107,14 @@ echo "# $R reports of $SIZE bytes, 1 province, ${#hubs[@]} hubs, ${#counties[@]}
 t0=$(now_ms)
 province_port=$(free_port)
 "$BIN/province-core" --data "$WORK/province" init --listen "tcp://127.0.0.1:$province_port" >/dev/null
-province_key=$("$BIN/province-core" --data "$WORK/province" key)
+province_key=$("$BIN/province-core" --data "$WORK/province" key 2>/dev/null)
 declare -A HUB_PORT=() HUB_KEY=()
 for hub in "${hubs[@]}"; do
     HUB_PORT[$hub]=$(free_port)
     "$BIN/prefecture-hub" --data "$WORK/$hub" init --code "$hub" \
         --listen "tcp://127.0.0.1:${HUB_PORT[$hub]}" \
         --upstream "tcp://127.0.0.1:$province_port" --upstream-key "$province_key" >/dev/null
-    HUB_KEY[$hub]=$("$BIN/prefecture-hub" --data "$WORK/$hub" key)
+    HUB_KEY[$hub]=$("$BIN/prefecture-hub" --data "$WORK/$hub" key 2>/dev/null)
     "$BIN/province-core" --data "$WORK/province" allow --code "$hub" --key "${HUB_KEY[$hub]}" >/dev/null
 done
 for line in "${counties[@]}"; do
@@ -122,7 +122,7 @@ for line in "${counties[@]}"; do
     "$BIN/county-node" --data "$WORK/$county" init --code "$county" \
         --upstream "tcp://127.0.0.1:${HUB_PORT[$hub]}" --upstream-key "${HUB_KEY[$hub]}" >/dev/null
     "$BIN/prefecture-hub" --data "$WORK/$hub" allow --code "$county" \
-        --key "$("$BIN/county-node" --data "$WORK/$county" key)" >/dev/null
+        --key "$("$BIN/county-node" --data "$WORK/$county" key 2>/dev/null)" >/dev/null
 done
 t1=$(now_ms)
 echo "prepare_init_s $(awk -v ms=$((t1 - t0)) 'BEGIN {printf "%.1f", ms / 1000}')"
