@@ -29,6 +29,7 @@
 #include "domain/engine.h"
 #include "domain/render.h"
 #include "app/node.h"
+#include "report_fixture.h"
 
 typedef struct {
     char dir[64];
@@ -272,23 +273,7 @@ static pair_t a_pair(void)
 /* A full Yunnan report of the county (the hub admits only complete ones). */
 static report_t *a_county_report(void)
 {
-    static const char json[] =
-        "{\"unit\":\"" COUNTY "\",\"year\":2018,\"values\":{\"1.1\":true,\"1.2a\":true,"
-        "\"1.2b\":true,\"1.2c\":2,\"1.3\":true,\"1.4a\":true,\"1.4b\":2,\"1.5\":true,"
-        "\"2.1\":{\"num\":900,\"den\":1000},\"2.2\":{\"num\":850,\"den\":1000},"
-        "\"2.3\":{\"num\":960,\"den\":1000},\"2.4\":{\"num\":930,\"den\":1000},"
-        "\"2.5\":{\"num\":880,\"den\":1000},\"2.6\":{\"num\":870,\"den\":1000},"
-        "\"2.7\":{\"num\":50,\"den\":50},\"2.8\":{\"num\":970,\"den\":1000},\"3.1\":true,"
-        "\"3.2\":true,\"3.3a\":true,\"3.3b\":3,\"3.4\":true,\"3.5\":6,\"3.6\":2,\"4.1\":true,"
-        "\"4.2\":true,\"4.3\":true,\"4.4\":true,\"4.5\":true,\"5.1\":true,\"5.2\":true,"
-        "\"5.3\":2,\"5.4a\":1,\"5.4b\":1,\"5.4c\":12,\"5.5\":true,"
-        "\"6.1\":{\"num\":95,\"den\":100},\"6.2\":{\"num\":92,\"den\":100},"
-        "\"6.3\":{\"num\":97,\"den\":100}}}";
-    char err[256];
-    report_t *report = report_parse_json(json, strlen(json), "test", NULL, err, sizeof err);
-    if (!report)
-        fail_msg("%s", err);
-    return report;
+    return fixture_report(COUNTY);
 }
 
 /* A county report made here, packed: signed by pair as COUNTY, or not
