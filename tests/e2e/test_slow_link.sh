@@ -202,7 +202,9 @@ run_variant() {
     done
     local payload
     payload=$(outbox_up_bytes "$cty_data")
-    [ "$(status_field county-node "$cty_data" .queued)" -eq "$REPORTS" ] || fail "the county did not queue $REPORTS"
+    # The reports, behind the county's signing key (queued at init).
+    [ "$(status_field county-node "$cty_data" .queued)" -eq $((REPORTS + 1)) ] ||
+        fail "the county did not queue its key and $REPORTS reports"
     [ "$payload" -gt 0 ] || fail "cannot read the payload size from the county's outbox"
 
     start_in "$NS_HUB" "$variant-hub" prefecture-hub "$hub_data"
