@@ -25,16 +25,9 @@
 #   SLOW_LINK_SEED       slowwire's loss seed (default: random, printed)
 #   SLOW_LINK_RATE_BITS, SLOW_LINK_DELAY_MS, SLOW_LINK_LOSS_PCT
 #                        another link, to explore (defaults 16000, 400, 2: the test)
-set -uo pipefail
-
-skip() { echo "SKIP: test_slow_link: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "needs root to make network namespaces (CI runs as root)"
-command -v ip >/dev/null && command -v tc >/dev/null || skip "needs ip and tc (iproute2)"
-probe=sf-probe-$$
-ip netns add "$probe" 2>/dev/null || skip "'ip netns add' fails here (no CAP_SYS_ADMIN? a container without it?)"
-ip netns del "$probe"
-
 source "$(dirname "$0")/lib.sh"
+require_netns
+command -v tc >/dev/null || skip "needs tc (iproute2)"
 
 # The link, per direction: what `tc ... netem rate 16kbit delay 400ms loss 2%` says.
 RATE_BITS=${SLOW_LINK_RATE_BITS:-16000}
@@ -106,14 +99,6 @@ outbox_up_bytes() {
 
 netstat_of() { # NS DEV COUNTER
     ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"
-}
-
-# start_in NS NAME PROGRAM DATA: `ip netns exec` execs the program, so $! is its PID.
-start_in() {
-    local ns=$1 name=$2 program=$3 data=$4
-    ip netns exec "$ns" "$BIN/$program" --data "$data" run >>"$WORK/$name.log" 2>&1 &
-    PIDS[$name]=$!
-    ALL_PIDS+=("$!")
 }
 
 # Makes the two namespaces and the shaped link between them. Sets NS_HUB,
