@@ -143,7 +143,6 @@ static const msg_entry_t catalogue[] = {
     {"--code %s: %s is not a %s under %s", "--code %s：%s 不是%s级单位（须在 %s 之下）"},
     {"--code %s: no key is registered for it here", "--code %s：本节点没有为它登记密钥"},
     {"--code %s: no such unit in programme %s", "--code %s：方案 %s 中没有这个单位"},
-
     {"--code CODE --key KEY|--key-file FILE [--sign-key HEX]: register a child's public key, Z85 "
      "or hex (and the signing key it must announce)",
      "--code 代码 --key 公钥|--key-file 文件 [--sign-key 十六进制]：登记下级节点的公钥，Z85 "
@@ -180,7 +179,6 @@ static const msg_entry_t catalogue[] = {
      "--unit CODE --year Y --reason TEXT：退回报告请其更正"},
     {"--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001",
      "--upstream %s：应为端点，如 tcp://10.1.2.3:7001"},
-
     {"--upstream ENDPOINT --upstream-key KEY|--upstream-key-file FILE: a moved or re-keyed parent; "
      "queue kept",
      "--upstream ENDPOINT --upstream-key KEY|--upstream-key-file "
@@ -230,6 +228,10 @@ static const msg_entry_t catalogue[] = {
      "(init --upstream-key KEY).",
      "公钥交给省级（province-core allow --code 代码 --key 公钥）和每个县（init --upstream-key "
      "公钥）。"},
+    {"[--export FILE [--force]]: the programme in force (id, revision); --export writes its JSON "
+     "to edit, raise \"revision\" and publish",
+     "[--export 文件 [--force]]：现行方案（编号、修订号）；--export 写出其 JSON，供修改、提高 "
+     "\"revision\" 后发布"},
     {"[--format csv|xlsx] [--year Y] [--lang zh|en] [--out FILE]: the fill-in form of the "
      "programme in force, for Excel; submit reads it back",
      "[--format csv|xlsx] [--year Y] [--lang zh|en] [--out FILE]：现行方案的填报表格，供 Excel "
@@ -360,6 +362,9 @@ static const msg_entry_t catalogue[] = {
     {"error: --data DIR is required\n", "错误：须给出 --data DIR\n"},
     {"error: --data given twice\n", "错误：--data 给了两次\n"},
     {"error: --data needs a directory\n", "错误：--data 需要一个目录\n"},
+    {"error: --export %s: cannot write: %s\n", "错误：--export %s：无法写入：%s\n"},
+    {"error: --export %s: the file exists (--force replaces it)\n",
+     "错误：--export %s：文件已存在（加 --force 可覆盖）\n"},
     {"error: --format %s: expected csv or xlsx\n", "错误：--format %s：应为 csv 或 xlsx\n"},
     {"error: --format %s: expected json, csv, html or xlsx\n",
      "错误：--format %s：应为 json、csv、html 或 xlsx\n"},
