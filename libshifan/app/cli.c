@@ -238,12 +238,19 @@ static int verb_run(const cli_args_t *args, node_t *node)
 static void print_status_text(const node_status_t *status)
 {
     char when[STIME_BUFSZ];
-    printf("%s %s (programme %s), daemon %s\n", node_role_name(status->role), status->code,
-           status->programme, status->daemon_running ? "running" : "stopped");
+    printf("%s %s (programme %s revision %llu), daemon %s\n", node_role_name(status->role),
+           status->code, status->programme, (unsigned long long)status->programme_revision,
+           status->daemon_running ? "running" : "stopped");
     printf("  reports stored:   %llu\n", (unsigned long long)status->reports);
+    printf("  returns:          %llu\n", (unsigned long long)status->returns);
+    printf("  refused:          %llu%s\n", (unsigned long long)status->refused,
+           status->refused ? " (items of ours a peer refused: see list)" : "");
     if (status->role != ROLE_PROVINCE) {
         const node_link_status_t *link = &status->link;
         printf("  queued upstream:  %llu\n", (unsigned long long)status->queued);
+        if (status->queue_oldest)
+            printf("  oldest queued item waiting since %s\n",
+                   stime_format(status->queue_oldest, when, sizeof when));
         printf("  link to %s: %s, last contact %s\n", link->upstream, link->state,
                link->last_contact ? stime_format(link->last_contact, when, sizeof when) : "never");
         if (link->unreachable_since)
