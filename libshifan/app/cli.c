@@ -501,6 +501,7 @@ static void usage(FILE *out, const char *program, node_role_t role, const cli_ve
             fprintf(out, "  %-12s %s\n", verb->name, msg(verb->usage));
     for (const cli_verb_t *verb = extra; verb && verb->name; verb++)
         fprintf(out, "  %-12s %s\n", verb->name, msg(verb->usage));
+    fprintf(out, "  %-12s %s\n", "--version", msg("print the program and its version (no --data)"));
     fprintf(out,
             msg("\n%s\nSHIFAN_NOW=ISO-8601 sets the clock; exit codes: 0 ok, 2 bad input, 1 "
                 "failure.\n"),

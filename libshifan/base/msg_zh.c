@@ -497,6 +497,7 @@ static const msg_entry_t catalogue[] = {
     {"payload: no message", "载荷：没有消息内容"},
     {"prefecture", "州（市）"},
     {"prefecture hub", "州（市）级节点"},
+    {"print the program and its version (no --data)", "打印程序名及版本（无需 --data）"},
     {"programme", "方案"},
     {"programme %s revision %llu", "方案 %s 修订版 %llu"},
     {"programmes travel down only, from the province to the hubs and on to the counties",

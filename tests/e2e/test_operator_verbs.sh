@@ -25,6 +25,8 @@ for prog in county-node prefecture-hub province-core; do
     "$BIN/$prog" --version >"$WORK/out" || fail "$prog --version failed"
     grep -qxE "$prog \(Shifan\) [0-9]+\.[0-9]+\.[0-9]+" "$WORK/out" ||
         fail "$prog --version printed: $(cat "$WORK/out")"
+    "$BIN/$prog" --help | grep -qE '^  --version +print the program and its version' ||
+        fail "$prog --help does not list --version"
 done
 note "--version on all three programs"
 
