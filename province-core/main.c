@@ -1,5 +1,6 @@
 /* province-core: stores everything, evaluates and publishes the programme.
  * docs/province-core.md is its operator's page. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,40 @@ static int verb_publish(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+/* programme [--export FILE [--force]]: the programme in force, as the
+ * canonical JSON the province stores and publishes (programme_json; the
+ * embedded default's when none was published), to edit, raise "revision"
+ * and publish. An existing FILE is kept unless --force: it may be the
+ * edited copy. */
+static int verb_programme(const cli_args_t *args, node_t *node)
+{
+    const programme_t *programme = node_programme(node);
+    const char *path = cli_get(args, "export");
+    unsigned long long revision = (unsigned long long)programme_revision(programme);
+    if (!path) {
+        printf("%s revision %llu: %s\n", programme_id(programme), revision,
+               programme_title(programme));
+        return 0;
+    }
+    FILE *file = fopen(path, cli_flag(args, "force") ? "w" : "wx");
+    if (!file && errno == EEXIST) {
+        fprintf(stderr, msg("error: --export %s: the file exists (--force replaces it)\n"), path);
+        return CLI_USAGE;
+    }
+    if (!file) {
+        fprintf(stderr, msg("error: --export %s: cannot write: %s\n"), path, strerror(errno));
+        return CLI_FAILURE;
+    }
+    const char *text = programme_json(programme);
+    bool written = fprintf(file, "%s\n", text) >= 0;
+    if (fclose(file) != 0 || !written) {
+        fprintf(stderr, msg("error: --export %s: cannot write: %s\n"), path, strerror(errno));
+        return CLI_FAILURE;
+    }
+    printf("exported %s revision %llu to %s\n", programme_id(programme), revision, path);
+    return 0;
+}
+
 static const cli_verb_t province_verbs[] = {
     {"evaluate", "year=,format=,out=,publish,lang=", 0,
      MSG_NOOP(
@@ -72,6 +107,10 @@ static const cli_verb_t province_verbs[] = {
      cli_verb_inspect},
     {"publish", "", 1, MSG_NOOP("FILE: publish a programme (standard, quotas, calendar) downward"),
      verb_publish},
+    {"programme", "export=,force", 0,
+     MSG_NOOP("[--export FILE [--force]]: the programme in force (id, revision); --export writes "
+              "its JSON to edit, raise \"revision\" and publish"),
+     verb_programme},
     CLI_ACCESS_VERBS,
     CLI_IMPORT_PACKAGE_VERB,
     {NULL, NULL, 0, NULL, NULL},

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How parsing ended: go on (CLI_CONTINUE), or exit with a code now. */
+#define CLI_CONTINUE (-1)
+
 const char *cli_get(const cli_args_t *args, const char *name)
 {
     for (size_t i = 0; i < args->count; i++)
@@ -114,6 +117,46 @@ char *cli_read_file(const char *path, size_t max, size_t *len)
 
 /* ---- common verbs ---- */
 
+/* A public key given as --NAME KEY (Z85, or 64 hex digits a shell leaves
+ * alone) or --NAME-file FILE (as `key` prints it, or a node.public):
+ * *key points to its Z85 form in z85, or is NULL when neither is given.
+ * A --NAME that is no key is passed on as typed, for the node's own
+ * message naming it. CLI_CONTINUE, or CLI_USAGE (message printed) for both
+ * forms or a file that holds no key. */
+static int key_option(const cli_args_t *args, const char *name, char z85[KEYS_Z85_LEN + 1],
+                      const char **key)
+{
+    char file_option[32];
+    snprintf(file_option, sizeof file_option, "%s-file", name);
+    const char *text = cli_get(args, name), *path = cli_get(args, file_option);
+    *key = NULL;
+    if (text && path) {
+        fprintf(stderr, msg("error: give --%s KEY or --%s FILE, not both\n"), name, file_option);
+        return CLI_USAGE;
+    }
+    if (text) {
+        *key = keys_from_text(text, z85) == 0 ? z85 : text;
+        return CLI_CONTINUE;
+    }
+    if (!path)
+        return CLI_CONTINUE;
+    size_t len;
+    char *content = cli_read_file(path, 4096, &len);
+    if (!content)
+        return CLI_USAGE;
+    bool valid = strlen(content) == len && keys_from_text(content, z85) == 0;
+    free(content);
+    if (!valid) {
+        fprintf(stderr,
+                msg("error: --%s %s: expected one public key as 'key' prints it (40 Z85 "
+                    "characters, or 64 hex digits)\n"),
+                file_option, path);
+        return CLI_USAGE;
+    }
+    *key = z85;
+    return CLI_CONTINUE;
+}
+
 /* The CURVE key stays alone on stdout: scripts take the whole output,
  * `--key "$(county-node --data DIR key)"`. The signing key and its
  * fingerprint follow on stderr, for the person at the terminal; --json
@@ -121,16 +164,21 @@ char *cli_read_file(const char *path, size_t max, size_t *len)
 static int verb_key(const cli_args_t *args, node_t *node)
 {
     char sign_hex[SIGN_PUBLIC_HEX_LEN + 1], fingerprint[SIGN_FINGERPRINT_LEN + 1];
+    char curve_hex[KEYS_HEX_LEN + 1];
     sign_public_hex(node_sign_public_key(node), sign_hex);
     sign_fingerprint(node_sign_public_key(node), fingerprint);
+    keys_z85_to_hex(node_public_key(node), curve_hex);
     if (cli_flag(args, "json")) {
         /* Z85, hex and base32 hold no character JSON would escape. */
-        printf("{\"curve\": \"%s\", \"sign\": \"%s\", \"fingerprint\": \"%s\"}\n",
-               node_public_key(node), sign_hex, fingerprint);
+        printf("{\"curve\": \"%s\", \"curve_hex\": \"%s\", \"sign\": \"%s\", "
+               "\"fingerprint\": \"%s\"}\n",
+               node_public_key(node), curve_hex, sign_hex, fingerprint);
         return 0;
     }
     printf("%s\n", node_public_key(node));
     fflush(stdout); /* the key first, then its companions, on a terminal too */
+    /* Z85 holds $ & ! ^ * ( ): the hex form survives an unquoted shell. */
+    fprintf(stderr, msg("public key (hex): %s\n"), curve_hex);
     fprintf(stderr, msg("signing key: %s\n"), sign_hex);
     fprintf(stderr, msg("signing key fingerprint: %s\n"), fingerprint);
     return 0;
@@ -138,13 +186,15 @@ static int verb_key(const cli_args_t *args, node_t *node)
 
 static int verb_allow(const cli_args_t *args, node_t *node)
 {
-    char err[512];
-    const char *sign_key = cli_get(args, "sign-key");
+    char err[512], z85[KEYS_Z85_LEN + 1];
+    const char *sign_key = cli_get(args, "sign-key"), *key;
+    if (key_option(args, "key", z85, &key) != CLI_CONTINUE)
+        return CLI_USAGE;
     int rc = sign_key && cli_get(args, "code")
                  ? node_allow_sign_key(node, cli_get(args, "code"), sign_key, err, sizeof err)
                  : 0;
     if (rc == 0)
-        rc = node_allow(node, cli_get(args, "code"), cli_get(args, "key"), err, sizeof err);
+        rc = node_allow(node, cli_get(args, "code"), key, err, sizeof err);
     if (rc) {
         fprintf(stderr, msg("error: %s\n"), err);
         return cli_exit_code(rc);
@@ -188,12 +238,19 @@ static int verb_run(const cli_args_t *args, node_t *node)
 static void print_status_text(const node_status_t *status)
 {
     char when[STIME_BUFSZ];
-    printf("%s %s (programme %s), daemon %s\n", node_role_name(status->role), status->code,
-           status->programme, status->daemon_running ? "running" : "stopped");
+    printf("%s %s (programme %s revision %llu), daemon %s\n", node_role_name(status->role),
+           status->code, status->programme, (unsigned long long)status->programme_revision,
+           status->daemon_running ? "running" : "stopped");
     printf("  reports stored:   %llu\n", (unsigned long long)status->reports);
+    printf("  returns:          %llu\n", (unsigned long long)status->returns);
+    printf("  refused:          %llu%s\n", (unsigned long long)status->refused,
+           status->refused ? " (items of ours a peer refused: see list)" : "");
     if (status->role != ROLE_PROVINCE) {
         const node_link_status_t *link = &status->link;
         printf("  queued upstream:  %llu\n", (unsigned long long)status->queued);
+        if (status->queue_oldest)
+            printf("  oldest queued item waiting since %s\n",
+                   stime_format(status->queue_oldest, when, sizeof when));
         printf("  link to %s: %s, last contact %s\n", link->upstream, link->state,
                link->last_contact ? stime_format(link->last_contact, when, sizeof when) : "never");
         if (link->unreachable_since)
@@ -320,10 +377,12 @@ static void print_change(const char *what, const char *old_value, const char *ne
 
 static int verb_set_upstream(const cli_args_t *args, node_t *node)
 {
-    char old_endpoint[256], old_key[64], err[512];
+    char old_endpoint[256], old_key[64], err[512], z85[KEYS_Z85_LEN + 1];
     snprintf(old_endpoint, sizeof old_endpoint, "%s", node_upstream(node));
     snprintf(old_key, sizeof old_key, "%s", node_upstream_key(node));
-    const char *endpoint = cli_get(args, "upstream"), *key = cli_get(args, "upstream-key");
+    const char *endpoint = cli_get(args, "upstream"), *key;
+    if (key_option(args, "upstream-key", z85, &key) != CLI_CONTINUE)
+        return CLI_USAGE;
     int rc = node_set_upstream(node, endpoint, key, err, sizeof err);
     if (rc) {
         fprintf(stderr, msg("error: %s\n"), err);
@@ -348,9 +407,9 @@ static const cli_verb_t common_verbs[] = {
      MSG_NOOP("[--json]: print this node's public key (below: where it goes), its signing key and "
               "fingerprint"),
      verb_key},
-    {"allow", "code=,key=,sign-key=", 0,
-     MSG_NOOP("--code CODE --key KEY [--sign-key HEX]: register a child's public key (and the "
-              "signing key it must announce)"),
+    {"allow", "code=,key=,key-file=,sign-key=", 0,
+     MSG_NOOP("--code CODE --key KEY|--key-file FILE [--sign-key HEX]: register a child's public "
+              "key, Z85 or hex (and the signing key it must announce)"),
      verb_allow},
     {"revoke", "code=,since=", 0,
      MSG_NOOP("--code CODE [--since ISO-8601]: remove a child's keys; its open session ends too, "
@@ -360,8 +419,9 @@ static const cli_verb_t common_verbs[] = {
      MSG_NOOP("new signing key (a county: also a new CURVE key), announced to the parent under "
               "the old one; the queue is kept (stop the daemon first)"),
      verb_rotate_keys},
-    {"set-upstream", "upstream=,upstream-key=", 0,
-     MSG_NOOP("--upstream ENDPOINT --upstream-key KEY: a moved or re-keyed parent; queue kept"),
+    {"set-upstream", "upstream=,upstream-key=,upstream-key-file=", 0,
+     MSG_NOOP("--upstream ENDPOINT --upstream-key KEY|--upstream-key-file FILE: a moved or "
+              "re-keyed parent; queue kept"),
      verb_set_upstream},
     {"run", "http=", 0,
      MSG_NOOP("[--http 127.0.0.1:PORT]: run the daemon in the foreground (SIGTERM/SIGINT stop it); "
@@ -377,9 +437,10 @@ static const char *init_options(node_role_t role)
 {
     switch (role) {
     case ROLE_COUNTY:
-        return "code=,upstream=,upstream-key=,programme=,province-fingerprint=";
+        return "code=,upstream=,upstream-key=,upstream-key-file=,programme=,province-fingerprint=";
     case ROLE_PREFECTURE:
-        return "code=,listen=,upstream=,upstream-key=,programme=,province-fingerprint=";
+        return "code=,listen=,upstream=,upstream-key=,upstream-key-file=,programme=,"
+               "province-fingerprint=";
     default:
         return "listen=,programme=";
     }
@@ -387,13 +448,13 @@ static const char *init_options(node_role_t role)
 
 static int do_init(const cli_args_t *args, node_role_t role)
 {
-    node_init_options_t options = {role,
-                                   cli_get(args, "code"),
-                                   cli_get(args, "listen"),
-                                   cli_get(args, "upstream"),
-                                   cli_get(args, "upstream-key"),
-                                   cli_get(args, "programme")};
-    char err[512];
+    char err[512], z85[KEYS_Z85_LEN + 1];
+    const char *upstream_key;
+    if (key_option(args, "upstream-key", z85, &upstream_key) != CLI_CONTINUE)
+        return CLI_USAGE;
+    node_init_options_t options = {
+        role,         cli_get(args, "code"),     cli_get(args, "listen"), cli_get(args, "upstream"),
+        upstream_key, cli_get(args, "programme")};
     const char *fingerprint = cli_get(args, "province-fingerprint");
     if (fingerprint && !sign_fingerprint_valid(fingerprint)) {
         fprintf(stderr,
@@ -426,10 +487,12 @@ static void usage(FILE *out, const char *program, node_role_t role, const cli_ve
 {
     fprintf(out, msg("usage: %s --data DIR VERB [OPTIONS]\n\nverbs:\n"), program);
     fprintf(out, "  %-12s %s\n", "init",
-            role == ROLE_COUNTY       ? "--code CODE --upstream ENDPOINT --upstream-key KEY "
-                                        "[--programme FILE]"
+            role == ROLE_COUNTY
+                ? "--code CODE --upstream ENDPOINT --upstream-key KEY|--upstream-key-file FILE "
+                  "[--programme FILE]"
             : role == ROLE_PREFECTURE ? "--code CODE --listen ENDPOINT --upstream ENDPOINT "
-                                        "--upstream-key KEY [--programme FILE]"
+                                        "--upstream-key KEY|--upstream-key-file FILE "
+                                        "[--programme FILE]"
                                       : "--listen ENDPOINT [--programme FILE]");
     fprintf(out, "  %-12s %s\n", "", msg("(without --programme: the embedded Yunnan 2017-2020)"));
     for (const cli_verb_t *verb = common_verbs; verb->name; verb++)
@@ -438,6 +501,7 @@ static void usage(FILE *out, const char *program, node_role_t role, const cli_ve
             fprintf(out, "  %-12s %s\n", verb->name, msg(verb->usage));
     for (const cli_verb_t *verb = extra; verb && verb->name; verb++)
         fprintf(out, "  %-12s %s\n", verb->name, msg(verb->usage));
+    fprintf(out, "  %-12s %s\n", "--version", msg("print the program and its version (no --data)"));
     fprintf(out,
             msg("\n%s\nSHIFAN_NOW=ISO-8601 sets the clock; exit codes: 0 ok, 2 bad input, 1 "
                 "failure.\n"),
@@ -488,9 +552,6 @@ static bool is_help(const char *arg)
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
-/* How parsing ended: go on (CLI_CONTINUE), or exit with a code now. */
-#define CLI_CONTINUE (-1)
-
 /* --data DIR at argv[i]: its value, unless missing or given twice. */
 static int take_data(int argc, char **argv, int i, cli_args_t *args)
 {
@@ -507,6 +568,18 @@ static int take_data(int argc, char **argv, int i, cli_args_t *args)
     return CLI_CONTINUE;
 }
 
+/* --version: the program's own name, whatever argv[0] is, and the
+ * version of CMake's project() (SHIFAN_VERSION_TEXT). */
+static void print_version(node_role_t role)
+{
+    static const char *const programs[] = {
+        [ROLE_COUNTY] = "county-node",
+        [ROLE_PREFECTURE] = "prefecture-hub",
+        [ROLE_PROVINCE] = "province-core",
+    };
+    printf("%s (Shifan) %s\n", programs[role], SHIFAN_VERSION_TEXT);
+}
+
 /* First pass: --data and the verb, wherever they stand. Sets *verb_at. */
 static int find_verb_at(int argc, char **argv, node_role_t role, const cli_verb_t *extra,
                         const char *program, cli_args_t *args, int *verb_at)
@@ -514,6 +587,10 @@ static int find_verb_at(int argc, char **argv, node_role_t role, const cli_verb_
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             usage(stdout, program, role, extra);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            print_version(role);
             return 0;
         }
         if (strcmp(argv[i], "--data") == 0) {

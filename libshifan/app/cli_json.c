@@ -139,8 +139,10 @@ char *cli_status_json(const node_status_t *status)
     json_object_set_new(out, "programme", json_string(status->programme));
     json_object_set_new(out, "programme_revision", count(status->programme_revision));
     json_object_set_new(out, "reports", count(status->reports));
-    if (status->role != ROLE_PROVINCE)
+    if (status->role != ROLE_PROVINCE) {
         json_object_set_new(out, "queued", count(status->queued));
+        json_object_set_new(out, "queue_oldest", time_or_null(status->queue_oldest));
+    }
     if (status->role != ROLE_COUNTY) {
         json_object_set_new(out, "inspections", count(status->inspections));
         json_object_set_new(out, "children_registered", count(status->children_registered));

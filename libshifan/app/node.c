@@ -150,8 +150,8 @@ static int upstream_check(const char *endpoint, const char *key, char *err, size
     }
     if (!keys_valid_z85(key)) {
         snprintf(err, errsize,
-                 msg("--upstream-key: expected the parent's 40-character public key (its "
-                     "'key' verb prints it)"));
+                 msg("--upstream-key: expected the parent's 40-character public key or its 64 "
+                     "hex digits, or --upstream-key-file FILE (its 'key' verb prints them)"));
         return SF_EINVAL;
     }
     return 0;
@@ -629,11 +629,12 @@ int node_allow(node_t *self, const char *code, const char *key, char *err, size_
         return SF_EINVAL;
     }
     if (!code || !key) {
-        snprintf(err, errsize, msg("allow needs --code CODE and --key KEY"));
+        snprintf(err, errsize, msg("allow needs --code CODE and --key KEY (or --key-file FILE)"));
         return SF_EINVAL;
     }
     if (!keys_valid_z85(key)) {
-        snprintf(err, errsize, msg("--key %s: expected a 40-character Z85 public key"), key);
+        snprintf(err, errsize,
+                 msg("--key %s: expected a 40-character Z85 public key or 64 hex digits"), key);
         return SF_EINVAL;
     }
     int index = programme_find_unit(node_programme(self), code);

@@ -278,6 +278,12 @@ typedef struct {
     uint64_t programme_revision;
     uint64_t reports, returns, refused; /* refused: items of ours a peer refused */
     uint64_t queued;                    /* county, hub: items not yet acknowledged upstream */
+    /* County, hub: unix seconds since the oldest queued item waits (0: none,
+     * or no time in it). Items carry no append time: this is when this
+     * node stored it (its own receipt, a hub's forward), else the time the
+     * item was made (a report's submitted_at, a return's returned_at, a
+     * recommendation's or key announcement's made_at). */
+    int64_t queue_oldest;
     uint64_t inspections, children_registered; /* hub, province */
     bool daemon_running;
     node_link_status_t link; /* county, hub */

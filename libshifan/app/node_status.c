@@ -16,6 +16,7 @@
 struct status_arg {
     node_t *self;
     uint64_t queued;
+    int64_t queue_oldest;
     node_signing_status_t *signing;
 };
 
@@ -44,6 +45,47 @@ static void signing_status(store_txn_t *txn, node_t *self, node_signing_status_t
     signing->keys_held = 0;
 }
 
+/* The time a payload was made, by its body's own field; 0 if it has none. */
+static int64_t payload_made_at(const Shifan__Payload *payload)
+{
+    switch (payload->body_case) {
+    case SHIFAN__PAYLOAD__BODY_REPORT:
+        return payload->report->submitted_at;
+    case SHIFAN__PAYLOAD__BODY_INSPECTION:
+        return payload->inspection->submitted_at;
+    case SHIFAN__PAYLOAD__BODY_RETURN_FOR_CORRECTION:
+        return payload->return_for_correction->returned_at;
+    case SHIFAN__PAYLOAD__BODY_RECOMMENDATION:
+        return payload->recommendation->made_at;
+    case SHIFAN__PAYLOAD__BODY_KEY:
+        return payload->key->made_at;
+    default:
+        return 0;
+    }
+}
+
+struct oldest_arg {
+    const char *code;
+    int64_t since;
+};
+
+/* The first queued item: since when it waits here (node.h, queue_oldest). */
+static int oldest_queued(uint64_t seq, const void *data, size_t len, void *arg)
+{
+    struct oldest_arg *a = arg;
+    (void)seq;
+    Shifan__Payload *payload = codec_payload_unpack(data, len);
+    if (!payload)
+        return 1;
+    for (size_t i = 0; i < payload->n_receipts; i++)
+        if (strcmp(payload->receipts[i]->node, a->code) == 0)
+            a->since = payload->receipts[i]->received_at;
+    if (!a->since)
+        a->since = payload_made_at(payload);
+    codec_payload_free(payload);
+    return 1;
+}
+
 static int status_fn(store_txn_t *txn, void *arg)
 {
     struct status_arg *a = arg;
@@ -54,6 +96,11 @@ static int status_fn(store_txn_t *txn, void *arg)
         if (rc)
             return rc;
         a->queued = up.next_seq - 1 - up.acked;
+        struct oldest_arg oldest = {a->self->code, 0};
+        if (a->queued && (rc = outbox_scan(txn, a->self->store, UP_STREAM, up.acked + 1, 1,
+                                           SIZE_MAX, oldest_queued, &oldest)) != 0)
+            return rc;
+        a->queue_oldest = oldest.since;
     }
     return 0;
 }
@@ -156,7 +203,7 @@ static int status_server(const json_t *daemon, node_server_status_t *server)
 /* The counts from the store. */
 static void status_counts(node_t *self, node_status_t *status)
 {
-    struct status_arg arg = {self, 0, &status->signing};
+    struct status_arg arg = {self, 0, 0, &status->signing};
     store_read(self->store, status_fn, &arg);
     status->signing.keys_held = store_count(self->store, DB_SIGNKEYS);
     status->role = self->role;
@@ -165,6 +212,7 @@ static void status_counts(node_t *self, node_status_t *status)
     status->programme_revision = programme_revision(node_programme(self));
     status->reports = store_count(self->store, DB_REPORTS);
     status->queued = arg.queued;
+    status->queue_oldest = arg.queue_oldest;
     if (self->role != ROLE_COUNTY) {
         status->inspections = store_count(self->store, DB_INSPECTIONS);
         status->children_registered = store_count(self->store, DB_CHILDREN);

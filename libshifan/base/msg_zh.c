@@ -143,15 +143,17 @@ static const msg_entry_t catalogue[] = {
     {"--code %s: %s is not a %s under %s", "--code %s：%s 不是%s级单位（须在 %s 之下）"},
     {"--code %s: no key is registered for it here", "--code %s：本节点没有为它登记密钥"},
     {"--code %s: no such unit in programme %s", "--code %s：方案 %s 中没有这个单位"},
-    {"--code CODE --key KEY [--sign-key HEX]: register a child's public key (and the signing key "
-     "it must announce)",
-     "--code 代码 --key 公钥 [--sign-key 十六进制]：登记下级节点的公钥（及其必须通告的签名密钥）"},
+    {"--code CODE --key KEY|--key-file FILE [--sign-key HEX]: register a child's public key, Z85 "
+     "or hex (and the signing key it must announce)",
+     "--code 代码 --key 公钥|--key-file 文件 [--sign-key 十六进制]：登记下级节点的公钥，Z85 "
+     "或十六进制（及其必须通告的签名密钥）"},
     {"--code CODE [--since ISO-8601]: remove a child's keys; its open session ends too, and what "
      "its signing key signed from then on is refused",
      "--code 代码 [--since ISO-8601 "
      "时间]：注销下级节点的密钥；其已建立的会话随即中断，此后用其签名密钥签署的内容一律拒收"},
     {"--code CODE is required", "须给出 --code CODE"},
-    {"--key %s: expected a 40-character Z85 public key", "--key %s：应为 40 个字符的 Z85 公钥"},
+    {"--key %s: expected a 40-character Z85 public key or 64 hex digits",
+     "--key %s：应为 40 个字符的 Z85 公钥或 64 位十六进制数"},
     {"--key is already registered to %s; one key, one unit",
      "--key 已登记给 %s；一个密钥只对应一个单位"},
     {"--key is this node's own key; use the child's 'key' output",
@@ -177,12 +179,16 @@ static const msg_entry_t catalogue[] = {
      "--unit CODE --year Y --reason TEXT：退回报告请其更正"},
     {"--upstream %s: expected an endpoint such as tcp://10.1.2.3:7001",
      "--upstream %s：应为端点，如 tcp://10.1.2.3:7001"},
-    {"--upstream ENDPOINT --upstream-key KEY: a moved or re-keyed parent; queue kept",
-     "--upstream ENDPOINT --upstream-key KEY：上级节点迁移或换了公钥；待发队列保留"},
+    {"--upstream ENDPOINT --upstream-key KEY|--upstream-key-file FILE: a moved or re-keyed parent; "
+     "queue kept",
+     "--upstream ENDPOINT --upstream-key KEY|--upstream-key-file "
+     "文件：上级节点迁移或换了公钥；待发队列保留"},
     {"--upstream ENDPOINT is required, e.g. tcp://10.1.2.3:7001",
      "须给出 --upstream ENDPOINT，如 tcp://10.1.2.3:7001"},
-    {"--upstream-key: expected the parent's 40-character public key (its 'key' verb prints it)",
-     "--upstream-key：应为上级节点 40 个字符的公钥（上级的 key 命令会打印）"},
+    {"--upstream-key: expected the parent's 40-character public key or its 64 hex digits, or "
+     "--upstream-key-file FILE (its 'key' verb prints them)",
+     "--upstream-key：应为上级节点 40 个字符的公钥或其 64 位十六进制形式，或用 --upstream-key-file "
+     "文件（上级的 key 命令会打印）"},
     {"--year %d: programme %s covers %d-%d", "--year %d：方案 %s 适用于 %d-%d 年"},
     {"--year Y [--confirm [--override]] [--json]: show the recommendation; --confirm makes it "
      "final (after the programme's recommendation deadline only with --override, logged)",
@@ -222,6 +228,10 @@ static const msg_entry_t catalogue[] = {
      "(init --upstream-key KEY).",
      "公钥交给省级（province-core allow --code 代码 --key 公钥）和每个县（init --upstream-key "
      "公钥）。"},
+    {"[--export FILE [--force]]: the programme in force (id, revision); --export writes its JSON "
+     "to edit, raise \"revision\" and publish",
+     "[--export 文件 [--force]]：现行方案（编号、修订号）；--export 写出其 JSON，供修改、提高 "
+     "\"revision\" 后发布"},
     {"[--format csv|xlsx] [--year Y] [--lang zh|en] [--out FILE]: the fill-in form of the "
      "programme in force, for Excel; submit reads it back",
      "[--format csv|xlsx] [--year Y] [--lang zh|en] [--out FILE]：现行方案的填报表格，供 Excel "
@@ -257,7 +267,8 @@ static const msg_entry_t catalogue[] = {
      "password from stdin, or prompts for it)",
      "add|list|remove [--name NAME] [--json]：控制台的操作员账户（add "
      "从标准输入读取密码，或提示输入）"},
-    {"allow needs --code CODE and --key KEY", "allow 需要 --code CODE 和 --key KEY"},
+    {"allow needs --code CODE and --key KEY (or --key-file FILE)",
+     "allow 需要 --code CODE 和 --key KEY（或 --key-file 文件）"},
     {"bool", "是否"},
     {"cannot check the password: %s", "无法核对密码：%s"},
     {"cannot check the reports' signatures: %s", "无法核验报告的签名：%s"},
@@ -343,11 +354,17 @@ static const msg_entry_t catalogue[] = {
      "错误：%s：%zu 项指标未填写：%s；报告未保存。确认留空（按不合格计）请加 --allow-blank\n"},
     {"error: %s: cannot read: %s\n", "错误：%s：无法读取：%s\n"},
     {"error: %s: larger than %zu bytes\n", "错误：%s：大于 %zu 字节\n"},
+    {"error: --%s %s: expected one public key as 'key' prints it (40 Z85 characters, or 64 hex "
+     "digits)\n",
+     "错误：--%s %s：应为一个公钥，与 key 命令打印的相同（40 个 Z85 字符，或 64 位十六进制数）\n"},
     {"error: --%s given twice\n", "错误：--%s 给了两次\n"},
     {"error: --%s needs a value\n", "错误：--%s 需要一个值\n"},
     {"error: --data DIR is required\n", "错误：须给出 --data DIR\n"},
     {"error: --data given twice\n", "错误：--data 给了两次\n"},
     {"error: --data needs a directory\n", "错误：--data 需要一个目录\n"},
+    {"error: --export %s: cannot write: %s\n", "错误：--export %s：无法写入：%s\n"},
+    {"error: --export %s: the file exists (--force replaces it)\n",
+     "错误：--export %s：文件已存在（加 --force 可覆盖）\n"},
     {"error: --format %s: expected csv or xlsx\n", "错误：--format %s：应为 csv 或 xlsx\n"},
     {"error: --format %s: expected json, csv, html or xlsx\n",
      "错误：--format %s：应为 json、csv、html 或 xlsx\n"},
@@ -375,6 +392,7 @@ static const msg_entry_t catalogue[] = {
     {"error: cannot render the result\n", "错误：无法生成结果\n"},
     {"error: cannot render the result to publish\n", "错误：无法生成要发布的结果\n"},
     {"error: cannot write the template: %s\n", "错误：无法写出模板：%s\n"},
+    {"error: give --%s KEY or --%s FILE, not both\n", "错误：--%s 公钥 与 --%s 文件 只能给一个\n"},
     {"error: no operator %s (see operator list)\n", "错误：没有操作员 %s（见 operator list）\n"},
     {"error: no password on stdin (one line, %d to %d bytes)\n",
      "错误：标准输入没有密码（一行，%d 到 %d 字节）\n"},
@@ -479,11 +497,13 @@ static const msg_entry_t catalogue[] = {
     {"payload: no message", "载荷：没有消息内容"},
     {"prefecture", "州（市）"},
     {"prefecture hub", "州（市）级节点"},
+    {"print the program and its version (no --data)", "打印程序名及版本（无需 --data）"},
     {"programme", "方案"},
     {"programme %s revision %llu", "方案 %s 修订版 %llu"},
     {"programmes travel down only, from the province to the hubs and on to the counties",
      "方案只向下传送：由省到州（市）级，再到县级"},
     {"province", "省"},
+    {"public key (hex): %s\n", "公钥（十六进制）：%s\n"},
     {"published the %d evaluation to every prefecture and, through them, every county\n",
      "已将 %d 年的评审结果发布到各州（市），并经由它们发布到各县\n"},
     {"ratio", "比例"},

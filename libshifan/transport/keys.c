@@ -2,6 +2,7 @@
 #include "base/error.h"
 #include "base/slog.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -56,6 +57,69 @@ bool keys_valid_z85(const char *text)
 int keys_decode(const char *z85, uint8_t key[32])
 {
     return keys_valid_z85(z85) && zmq_z85_decode(key, z85) ? 0 : SF_EINVAL;
+}
+
+int keys_z85_to_hex(const char *z85, char hex[KEYS_HEX_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    uint8_t key[32];
+    hex[0] = '\0';
+    if (keys_decode(z85, key) != 0)
+        return SF_EINVAL;
+    for (size_t i = 0; i < sizeof key; i++) {
+        hex[2 * i] = digits[key[i] >> 4];
+        hex[2 * i + 1] = digits[key[i] & 0x0f];
+    }
+    hex[KEYS_HEX_LEN] = '\0';
+    return 0;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* 64 hex digits to Z85 (zmq_z85_encode): 0 or SF_EINVAL. */
+static int hex_to_z85(const char *hex, char z85[KEYS_Z85_LEN + 1])
+{
+    uint8_t key[32];
+    for (size_t i = 0; i < sizeof key; i++) {
+        int high = hex_digit(hex[2 * i]), low = high < 0 ? -1 : hex_digit(hex[2 * i + 1]);
+        if (high < 0 || low < 0)
+            return SF_EINVAL;
+        key[i] = (uint8_t)(high << 4 | low);
+    }
+    return zmq_z85_encode(z85, key, sizeof key) ? 0 : SF_EINVAL;
+}
+
+int keys_from_text(const char *text, char z85[KEYS_Z85_LEN + 1])
+{
+    z85[0] = '\0';
+    if (!text)
+        return SF_EINVAL;
+    while (isspace((unsigned char)*text))
+        text++;
+    size_t len = strlen(text);
+    while (len > 0 && isspace((unsigned char)text[len - 1]))
+        len--;
+    if (len == KEYS_HEX_LEN && hex_to_z85(text, z85) == 0)
+        return 0;
+    z85[0] = '\0';
+    if (len != KEYS_Z85_LEN)
+        return SF_EINVAL;
+    char candidate[KEYS_Z85_LEN + 1];
+    memcpy(candidate, text, KEYS_Z85_LEN);
+    candidate[KEYS_Z85_LEN] = '\0';
+    if (!keys_valid_z85(candidate))
+        return SF_EINVAL;
+    memcpy(z85, candidate, sizeof candidate);
+    return 0;
 }
 
 static int read_key_file(const char *path, char *out)

@@ -40,6 +40,17 @@ bool keys_valid_z85(const char *text);
 /* Decodes a Z85 key into 32 bytes: 0, or SF_EINVAL if it is not valid. */
 int keys_decode(const char *z85, uint8_t key[32]);
 
+#define KEYS_HEX_LEN 64
+
+/* The 32 bytes of a Z85 key as 64 lower-case hex digits: a form with no
+ * character a shell would interpret. 0, or SF_EINVAL if z85 is not valid. */
+int keys_z85_to_hex(const char *z85, char hex[KEYS_HEX_LEN + 1]);
+/* A public key as a person gives it: 40 Z85 characters or 64 hex digits
+ * (either case), with whitespace around it ignored (a key file's trailing
+ * newline). Writes the Z85 form to z85. 0, or SF_EINVAL for anything else
+ * (z85 is then ""). */
+int keys_from_text(const char *text, char z85[KEYS_Z85_LEN + 1]);
+
 /* Writes data to path atomically and durably (temp file "<path>.tmp" made
  * with mode, fsync, rename, fsync of the directory). 0; SF_ENOSPC or
  * SF_EIO, and then path is as it was (unless only the directory's fsync

@@ -139,6 +139,57 @@ static void z85_is_checked_before_it_is_decoded(void **state)
         assert_int_equal(guarded[i], 0xAA);
 }
 
+static void a_key_converts_to_hex_and_back(void **state)
+{
+    (void)state;
+    keys_pair_t pair;
+    assert_int_equal(zmq_curve_keypair(pair.public_z85, pair.secret_z85), 0);
+    uint8_t key[32];
+    assert_int_equal(keys_decode(pair.public_z85, key), 0);
+    char hex[KEYS_HEX_LEN + 1], expected[KEYS_HEX_LEN + 1];
+    for (size_t i = 0; i < sizeof key; i++)
+        snprintf(expected + 2 * i, 3, "%02x", key[i]);
+    assert_int_equal(keys_z85_to_hex(pair.public_z85, hex), 0);
+    assert_string_equal(hex, expected);
+    char z85[KEYS_Z85_LEN + 1];
+    assert_int_equal(keys_from_text(hex, z85), 0);
+    assert_string_equal(z85, pair.public_z85);
+    for (char *c = hex; *c; c++) /* upper case is the same key */
+        *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 'a' + 'A' : *c);
+    assert_int_equal(keys_from_text(hex, z85), 0);
+    assert_string_equal(z85, pair.public_z85);
+    assert_int_equal(keys_z85_to_hex("not a key", hex), SF_EINVAL);
+    assert_string_equal(hex, "");
+}
+
+static void key_text_is_z85_or_hex_with_whitespace_around_ignored(void **state)
+{
+    (void)state;
+    keys_pair_t pair;
+    assert_int_equal(zmq_curve_keypair(pair.public_z85, pair.secret_z85), 0);
+    char text[128], z85[KEYS_Z85_LEN + 1], hex[KEYS_HEX_LEN + 1];
+    snprintf(text, sizeof text, "%s\n", pair.public_z85); /* node.public, as stored */
+    assert_int_equal(keys_from_text(text, z85), 0);
+    assert_string_equal(z85, pair.public_z85);
+    assert_int_equal(keys_z85_to_hex(pair.public_z85, hex), 0);
+    snprintf(text, sizeof text, "  %s \r\n\t", hex);
+    assert_int_equal(keys_from_text(text, z85), 0);
+    assert_string_equal(z85, pair.public_z85);
+
+    assert_int_equal(keys_from_text(NULL, z85), SF_EINVAL);
+    assert_int_equal(keys_from_text("", z85), SF_EINVAL);
+    assert_string_equal(z85, "");
+    snprintf(text, sizeof text, "%.63s", hex); /* one digit short */
+    assert_int_equal(keys_from_text(text, z85), SF_EINVAL);
+    snprintf(text, sizeof text, "%.63sg", hex); /* not a hex digit */
+    assert_int_equal(keys_from_text(text, z85), SF_EINVAL);
+    snprintf(text, sizeof text, "%s %s", pair.public_z85, pair.public_z85); /* two keys */
+    assert_int_equal(keys_from_text(text, z85), SF_EINVAL);
+    snprintf(text, sizeof text, "%.39s~", pair.public_z85);
+    assert_int_equal(keys_from_text(text, z85), SF_EINVAL);
+    assert_string_equal(z85, "");
+}
+
 static void a_written_file_replaces_the_old_whole_with_its_mode(void **state)
 {
     fixture_t *f = *state;
@@ -167,6 +218,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_malformed_secret_is_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(the_public_key_is_derived_from_the_secret, setup, teardown),
         cmocka_unit_test(z85_is_checked_before_it_is_decoded),
+        cmocka_unit_test(a_key_converts_to_hex_and_back),
+        cmocka_unit_test(key_text_is_z85_or_hex_with_whitespace_around_ignored),
         cmocka_unit_test_setup_teardown(a_written_file_replaces_the_old_whole_with_its_mode, setup,
                                         teardown),
     };
