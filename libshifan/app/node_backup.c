@@ -169,6 +169,25 @@ static int backup_fill(node_t *self, const char *tmp, node_backup_t *result, cha
     return rc;
 }
 
+/* A backup inside the data directory would be lost with it, and one under
+ * keys/ would copy itself: refused, as is a DIR whose parent is missing. */
+static int backup_check_place(const node_t *self, const char *parent_dir, const char *out_dir,
+                              char *err, size_t errsize)
+{
+    char parent[PATH_MAX_LEN], data[PATH_MAX_LEN];
+    if (!realpath(parent_dir, parent)) {
+        snprintf(err, errsize, msg("--out %s: %s"), out_dir, strerror(errno));
+        return errno == ENOENT || errno == ENOTDIR ? SF_EINVAL : SF_EIO;
+    }
+    size_t len = realpath(self->dir, data) ? strlen(data) : 0;
+    if (len && strncmp(parent, data, len) == 0 && (parent[len] == '/' || parent[len] == '\0')) {
+        snprintf(err, errsize, msg("--out %s is inside the data directory %s: put it elsewhere"),
+                 out_dir, self->dir);
+        return SF_EINVAL;
+    }
+    return 0;
+}
+
 int node_backup(node_t *self, const char *out_dir, node_backup_t *result, char *err, size_t errsize)
 {
     memset(result, 0, sizeof *result);
@@ -179,6 +198,8 @@ int node_backup(node_t *self, const char *out_dir, node_backup_t *result, char *
     snprintf(parent, sizeof parent, "%s", out_dir);
     snprintf(name, sizeof name, "%s", out_dir);
     const char *parent_dir = dirname(parent);
+    if ((rc = backup_check_place(self, parent_dir, out_dir, err, errsize)))
+        return rc;
     if (snprintf(tmp, sizeof tmp, "%s/.%s.partial-XXXXXX", parent_dir, basename(name)) >=
             (int)sizeof tmp ||
         !mkdtemp(tmp)) {

@@ -165,6 +165,8 @@ static const msg_entry_t catalogue[] = {
      "须给出 --listen ENDPOINT，如 tcp://0.0.0.0:7001"},
     {"--out %s exists and is not an empty directory: give a new one",
      "--out %s 已存在且不是空目录：请另给一个新目录"},
+    {"--out %s is inside the data directory %s: put it elsewhere",
+     "--out %s 位于数据目录 %s 之内：请放到别处"},
     {"--out %s: %s", "--out %s：%s"},
     {"--out %s: the path is too long", "--out %s：路径过长"},
     {"--out DIR: a consistent copy of the store and the keys, taken while the daemon runs; DIR "
