@@ -402,6 +402,32 @@ static int verb_set_upstream(const cli_args_t *args, node_t *node)
     return 0;
 }
 
+/* backup --out DIR: beside a running daemon too (node_backup). */
+static int verb_backup(const cli_args_t *args, node_t *node)
+{
+    const char *out = cli_get(args, "out");
+    if (!out || !*out) {
+        fprintf(stderr, msg("error: --out DIR is required: a new or empty directory\n"));
+        return CLI_USAGE;
+    }
+    char err[8192];
+    node_backup_t backup;
+    int rc = node_backup(node, out, &backup, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, msg("error: %s\n"), err);
+        return cli_exit_code(rc);
+    }
+    printf(msg("backup written to %s\n"), out);
+    printf(msg("  store/data.mdb: %llu bytes (compacted), %zu report version(s)\n"),
+           (unsigned long long)backup.store_bytes, backup.reports);
+    printf(msg("  keys/: %zu file(s), run/: empty\n"), backup.key_files);
+    printf(msg("to restore: stop the daemon, move the data directory aside, move %s into its "
+               "place, start the daemon (docs/operations.md, \"Restoring a node from a "
+               "backup\")\n"),
+           out);
+    return 0;
+}
+
 static const cli_verb_t common_verbs[] = {
     {"key", "json", 0,
      MSG_NOOP("[--json]: print this node's public key (below: where it goes), its signing key and "
@@ -430,6 +456,10 @@ static const cli_verb_t common_verbs[] = {
     {"status", "json", 0, MSG_NOOP("[--json]: stored reports, queue, link state"), verb_status},
     {"list", "json", 0,
      MSG_NOOP("[--json]: every stored report version (and, on a county, its state)"), verb_list},
+    {"backup", "out=", 0,
+     MSG_NOOP("--out DIR: a consistent copy of the store and the keys, taken while the daemon "
+              "runs; DIR must be new or empty"),
+     verb_backup},
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -406,4 +406,26 @@ int node_import_package(node_t *self, const char *path, node_import_t *result, c
                         size_t errsize);
 void node_import_release(node_import_t *result);
 
+/* ---- online backup (node_backup.c) ---- */
+
+/* What a backup wrote. */
+typedef struct {
+    uint64_t store_bytes; /* of store/data.mdb, the compacted copy */
+    size_t reports;       /* report versions in the copy (read back from it) */
+    size_t key_files;     /* files copied from keys/ (keys/next/ included) */
+} node_backup_t;
+
+/* Writes a copy of the node usable as a data directory to out_dir: the
+ * store compacted and consistent (store_backup: one read transaction, so
+ * the daemon may run and write meanwhile; its lock is not taken), keys/
+ * with its files' modes (keys/next/ too, if a rotation left one), and an
+ * empty run/. Everything is written to a temporary directory beside
+ * out_dir, every file and directory fsync'd, the copy opened to count its
+ * reports, and then renamed to out_dir, so out_dir either is a complete
+ * backup or is not there. SF_EINVAL with err if out_dir exists and is not
+ * an empty directory; SF_EIO, SF_ENOSPC or the store's error with err
+ * (nothing left behind). */
+int node_backup(node_t *self, const char *out_dir, node_backup_t *result, char *err,
+                size_t errsize);
+
 #endif

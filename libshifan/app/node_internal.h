@@ -7,7 +7,8 @@
  *   node_daemon.c  run: signals, lock, sockets, the loop, the parent it follows,
  *                  run/status.json
  *   node_status.c  status and list, as typed results
- *   node_package.c export-package, import-package (docs/packages.md) */
+ *   node_package.c export-package, import-package (docs/packages.md)
+ *   node_backup.c  backup: a copy of the store and the keys beside the daemon */
 #ifndef SHIFAN_NODE_INTERNAL_H
 #define SHIFAN_NODE_INTERNAL_H
 

@@ -2,12 +2,16 @@
 #include "base/error.h"
 #include "base/slog.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/statvfs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const store_db_names[DB_COUNT] = {
     "meta",     "reports",     "latest",    "outbox",          "streams",    "children",
@@ -425,4 +429,74 @@ void *store_array_push(void **items, size_t *count, size_t *cap, size_t size)
         *cap = grown_cap;
     }
     return (char *)*items + size * (*count)++;
+}
+
+/* True if dir holds nothing but "." and "..". */
+static int store_dir_empty(const char *dir)
+{
+    DIR *handle = opendir(dir);
+    if (!handle)
+        return SF_EIO;
+    struct dirent *entry;
+    int rc = 0;
+    while (rc == 0 && (entry = readdir(handle)))
+        if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0)
+            rc = SF_EEXIST;
+    closedir(handle);
+    return rc;
+}
+
+static int store_fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : errno;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* mdb_env_copyfd2 begins its own read transaction: after another process
+ * grew the map it fails with MDB_MAP_RESIZED until this env adopts the new
+ * size (L3); the partial copy is then discarded and made again. */
+static int store_copy_to(store_t *self, int fd)
+{
+    for (int attempt = 0;; attempt++) {
+        int rc = mdb_env_copyfd2(self->env, fd, MDB_CP_COMPACT);
+        if (rc != MDB_MAP_RESIZED || attempt > 3)
+            return rc;
+        mdb_env_set_mapsize(self->env, 0);
+        MDB_envinfo info;
+        mdb_env_info(self->env, &info);
+        self->mapsize = info.me_mapsize;
+        if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+            return errno;
+    }
+}
+
+int store_backup(store_t *self, const char *dir, sf_error_t *error)
+{
+    char path[4096];
+    int rc = store_dir_empty(dir);
+    if (rc == SF_EEXIST)
+        return sf_error_set(error, rc, "%s is not empty", dir);
+    if (rc || snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
+        return sf_error_set(error, SF_EIO, "%s: %s", dir, rc ? strerror(errno) : "path too long");
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return sf_error_set(error, store_error(errno), "%s: %s", path, strerror(errno));
+    rc = store_copy_to(self, fd);
+    /* mdb_env_copy* never syncs: the copy counts only once it is on disk (L10). */
+    if (rc == 0 && fsync(fd) != 0)
+        rc = errno;
+    if (close(fd) != 0 && rc == 0)
+        rc = errno;
+    if (rc == 0)
+        rc = store_fsync_path(dir);
+    if (rc == 0)
+        return 0;
+    unlink(path);
+    slog_error("store %s: backup to %s failed: %s", self->dir, dir, mdb_strerror(rc));
+    int code = store_error(rc);
+    return sf_error_set(error, code == SF_EGROW || code == SF_ENOTFOUND ? SF_ESTORE : code,
+                        "cannot copy the store to %s: %s", dir, mdb_strerror(rc));
 }

@@ -132,6 +132,19 @@ bool store_failed(const store_t *self);
 /* Clears reader slots of dead processes; returns how many were cleared. */
 int store_check_readers(store_t *self);
 
+/* Online backup: writes a compacted, consistent copy of the environment to
+ * `dir`/data.mdb (mode 0600), `dir` being an existing empty directory. The
+ * copy is taken in one read transaction, so it is the state of one commit;
+ * writers (a daemon beside this process) go on meanwhile (the copy only
+ * keeps the pages it reads from being reused until it ends: L10). The copy
+ * and `dir` are fsync'd before 0 is returned; on failure data.mdb is
+ * removed again. Errors, with error set: SF_EEXIST (`dir` is not empty),
+ * SF_EIO (no such directory, or a write failed), SF_ENOSPC, SF_ESTORE or
+ * SF_ECORRUPT (LMDB could not copy: its words in error->text). The copy
+ * opens with store_open() as a store of its own, never in this process
+ * while `self` is that same directory. */
+int store_backup(store_t *self, const char *dir, sf_error_t *error);
+
 size_t store_mapsize(const store_t *self);
 /* Number of entries in a database (from a short read transaction). */
 size_t store_count(store_t *self, store_db_t db);
