@@ -187,17 +187,22 @@ static int store_grow(store_t *self)
     return 0;
 }
 
+/* Takes the map size another process set (trap L3). */
+static void store_adopt_mapsize(store_t *self)
+{
+    mdb_env_set_mapsize(self->env, 0);
+    MDB_envinfo info;
+    mdb_env_info(self->env, &info);
+    self->mapsize = info.me_mapsize;
+}
+
 static int store_begin(store_t *self, unsigned flags, MDB_txn **txn)
 {
     for (int attempt = 0;; attempt++) {
         int rc = mdb_txn_begin(self->env, NULL, flags, txn);
         if (rc != MDB_MAP_RESIZED || attempt > 3)
             return rc;
-        /* Another process grew the map: adopt its size (L3). */
-        mdb_env_set_mapsize(self->env, 0);
-        MDB_envinfo info;
-        mdb_env_info(self->env, &info);
-        self->mapsize = info.me_mapsize;
+        store_adopt_mapsize(self); /* another process grew the map (L3) */
     }
 }
 
@@ -464,10 +469,7 @@ static int store_copy_to(store_t *self, int fd)
         int rc = mdb_env_copyfd2(self->env, fd, MDB_CP_COMPACT);
         if (rc != MDB_MAP_RESIZED || attempt > 3)
             return rc;
-        mdb_env_set_mapsize(self->env, 0);
-        MDB_envinfo info;
-        mdb_env_info(self->env, &info);
-        self->mapsize = info.me_mapsize;
+        store_adopt_mapsize(self);
         if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
             return errno;
     }
