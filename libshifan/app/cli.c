@@ -281,6 +281,33 @@ static void print_status_text(const node_status_t *status)
     }
 }
 
+static int verb_signing_keys(const cli_args_t *args, node_t *node)
+{
+    node_signing_key_t *keys = NULL;
+    size_t count = 0;
+    int rc = node_signing_keys(node, &keys, &count);
+    if (rc) {
+        fprintf(stderr, msg("error: cannot read the signing keys: %s\n"), sf_strerror(rc));
+        return CLI_FAILURE;
+    }
+    char since[STIME_BUFSZ], until[STIME_BUFSZ];
+    if (cli_flag(args, "json")) {
+        char *text = cli_signing_keys_json(keys, count);
+        printf("%s\n", text);
+        free(text);
+    }
+    for (size_t i = 0; !cli_flag(args, "json") && i < count; i++)
+        printf("%-8s %s  since %s  %s%s%s%s\n", keys[i].unit, keys[i].fingerprint,
+               stime_format(keys[i].since, since, sizeof since),
+               !keys[i].until    ? "in force"
+               : keys[i].revoked ? "revoked at "
+                                 : "replaced at ",
+               keys[i].until ? stime_format(keys[i].until, until, sizeof until) : "",
+               *keys[i].registered_by ? "  via " : "", keys[i].registered_by);
+    free(keys);
+    return 0;
+}
+
 static int verb_status(const cli_args_t *args, node_t *node)
 {
     sf_error_t error = {0, ""};
@@ -454,6 +481,10 @@ static const cli_verb_t common_verbs[] = {
               "--http serves the web console (another address needs an operator account)"),
      verb_run},
     {"status", "json", 0, MSG_NOOP("[--json]: stored reports, queue, link state"), verb_status},
+    {"signing-keys", "json", 0,
+     MSG_NOOP("[--json]: the signing keys held here, by unit: fingerprint, since, in force, "
+              "replaced or revoked, and the node each came through"),
+     verb_signing_keys},
     {"list", "json", 0,
      MSG_NOOP("[--json]: every stored report version (and, on a county, its state)"), verb_list},
     {"backup", "out=", 0,

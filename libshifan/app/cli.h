@@ -101,6 +101,9 @@ char *cli_recommendations_json(const char *prefecture, int year,
                                const node_recommendations_t *lists);
 /* `status --json` (cli_json.c): malloc'd text, NULL if out of memory. */
 char *cli_status_json(const node_status_t *status);
+/* signing-keys --json: an array of {unit, fingerprint, since, until,
+ * revoked, registered_by} (times ISO 8601 or null), malloc'd. */
+char *cli_signing_keys_json(const node_signing_key_t *keys, size_t count);
 /* `list --json` (cli_json.c): malloc'd text, NULL if out of memory. */
 char *cli_versions_json(const node_versions_t *versions);
 /* The verbs of the console's operator accounts and its audit trail

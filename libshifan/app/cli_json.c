@@ -344,3 +344,23 @@ void cli_published_destroy(cli_published_t **self_p)
     free(self);
     *self_p = NULL;
 }
+
+char *cli_signing_keys_json(const node_signing_key_t *keys, size_t count)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; i < count; i++) {
+        json_t *key = json_object();
+        json_object_set_new(key, "unit", json_string(keys[i].unit));
+        json_object_set_new(key, "fingerprint", json_string(keys[i].fingerprint));
+        json_object_set_new(key, "since", time_or_null(keys[i].since));
+        json_object_set_new(key, "until", time_or_null(keys[i].until));
+        json_object_set_new(key, "revoked", json_boolean(keys[i].revoked));
+        json_object_set_new(key, "registered_by",
+                            *keys[i].registered_by ? json_string(keys[i].registered_by)
+                                                   : json_null());
+        json_array_append_new(out, key);
+    }
+    char *text = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(out);
+    return text;
+}

@@ -297,6 +297,21 @@ typedef struct {
  * Reads only; a count it cannot read shows as 0. Returns a new object the
  * caller owns, or NULL with error set (SF_ENOMEM). */
 node_status_t *node_status(node_t *self, sf_error_t *error);
+
+/* One signing key held here (docs/signing.md): whose, its fingerprint,
+ * since when, until when (0: in force), whether that was a revocation,
+ * and the node it came through ("": the unit itself). */
+typedef struct {
+    char unit[32];
+    char fingerprint[24];
+    int64_t since, until;
+    bool revoked;
+    char registered_by[32];
+} node_signing_key_t;
+
+/* Every signing key held here, by unit, into a malloc'd array the caller
+ * frees (NULL when none). 0, or the store's error. */
+int node_signing_keys(node_t *self, node_signing_key_t **keys, size_t *count);
 void node_status_destroy(node_status_t **self_p);
 
 /* Where a county's own report version is. */

@@ -518,3 +518,46 @@ void node_inspections_destroy(node_inspections_t **self_p)
     free(self);
     *self_p = NULL;
 }
+
+struct signing_keys_arg {
+    node_t *self;
+    signkey_t *keys;
+    size_t count;
+};
+
+static int signing_keys_fn(store_txn_t *txn, void *arg)
+{
+    struct signing_keys_arg *a = arg;
+    free(a->keys); /* a transaction function may run twice */
+    return signkeys_list(txn, a->self->store, &a->keys, &a->count);
+}
+
+int node_signing_keys(node_t *self, node_signing_key_t **keys, size_t *count)
+{
+    *keys = NULL;
+    *count = 0;
+    struct signing_keys_arg arg = {self, NULL, 0};
+    int rc = store_read(self->store, signing_keys_fn, &arg);
+    if (rc || !arg.count) {
+        free(arg.keys);
+        return rc;
+    }
+    node_signing_key_t *out = calloc(arg.count, sizeof *out);
+    if (!out) {
+        free(arg.keys);
+        return SF_ENOMEM;
+    }
+    for (size_t i = 0; i < arg.count; i++) {
+        const signkey_t *key = &arg.keys[i];
+        snprintf(out[i].unit, sizeof out[i].unit, "%s", key->unit);
+        sign_fingerprint(key->key, out[i].fingerprint);
+        out[i].since = key->since;
+        out[i].until = key->until;
+        out[i].revoked = key->revoked;
+        snprintf(out[i].registered_by, sizeof out[i].registered_by, "%s", key->registered_by);
+    }
+    free(arg.keys);
+    *keys = out;
+    *count = arg.count;
+    return 0;
+}

@@ -259,6 +259,11 @@ static const msg_entry_t catalogue[] = {
      "fingerprint",
      "[--json]：打印本节点的公钥（下面说明交给谁）、签名公钥及其指纹"},
     {"[--json]: stored reports, queue, link state", "[--json]：已存报告、待发队列、连接状态"},
+    {"[--json]: the signing keys held here, by unit: fingerprint, since, in force, replaced or "
+     "revoked, and the node each came through",
+     "[--json]"
+     "：本节点持有的各单位签名密钥：指纹、登记时间、是否在用、已替换或已注销，以及经由哪个节点登"
+     "记"},
     {"a 6- or 9-digit unit code", "6 位或 9 位单位代码"},
     {"a change from another site (%s) is refused", "拒绝来自其他网站（%s）的更改"},
     {"a change needs this session's CSRF token in the X-CSRF-Token header (GET /api/session gives "
@@ -406,6 +411,7 @@ static const msg_entry_t catalogue[] = {
      "错误：密码须为 %d 到 %d 字节（这个是 %zu 字节）\n"},
     {"error: cannot read the audit trail\n", "错误：无法读取审计记录\n"},
     {"error: cannot read the operator accounts\n", "错误：无法读取操作员账号\n"},
+    {"error: cannot read the signing keys: %s\n", "错误：无法读取签名密钥：%s\n"},
     {"error: cannot read the stored reports\n", "错误：无法读取已存的报告\n"},
     {"error: cannot render the result\n", "错误：无法生成结果\n"},
     {"error: cannot render the result to publish\n", "错误：无法生成要发布的结果\n"},

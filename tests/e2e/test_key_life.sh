@@ -57,6 +57,9 @@ grep -q "refused: signature: made with a key of 530102 revoked at" "$WORK/provin
 province_has 4 || fail "the province stored a report signed after the revocation"
 [ "$(province --data "$P" list --json | jq '[.[] | select(.unit == "530102")] | length')" -eq 4 ] ||
     fail "the versions signed before the revocation are gone"
+[ "$(province --data "$P" signing-keys --json | jq -c '[.[] | select(.unit == "530102") | [.fingerprint, .revoked, (.until != null)]] | sort')" = \
+    "$(jq -cn --arg o "$old_fp" --arg n "$new_fp" '[[$o, false, true], [$n, true, true]] | sort')" ] ||
+    fail "province signing-keys after rotation and revocation: $(province --data "$P" signing-keys --json | jq -c .)"
 note "after the province revoked the key, v5 is refused; v1-v4 stay"
 
 # --- the hub revokes the county (lost): it comes back as a new node.

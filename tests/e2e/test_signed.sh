@@ -59,6 +59,15 @@ wait_until 20 field_is prefecture-hub "$H" .signing.confirmed yes || fail "the h
     fail "530103: $(county --data "$WORK/530103" status --json | jq -c .signing)"
 county --data "$C" status | grep -q "signing key: .*, confirmed by the province" ||
     fail "text status: $(county --data "$C" status)"
+# The province lists whose keys it holds, and the hub each county's came through.
+province --data "$P" signing-keys --json >"$WORK/keys.json"
+[ "$(jq -c '[.[] | [.unit, .registered_by, .until]] | sort' "$WORK/keys.json")" = \
+    '[["530100",null,null],["530102","530100",null],["530103","530100",null],["530111","530100",null]]' ] ||
+    fail "province signing-keys: $(jq -c . "$WORK/keys.json")"
+[ "$(jq -r '.[] | select(.unit == "530102") | .fingerprint' "$WORK/keys.json")" = \
+    "$(status_field county-node "$C" .signing.fingerprint)" ] || fail "the province holds another key for 530102"
+province --data "$P" signing-keys | grep -q "^530102 .* in force  via 530100$" ||
+    fail "signing-keys text: $(province --data "$P" signing-keys)"
 note "three counties' reports stored; keys confirmed to them (fingerprint $province_fp)"
 
 # --- a wrong fingerprint: the county takes no key from that province.
