@@ -7,7 +7,7 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [target...]
 #   targets: envelope payload report_json report_csv programme_json
-#            inspection_json apply xlsx (default: all)
+#            inspection_json apply xlsx package (default: all)
 #   FUZZ_PARALLEL=2 runs two targets at a time (one process each).
 #
 # The corpus each target starts from is tests/fuzz/corpus/<target>/ plus the
@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(envelope payload report_json report_csv programme_json inspection_json apply xlsx)
+all_targets=(envelope payload report_json report_csv programme_json inspection_json apply xlsx package)
 seconds=${1:-60}
 shift || true
 targets=("$@")

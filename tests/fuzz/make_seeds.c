@@ -16,6 +16,7 @@
  * run. */
 #include "base/error.h"
 #include "transport/codec.h"
+#include "transport/package.h"
 #include "domain/engine.h"
 #include "domain/programme.h"
 #include "domain/render.h"
@@ -292,6 +293,42 @@ static blob_t confirmation_payload(const pair_t *key)
     return pack_payload(&payload);
 }
 
+/* fuzz_package's input: the plaintext behind a package's seal, for the
+ * recipient key fuzz_package.c derives from its constant seed. */
+static void write_package_seed(const pair_t *sender, const blob_t *items, size_t count)
+{
+    uint8_t seed[32] = {7}, recipient_public[crypto_box_PUBLICKEYBYTES],
+            recipient_secret[crypto_box_SECRETKEYBYTES];
+    crypto_box_seed_keypair(recipient_public, recipient_secret, seed);
+    package_item_t list[8];
+    for (size_t i = 0; i < count && i < 8; i++)
+        list[i] = (package_item_t){items[i].bytes, items[i].len};
+    package_t package = {.from = "530102",
+                         .epoch = 0x1122334455667788u,
+                         .first_seq = 3,
+                         .made_at = 1531620000,
+                         .items = list,
+                         .item_count = count};
+    uint8_t *file = NULL;
+    size_t len = 0;
+    sf_error_t error;
+    if (package_seal(&package, sender->public_key, sender->secret_key, recipient_public, &file,
+                     &len, &error)) {
+        fprintf(stderr, "make_seeds: cannot seal a package: %s\n", error.text);
+        exit(1);
+    }
+    size_t plain_len = len - PACKAGE_MAGIC_LEN - crypto_box_SEALBYTES;
+    uint8_t *plain = malloc(plain_len ? plain_len : 1);
+    if (!plain || crypto_box_seal_open(plain, file + PACKAGE_MAGIC_LEN, len - PACKAGE_MAGIC_LEN,
+                                       recipient_public, recipient_secret) != 0) {
+        fprintf(stderr, "make_seeds: the package seed does not open\n");
+        exit(1);
+    }
+    write_seed("package", "two-items", plain, plain_len);
+    free(plain);
+    free(file);
+}
+
 static void write_envelope(const char *name, Shifan__Envelope *envelope)
 {
     envelope->version = CODEC_WIRE_VERSION;
@@ -503,6 +540,8 @@ int main(int argc, char **argv)
 
     blob_t batch[] = {report_blob, return_blob, recommendation_blob, signed_stamped};
     write_envelopes(batch, 4);
+    blob_t carried[] = {signed_report, rotation_blob};
+    write_package_seed(&county, carried, 2);
 
     write_seed("programme_json", "yunnan-2017.json", (const uint8_t *)canonical, strlen(canonical));
     write_seed("programme_json", "qinhuangdao-2018.json", (const uint8_t *)qinhuangdao,
