@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  dpkg-dev # dpkg-shlibdeps: the .deb's Depends (cpack -G DEB, tests/e2e/test_deb.sh)
   libzmq3-dev libczmq-dev libsodium-dev
   liblmdb-dev lmdb-utils
   libprotobuf-c-dev protobuf-c-compiler
