@@ -14,7 +14,9 @@
 # and the docs. Then a province, a hub and a county made and run with the
 # installed programs deliver one report on loopback: as user nobody when
 # the test runs as root (setpriv; data owned by nobody, as the unit's
-# shifan would own /var/lib/shifan), as the current user otherwise.
+# shifan would own /var/lib/shifan), as the current user otherwise, and
+# under the socket families of the units' RestrictAddressFamilies=
+# (tests/tools/restrict_families: the same seccomp refusal, EAFNOSUPPORT).
 source "$(dirname "$0")/lib.sh"
 
 command -v cpack >/dev/null || skip "needs cpack (cmake)"
@@ -79,7 +81,7 @@ for unit in county hub province; do
         fail "shifan-$unit.service: $(grep ExecStart "$file")"
     for line in User=shifan Group=shifan StateDirectory=shifan ProtectSystem=strict ProtectHome=yes \
         PrivateTmp=yes NoNewPrivileges=yes Restart=on-failure RestartSec=5 \
-        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"; do
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK"; do
         grep -qx "$line" "$file" || fail "shifan-$unit.service lacks $line"
     done
 done
@@ -141,11 +143,27 @@ else
     mkdir -m 0700 "$data"
     note "the installed programs run as $(id -un) (not root: no other user to switch to)"
 fi
-for program in county-node prefecture-hub province-core; do
+restrict=""
+if "$BIN/restrict_families" "AF_UNIX" true; then
+    restrict="$BIN/restrict_families"
+    # The filter bites: ip cannot open its netlink socket under it.
+    if command -v ip >/dev/null; then
+        ! "$restrict" "AF_UNIX AF_INET AF_INET6" ip -o link >/dev/null 2>&1 ||
+            fail "restrict_families let ip open a netlink socket"
+    fi
+else
+    note "restrict_families cannot run here: the daemons run without the units' socket families"
+fi
+for unit in county hub province; do
+    program=${UNIT_PROGRAM[$unit]}
+    families=$(sed -n 's/^RestrictAddressFamilies=//p' "$ROOT/usr/lib/systemd/system/shifan-$unit.service")
+    [ -n "$families" ] || fail "shifan-$unit.service has no RestrictAddressFamilies="
+    under_families=""
+    [ -z "$restrict" ] || under_families="$restrict \"$families\""
     cat >"$WORK/installed/$program" <<EOF
 #!/bin/sh
 [ -z "\$SHIFAN_TEST_MESSAGES" ] || export LC_MESSAGES="\$SHIFAN_TEST_MESSAGES"
-exec $run_as "$ROOT/usr/bin/$program" "\$@"
+exec $run_as $under_families "$ROOT/usr/bin/$program" "\$@"
 EOF
     chmod +x "$WORK/installed/$program"
 done
