@@ -52,6 +52,7 @@ for program in county-node prefecture-hub province-core; do
         fail "$program --version: $("$ROOT/usr/bin/$program" --version)"
     page=$ROOT/usr/share/man/man1/$program.1
     [ -f "$page" ] || fail "no man page for $program"
+    grep -q "^\.TH .* \"Shifan $version\"" "$page" || fail "$program.1 is not of version $version: $(grep '^\.TH' "$page")"
     # Every verb of --help has its entry in the page.
     for verb in $(LC_MESSAGES=en_US.UTF-8 "$ROOT/usr/bin/$program" --help |
         sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p'); do
