@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Shifan builds and tests with, only when one is
-# missing (idempotent). Run as root on Debian bookworm; other users get sudo.
+# missing (idempotent). Run as root on Debian bookworm (no sudo needed);
+# another user needs sudo for apt-get.
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  dpkg-dev # dpkg-shlibdeps: the .deb's Depends (cpack -G DEB, tests/e2e/test_deb.sh)
   libzmq3-dev libczmq-dev libsodium-dev
   liblmdb-dev lmdb-utils
   libprotobuf-c-dev protobuf-c-compiler
@@ -42,7 +44,11 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 ||
+        { echo "setup: missing ${missing[*]}; run this as root (no sudo here)" >&2; exit 1; }
+    sudo="sudo"
+fi
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
