@@ -295,9 +295,11 @@ for year in 2017 2018 2019 2020; do
         sleep 0.5
     done
     for format in csv html json; do
+        publish=()
+        [ "$format" = json ] && publish=(--publish) # once, with the last file
         SHIFAN_NOW=$year-11-15T10:00:00+08:00 "$BIN/province-core" --data "$WORK/province" \
             evaluate --year "$year" --format "$format" --out "$OUT/$year/evaluation.$format" \
-            $([ "$format" = json ] && echo --publish)
+            "${publish[@]}"
     done
     jq -r '
       "  prefecture        quota recommended qualified(new) reported    demonstration",
