@@ -85,8 +85,12 @@ stop() { # NAME: stops NAME's daemon (SIGTERM) and waits for it
 
 mapfile -t hubs < <(jq -r '.units[] | select(.level == "prefecture") | .code' "$PROGRAMME")
 mapfile -t county_lines < <(jq -r '.units[] | select(.level == "county") | "\(.parent) \(.code)"' "$PROGRAMME")
-declare -A NAME=() PARENT=() N_COUNTIES=()
-while IFS=$'\t' read -r code name; do NAME[$code]=$name; done < <(jq -r '.units[] | "\(.code)\t\(.name)"' "$PROGRAMME")
+declare -A NAME=() SHORT=() PARENT=() N_COUNTIES=()
+# SHORT: a prefecture's first two characters (昆明 for 昆明市, 楚雄 for 楚雄彝族自治州), for the progress lines
+while IFS=$'\t' read -r code name short; do
+    NAME[$code]=$name
+    SHORT[$code]=$short
+done < <(jq -r '.units[] | "\(.code)\t\(.name)\t\(.name[0:2])"' "$PROGRAMME")
 counties=()
 for line in "${county_lines[@]}"; do
     read -r hub county <<<"$line"
@@ -173,7 +177,7 @@ progress_line() { # YEAR
     for hub in "${hubs[@]}"; do
         n=$(grep -c "^${hub:0:4}" "$WORK/held.$1" || true)
         total=$((total + n))
-        line+=$(printf ' %s %s/%s' "${NAME[$hub]}" "$n" "${EXPECT[$hub]}")
+        line+=$(printf ' %s %s/%s' "${SHORT[$hub]}" "$n" "${EXPECT[$hub]}")
     done
     HELD=$total
     printf '  [%3ss] %s: %3d/%d at the province |%s\n' "$(($(date +%s) - T0))" "$1" "$total" "$EXPECTED" "$line"
