@@ -64,7 +64,7 @@ static int child_quota_take(node_t *self, store_txn_t *txn, const char *child, u
 /* What an item arrived with besides its bytes. */
 typedef struct {
     codec_seal_t seal;      /* who signed it */
-    int64_t claimed_before; /* the previous item of the same child (0: none) */
+    int64_t claimed_before; /* the latest time the child claimed for an earlier item (0: none) */
 } arrival_t;
 
 /* At the province: the hub's receipt on a signed item of one of its
@@ -256,7 +256,7 @@ int node_apply(void *arg, store_txn_t *txn, const char *peer, const uint8_t *byt
                                          whysize)))
         rc = apply_item(self, txn, peer, payload, &arrival, bytes, len, now, why, whysize);
     if (rc == 0 && *peer)
-        rc = node_claimed_note(self, txn, peer, payload);
+        rc = node_claimed_note(self, txn, peer, payload, arrival.claimed_before);
     codec_payload_free_arena(self->arena, payload);
     if ((rc == LINK_REFUSED || rc == LINK_REFUSED_UNIT) && *peer &&
         tier_programme_pending(self->tier, txn)) {

@@ -113,11 +113,12 @@ int node_apply_key_confirmation(node_t *self, store_txn_t *txn, const Shifan__Pa
                                 const uint8_t *bytes, size_t len);
 /* The latest time peer claimed for an item it made (submitted_at,
  * made_at, ...) among those that arrived here (0: none), and its update
- * after an item applied; since when peer's session is open in this daemon
+ * after an item applied (given the value read before it, so the store is
+ * read once per item); since when peer's session is open in this daemon
  * (0: not known). A receipt carries the first two (docs/signing.md). */
 int64_t node_claimed_before(node_t *self, store_txn_t *txn, const char *peer);
 int node_claimed_note(node_t *self, store_txn_t *txn, const char *peer,
-                      const Shifan__Payload *payload);
+                      const Shifan__Payload *payload, int64_t before);
 int64_t node_session_since(const node_t *self, const char *peer);
 /* node_rotate.c: at open, finishes a rotation that stopped half-way; a
  * county daemon's tick switches to the new CURVE key once the parent has

@@ -337,11 +337,11 @@ int64_t node_claimed_before(node_t *self, store_txn_t *txn, const char *peer)
 }
 
 int node_claimed_note(node_t *self, store_txn_t *txn, const char *peer,
-                      const Shifan__Payload *payload)
+                      const Shifan__Payload *payload, int64_t before)
 {
     int64_t made_at = 0;
     const char *maker = expected_signer(self, peer, payload, &made_at);
-    if (!maker || strcmp(maker, peer) != 0 || made_at <= node_claimed_before(self, txn, peer))
+    if (!maker || strcmp(maker, peer) != 0 || made_at <= before)
         return 0; /* only what the child itself made, and the latest time it claimed */
     char key[64];
     return store_put_u64(txn, self->store, DB_META, claimed_key(key, sizeof key, peer),

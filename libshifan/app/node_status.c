@@ -42,7 +42,6 @@ static void signing_status(store_txn_t *txn, node_t *self, node_signing_status_t
     signing->province_key_pinned =
         store_get_string(txn, self->store, DB_META, META_PROVINCE_FINGERPRINT, pinned,
                          sizeof pinned) == 0;
-    signing->keys_held = 0;
 }
 
 /* The time a payload was made, by its body's own field; 0 if it has none. */
